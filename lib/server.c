@@ -1,0 +1,556 @@
+/* server.c: HTTP/1.1 server connections on sd-event; see server.h. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "log.h"
+#include "server.h"
+
+#define ACCEPT_BATCH 64
+#define EMFILE_PAUSE_USEC (100 * USEC_PER_MSEC)
+
+typedef enum ConnState {
+        CONN_READING,  /* waiting for (the rest of) a request */
+        CONN_HANDLING, /* the handler has the request; no reading */
+        CONN_WRITING,  /* sending a response */
+} ConnState;
+
+struct HttpConn {
+        HttpServer *server;
+        HttpConn *prev, *next;
+        int fd;
+        sd_event_source *io;
+        sd_event_source *timer;
+        ConnState state;
+
+        char *rbuf;
+        size_t rlen, rsize;
+        size_t head_len;     /* > 0 once the head of the current request is parsed */
+        size_t body_start;   /* offset of the body in rbuf */
+        size_t body_len;     /* decoded body bytes at rbuf + body_start */
+        char saved;          /* the byte the body's NUL terminator replaced */
+        sd_event_source *defer; /* processes a pipelined request after a response */
+        HttpChunked chunked;
+        HttpMessage req;
+        bool sent_continue;
+        bool keep_alive;
+
+        char *wbuf;
+        size_t wlen, woff;
+};
+
+struct HttpServer {
+        sd_event *event;
+        HttpServerConfig cfg;
+        HttpHandler handler;
+        void *userdata;
+        sd_event_source **listeners;
+        size_t n_listeners;
+        sd_event_source *resume_timer; /* re-enables accepting after EMFILE */
+        sd_event_source *idle_timer;
+        HttpConn *conns;
+        unsigned n_conns;
+};
+
+static void server_update_accepting(HttpServer *s);
+static int conn_process(HttpConn *c);
+
+static void server_arm_idle(HttpServer *s) {
+        if (!s->idle_timer)
+                return;
+        if (s->n_conns > 0) {
+                (void) sd_event_source_set_enabled(s->idle_timer, SD_EVENT_OFF);
+                return;
+        }
+        (void) sd_event_source_set_time_relative(s->idle_timer, s->cfg.idle_exit_usec);
+        (void) sd_event_source_set_enabled(s->idle_timer, SD_EVENT_ONESHOT);
+}
+
+static HttpConn *conn_free(HttpConn *c) {
+        if (!c)
+                return NULL;
+        HttpServer *s = c->server;
+        sd_event_source_disable_unref(c->io);
+        sd_event_source_disable_unref(c->timer);
+        sd_event_source_disable_unref(c->defer);
+        safe_close(c->fd);
+        if (c->prev)
+                c->prev->next = c->next;
+        else
+                s->conns = c->next;
+        if (c->next)
+                c->next->prev = c->prev;
+        s->n_conns--;
+        free(c->rbuf);
+        free(c->wbuf);
+        free(c);
+        server_update_accepting(s);
+        server_arm_idle(s);
+        return NULL;
+}
+
+static void conn_set_timer(HttpConn *c, uint64_t usec) {
+        if (usec == 0) {
+                (void) sd_event_source_set_enabled(c->timer, SD_EVENT_OFF);
+                return;
+        }
+        (void) sd_event_source_set_time_relative(c->timer, usec);
+        (void) sd_event_source_set_enabled(c->timer, SD_EVENT_ONESHOT);
+}
+
+static int conn_flush(HttpConn *c) {
+        while (c->woff < c->wlen) {
+                ssize_t n = send(c->fd, c->wbuf + c->woff, c->wlen - c->woff, MSG_NOSIGNAL);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        if (errno == EAGAIN)
+                                return sd_event_source_set_io_events(c->io, EPOLLOUT);
+                        return -errno;
+                }
+                c->woff += (size_t) n;
+        }
+        return 1;
+}
+
+static int on_conn_defer(sd_event_source *es, void *userdata) {
+        HttpConn *c = userdata;
+        (void) es;
+        int r = conn_process(c);
+        if (r < 0)
+                conn_free(c);
+        return 0;
+}
+
+/* After a response is written: wait for the next request, or close.
+ * Returns 0, or -ECONNRESET when the caller is to release the connection. */
+static int conn_finish_response(HttpConn *c) {
+        free(c->wbuf);
+        c->wbuf = NULL;
+        c->wlen = c->woff = 0;
+        if (!c->keep_alive) {
+                (void) shutdown(c->fd, SHUT_WR);
+                return -ECONNRESET;
+        }
+        /* Keep the bytes of a pipelined next request. */
+        size_t used = c->rlen;
+        if (c->head_len > 0) {
+                used = c->body_start + c->body_len;
+                c->rbuf[used] = c->saved;
+        }
+        memmove(c->rbuf, c->rbuf + used, c->rlen - used);
+        c->rlen -= used;
+        c->head_len = c->body_start = c->body_len = 0;
+        c->sent_continue = false;
+        c->chunked = HTTP_CHUNKED_INIT;
+        c->state = CONN_READING;
+        (void) sd_event_source_set_io_events(c->io, EPOLLIN);
+        conn_set_timer(c, c->rlen > 0 ? c->server->cfg.request_timeout_usec
+                                      : c->server->cfg.keepalive_timeout_usec);
+        if (c->rlen > 0) {
+                /* Not processed here: the caller may be inside a handler. */
+                int r = c->defer ? 0 : sd_event_add_defer(c->server->event, &c->defer, on_conn_defer, c);
+                if (r >= 0)
+                        r = sd_event_source_set_enabled(c->defer, SD_EVENT_ONESHOT);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* Writes what is queued.  Returns 0 (done or waiting for EPOLLOUT), or a
+ * negative errno when the caller is to release the connection. */
+static int conn_send(HttpConn *c) {
+        int r = conn_flush(c);
+        if (r <= 0)
+                return r;
+        return conn_finish_response(c);
+}
+
+int http_conn_reply(HttpConn *c, int status, const char *content_type, const void *body, size_t len,
+                    const char *extra_headers) {
+        char head[2048];
+        int n, r;
+
+        if (c->state == CONN_WRITING)
+                return -EBUSY;
+        n = http_format_response_head(head, sizeof head, status, content_type, len, c->keep_alive,
+                                      extra_headers);
+        if (n < 0) {
+                conn_free(c);
+                return n;
+        }
+        c->wbuf = malloc((size_t) n + len);
+        if (!c->wbuf) {
+                conn_free(c);
+                return -ENOMEM;
+        }
+        memcpy(c->wbuf, head, (size_t) n);
+        if (len > 0)
+                memcpy(c->wbuf + n, body, len);
+        c->wlen = (size_t) n + len;
+        c->woff = 0;
+        c->state = CONN_WRITING;
+        (void) sd_event_source_set_enabled(c->io, SD_EVENT_ON);
+        /* A slow reader gets as long to take the response as a request may take to arrive. */
+        conn_set_timer(c, c->server->cfg.request_timeout_usec);
+        r = conn_send(c);
+        if (r < 0) {
+                conn_free(c);
+                return r;
+        }
+        return 0;
+}
+
+static void json_escape(char *out, size_t size, const char *in) {
+        size_t o = 0;
+        for (; *in && o + 7 < size; in++) {
+                unsigned char ch = (unsigned char) *in;
+                if (ch == '"' || ch == '\\') {
+                        out[o++] = '\\';
+                        out[o++] = (char) ch;
+                } else if (ch < 0x20)
+                        o += (size_t) snprintf(out + o, size - o, "\\u%04x", ch);
+                else
+                        out[o++] = (char) ch;
+        }
+        out[o] = '\0';
+}
+
+int http_conn_reply_error(HttpConn *c, int status, bool close_after, const char *msg) {
+        char esc[1024], body[1200];
+        int n;
+
+        json_escape(esc, sizeof esc, msg);
+        n = snprintf(body, sizeof body, "{\"error\":\"%s\",\"code\":%d}\n", esc, status);
+        if (close_after)
+                c->keep_alive = false;
+        return http_conn_reply(c, status, "application/json", body, (size_t) n, NULL);
+}
+
+int http_conn_peer_cred(HttpConn *c, struct ucred *ret) {
+        socklen_t l = sizeof *ret;
+        if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, ret, &l) < 0)
+                return -errno;
+        if (l != sizeof *ret)
+                return -EIO;
+        return 0;
+}
+
+/* Answers a request that cannot be handled and closes after the answer.
+ * Returns 1: the connection is answered or released; do not touch it. */
+static int conn_refuse(HttpConn *c, int status, const char *msg) {
+        log_debug("Refusing request on fd %d: %d %s", c->fd, status, msg);
+        c->state = CONN_HANDLING;
+        (void) http_conn_reply_error(c, status, true, msg);
+        return 1;
+}
+
+/* Makes room for at least want more bytes, within the connection's limit. */
+static int conn_grow(HttpConn *c, size_t want) {
+        const HttpServerConfig *cfg = &c->server->cfg;
+        size_t limit = cfg->max_head + cfg->max_body + 1024;
+        if (c->rsize - c->rlen >= want)
+                return 0;
+        size_t n = c->rsize ? c->rsize : 4096;
+        while (n - c->rlen < want && n < limit)
+                n *= 2;
+        if (n > limit)
+                n = limit;
+        if (n <= c->rsize)
+                return -ENOBUFS;
+        char *p = realloc(c->rbuf, n + 1); /* +1: room for the NUL after a body */
+        if (!p)
+                return -ENOMEM;
+        c->rbuf = p;
+        c->rsize = n;
+        return 0;
+}
+
+/* Parses what has arrived; hands a complete request to the handler.
+ * Returns 0 when more bytes are needed, 1 when the request went to the
+ * handler or was answered (the connection may be gone: do not touch it), or
+ * a negative errno when the caller is to release the connection. */
+static int conn_process(HttpConn *c) {
+        const HttpServerConfig *cfg = &c->server->cfg;
+        int r;
+
+        if (c->head_len == 0) {
+                r = http_parse_request(c->rbuf, c->rlen, cfg->max_head, &c->req);
+                if (r < 0)
+                        return conn_refuse(c, http_status_for_error(r), c->req.error);
+                if (r == 0)
+                        return 0;
+                c->head_len = (size_t) r;
+                c->body_start = c->head_len;
+                c->keep_alive = c->req.keep_alive;
+                if (c->req.has_content_length && c->req.content_length > cfg->max_body) {
+                        char msg[128];
+                        snprintf(msg, sizeof msg, "request body of %llu bytes exceeds the limit of %zu bytes",
+                                 (unsigned long long) c->req.content_length, cfg->max_body);
+                        return conn_refuse(c, 413, msg);
+                }
+        }
+
+        if (c->req.chunked) {
+                /* Decoded data stands at body_start..+body_len, the raw rest right
+                 * after it; decoding in place moves data down, then the unread
+                 * raw bytes are moved to follow it. */
+                size_t consumed, produced;
+                char *raw = c->rbuf + c->body_start + c->body_len;
+                size_t avail = c->rlen - c->body_start - c->body_len;
+                r = http_chunked_decode(&c->chunked, raw, avail, &consumed, &produced);
+                if (r < 0)
+                        return conn_refuse(c, r == -EMSGSIZE ? 413 : 400, "malformed chunked body");
+                memmove(raw + produced, raw + consumed, avail - consumed);
+                c->rlen -= consumed - produced;
+                c->body_len += produced;
+                if (c->body_len > cfg->max_body)
+                        return conn_refuse(c, 413, "request body exceeds the limit");
+                if (r == 0)
+                        goto need_more;
+        } else {
+                size_t have = c->rlen - c->body_start;
+                c->body_len = (size_t) c->req.content_length;
+                if (have < c->body_len)
+                        goto need_more;
+        }
+
+        /* Complete.  NUL-terminate the body for handlers that parse text;
+         * the byte after it is saved and put back for a pipelined request. */
+        c->state = CONN_HANDLING;
+        (void) sd_event_source_set_enabled(c->io, SD_EVENT_OFF); /* epoll reports HUP even for no events */
+        conn_set_timer(c, 0);
+        char *body = c->rbuf + c->body_start;
+        size_t end = c->body_start + c->body_len; /* <= rlen <= rsize; rbuf has rsize + 1 bytes */
+        c->saved = c->rbuf[end];
+        c->rbuf[end] = '\0';
+        HttpServer *s = c->server;
+        HttpMessage req = c->req;
+        /* The handler may reply (and so free c) before it returns. */
+        s->handler(c, &req, body, c->body_len, s->userdata);
+        return 1;
+
+need_more:
+        if (c->req.expect_continue && !c->sent_continue) {
+                static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+                c->sent_continue = true;
+                if (send(c->fd, cont, sizeof cont - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 && errno != EAGAIN)
+                        return -errno;
+        }
+        return 0;
+}
+
+static int conn_read(HttpConn *c) {
+        for (;;) {
+                int r = conn_grow(c, 1024);
+                if (r == -ENOBUFS)
+                        return conn_refuse(c, c->head_len ? 413 : 431,
+                                           c->head_len ? "request body exceeds the limit"
+                                                       : "request head too large");
+                if (r < 0)
+                        return r;
+                ssize_t n = recv(c->fd, c->rbuf + c->rlen, c->rsize - c->rlen, 0);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        if (errno == EAGAIN)
+                                return 0;
+                        return -errno;
+                }
+                if (n == 0)
+                        return -ECONNRESET;
+                if (c->rlen == 0 && c->head_len == 0)
+                        conn_set_timer(c, c->server->cfg.request_timeout_usec);
+                c->rlen += (size_t) n;
+                r = conn_process(c);
+                if (r != 0)
+                        return r; /* handed over (1) or to be released (< 0) */
+                if ((size_t) n < 1024)
+                        return 0;
+        }
+}
+
+static int on_conn_io(sd_event_source *es, int fd, uint32_t revents, void *userdata) {
+        HttpConn *c = userdata;
+        int r = 0;
+        (void) es;
+        (void) fd;
+
+        if (c->state == CONN_WRITING && (revents & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
+                r = conn_send(c);
+        else if (c->state == CONN_READING && (revents & (EPOLLIN | EPOLLERR | EPOLLHUP)))
+                r = conn_read(c);
+        if (r < 0) {
+                if (r != -ECONNRESET)
+                        log_debug_errno(r, "Connection on fd %d failed: %m", c->fd);
+                conn_free(c);
+        }
+        return 0;
+}
+
+static int on_conn_timer(sd_event_source *es, uint64_t usec, void *userdata) {
+        HttpConn *c = userdata;
+        (void) es;
+        (void) usec;
+
+        if (c->state == CONN_READING && c->rlen > 0) {
+                /* A request that does not arrive in time: answer 408, then close. */
+                c->head_len = 0;
+                c->keep_alive = false;
+                c->state = CONN_HANDLING;
+                if (http_conn_reply_error(c, 408, true, "request not received in time") < 0)
+                        return 0; /* written and released */
+                /* Still writing: do not wait for a slow reader a second full period. */
+                conn_set_timer(c, USEC_PER_SEC);
+                return 0;
+        }
+        conn_free(c);
+        return 0;
+}
+
+static int server_accept_one(HttpServer *s, int lfd) {
+        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        HttpConn *c = calloc(1, sizeof *c);
+        if (!c) {
+                safe_close(fd);
+                return -ENOMEM;
+        }
+        c->server = s;
+        c->fd = fd;
+        c->next = s->conns;
+        if (s->conns)
+                s->conns->prev = c;
+        s->conns = c;
+        s->n_conns++;
+        server_arm_idle(s);
+
+        int r = sd_event_add_io(s->event, &c->io, fd, EPOLLIN, on_conn_io, c);
+        if (r >= 0)
+                r = sd_event_add_time_relative(s->event, &c->timer, CLOCK_MONOTONIC,
+                                               s->cfg.request_timeout_usec, 0, on_conn_timer, c);
+        if (r < 0) {
+                conn_free(c);
+                return r;
+        }
+        return 0;
+}
+
+static int on_resume(sd_event_source *es, uint64_t usec, void *userdata) {
+        HttpServer *s = userdata;
+        (void) es;
+        (void) usec;
+        s->resume_timer = sd_event_source_disable_unref(s->resume_timer);
+        server_update_accepting(s);
+        return 0;
+}
+
+static int on_listener(sd_event_source *es, int fd, uint32_t revents, void *userdata) {
+        HttpServer *s = userdata;
+        (void) es;
+        (void) revents;
+
+        for (int i = 0; i < ACCEPT_BATCH && s->n_conns < s->cfg.max_connections; i++) {
+                int r = server_accept_one(s, fd);
+                if (r == -EAGAIN || r == -EINTR || r == -ECONNABORTED)
+                        break;
+                if (r == -EMFILE || r == -ENFILE || r == -ENOBUFS || r == -ENOMEM) {
+                        /* Out of resources: stop accepting for a moment rather than spin. */
+                        log_warning_errno(r, "Failed to accept connection, pausing: %m");
+                        if (!s->resume_timer &&
+                            sd_event_add_time_relative(s->event, &s->resume_timer, CLOCK_MONOTONIC,
+                                                       EMFILE_PAUSE_USEC, 0, on_resume, s) < 0)
+                                break;
+                        server_update_accepting(s);
+                        break;
+                }
+                if (r < 0) {
+                        log_warning_errno(r, "Failed to accept connection, ignoring: %m");
+                        break;
+                }
+        }
+        server_update_accepting(s);
+        return 0;
+}
+
+static void server_update_accepting(HttpServer *s) {
+        bool on = s->n_conns < s->cfg.max_connections && !s->resume_timer;
+        for (size_t i = 0; i < s->n_listeners; i++)
+                (void) sd_event_source_set_enabled(s->listeners[i], on ? SD_EVENT_ON : SD_EVENT_OFF);
+}
+
+static int on_idle(sd_event_source *es, uint64_t usec, void *userdata) {
+        HttpServer *s = userdata;
+        (void) es;
+        (void) usec;
+        if (s->n_conns == 0) {
+                log_info("No connections for %g s, exiting.", (double) s->cfg.idle_exit_usec / USEC_PER_SEC);
+                return sd_event_exit(s->event, 0);
+        }
+        return 0;
+}
+
+int http_server_new(HttpServer **ret, sd_event *e, const HttpServerConfig *cfg, HttpHandler handler,
+                    void *userdata) {
+        HttpServer *s = calloc(1, sizeof *s);
+        if (!s)
+                return -ENOMEM;
+        s->event = sd_event_ref(e);
+        s->cfg = *cfg;
+        if (s->cfg.max_connections == 0)
+                s->cfg.max_connections = 1;
+        s->handler = handler;
+        s->userdata = userdata;
+        if (s->cfg.idle_exit_usec > 0) {
+                int r = sd_event_add_time_relative(e, &s->idle_timer, CLOCK_MONOTONIC,
+                                                   s->cfg.idle_exit_usec, 0, on_idle, s);
+                if (r < 0) {
+                        http_server_free(s);
+                        return r;
+                }
+        }
+        *ret = s;
+        return 0;
+}
+
+HttpServer *http_server_free(HttpServer *s) {
+        if (!s)
+                return NULL;
+        while (s->conns)
+                conn_free(s->conns);
+        for (size_t i = 0; i < s->n_listeners; i++) {
+                int fd = sd_event_source_get_io_fd(s->listeners[i]);
+                sd_event_source_disable_unref(s->listeners[i]);
+                safe_close(fd);
+        }
+        free(s->listeners);
+        sd_event_source_disable_unref(s->resume_timer);
+        sd_event_source_disable_unref(s->idle_timer);
+        sd_event_unref(s->event);
+        free(s);
+        return NULL;
+}
+
+int http_server_add_listener(HttpServer *s, int fd) {
+        sd_event_source **l = realloc(s->listeners, (s->n_listeners + 1) * sizeof *l);
+        if (!l) {
+                safe_close(fd);
+                return -ENOMEM;
+        }
+        s->listeners = l;
+        int r = sd_event_add_io(s->event, &l[s->n_listeners], fd, EPOLLIN, on_listener, s);
+        if (r < 0) {
+                safe_close(fd);
+                return r;
+        }
+        s->n_listeners++;
+        return 0;
+}
+
+unsigned http_server_n_connections(const HttpServer *s) {
+        return s->n_conns;
+}

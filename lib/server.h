@@ -1,0 +1,72 @@
+/* server.h: a small HTTP/1.1 server on sd-event for sdflow's daemons.
+ *
+ * It accepts on listening sockets handed over by systemd, reads requests
+ * within limits (head size, body size, time), calls one handler per
+ * request and writes the response, with keep-alive and pipelining.  A bad or
+ * slow connection is answered (400/408/413/431/…) and released; it never
+ * stops the server.  When no connection has been open for the idle time,
+ * the event loop exits, so a socket-activated daemon scales to zero.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <systemd/sd-event.h>
+
+#include "http.h"
+#include "macro.h"
+
+typedef struct HttpServer HttpServer;
+typedef struct HttpConn HttpConn;
+
+typedef struct HttpServerConfig {
+        unsigned max_connections;        /* accepting pauses at this count */
+        size_t max_head;                 /* bytes of request line + headers */
+        size_t max_body;                 /* bytes of body, after dechunking */
+        uint64_t request_timeout_usec;   /* a request must arrive whole within this */
+        uint64_t keepalive_timeout_usec; /* an idle keep-alive connection is closed after this */
+        uint64_t idle_exit_usec;         /* exit the loop after this long without connections; 0 = never */
+} HttpServerConfig;
+
+#define HTTP_SERVER_CONFIG_DEFAULT                                                                 \
+        ((HttpServerConfig) {                                                                      \
+                .max_connections = 1024,                                                           \
+                .max_head = 16 * 1024,                                                             \
+                .max_body = 1024 * 1024,                                                           \
+                .request_timeout_usec = 10 * 1000000ULL,                                           \
+                .keepalive_timeout_usec = 60 * 1000000ULL,                                         \
+                .idle_exit_usec = 0,                                                               \
+        })
+
+/* Called once per complete request.  body is NUL-terminated (the NUL is not
+ * counted in body_len).  The handler answers with http_conn_reply(), now or
+ * later; until then the connection reads nothing more. */
+typedef void (*HttpHandler)(HttpConn *c, const HttpMessage *req, const char *body, size_t body_len,
+                            void *userdata);
+
+/* Creates a server on event loop e.  Returns 0 or a negative errno. */
+int http_server_new(HttpServer **ret, sd_event *e, const HttpServerConfig *cfg, HttpHandler handler,
+                    void *userdata);
+
+/* Closes every connection and listener; returns NULL. */
+HttpServer *http_server_free(HttpServer *s);
+DEFINE_TRIVIAL_CLEANUP_FUNC(HttpServer *, http_server_free);
+
+/* Starts accepting on listening socket fd, which the server now owns (also on failure). */
+int http_server_add_listener(HttpServer *s, int fd);
+
+unsigned http_server_n_connections(const HttpServer *s);
+
+/* Sends the response to the request being handled.  extra_headers is a block
+ * of complete "Name: value\r\n" lines or NULL.  Returns 0, or a negative errno
+ * if the connection is gone (it is released either way). */
+int http_conn_reply(HttpConn *c, int status, const char *content_type, const void *body, size_t len,
+                    const char *extra_headers);
+
+/* A JSON error body {"error": msg, "code": status}; closes the connection if close_after. */
+int http_conn_reply_error(HttpConn *c, int status, bool close_after, const char *msg);
+
+/* The credentials of the peer of a Unix socket connection (SO_PEERCRED). */
+int http_conn_peer_cred(HttpConn *c, struct ucred *ret);
