@@ -1,0 +1,88 @@
+#!/bin/bash
+# test-binaries.sh: the built daemons and CLI without systemd: flags, exit
+# codes, --check, --listen, health/version answers and exit on idle.
+set -u
+SDFLOWD=$1 GATEWAY=$2 CLI=$3
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+        for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+        rm -rf "$tmp"
+}
+trap cleanup EXIT
+fails=0 checks=0
+
+# expect CODE PATTERN CMD...: CMD exits CODE and its output matches PATTERN.
+expect() {
+        local code=$1 pat=$2; shift 2
+        local out rc
+        out=$("$@" 2>&1); rc=$?
+        checks=$((checks + 1))
+        if [ "$rc" != "$code" ] || ! grep -qE -- "$pat" <<<"$out"; then
+                echo "FAIL: $* -> exit $rc (want $code), output: $out (want /$pat/)"
+                fails=$((fails + 1))
+        fi
+}
+
+for d in "$SDFLOWD" "$GATEWAY"; do
+        expect 0 'Options:' "$d" --help
+        expect 0 '^sdflow.* 0\.' "$d" --version
+        expect 2 "unknown option '--bogus'" "$d" --bogus
+        expect 2 "unexpected argument 'extra'" "$d" extra
+        expect 2 "option '--listen' needs an argument" "$d" --listen
+        expect 0 'configuration OK' "$d" --check
+        expect 0 'IdleExitSec=7s' "$d" --check --idle-timeout=7s
+        expect 2 "'soon' is not a time span" "$d" --check --idle-timeout=soon
+        expect 2 "unknown setting 'Bogus'" "$d" --check --set=Bogus=1
+        expect 2 'MaxConnections: .0. is out of range' "$d" --check --set=MaxConnections=0
+        expect 2 'Failed to open /nonexistent' "$d" --check --config=/nonexistent
+        printf 'IdleExitSec = 5s\nMaxBodyBytes = lots\n' >"$tmp/bad.conf"
+        expect 2 "bad.conf:2: MaxBodyBytes: 'lots' is not a size" "$d" --check --config="$tmp/bad.conf"
+        expect 1 'No listening socket' "$d"
+done
+
+expect 0 'Commands:' "$CLI" --help
+expect 0 '^sdflow 0\.' "$CLI" --version
+expect 2 "unknown option '--bogus'" "$CLI" --bogus version
+expect 2 "unknown command 'frobnicate'" "$CLI" frobnicate
+expect 2 'no command given' "$CLI"
+expect 2 '--output must be json or yaml' "$CLI" -o xml version
+expect 2 'request-timeout must be' "$CLI" --request-timeout=0 version
+expect 2 'version takes no arguments' "$CLI" -s "$tmp/none.sock" version extra
+expect 1 'cannot reach sdflowd at .*none.sock: the API socket does not exist' \
+        "$CLI" -s "$tmp/none.sock" version
+
+# A daemon on a Unix socket that exits after 1 s without connections.
+"$SDFLOWD" --listen="$tmp/api.sock" --idle-timeout=1s 2>"$tmp/sdflowd.log" &
+sd=$!
+pids+=("$sd")
+for _ in $(seq 100); do [ -S "$tmp/api.sock" ] && break; sleep 0.05; done
+expect 0 'Server Version: 0\.' "$CLI" -s "$tmp/api.sock" version
+expect 0 '"gitVersion": "0\.' "$CLI" -s "$tmp/api.sock" version -o json
+expect 0 '^ok$' curl -sS --unix-socket "$tmp/api.sock" http://x/healthz
+expect 0 '^404 $' curl -sS --unix-socket "$tmp/api.sock" -w '%{http_code} ' -o "$tmp/body" http://x/nope
+expect 0 '' grep -q 'no such API path' "$tmp/body"
+expect 0 '^405$' curl -sS --unix-socket "$tmp/api.sock" -X POST -w '%{http_code}' -o /dev/null http://x/healthz
+# Exit on idle: within a few seconds and with status 0.
+for _ in $(seq 100); do kill -0 "$sd" 2>/dev/null || break; sleep 0.1; done
+checks=$((checks + 1))
+if kill -0 "$sd" 2>/dev/null; then
+        echo "FAIL: sdflowd did not exit after its idle time"; fails=$((fails + 1))
+else
+        wait "$sd"; rc=$?
+        [ "$rc" = 0 ] || { echo "FAIL: sdflowd exited $rc after idle"; fails=$((fails + 1)); }
+fi
+expect 0 'No connections for 1 s, exiting' cat "$tmp/sdflowd.log"
+
+"$GATEWAY" --listen="$tmp/gw.sock" --idle-timeout=0 2>/dev/null &
+gw=$!
+pids+=("$gw")
+for _ in $(seq 100); do [ -S "$tmp/gw.sock" ] && break; sleep 0.05; done
+expect 0 '"component":"sdflow-gateway"' curl -sS --unix-socket "$tmp/gw.sock" http://x/v1/version
+expect 0 '^404$' curl -sS --unix-socket "$tmp/gw.sock" -w '%{http_code}' -o /dev/null http://m.ns.example.com/v1/models/m
+kill "$gw"; wait "$gw"; rc=$?
+checks=$((checks + 1))
+[ "$rc" = 0 ] || { echo "FAIL: gateway exited $rc on SIGTERM"; fails=$((fails + 1)); }
+
+echo "test-binaries: $checks checks, $fails failed"
+[ "$fails" = 0 ]
