@@ -1,5 +1,6 @@
 /* server.c: HTTP/1.1 server connections on sd-event; see server.h. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -536,6 +537,13 @@ HttpServer *http_server_free(HttpServer *s) {
 }
 
 int http_server_add_listener(HttpServer *s, int fd) {
+        /* systemd hands over blocking sockets; accepting loops until EAGAIN. */
+        int flags = fcntl(fd, F_GETFL);
+        if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+                int r = -errno;
+                safe_close(fd);
+                return r;
+        }
         sd_event_source **l = realloc(s->listeners, (s->n_listeners + 1) * sizeof *l);
         if (!l) {
                 safe_close(fd);

@@ -41,7 +41,8 @@ static void start(HttpServerConfig cfg) {
         snprintf(sock_path, sizeof sock_path, "/tmp/test-server-%d.sock", getpid());
         unlink(sock_path);
         strcpy(sa.sun_path, sock_path);
-        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        /* Blocking, as systemd hands sockets over: the server must cope. */
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         CHECK(bind(fd, (struct sockaddr *) &sa, sizeof sa) == 0);
         CHECK(listen(fd, 16) == 0);
         CHECK(http_server_add_listener(srv, fd) >= 0);
