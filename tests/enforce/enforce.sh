@@ -1,0 +1,63 @@
+#!/bin/bash
+# enforce.sh HOG: the enforcement tier's tests, run inside the VM (real
+# kernel, systemd as PID 1, cgroup v2 controllers present) by tools/sdflow-vm.
+# HOG is the built tests/enforce/hog.  Prints ok/not ok lines and a summary.
+HOG=$1
+pass=0 failed=0
+ok() { echo "ok: $*"; pass=$((pass + 1)); }
+nok() { echo "not ok: $*"; failed=$((failed + 1)); }
+t() { local what=$1; shift; if "$@"; then ok "$what"; else nok "$what"; fi; }
+
+ctl=$(cat /sys/fs/cgroup/cgroup.controllers)
+echo "info: controllers: $ctl"
+for c in cpu memory io pids; do
+        t "controller $c present" grep -qw "$c" <<<"$ctl"
+done
+
+# 1. MemoryMax= on a service that allocates 200 MiB ends in oom-kill.
+out=$(systemd-run --wait --unit=enf-oom -p MemoryMax=50M -p MemorySwapMax=0 "$HOG" mem 200 0 2>&1)
+echo "info: MemoryMax=50M, 200 MiB: $(grep -o 'Finished with result: .*' <<<"$out")"
+t "MemoryMax=50M with 200 MiB ends in oom-kill" grep -q 'Finished with result: oom-kill' <<<"$out"
+
+# 2. A slice limit confines two services: 2 x 70 MiB in a 100M slice.
+mkdir -p /run/systemd/system
+printf '[Slice]\nMemoryMax=100M\nMemorySwapMax=0\n' >/run/systemd/system/enf.slice
+systemctl daemon-reload
+for u in a b; do
+        systemd-run --quiet --unit=enf-$u --slice=enf.slice -p MemorySwapMax=0 "$HOG" mem 70 120
+done
+for _ in $(seq 600); do
+        ra=$(systemctl show -P Result enf-a); rb=$(systemctl show -P Result enf-b)
+        [ "$ra" = oom-kill ] || [ "$rb" = oom-kill ] && break
+        sleep 0.1
+done
+sleep 1
+sa=$(systemctl show -P ActiveState enf-a); sb=$(systemctl show -P ActiveState enf-b)
+ra=$(systemctl show -P Result enf-a); rb=$(systemctl show -P Result enf-b)
+echo "info: slice MemoryMax=100M, 2 x 70 MiB: enf-a $sa/$ra, enf-b $sb/$rb"
+t "one of the two is oom-killed" test "$ra/$rb" = "oom-kill/success" -o "$ra/$rb" = "success/oom-kill"
+t "the other keeps running" test "$sa/$sb" = "failed/active" -o "$sa/$sb" = "active/failed"
+cur=$(cat /sys/fs/cgroup/enf.slice/memory.current)
+t "the slice stays under its limit ($cur bytes)" test "$cur" -le $((100 * 1024 * 1024))
+systemctl stop enf-a enf-b 2>/dev/null
+systemctl reset-failed enf-a enf-b 2>/dev/null
+
+# 3. CPUQuota=20% holds a busy loop near 20 % of one CPU (over 6 s).
+systemd-run --quiet --unit=enf-cpu -p CPUQuota=20% "$HOG" cpu 60
+sleep 2
+cg=/sys/fs/cgroup/system.slice/enf-cpu.service
+u0=$(awk '/^usage_usec/{print $2}' $cg/cpu.stat); t0=$(date +%s%N)
+sleep 6
+u1=$(awk '/^usage_usec/{print $2}' $cg/cpu.stat); t1=$(date +%s%N)
+systemctl stop enf-cpu
+pct=$(( (u1 - u0) * 1000 / ((t1 - t0) / 1000) ))   # tenths of a percent
+echo "info: CPUQuota=20%: measured $((pct / 10)).$((pct % 10)) %"
+t "CPUQuota=20% within 15-25 %" test "$pct" -ge 150 -a "$pct" -le 250
+
+# 4. TasksMax=5 allows the process and 4 children.
+out=$(systemd-run --wait --pipe --quiet -p TasksMax=5 "$HOG" fork 20 2>&1)
+echo "info: TasksMax=5: $out"
+t "TasksMax=5 allows 4 children" test "$out" = "forked 4"
+
+echo "enforce: $pass passed, $failed failed"
+[ "$failed" = 0 ]
