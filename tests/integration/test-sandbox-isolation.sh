@@ -8,11 +8,13 @@ require_sandbox
 
 # A marker the host's tmpfiles rules would delete (old atime/mtime).
 marker=$(mktemp /tmp/sdflow-isolation-XXXXXX)
+trap 'rm -f "$marker"' EXIT
 echo keep >"$marker"
 touch -d '30 days ago' "$marker"
 before=$(ls -la --time-style=+%s /tmp | sort)
 
 boot
+trap 'teardown; rm -f "$marker"' EXIT
 pid=$(cat /run/sdflow-sandbox/$SB/pid)
 
 # Inside: /tmp is private and empty of the host's files.
