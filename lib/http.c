@@ -183,7 +183,7 @@ static int parse_headers(HttpMessage *m, const char *p, const char *end) {
 }
 
 /* Finds the end of the head (after the empty line) or decides it is too big. */
-static int find_head(const char *buf, size_t len, size_t max_head, HttpMessage *m) {
+static int find_head(const char *buf, size_t len, size_t max_head, HttpMessage *m, const char *too_large) {
         size_t scan = len < max_head ? len : max_head;
         const char *p = buf;
         const char *end = buf + scan;
@@ -200,28 +200,44 @@ static int find_head(const char *buf, size_t len, size_t max_head, HttpMessage *
                 q = lf + 1;
         }
         if (len >= max_head)
-                return fail(m, -EMSGSIZE, "request head too large");
+                return fail(m, -EMSGSIZE, too_large);
         return 0;
 }
 
-int http_parse_request(const char *buf, size_t len, size_t max_head, HttpMessage *m) {
+/* Resets m, finds a complete head and its first line (start-line).  Returns
+ * the head length (> 0) with *line, *n (without CRLF) and *next (the first
+ * header line) set, 0 when more bytes are needed, or an error. */
+static int parse_start(const char *buf, size_t len, size_t max_head, HttpMessage *m, bool request,
+                       const char **line, size_t *n, const char **next) {
         bool bad = false;
-        int r, head;
+        int head;
 
         *m = (HttpMessage) {};
         if (max_head > INT32_MAX)
                 max_head = INT32_MAX;
-        head = find_head(buf, len, max_head, m);
+        head = find_head(buf, len, max_head, m, request ? "request head too large" : "response head too large");
         if (head <= 0)
                 return head;
-
-        const char *p = buf, *end = buf + head;
+        const char *p = buf;
         while (*p == '\r' || *p == '\n')
                 p++;
-        const char *lf = line_end(p, end, &bad);
+        const char *lf = line_end(p, buf + head, &bad);
         if (bad || !lf)
-                return fail(m, -EBADMSG, "malformed request line");
-        size_t n = content_len(p, lf);
+                return fail(m, -EBADMSG, request ? "malformed request line" : "malformed status line");
+        *line = p;
+        *n = content_len(p, lf);
+        *next = lf + 1;
+        return head;
+}
+
+int http_parse_request(const char *buf, size_t len, size_t max_head, HttpMessage *m) {
+        const char *p, *next;
+        size_t n;
+        int r, head;
+
+        head = parse_start(buf, len, max_head, m, true, &p, &n, &next);
+        if (head <= 0)
+                return head;
 
         /* method SP request-target SP HTTP-version */
         const char *sp1 = memchr(p, ' ', n);
@@ -245,7 +261,7 @@ int http_parse_request(const char *buf, size_t len, size_t max_head, HttpMessage
         if (r < 0)
                 return r;
 
-        r = parse_headers(m, lf + 1, end);
+        r = parse_headers(m, next, buf + head);
         if (r < 0)
                 return r;
         if (m->version_minor == 1 && !m->has_host)
@@ -254,23 +270,14 @@ int http_parse_request(const char *buf, size_t len, size_t max_head, HttpMessage
 }
 
 int http_parse_response(const char *buf, size_t len, size_t max_head, HttpMessage *m) {
-        bool bad = false;
+        const char *p, *next;
+        size_t n;
         int r, head;
 
-        *m = (HttpMessage) {};
-        if (max_head > INT32_MAX)
-                max_head = INT32_MAX;
-        head = find_head(buf, len, max_head, m);
+        head = parse_start(buf, len, max_head, m, false, &p, &n, &next);
         if (head <= 0)
                 return head;
 
-        const char *p = buf, *end = buf + head;
-        while (*p == '\r' || *p == '\n')
-                p++;
-        const char *lf = line_end(p, end, &bad);
-        if (bad || !lf)
-                return fail(m, -EBADMSG, "malformed status line");
-        size_t n = content_len(p, lf);
         /* HTTP-version SP 3DIGIT SP [reason] */
         if (n < 12 || p[8] != ' ')
                 return fail(m, -EBADMSG, "malformed status line");
@@ -284,7 +291,7 @@ int http_parse_response(const char *buf, size_t len, size_t max_head, HttpMessag
         m->reason = n > 13 ? p + 13 : p + n;
         m->reason_len = n > 13 ? n - 13 : 0;
 
-        r = parse_headers(m, lf + 1, end);
+        r = parse_headers(m, next, buf + head);
         if (r < 0)
                 return r;
         return head;
