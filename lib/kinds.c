@@ -1,0 +1,7 @@
+/* kinds.c: the registry of kinds. */
+#include "kinds.h"
+
+const Kind *const kinds[] = {
+        &kind_profile,
+        NULL,
+};
