@@ -1,0 +1,539 @@
+/* store.c: see store.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store.h"
+
+struct Store {
+        sqlite3 *db;
+};
+
+/* Each entry moves the schema from version i to i + 1. */
+static const char *const migrations[] = {
+        /* 0 -> 1 */
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+        "INSERT INTO meta VALUES ('revision', 0);"
+        "CREATE TABLE objects ("
+        "  kind TEXT NOT NULL,"         /* group/Kind */
+        "  namespace TEXT NOT NULL,"    /* '' for cluster-scoped kinds */
+        "  name TEXT NOT NULL,"
+        "  uid TEXT NOT NULL UNIQUE,"
+        "  rv INTEGER NOT NULL,"
+        "  body TEXT NOT NULL,"         /* the whole object as JSON */
+        "  PRIMARY KEY (kind, namespace, name));"
+        "CREATE TABLE events ("
+        "  rv INTEGER PRIMARY KEY,"
+        "  type TEXT NOT NULL,"
+        "  kind TEXT NOT NULL,"
+        "  namespace TEXT NOT NULL,"
+        "  body TEXT NOT NULL);",
+};
+
+static int sql_err(int rc) {
+        switch (rc) {
+        case SQLITE_OK:
+        case SQLITE_DONE:
+        case SQLITE_ROW:
+                return 0;
+        case SQLITE_NOMEM:
+                return -ENOMEM;
+        case SQLITE_BUSY:
+        case SQLITE_LOCKED:
+                return -EBUSY;
+        case SQLITE_FULL:
+                return -ENOSPC;
+        case SQLITE_READONLY:
+        case SQLITE_PERM:
+        case SQLITE_AUTH:
+                return -EACCES;
+        case SQLITE_CANTOPEN:
+                return -ENOENT;
+        case SQLITE_CORRUPT:
+        case SQLITE_NOTADB:
+                return -EUCLEAN;
+        default:
+                return -EIO;
+        }
+}
+
+static int exec(Store *s, const char *sql) {
+        return sql_err(sqlite3_exec(s->db, sql, NULL, NULL, NULL));
+}
+
+static void kind_key(const Kind *k, char *buf, size_t size) {
+        snprintf(buf, size, "%s/%s", k->group, k->kind);
+}
+
+int store_open(const char *path, Store **ret, char *err, size_t errsz) {
+        Store *s = calloc(1, sizeof *s);
+        sqlite3_stmt *st = NULL;
+        int rc, r, version;
+
+        err[0] = '\0';
+        if (!s)
+                return -ENOMEM;
+        rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+        if (rc != SQLITE_OK)
+                goto fail;
+        sqlite3_busy_timeout(s->db, 5000);
+        /* WAL, and FULL sync: an acknowledged change survives a crash. */
+        rc = sqlite3_exec(s->db,
+                          "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
+                          NULL, NULL, NULL);
+        if (rc != SQLITE_OK)
+                goto fail;
+        rc = sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL);
+        if (rc != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW)
+                goto fail;
+        version = sqlite3_column_int(st, 0);
+        sqlite3_finalize(st);
+        st = NULL;
+        if (version > STORE_SCHEMA_VERSION) {
+                snprintf(err, errsz, "%s has schema version %d, newer than this sdflow (%d)", path, version,
+                         STORE_SCHEMA_VERSION);
+                store_close(s);
+                return -EPROTO;
+        }
+        for (; version < STORE_SCHEMA_VERSION; version++) {
+                char bump[64];
+                snprintf(bump, sizeof bump, "PRAGMA user_version=%d;", version + 1);
+                rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+                if (rc == SQLITE_OK)
+                        rc = sqlite3_exec(s->db, migrations[version], NULL, NULL, NULL);
+                if (rc == SQLITE_OK)
+                        rc = sqlite3_exec(s->db, bump, NULL, NULL, NULL);
+                if (rc == SQLITE_OK)
+                        rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+                if (rc != SQLITE_OK) {
+                        snprintf(err, errsz, "migration to schema %d: %s", version + 1, sqlite3_errmsg(s->db));
+                        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+                        r = sql_err(rc);
+                        store_close(s);
+                        return r;
+                }
+        }
+        *ret = s;
+        return 0;
+fail:
+        snprintf(err, errsz, "%s: %s", path, s->db ? sqlite3_errmsg(s->db) : "cannot open");
+        r = sql_err(rc ?: SQLITE_ERROR);
+        sqlite3_finalize(st);
+        store_close(s);
+        return r;
+}
+
+Store *store_close(Store *s) {
+        if (!s)
+                return NULL;
+        sqlite3_close_v2(s->db);
+        free(s);
+        return NULL;
+}
+
+/* Reads a single integer. */
+static int query_u64(Store *s, const char *sql, uint64_t *ret) {
+        sqlite3_stmt *st;
+        int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return sql_err(rc);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+                *ret = (uint64_t) sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+        return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : sql_err(rc);
+}
+
+uint64_t store_revision(Store *s) {
+        uint64_t rv = 0;
+        (void) query_u64(s, "SELECT value FROM meta WHERE key='revision'", &rv);
+        return rv;
+}
+
+static int load(Store *s, const char *kind, const char *ns, const char *name, json_t **ret) {
+        sqlite3_stmt *st;
+        int rc = sqlite3_prepare_v2(s->db, "SELECT body FROM objects WHERE kind=?1 AND namespace=?2 AND name=?3", -1,
+                                    &st, NULL);
+        if (rc != SQLITE_OK)
+                return sql_err(rc);
+        sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, ns, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        int r = rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : sql_err(rc);
+        if (r == 0) {
+                *ret = json_loads((const char *) sqlite3_column_text(st, 0), 0, NULL);
+                if (!*ret)
+                        r = -EUCLEAN;
+        }
+        sqlite3_finalize(st);
+        return r;
+}
+
+static int record(Store *s, uint64_t rv, const char *type, const char *kind, const char *ns, const char *body) {
+        sqlite3_stmt *st;
+        int rc = sqlite3_prepare_v2(s->db, "INSERT INTO events (rv, type, kind, namespace, body) VALUES (?1,?2,?3,?4,?5)",
+                                    -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return sql_err(rc);
+        sqlite3_bind_int64(st, 1, (sqlite3_int64) rv);
+        sqlite3_bind_text(st, 2, type, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, kind, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, ns, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 5, body, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        sqlite3_finalize(st);
+        if (rc != SQLITE_DONE)
+                return sql_err(rc);
+        /* Keep a bounded history. */
+        char trim[128];
+        snprintf(trim, sizeof trim, "DELETE FROM events WHERE rv <= %llu",
+                 (unsigned long long) (rv > STORE_EVENTS_KEPT ? rv - STORE_EVENTS_KEPT : 0));
+        return exec(s, trim);
+}
+
+static int next_revision(Store *s, uint64_t *rv) {
+        int r = exec(s, "UPDATE meta SET value = value + 1 WHERE key='revision'");
+        if (r < 0)
+                return r;
+        return query_u64(s, "SELECT value FROM meta WHERE key='revision'", rv);
+}
+
+static void new_uid(char *buf) {
+        unsigned char b[16];
+        int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || read(fd, b, sizeof b) != sizeof b) {
+                /* Unique enough for a fallback: time and address entropy. */
+                struct timespec ts;
+                clock_gettime(CLOCK_REALTIME, &ts);
+                for (size_t i = 0; i < sizeof b; i++)
+                        b[i] = (unsigned char) ((ts.tv_nsec >> (i % 8)) ^ (uintptr_t) b >> i ^ (unsigned) i * 131);
+        }
+        if (fd >= 0)
+                close(fd);
+        b[6] = (b[6] & 0x0f) | 0x40; /* version 4 */
+        b[8] = (b[8] & 0x3f) | 0x80;
+        sprintf(buf, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3],
+                b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+}
+
+static void now_rfc3339(char *buf, size_t size) {
+        time_t t = time(NULL);
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static int write_object(Store *s, const char *kind, const char *ns, const char *name, const char *uid, uint64_t rv,
+                        const char *body) {
+        sqlite3_stmt *st;
+        int rc = sqlite3_prepare_v2(s->db,
+                                    "INSERT INTO objects (kind, namespace, name, uid, rv, body) VALUES (?1,?2,?3,?4,?5,?6) "
+                                    "ON CONFLICT (kind, namespace, name) DO UPDATE SET rv=excluded.rv, body=excluded.body",
+                                    -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return sql_err(rc);
+        sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, ns, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, uid, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 5, (sqlite3_int64) rv);
+        sqlite3_bind_text(st, 6, body, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        sqlite3_finalize(st);
+        return rc == SQLITE_DONE ? 0 : sql_err(rc);
+}
+
+static int begin(Store *s) {
+        return exec(s, "BEGIN IMMEDIATE");
+}
+
+static int end(Store *s, int r) {
+        if (r < 0) {
+                (void) exec(s, "ROLLBACK");
+                return r;
+        }
+        int k = exec(s, "COMMIT");
+        if (k < 0) {
+                (void) exec(s, "ROLLBACK");
+                return k;
+        }
+        return r;
+}
+
+static const char *ns_of(const Kind *k, json_t *obj) {
+        const char *ns = manifest_namespace(obj);
+        return k->namespaced ? (ns ?: "default") : "";
+}
+
+int store_apply(Store *s, const Kind *k, json_t *obj, json_t **ret, StoreChange *change) {
+        char kind[128], rvs[32], ts[32], uidbuf[40];
+        json_t *old = NULL, *md = json_object_get(obj, "metadata");
+        const char *name = manifest_name(obj), *ns = ns_of(k, obj);
+        uint64_t rv;
+        int r;
+
+        if (!name || !json_is_object(md))
+                return -EINVAL;
+        kind_key(k, kind, sizeof kind);
+        r = begin(s);
+        if (r < 0)
+                return r;
+        r = load(s, kind, ns, name, &old);
+        if (r < 0 && r != -ENOENT)
+                return end(s, r);
+
+        const char *want_rv = json_string_value(json_object_get(md, "resourceVersion"));
+        json_t *omd = old ? json_object_get(old, "metadata") : NULL;
+        if (want_rv) {
+                const char *have = omd ? json_string_value(json_object_get(omd, "resourceVersion")) : NULL;
+                if (!have || strcmp(have, want_rv) != 0) {
+                        json_decref(old);
+                        return end(s, -ESTALE);
+                }
+        }
+
+        json_t *new = json_deep_copy(obj);
+        json_t *nmd = json_object_get(new, "metadata");
+        if (k->namespaced)
+                json_object_set_new(nmd, "namespace", json_string(ns));
+        json_object_del(nmd, "resourceVersion");
+        json_int_t generation = 1;
+        const char *uid;
+        if (old) {
+                /* Unchanged apart from server fields: no new revision. */
+                json_t *cmp_old = json_deep_copy(old), *cmd = json_object_get(cmp_old, "metadata");
+                json_object_del(cmp_old, "status");
+                json_object_del(cmd, "resourceVersion");
+                json_object_del(cmd, "uid");
+                json_object_del(cmd, "generation");
+                json_object_del(cmd, "creationTimestamp");
+                bool same = json_equal(cmp_old, new);
+                json_decref(cmp_old);
+                if (same) {
+                        json_decref(new);
+                        *ret = old;
+                        *change = STORE_UNCHANGED;
+                        return end(s, 0);
+                }
+                generation = json_integer_value(json_object_get(omd, "generation"));
+                if (!json_equal(json_object_get(old, "spec"), json_object_get(new, "spec")))
+                        generation++;
+                uid = json_string_value(json_object_get(omd, "uid"));
+                json_object_set(nmd, "creationTimestamp", json_object_get(omd, "creationTimestamp"));
+                if (json_object_get(old, "status"))
+                        json_object_set(new, "status", json_object_get(old, "status"));
+        } else {
+                new_uid(uidbuf);
+                uid = uidbuf;
+                now_rfc3339(ts, sizeof ts);
+                json_object_set_new(nmd, "creationTimestamp", json_string(ts));
+        }
+        json_object_set_new(nmd, "uid", json_string(uid));
+        json_object_set_new(nmd, "generation", json_integer(generation));
+
+        r = next_revision(s, &rv);
+        if (r >= 0) {
+                snprintf(rvs, sizeof rvs, "%llu", (unsigned long long) rv);
+                json_object_set_new(nmd, "resourceVersion", json_string(rvs));
+                char *body = json_dumps(new, JSON_COMPACT | JSON_SORT_KEYS);
+                r = body ? write_object(s, kind, ns, name, json_string_value(json_object_get(nmd, "uid")), rv, body)
+                         : -ENOMEM;
+                if (r >= 0)
+                        r = record(s, rv, old ? "MODIFIED" : "ADDED", kind, ns, body);
+                free(body);
+        }
+        json_decref(old);
+        r = end(s, r);
+        if (r < 0) {
+                json_decref(new);
+                return r;
+        }
+        *ret = new;
+        *change = old ? STORE_UPDATED : STORE_CREATED;
+        return 0;
+}
+
+int store_get(Store *s, const Kind *k, const char *ns, const char *name, json_t **ret) {
+        char kind[128];
+        kind_key(k, kind, sizeof kind);
+        return load(s, kind, k->namespaced ? (ns ?: "default") : "", name, ret);
+}
+
+int store_list(Store *s, const Kind *k, const char *ns, json_t **ret, uint64_t *rv) {
+        char kind[128];
+        sqlite3_stmt *st;
+        int rc, r = 0;
+
+        kind_key(k, kind, sizeof kind);
+        /* A read transaction, so the list and the revision agree. */
+        r = exec(s, "BEGIN");
+        if (r < 0)
+                return r;
+        rc = sqlite3_prepare_v2(s->db,
+                                ns && k->namespaced
+                                        ? "SELECT body FROM objects WHERE kind=?1 AND namespace=?2 ORDER BY namespace, name"
+                                        : "SELECT body FROM objects WHERE kind=?1 ORDER BY namespace, name",
+                                -1, &st, NULL);
+        if (rc != SQLITE_OK) {
+                (void) exec(s, "ROLLBACK");
+                return sql_err(rc);
+        }
+        sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+        if (ns && k->namespaced)
+                sqlite3_bind_text(st, 2, ns, -1, SQLITE_STATIC);
+        json_t *items = json_array();
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                json_t *o = json_loads((const char *) sqlite3_column_text(st, 0), 0, NULL);
+                if (!o) {
+                        r = -EUCLEAN;
+                        break;
+                }
+                json_array_append_new(items, o);
+        }
+        if (r == 0 && rc != SQLITE_DONE)
+                r = sql_err(rc);
+        sqlite3_finalize(st);
+        if (r == 0 && rv)
+                *rv = store_revision(s);
+        (void) exec(s, "COMMIT");
+        if (r < 0) {
+                json_decref(items);
+                return r;
+        }
+        *ret = items;
+        return 0;
+}
+
+int store_delete(Store *s, const Kind *k, const char *ns, const char *name, json_t **ret) {
+        char kind[128], rvs[32];
+        json_t *old = NULL;
+        uint64_t rv;
+        sqlite3_stmt *st;
+        int r;
+
+        kind_key(k, kind, sizeof kind);
+        ns = k->namespaced ? (ns ?: "default") : "";
+        r = begin(s);
+        if (r < 0)
+                return r;
+        r = load(s, kind, ns, name, &old);
+        if (r < 0)
+                return end(s, r);
+        int rc = sqlite3_prepare_v2(s->db, "DELETE FROM objects WHERE kind=?1 AND namespace=?2 AND name=?3", -1, &st,
+                                    NULL);
+        if (rc == SQLITE_OK) {
+                sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+                sqlite3_bind_text(st, 2, ns, -1, SQLITE_STATIC);
+                sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+                rc = sqlite3_step(st);
+                sqlite3_finalize(st);
+        }
+        r = rc == SQLITE_DONE || rc == SQLITE_OK ? 0 : sql_err(rc);
+        if (r >= 0)
+                r = next_revision(s, &rv);
+        if (r >= 0) {
+                snprintf(rvs, sizeof rvs, "%llu", (unsigned long long) rv);
+                json_object_set_new(json_object_get(old, "metadata"), "resourceVersion", json_string(rvs));
+                char *body = json_dumps(old, JSON_COMPACT | JSON_SORT_KEYS);
+                r = body ? record(s, rv, "DELETED", kind, ns, body) : -ENOMEM;
+                free(body);
+        }
+        r = end(s, r);
+        if (r < 0 || !ret)
+                json_decref(old);
+        else
+                *ret = old;
+        return r;
+}
+
+int store_set_status(Store *s, const Kind *k, const char *ns, const char *name, json_t *status) {
+        char kind[128], rvs[32];
+        json_t *obj = NULL;
+        uint64_t rv;
+        int r;
+
+        kind_key(k, kind, sizeof kind);
+        ns = k->namespaced ? (ns ?: "default") : "";
+        r = begin(s);
+        if (r < 0)
+                return r;
+        r = load(s, kind, ns, name, &obj);
+        if (r < 0)
+                return end(s, r);
+        if (json_equal(json_object_get(obj, "status"), status)) {
+                json_decref(obj);
+                return end(s, 0);
+        }
+        json_object_set(obj, "status", status);
+        r = next_revision(s, &rv);
+        if (r >= 0) {
+                json_t *md = json_object_get(obj, "metadata");
+                snprintf(rvs, sizeof rvs, "%llu", (unsigned long long) rv);
+                json_object_set_new(md, "resourceVersion", json_string(rvs));
+                char *body = json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS);
+                r = body ? write_object(s, kind, ns, name, json_string_value(json_object_get(md, "uid")), rv, body)
+                         : -ENOMEM;
+                if (r >= 0)
+                        r = record(s, rv, "MODIFIED", kind, ns, body);
+                free(body);
+        }
+        json_decref(obj);
+        return end(s, r);
+}
+
+int store_events(Store *s, uint64_t since, const Kind *k, const char *ns,
+                 int (*cb)(const StoreEvent *e, void *userdata), void *userdata) {
+        char kind[128];
+        uint64_t oldest = 0;
+        sqlite3_stmt *st;
+        int rc, r = 0;
+
+        /* Events after `since` are complete only if nothing after it was trimmed. */
+        if (query_u64(s, "SELECT MIN(rv) FROM events", &oldest) == 0 && oldest > since + 1 &&
+            since < store_revision(s))
+                return -ERANGE;
+        if (k)
+                kind_key(k, kind, sizeof kind);
+        rc = sqlite3_prepare_v2(s->db,
+                                "SELECT rv, type, body FROM events WHERE rv > ?1 AND (?2 IS NULL OR kind = ?2) "
+                                "AND (?3 IS NULL OR namespace = ?3) ORDER BY rv",
+                                -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return sql_err(rc);
+        sqlite3_bind_int64(st, 1, (sqlite3_int64) since);
+        if (k)
+                sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+        if (ns && (!k || k->namespaced))
+                sqlite3_bind_text(st, 3, ns, -1, SQLITE_STATIC);
+        while (r >= 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+                json_t *o = json_loads((const char *) sqlite3_column_text(st, 2), 0, NULL);
+                if (!o) {
+                        r = -EUCLEAN;
+                        break;
+                }
+                StoreEvent e = { (uint64_t) sqlite3_column_int64(st, 0), (const char *) sqlite3_column_text(st, 1), o };
+                r = cb(&e, userdata);
+                json_decref(o);
+        }
+        if (r >= 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
+                r = sql_err(rc);
+        sqlite3_finalize(st);
+        return r;
+}
+
+int store_check(Store *s) {
+        sqlite3_stmt *st;
+        int rc = sqlite3_prepare_v2(s->db, "PRAGMA integrity_check", -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return sql_err(rc);
+        rc = sqlite3_step(st);
+        int r = rc == SQLITE_ROW && strcmp((const char *) sqlite3_column_text(st, 0), "ok") == 0 ? 0 : -EUCLEAN;
+        sqlite3_finalize(st);
+        return r;
+}

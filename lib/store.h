@@ -1,0 +1,71 @@
+/* store.h: the state database (SQLite, WAL mode): objects and their history.
+ *
+ * Every change is one transaction.  A store-wide revision counter, as in
+ * etcd, numbers the changes; an object's metadata.resourceVersion is the
+ * revision of its last change, so a client that sends back a stale
+ * resourceVersion is refused (optimistic concurrency).  The recent changes
+ * are kept as events for watches.  The schema is versioned with
+ * PRAGMA user_version and migrated on open.
+ */
+#pragma once
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "macro.h"
+#include "manifest.h"
+
+#define STORE_SCHEMA_VERSION 1
+#define STORE_EVENTS_KEPT 10000
+
+typedef struct Store Store;
+
+typedef enum StoreChange {
+        STORE_UNCHANGED = 0,
+        STORE_CREATED = 1,
+        STORE_UPDATED = 2,
+} StoreChange;
+
+/* Opens (creating and migrating) the database at path.  Returns 0 or a
+ * negative errno; *err gets SQLite's message when there is one. */
+int store_open(const char *path, Store **ret, char *err, size_t errsz);
+Store *store_close(Store *s);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Store *, store_close);
+
+/* Creates or updates obj (checked by manifest_check) as apply does.  When
+ * obj carries metadata.resourceVersion it must equal the stored one, else
+ * -ESTALE.  Fills in uid, resourceVersion, generation (raised when spec
+ * changes) and creationTimestamp, keeps the stored status, and returns the
+ * stored object in *ret (a new reference) and what happened in *change. */
+int store_apply(Store *s, const Kind *k, json_t *obj, json_t **ret, StoreChange *change);
+
+/* The object, or -ENOENT. */
+int store_get(Store *s, const Kind *k, const char *ns, const char *name, json_t **ret);
+
+/* The objects of kind k in namespace ns (all namespaces when ns is NULL), by
+ * namespace and name, as a new array; *rv is the store's revision. */
+int store_list(Store *s, const Kind *k, const char *ns, json_t **ret, uint64_t *rv);
+
+/* Deletes the object; *ret gets it as it was (may be NULL).  -ENOENT if absent. */
+int store_delete(Store *s, const Kind *k, const char *ns, const char *name, json_t **ret);
+
+/* Replaces the status of an object (a change with its own revision). */
+int store_set_status(Store *s, const Kind *k, const char *ns, const char *name, json_t *status);
+
+/* The store's current revision. */
+uint64_t store_revision(Store *s);
+
+typedef struct StoreEvent {
+        uint64_t rv;
+        const char *type; /* "ADDED", "MODIFIED", "DELETED" */
+        json_t *object;
+} StoreEvent;
+
+/* Calls cb for every event after revision since, of kind k (all kinds when
+ * NULL) and namespace ns (all when NULL), oldest first.  Returns -ERANGE when
+ * since is older than the kept history ("410 Gone"), or cb's negative result. */
+int store_events(Store *s, uint64_t since, const Kind *k, const char *ns,
+                 int (*cb)(const StoreEvent *e, void *userdata), void *userdata);
+
+/* Runs PRAGMA integrity_check; 0 when it says "ok". */
+int store_check(Store *s);

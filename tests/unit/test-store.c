@@ -1,0 +1,137 @@
+/* test-store.c: the SQLite state store: apply, optimistic concurrency, list,
+ * delete, status, events and reopening. */
+#include <errno.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include "kinds.h"
+#include "store.h"
+#include "test.h"
+
+static json_t *profile(const char *name, const char *owner, const char *cpu) {
+        json_t *o = json_pack("{s:s, s:s, s:{s:s}, s:{s:{s:s, s:s}}}", "apiVersion", "kubeflow.org/v1", "kind",
+                              "Profile", "metadata", "name", name, "spec", "owner", "kind", "User", "name", owner);
+        if (cpu)
+                json_object_set_new(json_object_get(o, "spec"), "resourceQuotaSpec",
+                                    json_pack("{s:{s:s}}", "hard", "cpu", cpu));
+        return o;
+}
+
+static const char *rv_of(json_t *o) {
+        return json_string_value(json_object_get(json_object_get(o, "metadata"), "resourceVersion"));
+}
+
+static int count_events(const StoreEvent *e, void *ud) {
+        char *types = ud;
+        strcat(types, e->type);
+        strcat(types, " ");
+        return 0;
+}
+
+int main(void) {
+        char dir[] = "/tmp/test-store-XXXXXX", path[256], err[256], types[512] = "";
+        Store *s;
+        json_t *got, *o;
+        StoreChange ch;
+
+        CHECK(mkdtemp(dir) != NULL);
+        snprintf(path, sizeof path, "%s/state.db", dir);
+        CHECK(store_open(path, &s, err, sizeof err) == 0);
+        CHECK_EQ_INT(store_revision(s), 0);
+
+        o = profile("team-a", "alice", "1");
+        CHECK(store_apply(s, &kind_profile, o, &got, &ch) == 0);
+        CHECK_EQ_INT(ch, STORE_CREATED);
+        CHECK_STREQ(rv_of(got), "1");
+        CHECK_EQ_INT(json_integer_value(json_object_get(json_object_get(got, "metadata"), "generation")), 1);
+        CHECK(json_string_length(json_object_get(json_object_get(got, "metadata"), "uid")) == 36);
+        char uid[64];
+        snprintf(uid, sizeof uid, "%s", json_string_value(json_object_get(json_object_get(got, "metadata"), "uid")));
+        json_decref(got);
+
+        /* Applying the same again changes nothing. */
+        CHECK(store_apply(s, &kind_profile, o, &got, &ch) == 0);
+        CHECK_EQ_INT(ch, STORE_UNCHANGED);
+        CHECK_STREQ(rv_of(got), "1");
+        json_decref(got);
+        json_decref(o);
+
+        /* A change to spec: new revision, generation 2, same uid. */
+        o = profile("team-a", "alice", "2");
+        CHECK(store_apply(s, &kind_profile, o, &got, &ch) == 0);
+        CHECK_EQ_INT(ch, STORE_UPDATED);
+        CHECK_STREQ(rv_of(got), "2");
+        CHECK_EQ_INT(json_integer_value(json_object_get(json_object_get(got, "metadata"), "generation")), 2);
+        CHECK_STREQ(json_string_value(json_object_get(json_object_get(got, "metadata"), "uid")), uid);
+        json_decref(got);
+        json_decref(o);
+
+        /* A stale resourceVersion is refused and changes nothing. */
+        o = profile("team-a", "alice", "3");
+        json_object_set_new(json_object_get(o, "metadata"), "resourceVersion", json_string("1"));
+        CHECK_EQ_INT(store_apply(s, &kind_profile, o, &got, &ch), -ESTALE);
+        json_object_set_new(json_object_get(o, "metadata"), "resourceVersion", json_string("2"));
+        CHECK(store_apply(s, &kind_profile, o, &got, &ch) == 0);
+        CHECK_STREQ(rv_of(got), "3");
+        json_decref(got);
+        json_decref(o);
+        CHECK(store_get(s, &kind_profile, NULL, "team-a", &got) == 0);
+        CHECK_STREQ(json_string_value(json_object_get(
+                            json_object_get(json_object_get(json_object_get(got, "spec"), "resourceQuotaSpec"), "hard"),
+                            "cpu")),
+                    "3");
+        json_decref(got);
+
+        /* Status is kept across applies and changes the revision. */
+        CHECK(store_set_status(s, &kind_profile, NULL, "team-a", json_pack("{s:s}", "phase", "Ready")) == 0);
+        CHECK_EQ_INT(store_revision(s), 4);
+        o = profile("team-a", "alice", "4");
+        CHECK(store_apply(s, &kind_profile, o, &got, &ch) == 0);
+        CHECK_STREQ(json_string_value(json_object_get(json_object_get(got, "status"), "phase")), "Ready");
+        json_decref(got);
+        json_decref(o);
+
+        o = profile("team-b", "bob", NULL);
+        CHECK(store_apply(s, &kind_profile, o, &got, &ch) == 0);
+        json_decref(got);
+        json_decref(o);
+        uint64_t rv;
+        CHECK(store_list(s, &kind_profile, NULL, &got, &rv) == 0);
+        CHECK_EQ_INT(json_array_size(got), 2);
+        CHECK_STREQ(manifest_name(json_array_get(got, 0)), "team-a");
+        CHECK_EQ_INT(rv, 6);
+        json_decref(got);
+
+        CHECK_EQ_INT(store_get(s, &kind_profile, NULL, "nope", &got), -ENOENT);
+        CHECK_EQ_INT(store_delete(s, &kind_profile, NULL, "nope", NULL), -ENOENT);
+        CHECK(store_delete(s, &kind_profile, NULL, "team-b", &got) == 0);
+        CHECK_STREQ(manifest_name(got), "team-b");
+        json_decref(got);
+
+        CHECK(store_events(s, 0, &kind_profile, NULL, count_events, types) == 0);
+        CHECK_STREQ(types, "ADDED MODIFIED MODIFIED MODIFIED MODIFIED ADDED DELETED ");
+        types[0] = '\0';
+        CHECK(store_events(s, 5, &kind_profile, NULL, count_events, types) == 0);
+        CHECK_STREQ(types, "ADDED DELETED ");
+        CHECK(store_check(s) == 0);
+        store_close(s);
+
+        /* Reopen: everything is there. */
+        CHECK(store_open(path, &s, err, sizeof err) == 0);
+        CHECK_EQ_INT(store_revision(s), 7);
+        CHECK(store_get(s, &kind_profile, NULL, "team-a", &got) == 0);
+        json_decref(got);
+        store_close(s);
+
+        /* A database from a newer sdflow is refused, not touched. */
+        sqlite3 *db;
+        sqlite3_open(path, &db);
+        sqlite3_exec(db, "PRAGMA user_version=99", NULL, NULL, NULL);
+        sqlite3_close(db);
+        CHECK_EQ_INT(store_open(path, &s, err, sizeof err), -EPROTO);
+        CHECK(strstr(err, "schema version 99") != NULL);
+
+        snprintf(path, sizeof path, "rm -rf %s", dir);
+        CHECK(system(path) == 0);
+        return test_summary("test-store");
+}
