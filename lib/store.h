@@ -49,7 +49,7 @@ int store_list(Store *s, const Kind *k, const char *ns, json_t **ret, uint64_t *
 /* Deletes the object; *ret gets it as it was (may be NULL).  -ENOENT if absent. */
 int store_delete(Store *s, const Kind *k, const char *ns, const char *name, json_t **ret);
 
-/* Replaces the status of an object (a change with its own revision). */
+/* Replaces the status of an object (a change with its own revision); status is not consumed. */
 int store_set_status(Store *s, const Kind *k, const char *ns, const char *name, json_t *status);
 
 /* The store's current revision. */

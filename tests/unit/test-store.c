@@ -83,7 +83,9 @@ int main(void) {
         json_decref(got);
 
         /* Status is kept across applies and changes the revision. */
-        CHECK(store_set_status(s, &kind_profile, NULL, "team-a", json_pack("{s:s}", "phase", "Ready")) == 0);
+        json_t *status = json_pack("{s:s}", "phase", "Ready");
+        CHECK(store_set_status(s, &kind_profile, NULL, "team-a", status) == 0);
+        json_decref(status);
         CHECK_EQ_INT(store_revision(s), 4);
         o = profile("team-a", "alice", "4");
         CHECK(store_apply(s, &kind_profile, o, &got, &ch) == 0);
