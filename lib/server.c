@@ -16,6 +16,7 @@ typedef enum ConnState {
         CONN_READING,  /* waiting for (the rest of) a request */
         CONN_HANDLING, /* the handler has the request; no reading */
         CONN_WRITING,  /* sending a response */
+        CONN_STREAMING, /* a response of unknown length, sent in chunks as it comes */
 } ConnState;
 
 struct HttpConn {
@@ -40,6 +41,9 @@ struct HttpConn {
 
         char *wbuf;
         size_t wlen, woff;
+
+        HttpCloseHandler on_close; /* streaming: told once when the connection goes */
+        void *close_userdata;
 };
 
 struct HttpServer {
@@ -73,6 +77,11 @@ static HttpConn *conn_free(HttpConn *c) {
         if (!c)
                 return NULL;
         HttpServer *s = c->server;
+        if (c->on_close) {
+                HttpCloseHandler h = c->on_close;
+                c->on_close = NULL;
+                h(c, c->close_userdata);
+        }
         sd_event_source_disable_unref(c->io);
         sd_event_source_disable_unref(c->timer);
         sd_event_source_disable_unref(c->defer);
@@ -240,6 +249,13 @@ int http_conn_peer_cred(HttpConn *c, struct ucred *ret) {
         return 0;
 }
 
+int http_conn_peer_groups(HttpConn *c, gid_t *groups, size_t max) {
+        socklen_t l = (socklen_t) (max * sizeof *groups);
+        if (getsockopt(c->fd, SOL_SOCKET, SO_PEERGROUPS, groups, &l) < 0)
+                return -errno;
+        return (int) (l / sizeof *groups);
+}
+
 /* Answers a request that cannot be handled and closes after the answer.
  * Returns 1: the connection is answered or released; do not touch it. */
 static int conn_refuse(HttpConn *c, int status, const char *msg) {
@@ -374,13 +390,109 @@ static int conn_read(HttpConn *c) {
         }
 }
 
+/* A streaming connection: write what is queued; a read of 0 (or an error)
+ * means the peer has gone.  Anything it sends is discarded. */
+static int conn_stream_io(HttpConn *c, uint32_t revents) {
+        if (revents & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+                char scratch[4096];
+                ssize_t n = recv(c->fd, scratch, sizeof scratch, MSG_DONTWAIT);
+                if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+                        return -ECONNRESET;
+        }
+        int r = conn_flush(c);
+        if (r < 0)
+                return r;
+        if (r > 0) {
+                c->wlen = c->woff = 0;
+                if (!c->keep_alive) /* the end was queued */
+                        return -ECONNRESET;
+                (void) sd_event_source_set_io_events(c->io, EPOLLIN);
+        }
+        return 0;
+}
+
+/* Queues bytes on a streaming connection and tries to send them. */
+static int conn_queue(HttpConn *c, const void *data, size_t len) {
+        if (c->woff > 0) {
+                memmove(c->wbuf, c->wbuf + c->woff, c->wlen - c->woff);
+                c->wlen -= c->woff;
+                c->woff = 0;
+        }
+        if (c->wlen + len > HTTP_STREAM_MAX_QUEUED)
+                return -ENOBUFS; /* a consumer this slow is dropped */
+        char *p = realloc(c->wbuf, c->wlen + len);
+        if (!p && c->wlen + len > 0)
+                return -ENOMEM;
+        c->wbuf = p;
+        memcpy(c->wbuf + c->wlen, data, len);
+        c->wlen += len;
+        return conn_stream_io(c, 0);
+}
+
+int http_conn_stream_start(HttpConn *c, int status, const char *content_type, const char *extra_headers,
+                           HttpCloseHandler on_close, void *userdata) {
+        char head[2048];
+        int n = snprintf(head, sizeof head,
+                         "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nTransfer-Encoding: chunked\r\n"
+                         "Cache-Control: no-cache\r\n%s\r\n",
+                         status, http_reason(status), content_type, extra_headers ?: "");
+        if (n < 0 || (size_t) n >= sizeof head) {
+                conn_free(c);
+                return -ENOBUFS;
+        }
+        c->state = CONN_STREAMING;
+        c->keep_alive = true; /* until the end is queued */
+        c->on_close = on_close;
+        c->close_userdata = userdata;
+        conn_set_timer(c, 0);
+        (void) sd_event_source_set_enabled(c->io, SD_EVENT_ON);
+        (void) sd_event_source_set_io_events(c->io, EPOLLIN);
+        int r = conn_queue(c, head, (size_t) n);
+        if (r < 0)
+                conn_free(c);
+        return r;
+}
+
+int http_conn_stream_write(HttpConn *c, const void *data, size_t len) {
+        char size[32];
+        int n, r;
+        if (c->state != CONN_STREAMING)
+                return -EINVAL;
+        if (len == 0)
+                return 0;
+        n = snprintf(size, sizeof size, "%zx\r\n", len);
+        r = conn_queue(c, size, (size_t) n);
+        if (r >= 0)
+                r = conn_queue(c, data, len);
+        if (r >= 0)
+                r = conn_queue(c, "\r\n", 2);
+        if (r < 0)
+                conn_free(c);
+        return r;
+}
+
+int http_conn_stream_end(HttpConn *c) {
+        if (c->state != CONN_STREAMING)
+                return -EINVAL;
+        c->on_close = NULL; /* the caller is done with it */
+        int r = conn_queue(c, "0\r\n\r\n", 5);
+        c->keep_alive = false;
+        if (r >= 0)
+                r = conn_stream_io(c, 0);
+        if (r < 0)
+                conn_free(c);
+        return r < 0 && r != -ECONNRESET ? r : 0;
+}
+
 static int on_conn_io(sd_event_source *es, int fd, uint32_t revents, void *userdata) {
         HttpConn *c = userdata;
         int r = 0;
         (void) es;
         (void) fd;
 
-        if (c->state == CONN_WRITING && (revents & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
+        if (c->state == CONN_STREAMING)
+                r = conn_stream_io(c, revents);
+        else if (c->state == CONN_WRITING && (revents & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
                 r = conn_send(c);
         else if (c->state == CONN_READING && (revents & (EPOLLIN | EPOLLERR | EPOLLHUP)))
                 r = conn_read(c);

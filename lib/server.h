@@ -70,3 +70,21 @@ int http_conn_reply_error(HttpConn *c, int status, bool close_after, const char 
 
 /* The credentials of the peer of a Unix socket connection (SO_PEERCRED). */
 int http_conn_peer_cred(HttpConn *c, struct ucred *ret);
+
+/* The supplementary groups of the peer (SO_PEERGROUPS), at most max; returns
+ * how many, or a negative errno. */
+int http_conn_peer_groups(HttpConn *c, gid_t *groups, size_t max);
+
+/* Streaming responses (watches): a chunked response whose end is not known
+ * when it starts.  The connection belongs to the stream until
+ * http_conn_stream_end(), or until the peer goes, when on_close is called
+ * once (the connection is then freed right after).  A consumer that lets more
+ * than HTTP_STREAM_MAX_QUEUED bytes pile up is dropped.  Each call returns 0
+ * or a negative errno, in which case the connection is gone (on_close was
+ * called). */
+#define HTTP_STREAM_MAX_QUEUED (8u << 20)
+typedef void (*HttpCloseHandler)(HttpConn *c, void *userdata);
+int http_conn_stream_start(HttpConn *c, int status, const char *content_type, const char *extra_headers,
+                           HttpCloseHandler on_close, void *userdata);
+int http_conn_stream_write(HttpConn *c, const void *data, size_t len);
+int http_conn_stream_end(HttpConn *c);

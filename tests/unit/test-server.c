@@ -14,9 +14,31 @@ static sd_event *ev;
 static HttpServer *srv;
 static char sock_path[108];
 
+static int closed_streams;
+static HttpConn *held;
+
+static void on_stream_close(HttpConn *c, void *ud) {
+        (void) ud;
+        if (c == held)
+                held = NULL;
+        closed_streams++;
+}
+
 static void handler(HttpConn *c, const HttpMessage *req, const char *body, size_t len, void *ud) {
         char out[4096];
         (void) ud;
+        if (req->target_len == 7 && memcmp(req->target, "/stream", 7) == 0) {
+                http_conn_stream_start(c, 200, "application/json", NULL, on_stream_close, NULL);
+                http_conn_stream_write(c, "{\"a\":1}\n", 8);
+                http_conn_stream_write(c, "{\"b\":2}\n", 8);
+                http_conn_stream_end(c);
+                return;
+        }
+        if (req->target_len == 5 && memcmp(req->target, "/hold", 5) == 0) {
+                http_conn_stream_start(c, 200, "application/json", NULL, on_stream_close, NULL);
+                held = c;
+                return;
+        }
         int n = snprintf(out, sizeof out, "%.*s %.*s %zu:%s", (int) req->method_len, req->method,
                          (int) req->target_len, req->target, len, body);
         http_conn_reply(c, 200, "text/plain", out, (size_t) n, NULL);
@@ -275,7 +297,38 @@ static void test_idle_exit(void) {
         stop();
 }
 
+static void test_streaming(void) {
+        char buf[8192];
+        bool closed;
+        start(small());
+        int fd = client();
+        say(fd, "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n");
+        hear(fd, buf, sizeof buf, 300, &closed);
+        CHECK(strstr(buf, "Transfer-Encoding: chunked\r\n") != NULL);
+        CHECK(strstr(buf, "\r\n\r\n8\r\n{\"a\":1}\n\r\n8\r\n{\"b\":2}\n\r\n0\r\n\r\n") != NULL);
+        CHECK(closed);
+        CHECK_EQ_INT(closed_streams, 0); /* ended by the server: no close callback */
+        close(fd);
+
+        /* A held stream outlives the request timeout; its peer leaving is noticed. */
+        fd = client();
+        say(fd, "GET /hold HTTP/1.1\r\nHost: x\r\n\r\n");
+        hear(fd, buf, sizeof buf, 500, &closed);
+        CHECK(!closed);
+        CHECK(held != NULL);
+        if (held)
+                CHECK(http_conn_stream_write(held, "late\n", 5) == 0);
+        hear(fd, buf, sizeof buf, 100, &closed);
+        CHECK(strstr(buf, "5\r\nlate\n\r\n") != NULL);
+        close(fd);
+        pump(100);
+        CHECK_EQ_INT(closed_streams, 1);
+        CHECK(held == NULL);
+        stop();
+}
+
 int main(void) {
+        test_streaming();
         test_keepalive_and_pipelining();
         test_errors();
         test_chunked_and_continue();
