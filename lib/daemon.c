@@ -27,6 +27,19 @@ static const ConfItem settings_table[] = {
         CONF_ITEM("MaxConnections", CONF_UINT, 1, 1000000, DaemonSettings, max_connections),
 };
 
+/* The common table followed by the program's own, in one array. */
+static ConfItem *settings_items(const DaemonInfo *info, size_t *n) {
+        size_t common = ELEMENTSOF(settings_table);
+        ConfItem *all = malloc((common + info->n_items) * sizeof *all);
+        if (!all)
+                return NULL;
+        memcpy(all, settings_table, sizeof settings_table);
+        if (info->n_items)
+                memcpy(all + common, info->items, info->n_items * sizeof *all);
+        *n = common + info->n_items;
+        return all;
+}
+
 static void help(const DaemonInfo *info) {
         printf("%s [OPTIONS...]\n\n"
                "%s\n\n"
@@ -44,7 +57,7 @@ static void help(const DaemonInfo *info) {
                info->program, info->summary, info->config_path, info->man);
 }
 
-static int set_override(const char *program, DaemonSettings *s, const char *kv) {
+static int set_override(const char *program, const ConfItem *table, size_t n, void *s, const char *kv) {
         char key[64], err[256];
         const char *eq = strchr(kv, '=');
         if (!eq || (size_t) (eq - kv) >= sizeof key) {
@@ -53,7 +66,7 @@ static int set_override(const char *program, DaemonSettings *s, const char *kv) 
         }
         memcpy(key, kv, eq - kv);
         key[eq - kv] = '\0';
-        const ConfItem *it = conf_find(settings_table, ELEMENTSOF(settings_table), key);
+        const ConfItem *it = conf_find(table, n, key);
         if (!it) {
                 fprintf(stderr, "%s: --set: unknown setting '%s'\n", program, key);
                 return -EINVAL;
@@ -65,7 +78,7 @@ static int set_override(const char *program, DaemonSettings *s, const char *kv) 
         return 0;
 }
 
-int daemon_setup(const DaemonInfo *info, int argc, char **argv, DaemonSettings *ret, const char **listen) {
+int daemon_setup(const DaemonInfo *info, int argc, char **argv, void *ret, const char **listen) {
         enum { ARG_VERSION = 0x100, ARG_CONFIG, ARG_CHECK, ARG_LISTEN, ARG_IDLE, ARG_SET };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -124,22 +137,32 @@ int daemon_setup(const DaemonInfo *info, int argc, char **argv, DaemonSettings *
                 return -EINVAL;
         }
 
-        *ret = info->defaults;
-        r = conf_parse_file(config, settings_table, ELEMENTSOF(settings_table), ret,
-                            config == info->config_path);
+        size_t n;
+        _cleanup_free_ ConfItem *table = settings_items(info, &n);
+        if (!table)
+                return log_oom();
+        memcpy(ret, info->defaults, info->settings_size);
+        /* Strings in the defaults are shared: give the copy its own. */
+        for (size_t i = 0; i < n; i++)
+                if (table[i].type == CONF_STRING) {
+                        char **p = (char **) ((char *) ret + table[i].offset);
+                        if (*p && !(*p = strdup(*p)))
+                                return log_oom();
+                }
+        r = conf_parse_file(config, table, n, ret, config == info->config_path);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < n_sets; i++)
-                if (set_override(info->program, ret, sets[i]) < 0)
+                if (set_override(info->program, table, n, ret, sets[i]) < 0)
                         return -EINVAL;
         if (idle) {
                 char kv[128];
                 snprintf(kv, sizeof kv, "IdleExitSec=%s", idle);
-                if (set_override(info->program, ret, kv) < 0)
+                if (set_override(info->program, table, n, ret, kv) < 0)
                         return -EINVAL;
         }
         if (check) {
-                conf_dump(stdout, settings_table, ELEMENTSOF(settings_table), ret);
+                conf_dump(stdout, table, n, ret);
                 printf("configuration OK\n");
                 return 1;
         }
@@ -286,16 +309,20 @@ int daemon_run(sd_event *e, const char *status) {
         return r;
 }
 
-int daemon_main(const DaemonInfo *info, HttpHandler handler, void *userdata, int argc, char **argv,
-                const char *status) {
+int daemon_main(const DaemonInfo *info, int argc, char **argv) {
         _cleanup_(sd_event_unrefp) sd_event *e = NULL;
         _cleanup_(http_server_freep) HttpServer *s = NULL;
-        DaemonSettings settings;
+        _cleanup_free_ void *settings = calloc(1, info->settings_size);
+        void *userdata = NULL;
         const char *listen;
-        int r;
+        int r, status = EXIT_FAILURE;
 
         log_setup(argv[0]);
-        r = daemon_setup(info, argc, argv, &settings, &listen);
+        if (!settings) {
+                log_oom();
+                return EXIT_FAILURE;
+        }
+        r = daemon_setup(info, argc, argv, settings, &listen);
         if (r != 0)
                 return r > 0 ? EXIT_SUCCESS : 2;
 
@@ -304,15 +331,17 @@ int daemon_main(const DaemonInfo *info, HttpHandler handler, void *userdata, int
                 log_error_errno(r, "Failed to allocate event loop: %m");
                 return EXIT_FAILURE;
         }
-        HttpServerConfig cfg = daemon_http_config(&settings);
-        r = http_server_new(&s, e, &cfg, handler, userdata);
-        if (r < 0) {
-                log_error_errno(r, "Failed to create server: %m");
+        if (info->setup && info->setup(e, settings, &userdata) < 0)
                 return EXIT_FAILURE;
-        }
-        r = daemon_add_listeners(s, info, listen);
+        HttpServerConfig cfg = daemon_http_config(settings);
+        r = http_server_new(&s, e, &cfg, info->handler, userdata);
         if (r < 0)
-                return EXIT_FAILURE;
-        r = daemon_run(e, status);
-        return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+                log_error_errno(r, "Failed to create server: %m");
+        else if (daemon_add_listeners(s, info, listen) >= 0 && daemon_run(e, info->status) >= 0)
+                status = EXIT_SUCCESS;
+        /* Connections go before what their handlers use. */
+        s = http_server_free(s);
+        if (info->teardown)
+                info->teardown(userdata);
+        return status;
 }

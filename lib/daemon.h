@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
+#include "conf.h"
 #include "server.h"
 
 typedef struct DaemonSettings {
@@ -22,14 +23,27 @@ typedef struct DaemonInfo {
         const char *man;         /* "sdflowd(8)" */
         const char *config_path; /* the default configuration file */
         const char *socket_name; /* the FileDescriptorName= to take from systemd */
-        DaemonSettings defaults;
+        /* The program's settings: a struct whose first member is a
+         * DaemonSettings, its defaults, and the table of its own keys (with
+         * offsets into that struct). */
+        const void *defaults;
+        size_t settings_size;
+        const ConfItem *items;
+        size_t n_items;
+        /* Called after the configuration is read and before sockets are
+         * taken: sets *userdata for the handler; returns a negative errno
+         * (logged) to fail. */
+        int (*setup)(sd_event *e, void *settings, void **userdata);
+        void (*teardown)(void *userdata);
+        HttpHandler handler;
+        const char *status; /* STATUS= once ready */
 } DaemonInfo;
 
-/* Parses argv and the configuration file into *ret; *listen is set when
- * --listen was given (borrowed from argv).  Returns 0 to run, 1 when the
- * program is to exit successfully (--help, --version, --check), or a
- * negative errno after printing what was wrong (exit status 2 for usage). */
-int daemon_setup(const DaemonInfo *info, int argc, char **argv, DaemonSettings *ret, const char **listen);
+/* Parses argv and the configuration file into ret (info->settings_size
+ * bytes); *listen is set when --listen was given (borrowed from argv).
+ * Returns 0 to run, 1 when the program is to exit successfully (--help,
+ * --version, --check), or a negative errno after printing what was wrong. */
+int daemon_setup(const DaemonInfo *info, int argc, char **argv, void *ret, const char **listen);
 
 /* The HTTP server limits that the settings describe. */
 HttpServerConfig daemon_http_config(const DaemonSettings *s);
@@ -44,8 +58,7 @@ int daemon_add_listeners(HttpServer *s, const DaemonInfo *info, const char *list
  * watchdog and STOPPING=1.  Returns the loop's exit code or a negative errno. */
 int daemon_run(sd_event *e, const char *status);
 
-/* The whole life of a simple daemon: setup, listeners, server, loop.
- * Returns the process exit status: 0, 1 (failure at run time) or 2 (bad
- * usage or configuration). */
-int daemon_main(const DaemonInfo *info, HttpHandler handler, void *userdata, int argc, char **argv,
-                const char *status);
+/* The whole life of a daemon: configuration, setup, listeners, server,
+ * loop, teardown.  Returns the process exit status: 0, 1 (failure at run
+ * time) or 2 (bad usage or configuration). */
+int daemon_main(const DaemonInfo *info, int argc, char **argv);

@@ -513,3 +513,56 @@ int http_chunked_decode(HttpChunked *c, char *buf, size_t len, size_t *consumed,
         *produced = o;
         return c->state == CH_DONE ? 1 : 0;
 }
+
+static int hexval(char c) {
+        return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+static int unescape(const char *s, size_t n, char *buf, size_t size, bool plus) {
+        size_t o = 0;
+        for (size_t i = 0; i < n; i++) {
+                char ch = s[i];
+                if (ch == '%') {
+                        int hi, lo;
+                        if (i + 2 >= n)
+                                return -EBADMSG;
+                        hi = hexval(s[i + 1]);
+                        lo = hexval(s[i + 2]);
+                        if (hi < 0 || lo < 0)
+                                return -EBADMSG;
+                        ch = (char) (hi * 16 + lo);
+                        i += 2;
+                } else if (ch == '+' && plus)
+                        ch = ' ';
+                if (ch == '\0' || o + 1 >= size)
+                        return -EBADMSG;
+                buf[o++] = ch;
+        }
+        buf[o] = '\0';
+        return (int) o;
+}
+
+int http_unescape(const char *s, size_t n, char *buf, size_t size) {
+        return unescape(s, n, buf, size, false);
+}
+
+int http_query_get(const char *query, size_t query_len, const char *key, char *buf, size_t size) {
+        size_t kn = strlen(key), i = 0;
+        while (i < query_len) {
+                const char *p = query + i;
+                const char *amp = memchr(p, '&', query_len - i);
+                size_t n = amp ? (size_t) (amp - p) : query_len - i;
+                const char *eq = memchr(p, '=', n);
+                size_t klen = eq ? (size_t) (eq - p) : n;
+                if (klen == kn && memcmp(p, key, kn) == 0) {
+                        if (!eq) {
+                                if (size > 0)
+                                        buf[0] = '\0';
+                                return 0;
+                        }
+                        return unescape(eq + 1, n - klen - 1, buf, size, true);
+                }
+                i += n + 1;
+        }
+        return -ENOENT;
+}

@@ -97,3 +97,13 @@ typedef struct HttpChunked {
  * message), 0 when more input is needed, -EBADMSG on a malformed body, or
  * -EMSGSIZE when a chunk-size line or trailer is unreasonably long. */
 int http_chunked_decode(HttpChunked *c, char *buf, size_t len, size_t *consumed, size_t *produced);
+
+/* Finds parameter key in a query string ("a=1&b=x%20y") and writes its
+ * %-decoded value ('+' is a space) to buf.  Returns the value's length, 0 for
+ * a key without value, -ENOENT if absent, -EBADMSG for bad escapes or a
+ * value that does not fit. */
+int http_query_get(const char *query, size_t query_len, const char *key, char *buf, size_t size);
+
+/* %-decodes [s, s+n) into buf (for path segments).  Returns the length or
+ * -EBADMSG (bad escape, NUL, or too long). */
+int http_unescape(const char *s, size_t n, char *buf, size_t size);

@@ -30,22 +30,27 @@ static void gateway_handle(HttpConn *c, const HttpMessage *req, const char *body
         (void) http_conn_reply_error(c, 404, false, "no route for this host and path");
 }
 
+static const DaemonSettings defaults = {
+        .idle_exit_usec = 300 * USEC_PER_SEC,
+        .request_timeout_usec = 30 * USEC_PER_SEC,
+        .keepalive_timeout_usec = 75 * USEC_PER_SEC,
+        .max_head = 16 * 1024,
+        .max_body = 16 * 1024 * 1024,
+        .max_connections = 4096,
+};
+
 static const DaemonInfo info = {
         .program = "sdflow-gateway",
         .summary = "The sdflow HTTP gateway (data plane) on TCP port 8080.",
         .man = "sdflow-gateway(8)",
         .config_path = "/etc/sdflow/gateway.conf",
         .socket_name = "http",
-        .defaults = {
-                .idle_exit_usec = 300 * USEC_PER_SEC,
-                .request_timeout_usec = 30 * USEC_PER_SEC,
-                .keepalive_timeout_usec = 75 * USEC_PER_SEC,
-                .max_head = 16 * 1024,
-                .max_body = 16 * 1024 * 1024,
-                .max_connections = 4096,
-        },
+        .defaults = &defaults,
+        .settings_size = sizeof defaults,
+        .handler = gateway_handle,
+        .status = "Serving HTTP.",
 };
 
 int main(int argc, char **argv) {
-        return daemon_main(&info, gateway_handle, NULL, argc, argv, "Serving HTTP.");
+        return daemon_main(&info, argc, argv);
 }

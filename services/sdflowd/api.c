@@ -1,16 +1,55 @@
-/* api.c: request routing of sdflowd.  Today: health and version. */
+/* api.c: routing and handlers of sdflowd's REST API; see api.h. */
+#include <errno.h>
+#include <grp.h>
 #include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api.h"
+#include "auth.h"
+#include "kinds.h"
 #include "log.h"
+#include "manifest.h"
+#include "selector.h"
 #include "version.h"
 
-static bool path_is(const char *p, size_t n, const char *s) {
-        return strlen(s) == n && memcmp(p, s, n) == 0;
-}
+#define WATCH_TIMEOUT_DEFAULT_SEC 1800
+#define WATCH_TIMEOUT_MAX_SEC 3600
+#define MAX_WARNING_HEADERS 20
 
-static void reply_json(HttpConn *c, int status, json_t *j) {
+typedef struct Watcher Watcher;
+
+struct Api {
+        sd_event *event;
+        Store *store;
+        gid_t admin_gid;
+        Watcher *watchers;
+};
+
+struct Watcher {
+        Api *api;
+        Watcher *prev, *next;
+        HttpConn *conn;
+        const Kind *kind;
+        char *ns; /* NULL: every namespace (or a cluster-scoped kind) */
+        char *name; /* NULL: every object */
+        Selector *selector;
+        Caller caller;
+        sd_event_source *timeout;
+};
+
+/* A parsed request path: /apis/GROUP/VERSION/[namespaces/NS/]PLURAL[/NAME] */
+typedef struct Route {
+        const Kind *kind;
+        char ns[128];
+        char name[256];
+        bool has_ns, has_name;
+} Route;
+
+/* ---- replies ------------------------------------------------------------- */
+
+static void reply_json(HttpConn *c, int code, json_t *j, const char *extra_headers) {
         char *s = json_dumps(j, JSON_COMPACT);
         json_decref(j);
         if (!s) {
@@ -18,38 +57,624 @@ static void reply_json(HttpConn *c, int status, json_t *j) {
                 return;
         }
         size_t n = strlen(s);
-        s[n] = '\n'; /* replaces the NUL; length passed explicitly */
-        (void) http_conn_reply(c, status, "application/json", s, n + 1, NULL);
+        s[n] = '\n'; /* replaces the NUL: the length is passed */
+        (void) http_conn_reply(c, code, "application/json", s, n + 1, extra_headers);
         free(s);
 }
 
-static void version(HttpConn *c) {
-        reply_json(c, 200,
-                   json_pack("{s:s, s:s, s:s, s:[s]}", "component", "sdflowd", "version", SDFLOW_VERSION,
-                             "gitVersion", SDFLOW_VERSION, "apiVersions", "v1"));
+static const char *reason_for(int code) {
+        switch (code) {
+        case 400: return "BadRequest";
+        case 403: return "Forbidden";
+        case 404: return "NotFound";
+        case 405: return "MethodNotAllowed";
+        case 409: return "Conflict";
+        case 410: return "Expired";
+        case 413: return "RequestEntityTooLarge";
+        case 415: return "UnsupportedMediaType";
+        case 422: return "Invalid";
+        case 503: return "ServiceUnavailable";
+        default: return "InternalError";
+        }
+}
+
+/* A Kubernetes Status object with the error; causes (stolen) may be NULL. */
+static void reply_status(HttpConn *c, int code, const Route *rt, json_t *causes, const char *fmt, ...)
+        _printf_(5, 6);
+static void reply_status(HttpConn *c, int code, const Route *rt, json_t *causes, const char *fmt, ...) {
+        char msg[2048];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        va_end(ap);
+
+        json_t *details = json_object();
+        if (rt && rt->has_name)
+                json_object_set_new(details, "name", json_string(rt->name));
+        if (rt && rt->kind) {
+                json_object_set_new(details, "group", json_string(rt->kind->group));
+                json_object_set_new(details, "kind", json_string(rt->kind->plural));
+        }
+        if (causes)
+                json_object_set_new(details, "causes", causes);
+        json_t *st = json_pack("{s:s, s:s, s:{}, s:s, s:s, s:s, s:o, s:i}", "kind", "Status", "apiVersion", "v1",
+                               "metadata", "status", "Failure", "message", msg, "reason", reason_for(code),
+                               "details", details, "code", code);
+        reply_json(c, code, st, code == 405 ? "Allow: GET, POST, PUT, DELETE\r\n" : NULL);
+}
+
+/* ---- routing ------------------------------------------------------------- */
+
+static int next_segment(const char **p, const char *end, char *buf, size_t size) {
+        if (*p >= end || **p != '/')
+                return -ENOENT;
+        const char *s = *p + 1, *e = memchr(s, '/', (size_t) (end - s));
+        if (!e)
+                e = end;
+        *p = e;
+        if (e == s)
+                return -EBADMSG;
+        return http_unescape(s, (size_t) (e - s), buf, size);
+}
+
+/* Parses path; returns 0, -ENOENT (not an API path or unknown kind: 404) or -EBADMSG. */
+static int route_parse(const char *path, size_t len, Route *rt) {
+        const char *p = path, *end = path + len;
+        char seg[4][256];
+        int r;
+
+        *rt = (Route) {};
+        if (len < 6 || memcmp(path, "/apis/", 6) != 0)
+                return -ENOENT;
+        p = path + 5;
+        if (next_segment(&p, end, seg[0], sizeof seg[0]) < 0 || next_segment(&p, end, seg[1], sizeof seg[1]) < 0)
+                return -ENOENT;
+        r = next_segment(&p, end, seg[2], sizeof seg[2]);
+        if (r < 0)
+                return r;
+        if (strcmp(seg[2], "namespaces") == 0) {
+                if (next_segment(&p, end, rt->ns, sizeof rt->ns) < 0 ||
+                    next_segment(&p, end, seg[2], sizeof seg[2]) < 0)
+                        return -EBADMSG;
+                rt->has_ns = true;
+        }
+        char av[600];
+        snprintf(av, sizeof av, "%s/%s", seg[0], seg[1]);
+        for (size_t i = 0; kinds[i]; i++) {
+                char kav[128];
+                kind_api_version(kinds[i], kav, sizeof kav);
+                if (strcmp(kav, av) == 0 && strcmp(kinds[i]->plural, seg[2]) == 0)
+                        rt->kind = kinds[i];
+        }
+        if (!rt->kind)
+                return -ENOENT;
+        r = next_segment(&p, end, rt->name, sizeof rt->name);
+        if (r >= 0)
+                rt->has_name = true;
+        else if (r != -ENOENT)
+                return r;
+        if (p != end && !(p + 1 == end && *p == '/'))
+                return -ENOENT; /* subresources are not served (yet) */
+        if (rt->has_ns && !rt->kind->namespaced)
+                return -ENOENT;
+        return 0;
+}
+
+/* ---- watchers -------------------------------------------------------------- */
+
+static Watcher *watcher_free(Watcher *w) {
+        if (!w)
+                return NULL;
+        if (w->prev)
+                w->prev->next = w->next;
+        else if (w->api->watchers == w)
+                w->api->watchers = w->next;
+        if (w->next)
+                w->next->prev = w->prev;
+        sd_event_source_disable_unref(w->timeout);
+        selector_free(w->selector);
+        free(w->ns);
+        free(w->name);
+        free(w);
+        return NULL;
+}
+
+static void on_watch_closed(HttpConn *c, void *userdata) {
+        (void) c;
+        watcher_free(userdata);
+}
+
+static int on_watch_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+        Watcher *w = userdata;
+        HttpConn *c = w->conn;
+        (void) s;
+        (void) usec;
+        watcher_free(w);
+        (void) http_conn_stream_end(c);
+        return 0;
+}
+
+static bool object_visible(Api *a, const Caller *caller, const Kind *k, json_t *obj) {
+        if (caller->admin)
+                return true;
+        if (k == &kind_profile)
+                return caller_may_see_profile(caller, obj);
+        return caller_may_use_namespace(caller, a->store, manifest_namespace(obj));
+}
+
+static bool watcher_wants(Watcher *w, const Kind *k, json_t *obj) {
+        const char *ns = manifest_namespace(obj);
+        if (w->kind != k)
+                return false;
+        if (w->ns && (!ns || strcmp(w->ns, ns) != 0))
+                return false;
+        if (w->name && strcmp(w->name, manifest_name(obj) ?: "") != 0)
+                return false;
+        if (!selector_matches(w->selector, json_object_get(json_object_get(obj, "metadata"), "labels")))
+                return false;
+        return object_visible(w->api, &w->caller, k, obj);
+}
+
+/* Sends one event line; returns < 0 when the watcher is gone. */
+static int watcher_send(Watcher *w, const char *type, json_t *obj) {
+        json_t *ev = json_pack("{s:s, s:O}", "type", type, "object", obj);
+        char *s = json_dumps(ev, JSON_COMPACT);
+        json_decref(ev);
+        if (!s)
+                return -ENOMEM;
+        size_t n = strlen(s);
+        s[n] = '\n';
+        int r = http_conn_stream_write(w->conn, s, n + 1); /* on failure on_watch_closed freed w */
+        free(s);
+        return r;
+}
+
+static void notify(Api *a, const Kind *k, const char *type, json_t *obj) {
+        Watcher *next;
+        for (Watcher *w = a->watchers; w; w = next) {
+                next = w->next;
+                if (watcher_wants(w, k, obj))
+                        (void) watcher_send(w, type, obj);
+        }
+}
+
+typedef struct Replay {
+        Watcher *w;
+        bool gone;
+} Replay;
+
+static int replay_event(const StoreEvent *e, void *userdata) {
+        Replay *rp = userdata;
+        if (!watcher_wants(rp->w, rp->w->kind, e->object))
+                return 0;
+        if (watcher_send(rp->w, e->type, e->object) < 0) {
+                rp->gone = true;
+                return -ECONNRESET;
+        }
+        return 0;
+}
+
+/* ---- handlers -------------------------------------------------------------- */
+
+static bool param_true(const char *query, size_t qlen, const char *key) {
+        char v[16];
+        int r = http_query_get(query, qlen, key, v, sizeof v);
+        return r == 0 || (r > 0 && (strcmp(v, "1") == 0 || strcmp(v, "true") == 0));
+}
+
+static int parse_selector(HttpConn *c, const Route *rt, const char *query, size_t qlen, Selector **ret) {
+        char sel[4096], err[256];
+        int r = http_query_get(query, qlen, "labelSelector", sel, sizeof sel);
+        if (r == -ENOENT)
+                sel[0] = '\0';
+        else if (r < 0) {
+                reply_status(c, 400, rt, NULL, "invalid labelSelector parameter");
+                return r;
+        }
+        if (selector_parse(sel, ret, err, sizeof err) < 0) {
+                reply_status(c, 400, rt, NULL, "invalid labelSelector '%s': %s", sel, err);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+static void list_kind_json(const Kind *k, char *buf, size_t size) {
+        snprintf(buf, size, "%sList", k->kind);
+}
+
+static void handle_list(Api *a, HttpConn *c, const Caller *caller, const Route *rt, const char *query, size_t qlen) {
+        Selector *sel = NULL;
+        json_t *items, *out;
+        uint64_t rv;
+        char av[128], lk[128], rvs[32];
+        size_t i;
+        json_t *o;
+
+        if (parse_selector(c, rt, query, qlen, &sel) < 0)
+                return;
+        if (rt->has_ns && !caller_may_use_namespace(caller, a->store, rt->ns)) {
+                selector_free(sel);
+                reply_status(c, 403, rt, NULL, "user %s may not use namespace %s", caller->user, rt->ns);
+                return;
+        }
+        int r = store_list(a->store, rt->kind, rt->has_ns ? rt->ns : NULL, &items, &rv);
+        if (r < 0) {
+                selector_free(sel);
+                reply_status(c, 500, rt, NULL, "reading the store failed: %s", strerror(-r));
+                return;
+        }
+        json_t *kept = json_array();
+        json_array_foreach(items, i, o)
+                if (selector_matches(sel, json_object_get(json_object_get(o, "metadata"), "labels")) &&
+                    object_visible(a, caller, rt->kind, o))
+                        json_array_append(kept, o);
+        json_decref(items);
+        selector_free(sel);
+        kind_api_version(rt->kind, av, sizeof av);
+        list_kind_json(rt->kind, lk, sizeof lk);
+        snprintf(rvs, sizeof rvs, "%llu", (unsigned long long) rv);
+        out = json_pack("{s:s, s:s, s:{s:s}, s:o}", "apiVersion", av, "kind", lk, "metadata", "resourceVersion", rvs,
+                        "items", kept);
+        reply_json(c, 200, out, NULL);
+}
+
+static void handle_get(Api *a, HttpConn *c, const Caller *caller, const Route *rt) {
+        json_t *o;
+        int r = store_get(a->store, rt->kind, rt->ns, rt->name, &o);
+        if (r == -ENOENT || (r >= 0 && !object_visible(a, caller, rt->kind, o))) {
+                /* Not telling a stranger whether it exists. */
+                if (r >= 0)
+                        json_decref(o);
+                reply_status(c, 404, rt, NULL, "%s \"%s\" not found", rt->kind->plural, rt->name);
+                return;
+        }
+        if (r < 0) {
+                reply_status(c, 500, rt, NULL, "reading the store failed: %s", strerror(-r));
+                return;
+        }
+        reply_json(c, 200, o, NULL);
+}
+
+static void handle_watch(Api *a, HttpConn *c, const Caller *caller, const Route *rt, const char *query, size_t qlen) {
+        char v[64];
+        Selector *sel = NULL;
+        uint64_t since = 0, timeout = WATCH_TIMEOUT_DEFAULT_SEC;
+        bool have_rv = false;
+        int r;
+
+        if (rt->has_ns && !caller_may_use_namespace(caller, a->store, rt->ns)) {
+                reply_status(c, 403, rt, NULL, "user %s may not use namespace %s", caller->user, rt->ns);
+                return;
+        }
+        if (http_query_get(query, qlen, "resourceVersion", v, sizeof v) > 0) {
+                char *end;
+                since = strtoull(v, &end, 10);
+                if (*end) {
+                        reply_status(c, 400, rt, NULL, "invalid resourceVersion '%s'", v);
+                        return;
+                }
+                have_rv = since > 0;
+        }
+        if (http_query_get(query, qlen, "timeoutSeconds", v, sizeof v) > 0) {
+                char *end;
+                timeout = strtoull(v, &end, 10);
+                if (*end || timeout == 0 || timeout > WATCH_TIMEOUT_MAX_SEC) {
+                        reply_status(c, 400, rt, NULL, "timeoutSeconds must be 1..%d", WATCH_TIMEOUT_MAX_SEC);
+                        return;
+                }
+        }
+        if (parse_selector(c, rt, query, qlen, &sel) < 0)
+                return;
+
+        Watcher *w = calloc(1, sizeof *w);
+        if (!w) {
+                selector_free(sel);
+                reply_status(c, 500, rt, NULL, "out of memory");
+                return;
+        }
+        *w = (Watcher) { .api = a, .conn = c, .kind = rt->kind, .selector = sel, .caller = *caller };
+        w->ns = rt->has_ns ? strdup(rt->ns) : NULL;
+        w->name = rt->has_name ? strdup(rt->name) : NULL;
+        r = sd_event_add_time_relative(a->event, &w->timeout, CLOCK_MONOTONIC, timeout * USEC_PER_SEC, 0,
+                                       on_watch_timeout, w);
+        if (r < 0) {
+                watcher_free(w);
+                reply_status(c, 500, rt, NULL, "cannot arm the watch timeout");
+                return;
+        }
+        w->next = a->watchers;
+        if (a->watchers)
+                a->watchers->prev = w;
+        a->watchers = w;
+        if (http_conn_stream_start(c, 200, "application/json", NULL, on_watch_closed, w) < 0)
+                return; /* w was freed by on_watch_closed */
+
+        if (have_rv) {
+                Replay rp = { w, false };
+                r = store_events(a->store, since, rt->kind, w->ns, replay_event, &rp);
+                if (rp.gone)
+                        return;
+                if (r == -ERANGE) {
+                        json_t *st = json_pack("{s:s, s:{s:s, s:s, s:s, s:i}}", "type", "ERROR", "object", "kind",
+                                               "Status", "status", "Failure", "reason", "Expired", "code", 410);
+                        char *s = json_dumps(st, JSON_COMPACT);
+                        json_decref(st);
+                        if (s && http_conn_stream_write(c, s, strlen(s)) >= 0 && http_conn_stream_write(c, "\n", 1) >= 0) {
+                                watcher_free(w);
+                                (void) http_conn_stream_end(c);
+                        }
+                        free(s);
+                }
+                return;
+        }
+        /* Without a resourceVersion: the current objects first, as ADDED. */
+        json_t *items;
+        uint64_t rv;
+        if (store_list(a->store, rt->kind, w->ns, &items, &rv) >= 0) {
+                size_t i;
+                json_t *o;
+                json_array_foreach(items, i, o)
+                        if (watcher_wants(w, rt->kind, o) && watcher_send(w, "ADDED", o) < 0)
+                                break; /* w is gone */
+                json_decref(items);
+        }
+}
+
+static json_t *diags_causes(const Diags *d) {
+        json_t *causes = json_array();
+        for (size_t i = 0; i < d->n; i++)
+                if (d->items[i].error)
+                        json_array_append_new(causes, json_pack("{s:s, s:s, s:s}", "reason", "FieldValueInvalid",
+                                                                "field", d->items[i].path, "message", d->items[i].msg));
+        return causes;
+}
+
+/* "Warning: 299 - "…"\r\n" lines for the warnings, or NULL. */
+static char *warning_headers(const Diags *d) {
+        char *out = NULL;
+        size_t size = 0;
+        int n = 0;
+        FILE *f = open_memstream(&out, &size);
+        if (!f)
+                return NULL;
+        for (size_t i = 0; i < d->n && n < MAX_WARNING_HEADERS; i++) {
+                if (d->items[i].error)
+                        continue;
+                fputs("Warning: 299 - \"", f);
+                char line[1024];
+                snprintf(line, sizeof line, "%s: %s", d->items[i].path, d->items[i].msg);
+                for (char *p = line; *p; p++)
+                        fputc(*p == '"' || *p == '\\' || (unsigned char) *p < 0x20 ? '\'' : *p, f);
+                fputs("\"\r\n", f);
+                n++;
+        }
+        fclose(f);
+        if (n == 0) {
+                free(out);
+                return NULL;
+        }
+        return out;
+}
+
+static void handle_apply(Api *a, HttpConn *c, const Caller *caller, const Route *rt, const char *body, size_t len) {
+        Diags d = {};
+        json_t *objs = NULL, *obj, *stored = NULL;
+        const Kind *k;
+        StoreChange change;
+        char *warnings = NULL;
+        int r;
+
+        r = manifest_parse(body, len, &objs, &d);
+        if (r < 0) {
+                char *msg = diags_format(&d, true, false);
+                size_t n = msg ? strlen(msg) : 0;
+                if (n > 0 && msg[n - 1] == '\n')
+                        msg[n - 1] = '\0';
+                bool syntax = d.n == 1 && d.items[0].path[0] == '\0';
+                reply_status(c, syntax ? 400 : 422, rt, diags_causes(&d), "%s", msg ?: "invalid object");
+                free(msg);
+                goto out;
+        }
+        if (json_array_size(objs) != 1) {
+                reply_status(c, 400, rt, NULL, "one object per request, got %zu", json_array_size(objs));
+                goto out;
+        }
+        obj = json_array_get(objs, 0);
+        k = kind_lookup(json_string_value(json_object_get(obj, "apiVersion")),
+                        json_string_value(json_object_get(obj, "kind")));
+        if (k != rt->kind) {
+                reply_status(c, 400, rt, NULL, "the object is a %s, but the URL is for %s",
+                             json_string_value(json_object_get(obj, "kind")), rt->kind->plural);
+                goto out;
+        }
+        const char *name = manifest_name(obj), *ns = manifest_namespace(obj);
+        if (rt->has_name && strcmp(rt->name, name) != 0) {
+                reply_status(c, 400, rt, NULL, "the name in the object (%s) is not the name in the URL (%s)", name,
+                             rt->name);
+                goto out;
+        }
+        if (k->namespaced) {
+                if (rt->has_ns && ns && strcmp(rt->ns, ns) != 0) {
+                        reply_status(c, 400, rt, NULL,
+                                     "the namespace in the object (%s) is not the namespace in the URL (%s)", ns, rt->ns);
+                        goto out;
+                }
+                if (!ns && !rt->has_ns) {
+                        reply_status(c, 400, rt, NULL, "no namespace: set metadata.namespace or use the namespaced URL");
+                        goto out;
+                }
+                if (!ns)
+                        json_object_set_new(json_object_get(obj, "metadata"), "namespace", json_string(rt->ns));
+                ns = manifest_namespace(obj);
+                if (!caller_may_use_namespace(caller, a->store, ns)) {
+                        reply_status(c, 403, rt, NULL, "user %s may not use namespace %s", caller->user, ns);
+                        goto out;
+                }
+        } else if (!caller->admin) {
+                reply_status(c, 403, rt, NULL, "only administrators (root or group sdflow-admin) may change %s; "
+                                               "user %s is neither", k->plural, caller->user);
+                goto out;
+        }
+
+        r = store_apply(a->store, k, obj, &stored, &change);
+        if (r == -ESTALE) {
+                reply_status(c, 409, rt, NULL,
+                             "Operation cannot be fulfilled on %s \"%s\": the object has been modified; "
+                             "please apply your changes to the latest version and try again", k->plural, name);
+                goto out;
+        }
+        if (r < 0) {
+                reply_status(c, 500, rt, NULL, "storing the object failed: %s", strerror(-r));
+                goto out;
+        }
+        log_info("%s %s/%s%s%s by %s.", change == STORE_CREATED ? "Created" : change == STORE_UPDATED ? "Updated" : "Unchanged",
+                 k->plural, ns ?: "", ns ? "/" : "", name, caller->user);
+        if (change != STORE_UNCHANGED)
+                notify(a, k, change == STORE_CREATED ? "ADDED" : "MODIFIED", stored);
+        /* kubectl tells created/configured/unchanged apart; so does sdflow apply. */
+        char *w = warning_headers(&d);
+        if (asprintf(&warnings, "X-Sdflow-Result: %s\r\n%s",
+                     change == STORE_CREATED ? "created" : change == STORE_UPDATED ? "configured" : "unchanged",
+                     w ?: "") < 0)
+                warnings = NULL;
+        free(w);
+        reply_json(c, change == STORE_CREATED ? 201 : 200, stored, warnings);
+        stored = NULL;
+out:
+        free(warnings);
+        json_decref(stored);
+        json_decref(objs);
+        diags_clear(&d);
+}
+
+static void handle_delete(Api *a, HttpConn *c, const Caller *caller, const Route *rt) {
+        json_t *old = NULL;
+        if (rt->kind->namespaced ? !caller_may_use_namespace(caller, a->store, rt->ns) : !caller->admin) {
+                reply_status(c, 403, rt, NULL, "user %s may not delete %s in %s", caller->user, rt->kind->plural,
+                             rt->kind->namespaced ? rt->ns : "the cluster scope");
+                return;
+        }
+        int r = store_delete(a->store, rt->kind, rt->ns, rt->name, &old);
+        if (r == -ENOENT) {
+                reply_status(c, 404, rt, NULL, "%s \"%s\" not found", rt->kind->plural, rt->name);
+                return;
+        }
+        if (r < 0) {
+                reply_status(c, 500, rt, NULL, "deleting the object failed: %s", strerror(-r));
+                return;
+        }
+        log_info("Deleted %s/%s%s%s by %s.", rt->kind->plural, rt->kind->namespaced ? rt->ns : "",
+                 rt->kind->namespaced ? "/" : "", rt->name, caller->user);
+        notify(a, rt->kind, "DELETED", old);
+        reply_json(c, 200, old, NULL);
+}
+
+static void handle_discovery(HttpConn *c) {
+        json_t *list = json_array();
+        for (size_t i = 0; kinds[i]; i++) {
+                const Kind *k = kinds[i];
+                json_t *sn = json_array();
+                for (const char *const *s = k->short_names; s && *s; s++)
+                        json_array_append_new(sn, json_string(*s));
+                json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s, s:b, s:o}", "group", k->group, "version",
+                                                      k->version, "kind", k->kind, "name", k->plural, "namespaced",
+                                                      k->namespaced, "shortNames", sn));
+        }
+        reply_json(c, 200, json_pack("{s:s, s:o}", "kind", "APIResourceList", "resources", list), NULL);
+}
+
+static bool path_is(const char *p, size_t n, const char *s) {
+        return strlen(s) == n && memcmp(p, s, n) == 0;
 }
 
 void api_handle(HttpConn *c, const HttpMessage *req, const char *body, size_t body_len, void *userdata) {
+        Api *a = userdata;
         const char *path, *query;
         size_t path_len, query_len;
-        (void) body;
-        (void) body_len;
-        (void) userdata;
+        Caller caller;
+        Route rt;
+        int r;
 
         http_target_split(req, &path, &path_len, &query, &query_len);
+        bool get = http_method_is(req, "GET");
 
         if (path_is(path, path_len, "/healthz") || path_is(path, path_len, "/v1/version")) {
-                if (!http_method_is(req, "GET")) {
-                        (void) http_conn_reply(c, 405, "application/json",
-                                               "{\"error\":\"method not allowed\",\"code\":405}\n", 43,
-                                               "Allow: GET\r\n");
+                if (!get) {
+                        reply_status(c, 405, NULL, NULL, "method not allowed");
                         return;
                 }
                 if (path_len == 8)
                         (void) http_conn_reply(c, 200, "text/plain", "ok\n", 3, NULL);
                 else
-                        version(c);
+                        reply_json(c, 200,
+                                   json_pack("{s:s, s:s, s:s, s:[s]}", "component", "sdflowd", "version", SDFLOW_VERSION,
+                                             "gitVersion", SDFLOW_VERSION, "apiVersions", "v1"),
+                                   NULL);
                 return;
         }
-        (void) http_conn_reply_error(c, 404, false, "no such API path");
+
+        if (caller_identify(c, a->admin_gid, &caller) < 0) {
+                reply_status(c, 403, NULL, NULL, "cannot identify the caller (the API is served on a Unix socket)");
+                return;
+        }
+        if (path_is(path, path_len, "/apis") || path_is(path, path_len, "/apis/")) {
+                if (get)
+                        handle_discovery(c);
+                else
+                        reply_status(c, 405, NULL, NULL, "method not allowed");
+                return;
+        }
+        r = route_parse(path, path_len, &rt);
+        if (r == -EBADMSG) {
+                reply_status(c, 400, NULL, NULL, "malformed API path");
+                return;
+        }
+        if (r < 0) {
+                reply_status(c, 404, NULL, NULL, "the server could not find the requested resource: %.*s",
+                             (int) MIN(path_len, 200), path);
+                return;
+        }
+        if (rt.has_ns && !name_is_dns1123_label(rt.ns)) {
+                reply_status(c, 400, &rt, NULL, "'%s' is not a valid namespace name", rt.ns);
+                return;
+        }
+        if (rt.has_name && !name_is_dns1123_label(rt.name)) {
+                /* No such object can exist: every stored name is a label. */
+                reply_status(c, 404, &rt, NULL, "%s \"%s\" not found", rt.kind->plural, rt.name);
+                return;
+        }
+        if (get) {
+                if (param_true(query, query_len, "watch"))
+                        handle_watch(a, c, &caller, &rt, query, query_len);
+                else if (rt.has_name)
+                        handle_get(a, c, &caller, &rt);
+                else
+                        handle_list(a, c, &caller, &rt, query, query_len);
+        } else if ((http_method_is(req, "POST") && !rt.has_name) || (http_method_is(req, "PUT") && rt.has_name))
+                handle_apply(a, c, &caller, &rt, body, body_len);
+        else if (http_method_is(req, "DELETE") && rt.has_name)
+                handle_delete(a, c, &caller, &rt);
+        else
+                reply_status(c, 405, &rt, NULL, "%.*s is not allowed on this path", (int) req->method_len, req->method);
+}
+
+int api_new(Api **ret, sd_event *e, Store *store, gid_t admin_gid) {
+        Api *a = calloc(1, sizeof *a);
+        if (!a)
+                return -ENOMEM;
+        a->event = sd_event_ref(e);
+        a->store = store;
+        a->admin_gid = admin_gid;
+        *ret = a;
+        return 0;
+}
+
+Api *api_free(Api *a) {
+        if (!a)
+                return NULL;
+        while (a->watchers)
+                watcher_free(a->watchers);
+        sd_event_unref(a->event);
+        free(a);
+        return NULL;
 }

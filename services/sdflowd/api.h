@@ -1,7 +1,34 @@
-/* api.h: the REST API of sdflowd on /run/sdflow/api.sock. */
+/* api.h: the REST API of sdflowd on /run/sdflow/api.sock, in the shape of
+ * the Kubernetes API:
+ *
+ *   GET    /apis/GROUP/VERSION/PLURAL[?labelSelector=…&watch=1]   cluster-scoped kinds,
+ *                                                                 or all namespaces
+ *   GET    /apis/GROUP/VERSION/namespaces/NS/PLURAL[…]
+ *   GET    /apis/GROUP/VERSION/[namespaces/NS/]PLURAL/NAME
+ *   POST   /apis/GROUP/VERSION/[namespaces/NS/]PLURAL             apply (create or update)
+ *   PUT    /apis/GROUP/VERSION/[namespaces/NS/]PLURAL/NAME        apply
+ *   DELETE /apis/GROUP/VERSION/[namespaces/NS/]PLURAL/NAME
+ *   GET    /apis                                                  the kinds served
+ *   GET    /healthz, /v1/version
+ *
+ * Errors are Kubernetes Status objects (kind: Status) with code, reason,
+ * message and, for invalid objects, details.causes[] with field paths.
+ * Warnings about unknown fields come back as "Warning: 299 - …" headers.
+ */
 #pragma once
 
-#include "server.h"
+#include <sys/types.h>
+#include <systemd/sd-event.h>
 
-/* The HttpHandler of sdflowd (userdata is unused for now). */
+#include "server.h"
+#include "store.h"
+
+typedef struct Api Api;
+
+/* Creates the API over store (borrowed).  admin_gid is the group whose
+ * members administer; (gid_t) -1 if there is none. */
+int api_new(Api **ret, sd_event *e, Store *store, gid_t admin_gid);
+Api *api_free(Api *a);
+
+/* The HttpHandler of sdflowd; userdata is the Api. */
 void api_handle(HttpConn *c, const HttpMessage *req, const char *body, size_t body_len, void *userdata);

@@ -38,8 +38,11 @@ for d in "$SDFLOWD" "$GATEWAY"; do
         expect 2 'Failed to open /nonexistent' "$d" --check --config=/nonexistent
         printf 'IdleExitSec = 5s\nMaxBodyBytes = lots\n' >"$tmp/bad.conf"
         expect 2 "bad.conf:2: MaxBodyBytes: 'lots' is not a size" "$d" --check --config="$tmp/bad.conf"
-        expect 1 'No listening socket' "$d"
+        extra=()
+        [ "$d" = "$SDFLOWD" ] && extra=(--set=StateDatabase="$tmp/state.db")
+        expect 1 'No listening socket' "$d" "${extra[@]}"
 done
+expect 1 'Failed to open the state database: /nonexistent/state.db' "$SDFLOWD" --set=StateDatabase=/nonexistent/state.db
 
 expect 0 'Commands:' "$CLI" --help
 expect 0 '^sdflow 0\.' "$CLI" --version
@@ -53,7 +56,7 @@ expect 1 'cannot reach sdflowd at .*none.sock: the API socket does not exist' \
         "$CLI" -s "$tmp/none.sock" version
 
 # A daemon on a Unix socket that exits after 1 s without connections.
-"$SDFLOWD" --listen="$tmp/api.sock" --idle-timeout=1s 2>"$tmp/sdflowd.log" &
+"$SDFLOWD" --listen="$tmp/api.sock" --idle-timeout=1s --set=StateDatabase="$tmp/state.db" 2>"$tmp/sdflowd.log" &
 sd=$!
 pids+=("$sd")
 for _ in $(seq 100); do [ -S "$tmp/api.sock" ] && break; sleep 0.05; done
@@ -61,7 +64,7 @@ expect 0 'Server Version: 0\.' "$CLI" -s "$tmp/api.sock" version
 expect 0 '"gitVersion": "0\.' "$CLI" -s "$tmp/api.sock" version -o json
 expect 0 '^ok$' curl -sS --unix-socket "$tmp/api.sock" http://x/healthz
 expect 0 '^404 $' curl -sS --unix-socket "$tmp/api.sock" -w '%{http_code} ' -o "$tmp/body" http://x/nope
-expect 0 '' grep -q 'no such API path' "$tmp/body"
+expect 0 '' grep -q '"reason":"NotFound"' "$tmp/body"
 expect 0 '^405$' curl -sS --unix-socket "$tmp/api.sock" -X POST -w '%{http_code}' -o /dev/null http://x/healthz
 # Exit on idle: within a few seconds and with status 0.
 for _ in $(seq 100); do kill -0 "$sd" 2>/dev/null || break; sleep 0.1; done

@@ -205,7 +205,27 @@ static void test_chunked(void) {
         CHECK_EQ_INT(http_chunked_decode(&c, buf, strlen(buf), &consumed, &produced), -EMSGSIZE);
 }
 
+static void test_query(void) {
+        char buf[64];
+        const char *q = "watch=1&labelSelector=app%3Dweb%2Ctier+in+(a)&empty=&flag&bad=%zz&nul=%00";
+        size_t n = strlen(q);
+        CHECK_EQ_INT(http_query_get(q, n, "watch", buf, sizeof buf), 1);
+        CHECK_STREQ(buf, "1");
+        CHECK(http_query_get(q, n, "labelSelector", buf, sizeof buf) > 0);
+        CHECK_STREQ(buf, "app=web,tier in (a)");
+        CHECK_EQ_INT(http_query_get(q, n, "empty", buf, sizeof buf), 0);
+        CHECK_EQ_INT(http_query_get(q, n, "flag", buf, sizeof buf), 0);
+        CHECK_EQ_INT(http_query_get(q, n, "nope", buf, sizeof buf), -ENOENT);
+        CHECK_EQ_INT(http_query_get(q, n, "bad", buf, sizeof buf), -EBADMSG);
+        CHECK_EQ_INT(http_query_get(q, n, "nul", buf, sizeof buf), -EBADMSG);
+        CHECK_EQ_INT(http_query_get(q, n, "labelSelector", buf, 5), -EBADMSG);
+        CHECK_EQ_INT(http_unescape("a%2Fb", 5, buf, sizeof buf), 3);
+        CHECK_STREQ(buf, "a/b");
+        CHECK_EQ_INT(http_unescape("a%2", 3, buf, sizeof buf), -EBADMSG);
+}
+
 int main(void) {
+        test_query();
         test_simple();
         test_incremental();
         test_http10();
