@@ -49,11 +49,20 @@ expect 0 '^sdflow 0\.' "$CLI" --version
 expect 2 "unknown option '--bogus'" "$CLI" --bogus version
 expect 2 "unknown command 'frobnicate'" "$CLI" frobnicate
 expect 2 'no command given' "$CLI"
-expect 2 '--output must be json or yaml' "$CLI" -o xml version
+expect 2 '--output must be json, yaml, wide or name' "$CLI" -o xml version
 expect 2 'request-timeout must be' "$CLI" --request-timeout=0 version
 expect 2 'version takes no arguments' "$CLI" -s "$tmp/none.sock" version extra
 expect 1 'cannot reach sdflowd at .*none.sock: the API socket does not exist' \
         "$CLI" -s "$tmp/none.sock" version
+expect 2 'get needs a kind' "$CLI" get
+expect 1 "doesn't have a resource type \"pods\"" "$CLI" -s "$tmp/none.sock" get pods
+expect 2 'must specify -f FILE' "$CLI" apply
+expect 2 'apply takes no arguments' "$CLI" apply profile
+expect 2 "'Bad_NS' is not a valid namespace name" "$CLI" -n Bad_NS get profiles
+expect 1 'no-such-file.yaml: No such file or directory' "$CLI" -s "$tmp/none.sock" apply -f "$tmp/no-such-file.yaml"
+printf 'apiVersion: kubeflow.org/v1\nkind: Profile\nmetadata: {name: x}\nspec: {owner: {kind: User}}\n' >"$tmp/bad.yaml"
+expect 1 'spec.owner.name: required field is missing' "$CLI" -s "$tmp/none.sock" apply -f "$tmp/bad.yaml"
+expect 2 'describe takes KIND NAME' "$CLI" describe profile
 
 # A daemon on a Unix socket that exits after 1 s without connections.
 "$SDFLOWD" --listen="$tmp/api.sock" --idle-timeout=1s --set=StateDatabase="$tmp/state.db" 2>"$tmp/sdflowd.log" &

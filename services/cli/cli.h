@@ -1,0 +1,34 @@
+/* cli.h: what the sdflow CLI's commands share. */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "client.h"
+#include "manifest.h"
+
+#define CLI_DEFAULT_SOCKET "/run/sdflow/api.sock"
+
+/* kubectl-style exit codes: 0 success, 1 the operation failed, 2 bad usage. */
+enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
+
+typedef struct Cli {
+        const char *socket;
+        const char *output; /* NULL (table), "json", "yaml", "wide" or "name" */
+        const char *ns;
+        bool all_namespaces;
+        const char *files[64];
+        size_t n_files;
+        const char *selector;
+        bool watch;
+        bool yes;
+        uint64_t timeout_usec;
+} Cli;
+
+int cli_apply(Cli *cli, int argc, char **argv);
+int cli_get(Cli *cli, int argc, char **argv);
+int cli_describe(Cli *cli, int argc, char **argv);
+int cli_delete(Cli *cli, int argc, char **argv);
+int cli_api_resources(Cli *cli, int argc, char **argv);
+int cli_version(Cli *cli, int argc, char **argv);

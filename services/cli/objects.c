@@ -1,0 +1,776 @@
+/* objects.c: apply, get, describe and delete. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "http.h"
+#include "kinds.h"
+#include "quantity.h"
+#include "version.h"
+#include "yamljson.h"
+
+/* ---- talking to the server ------------------------------------------------ */
+
+static const char *transport_error(int r) {
+        switch (r) {
+        case -ENOENT:
+                return "the API socket does not exist (is sdflowd.socket started?)";
+        case -ECONNREFUSED:
+                return "nothing is listening on the API socket (is sdflowd.socket started?)";
+        case -EACCES:
+                return "permission denied on the API socket";
+        case -ETIMEDOUT:
+                return "the server did not answer in time";
+        case -EBADMSG:
+                return "the server sent a malformed response";
+        default:
+                return strerror(-r);
+        }
+}
+
+/* Sends a request; on a transport failure prints why and returns < 0. */
+static int call(Cli *cli, const char *method, const char *target, const char *body, size_t len, HttpResponse *resp) {
+        int r = http_unix_request(cli->socket, method, target, body ? "application/json" : NULL, body, len,
+                                  cli->timeout_usec, resp);
+        if (r < 0)
+                fprintf(stderr, "error: cannot reach sdflowd at %s: %s\n", cli->socket, transport_error(r));
+        return r;
+}
+
+/* Prints a server error as kubectl does: Error from server (Reason): message. */
+static void print_server_error(const HttpResponse *resp) {
+        json_t *st = json_loadb(resp->body, resp->body_len, 0, NULL);
+        const char *msg = json_string_value(json_object_get(st, "message"));
+        const char *reason = json_string_value(json_object_get(st, "reason"));
+        if (!msg)
+                msg = json_string_value(json_object_get(st, "error"));
+        if (reason)
+                fprintf(stderr, "Error from server (%s): %s\n", reason, msg ?: "");
+        else
+                fprintf(stderr, "Error from server (%d): %s\n", resp->status, msg ?: resp->body);
+        json_decref(st);
+}
+
+static void print_warning(const char *value, void *ud) {
+        (void) ud;
+        /* 299 - "text" */
+        const char *q = strchr(value, '"');
+        size_t n = q ? strlen(q + 1) : 0;
+        if (q && n > 0 && q[n] == '"')
+                n--;
+        fprintf(stderr, "Warning: %.*s\n", q ? (int) n : (int) strlen(value), q ? q + 1 : value);
+}
+
+static void url(char *buf, size_t size, const Kind *k, const char *ns, const char *name, const char *query) {
+        int n;
+        if (k->namespaced && ns)
+                n = snprintf(buf, size, "/apis/%s/%s/namespaces/%s/%s", k->group, k->version, ns, k->plural);
+        else
+                n = snprintf(buf, size, "/apis/%s/%s/%s", k->group, k->version, k->plural);
+        if (name)
+                n += snprintf(buf + n, size - (size_t) n, "/%s", name);
+        if (query && query[0])
+                snprintf(buf + n, size - (size_t) n, "?%s", query);
+}
+
+static void url_escape(const char *s, char *buf, size_t size) {
+        static const char hex[] = "0123456789ABCDEF";
+        size_t o = 0;
+        for (; *s && o + 4 < size; s++) {
+                unsigned char c = (unsigned char) *s;
+                if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || strchr("-._~/", c))
+                        buf[o++] = (char) c;
+                else {
+                        buf[o++] = '%';
+                        buf[o++] = hex[c >> 4];
+                        buf[o++] = hex[c & 15];
+                }
+        }
+        buf[o] = '\0';
+}
+
+static const Kind *kind_arg(const char *name) {
+        const Kind *k = kind_by_name(name);
+        if (!k)
+                fprintf(stderr, "error: the server doesn't have a resource type \"%s\" (see 'sdflow api-resources')\n",
+                        name);
+        return k;
+}
+
+/* The namespace to use for k: -n, else the object's, else none. */
+static const char *ns_for(Cli *cli, const Kind *k, json_t *obj) {
+        if (!k->namespaced)
+                return NULL;
+        const char *ons = obj ? manifest_namespace(obj) : NULL;
+        return ons ?: cli->ns;
+}
+
+static void kind_ref(const Kind *k, char *buf, size_t size) {
+        /* kubectl's "profile.kubeflow.org" */
+        snprintf(buf, size, "%s%s%s", k->kind, k->group[0] ? "." : "", k->group);
+        for (char *p = buf; *p && *p != '.'; p++)
+                if (*p >= 'A' && *p <= 'Z')
+                        *p = (char) (*p - 'A' + 'a');
+}
+
+/* ---- apply ------------------------------------------------------------------- */
+
+static char *read_all(FILE *f, size_t *len) {
+        char *buf = NULL;
+        size_t size = 0;
+        *len = 0;
+        for (;;) {
+                if (*len + 4096 > size) {
+                        size = size ? size * 2 : 65536;
+                        if (size > (64u << 20)) {
+                                free(buf);
+                                errno = EFBIG;
+                                return NULL;
+                        }
+                        char *p = realloc(buf, size + 1);
+                        if (!p) {
+                                free(buf);
+                                return NULL;
+                        }
+                        buf = p;
+                }
+                size_t n = fread(buf + *len, 1, size - *len, f);
+                *len += n;
+                if (n == 0)
+                        break;
+        }
+        if (ferror(f)) {
+                free(buf);
+                return NULL;
+        }
+        buf[*len] = '\0';
+        return buf;
+}
+
+static int apply_object(Cli *cli, json_t *obj, const char *source) {
+        const Kind *k = kind_lookup(json_string_value(json_object_get(obj, "apiVersion")),
+                                    json_string_value(json_object_get(obj, "kind")));
+        char target[1024], ref[128];
+        HttpResponse resp;
+        const char *ns = ns_for(cli, k, obj);
+        int rc = CLI_OK;
+
+        if (k->namespaced && !ns) {
+                fprintf(stderr, "error: %s: %s %s has no namespace: set metadata.namespace or use -n\n", source,
+                        k->kind, manifest_name(obj));
+                return CLI_FAIL;
+        }
+        if (k->namespaced && cli->ns && manifest_namespace(obj) && strcmp(cli->ns, manifest_namespace(obj)) != 0) {
+                fprintf(stderr,
+                        "error: %s: the namespace of %s %s (%s) does not match the namespace from -n (%s)\n",
+                        source, k->kind, manifest_name(obj), manifest_namespace(obj), cli->ns);
+                return CLI_FAIL;
+        }
+        url(target, sizeof target, k, ns, NULL, NULL);
+        char *body = json_dumps(obj, JSON_COMPACT);
+        if (!body)
+                return CLI_FAIL;
+        int r = call(cli, "POST", target, body, strlen(body), &resp);
+        free(body);
+        if (r < 0)
+                return CLI_FAIL;
+        http_response_headers(&resp, "Warning", print_warning, NULL);
+        kind_ref(k, ref, sizeof ref);
+        if (resp.status == 200 || resp.status == 201) {
+                char result[32] = "configured";
+                json_t *stored = json_loadb(resp.body, resp.body_len, 0, NULL);
+                HttpMessage m;
+                const char *v;
+                size_t vl;
+                if (http_parse_response(resp.raw, resp.head_len, resp.head_len + 1, &m) > 0 &&
+                    http_header_find(&m, "X-Sdflow-Result", &v, &vl))
+                        snprintf(result, sizeof result, "%.*s", (int) vl, v);
+                if (cli->output && (!strcmp(cli->output, "json") || !strcmp(cli->output, "yaml"))) {
+                        char *s = !strcmp(cli->output, "json") ? json_dumps(stored, JSON_INDENT(2)) : yamljson_dump(stored);
+                        printf("%s%s", s ?: "", !strcmp(cli->output, "json") ? "\n" : "");
+                        free(s);
+                } else if (cli->output && !strcmp(cli->output, "name"))
+                        printf("%s/%s\n", ref, manifest_name(obj));
+                else
+                        printf("%s/%s %s\n", ref, manifest_name(obj), result);
+                json_decref(stored);
+        } else {
+                print_server_error(&resp);
+                rc = CLI_FAIL;
+        }
+        http_response_done(&resp);
+        return rc;
+}
+
+static int apply_text(Cli *cli, const char *text, size_t len, const char *source) {
+        Diags d = {};
+        json_t *objs = NULL;
+        int rc = CLI_OK;
+
+        if (manifest_parse(text, len, &objs, &d) < 0) {
+                char *msg = diags_format(&d, true, true);
+                /* Nothing is sent when any object of the file is invalid. */
+                fprintf(stderr, "error: %s: the manifest is invalid:\n", source);
+                for (char *line = msg, *nl; line && *line; line = nl ? nl + 1 : NULL) {
+                        nl = strchr(line, '\n');
+                        fprintf(stderr, "  %.*s\n", nl ? (int) (nl - line) : (int) strlen(line), line);
+                }
+                free(msg);
+                diags_clear(&d);
+                return CLI_FAIL;
+        }
+        diags_clear(&d); /* warnings come back from the server */
+        size_t i;
+        json_t *o;
+        json_array_foreach(objs, i, o)
+                if (apply_object(cli, o, source) != CLI_OK)
+                        rc = CLI_FAIL;
+        json_decref(objs);
+        return rc;
+}
+
+static int apply_path(Cli *cli, const char *path, bool top) {
+        struct stat st;
+        if (strcmp(path, "-") == 0) {
+                size_t len;
+                char *text = read_all(stdin, &len);
+                if (!text) {
+                        fprintf(stderr, "error: reading standard input: %m\n");
+                        return CLI_FAIL;
+                }
+                int rc = apply_text(cli, text, len, "<stdin>");
+                free(text);
+                return rc;
+        }
+        if (stat(path, &st) < 0) {
+                fprintf(stderr, "error: %s: %m\n", path);
+                return CLI_FAIL;
+        }
+        if (S_ISDIR(st.st_mode)) {
+                struct dirent **list;
+                int n = scandir(path, &list, NULL, alphasort), rc = CLI_OK;
+                if (n < 0) {
+                        fprintf(stderr, "error: %s: %m\n", path);
+                        return CLI_FAIL;
+                }
+                for (int i = 0; i < n; i++) {
+                        const char *e = strrchr(list[i]->d_name, '.');
+                        if (list[i]->d_name[0] != '.' && e &&
+                            (!strcmp(e, ".yaml") || !strcmp(e, ".yml") || !strcmp(e, ".json"))) {
+                                char sub[4096];
+                                snprintf(sub, sizeof sub, "%s/%s", path, list[i]->d_name);
+                                if (apply_path(cli, sub, false) != CLI_OK)
+                                        rc = CLI_FAIL;
+                        }
+                        free(list[i]);
+                }
+                free(list);
+                (void) top;
+                return rc;
+        }
+        FILE *f = fopen(path, "re");
+        if (!f) {
+                fprintf(stderr, "error: %s: %m\n", path);
+                return CLI_FAIL;
+        }
+        size_t len;
+        char *text = read_all(f, &len);
+        fclose(f);
+        if (!text) {
+                fprintf(stderr, "error: reading %s: %m\n", path);
+                return CLI_FAIL;
+        }
+        int rc = apply_text(cli, text, len, path);
+        free(text);
+        return rc;
+}
+
+int cli_apply(Cli *cli, int argc, char **argv) {
+        int rc = CLI_OK;
+        if (argc > 1) {
+                fprintf(stderr, "error: apply takes no arguments, got '%s' (use -f FILE)\n", argv[1]);
+                return CLI_USAGE;
+        }
+        if (cli->n_files == 0) {
+                fprintf(stderr, "error: must specify -f FILE, -f DIR or -f -\n");
+                return CLI_USAGE;
+        }
+        for (size_t i = 0; i < cli->n_files; i++)
+                if (apply_path(cli, cli->files[i], true) != CLI_OK)
+                        rc = CLI_FAIL;
+        return rc;
+}
+
+/* ---- get ----------------------------------------------------------------------- */
+
+static void age(json_t *obj, char *buf, size_t size) {
+        const char *ts = json_string_value(json_object_get(json_object_get(obj, "metadata"), "creationTimestamp"));
+        struct tm tm = {};
+        if (!ts || !strptime(ts, "%Y-%m-%dT%H:%M:%SZ", &tm)) {
+                snprintf(buf, size, "<unknown>");
+                return;
+        }
+        long d = (long) (time(NULL) - timegm(&tm));
+        if (d < 0)
+                d = 0;
+        if (d < 120)
+                snprintf(buf, size, "%lds", d);
+        else if (d < 7200)
+                snprintf(buf, size, "%ldm", d / 60);
+        else if (d < 172800)
+                snprintf(buf, size, "%ldh", d / 3600);
+        else
+                snprintf(buf, size, "%ldd", d / 86400);
+}
+
+static const char *quota_of(json_t *obj, const char *a, const char *b) {
+        json_t *hard = json_object_get(json_object_get(json_object_get(obj, "spec"), "resourceQuotaSpec"), "hard");
+        static char buf[4][64];
+        static int next;
+        json_t *v = json_object_get(hard, a);
+        if (!v && b)
+                v = json_object_get(hard, b);
+        if (!v)
+                return "-";
+        char *out = buf[next++ % 4];
+        if (json_is_string(v))
+                snprintf(out, 64, "%s", json_string_value(v));
+        else if (json_is_integer(v))
+                snprintf(out, 64, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        else
+                snprintf(out, 64, "%g", json_number_value(v));
+        return out;
+}
+
+typedef struct Table {
+        bool header_done;
+        bool wide;
+        bool show_ns;
+        const Kind *kind;
+} Table;
+
+static void table_row(Table *t, json_t *o, const char *event) {
+        char a[32];
+        bool profile = t->kind == &kind_profile;
+        if (!t->header_done) {
+                if (t->show_ns)
+                        printf("%-20s ", "NAMESPACE");
+                printf("%-30s ", "NAME");
+                if (profile)
+                        printf("%-16s %-8s %-10s %-5s ", "OWNER", "CPU", "MEMORY", "GPU");
+                if (profile && t->wide)
+                        printf("%-10s ", "PROCESSES");
+                printf("AGE\n");
+                t->header_done = true;
+        }
+        if (t->show_ns)
+                printf("%-20s ", manifest_namespace(o) ?: "");
+        printf("%-30s ", manifest_name(o) ?: "");
+        if (profile) {
+                const char *owner = json_string_value(
+                        json_object_get(json_object_get(json_object_get(o, "spec"), "owner"), "name"));
+                printf("%-16s %-8s %-10s %-5s ", owner ?: "-", quota_of(o, "cpu", "limits.cpu"),
+                       quota_of(o, "memory", "limits.memory"), quota_of(o, "requests.nvidia.com/gpu", NULL));
+                if (t->wide)
+                        printf("%-10s ", quota_of(o, "sdflow.io/processes", NULL));
+        }
+        age(o, a, sizeof a);
+        printf("%s%s%s\n", a, event ? "   " : "", event ?: "");
+        fflush(stdout);
+}
+
+static void print_object(Cli *cli, Table *t, json_t *o, const char *event) {
+        char ref[128];
+        if (cli->output && !strcmp(cli->output, "json")) {
+                json_dumpf(o, stdout, JSON_INDENT(2));
+                putchar('\n');
+        } else if (cli->output && !strcmp(cli->output, "yaml")) {
+                char *s = yamljson_dump(o);
+                printf("%s", s ?: "");
+                free(s);
+        } else if (cli->output && !strcmp(cli->output, "name")) {
+                kind_ref(t->kind, ref, sizeof ref);
+                printf("%s/%s\n", ref, manifest_name(o));
+        } else
+                table_row(t, o, event);
+        fflush(stdout);
+}
+
+typedef struct WatchCtx {
+        Cli *cli;
+        Table *table;
+        bool first_batch_done;
+} WatchCtx;
+
+static int on_watch_line(const char *line, size_t len, void *ud) {
+        WatchCtx *w = ud;
+        json_t *ev = json_loadb(line, len, 0, NULL);
+        const char *type = json_string_value(json_object_get(ev, "type"));
+        json_t *obj = json_object_get(ev, "object");
+        if (type && strcmp(type, "ERROR") == 0) {
+                fprintf(stderr, "error: the watch ended: %s\n",
+                        json_string_value(json_object_get(obj, "reason")) ?: "server error");
+                json_decref(ev);
+                return -EIO;
+        }
+        if (type && obj)
+                print_object(w->cli, w->table, obj, w->cli->output ? NULL : type);
+        json_decref(ev);
+        return 0;
+}
+
+static int do_watch(Cli *cli, const Kind *k, const char *ns, const char *name, const char *rv, Table *t) {
+        char target[2048], query[1200], sel[1024] = "";
+        HttpResponse err;
+        WatchCtx w = { cli, t, false };
+
+        if (cli->selector)
+                url_escape(cli->selector, sel, sizeof sel);
+        snprintf(query, sizeof query, "watch=1&resourceVersion=%s%s%s", rv ?: "0", sel[0] ? "&labelSelector=" : "", sel);
+        url(target, sizeof target, k, ns, name, query);
+        int r = http_unix_stream(cli->socket, target, on_watch_line, &w, &err);
+        if (r == 1) {
+                print_server_error(&err);
+                http_response_done(&err);
+                return CLI_FAIL;
+        }
+        if (r < 0) {
+                fprintf(stderr, "error: cannot watch through %s: %s\n", cli->socket, transport_error(r));
+                return CLI_FAIL;
+        }
+        return CLI_OK;
+}
+
+int cli_get(Cli *cli, int argc, char **argv) {
+        char target[2048], sel[1024] = "", query[1100] = "";
+        const Kind *k;
+        HttpResponse resp;
+        int rc = CLI_OK;
+
+        if (argc < 2) {
+                fprintf(stderr, "error: get needs a kind (see 'sdflow api-resources')\n");
+                return CLI_USAGE;
+        }
+        if (!(k = kind_arg(argv[1])))
+                return CLI_FAIL;
+        if (k->namespaced && !cli->ns && !cli->all_namespaces) {
+                fprintf(stderr, "error: %s are namespaced: use -n NAMESPACE or -A\n", k->plural);
+                return CLI_USAGE;
+        }
+        const char *ns = k->namespaced && !cli->all_namespaces ? cli->ns : NULL;
+        Table t = { .wide = cli->output && !strcmp(cli->output, "wide"), .show_ns = k->namespaced && !ns, .kind = k };
+        if (t.wide)
+                cli->output = NULL;
+
+        if (argc > 2) {
+                /* Named objects. */
+                if (cli->watch && argc > 3) {
+                        fprintf(stderr, "error: --watch takes at most one name\n");
+                        return CLI_USAGE;
+                }
+                bool several = argc > 3 && cli->output && (!strcmp(cli->output, "json") || !strcmp(cli->output, "yaml"));
+                json_t *list = several ? json_array() : NULL;
+                const char *last_rv = NULL;
+                json_t *last = NULL;
+                for (int i = 2; i < argc; i++) {
+                        url(target, sizeof target, k, ns, argv[i], NULL);
+                        if (call(cli, "GET", target, NULL, 0, &resp) < 0)
+                                return CLI_FAIL;
+                        if (resp.status != 200) {
+                                print_server_error(&resp);
+                                rc = CLI_FAIL;
+                        } else {
+                                json_t *o = json_loadb(resp.body, resp.body_len, 0, NULL);
+                                if (list)
+                                        json_array_append(list, o);
+                                else
+                                        print_object(cli, &t, o, NULL);
+                                json_decref(last);
+                                last = o;
+                        }
+                        http_response_done(&resp);
+                }
+                if (list) {
+                        char av[128];
+                        kind_api_version(k, av, sizeof av);
+                        json_t *l = json_pack("{s:s, s:s, s:o}", "apiVersion", "v1", "kind", "List", "items", list);
+                        print_object(cli, &t, l, NULL);
+                        json_decref(l);
+                }
+                if (cli->watch && last)
+                        last_rv = json_string_value(json_object_get(json_object_get(last, "metadata"), "resourceVersion"));
+                if (cli->watch && rc == CLI_OK)
+                        rc = do_watch(cli, k, ns, argv[2], last_rv, &t);
+                json_decref(last);
+                return rc;
+        }
+
+        if (cli->selector) {
+                url_escape(cli->selector, sel, sizeof sel);
+                snprintf(query, sizeof query, "labelSelector=%s", sel);
+        }
+        url(target, sizeof target, k, ns, NULL, query);
+        if (call(cli, "GET", target, NULL, 0, &resp) < 0)
+                return CLI_FAIL;
+        if (resp.status != 200) {
+                print_server_error(&resp);
+                http_response_done(&resp);
+                return CLI_FAIL;
+        }
+        json_t *list = json_loadb(resp.body, resp.body_len, 0, NULL);
+        http_response_done(&resp);
+        json_t *items = json_object_get(list, "items");
+        if (cli->output && (!strcmp(cli->output, "json") || !strcmp(cli->output, "yaml")))
+                print_object(cli, &t, list, NULL);
+        else {
+                size_t i;
+                json_t *o;
+                json_array_foreach(items, i, o)
+                        print_object(cli, &t, o, NULL);
+                if (json_array_size(items) == 0 && !cli->watch)
+                        fprintf(stderr, "No resources found%s%s.\n", ns ? " in namespace " : "", ns ?: "");
+        }
+        char rv[32];
+        snprintf(rv, sizeof rv, "%s",
+                 json_string_value(json_object_get(json_object_get(list, "metadata"), "resourceVersion")) ?: "0");
+        json_decref(list);
+        if (cli->watch)
+                rc = do_watch(cli, k, ns, NULL, rv, &t);
+        return rc;
+}
+
+/* ---- describe ------------------------------------------------------------------- */
+
+static void print_indented(const char *title, json_t *v) {
+        if (!v || (json_is_object(v) && json_object_size(v) == 0))
+                return;
+        printf("%s:\n", title);
+        char *s = yamljson_dump(v);
+        for (char *line = s, *nl; line && *line; line = nl ? nl + 1 : NULL) {
+                nl = strchr(line, '\n');
+                printf("  %.*s\n", nl ? (int) (nl - line) : (int) strlen(line), line);
+        }
+        free(s);
+}
+
+static void print_map(const char *title, json_t *m) {
+        const char *k;
+        json_t *v;
+        bool first = true;
+        printf("%-14s", title);
+        json_object_foreach(m, k, v) {
+                printf("%s%s=%s\n", first ? "" : "              ", k, json_string_value(v) ?: "");
+                first = false;
+        }
+        if (first)
+                printf("<none>\n");
+}
+
+int cli_describe(Cli *cli, int argc, char **argv) {
+        char target[1024];
+        HttpResponse resp;
+        const Kind *k;
+
+        if (argc != 3) {
+                fprintf(stderr, "error: describe takes KIND NAME\n");
+                return CLI_USAGE;
+        }
+        if (!(k = kind_arg(argv[1])))
+                return CLI_FAIL;
+        if (k->namespaced && !cli->ns) {
+                fprintf(stderr, "error: %s are namespaced: use -n NAMESPACE\n", k->plural);
+                return CLI_USAGE;
+        }
+        url(target, sizeof target, k, cli->ns, argv[2], NULL);
+        if (call(cli, "GET", target, NULL, 0, &resp) < 0)
+                return CLI_FAIL;
+        if (resp.status != 200) {
+                print_server_error(&resp);
+                http_response_done(&resp);
+                return CLI_FAIL;
+        }
+        json_t *o = json_loadb(resp.body, resp.body_len, 0, NULL);
+        http_response_done(&resp);
+        json_t *md = json_object_get(o, "metadata");
+        printf("%-14s%s\n", "Name:", manifest_name(o));
+        if (k->namespaced)
+                printf("%-14s%s\n", "Namespace:", manifest_namespace(o));
+        print_map("Labels:", json_object_get(md, "labels"));
+        print_map("Annotations:", json_object_get(md, "annotations"));
+        printf("%-14s%s\n", "API Version:", json_string_value(json_object_get(o, "apiVersion")));
+        printf("%-14s%s\n", "Kind:", json_string_value(json_object_get(o, "kind")));
+        printf("Metadata:\n  Creation Timestamp:  %s\n  Generation:          %" JSON_INTEGER_FORMAT
+               "\n  Resource Version:    %s\n  UID:                 %s\n",
+               json_string_value(json_object_get(md, "creationTimestamp")) ?: "",
+               json_integer_value(json_object_get(md, "generation")),
+               json_string_value(json_object_get(md, "resourceVersion")) ?: "",
+               json_string_value(json_object_get(md, "uid")) ?: "");
+        print_indented("Spec", json_object_get(o, "spec"));
+        print_indented("Status", json_object_get(o, "status"));
+        json_decref(o);
+        return CLI_OK;
+}
+
+/* ---- delete ------------------------------------------------------------------- */
+
+static bool confirm(Cli *cli, const Kind *k, const char *name) {
+        char answer[16];
+        if (cli->yes || k != &kind_profile)
+                return true;
+        if (!isatty(STDIN_FILENO)) {
+                fprintf(stderr,
+                        "error: deleting profile %s removes its namespace's workloads, files and user; "
+                        "pass --yes to confirm\n", name);
+                return false;
+        }
+        fprintf(stderr, "Delete profile %s, with every workload, file and the system user of namespace %s? [y/N] ",
+                name, name);
+        if (!fgets(answer, sizeof answer, stdin))
+                return false;
+        return answer[0] == 'y' || answer[0] == 'Y';
+}
+
+static int delete_one(Cli *cli, const Kind *k, const char *ns, const char *name) {
+        char target[1024], ref[128];
+        HttpResponse resp;
+        int rc = CLI_OK;
+        if (!confirm(cli, k, name))
+                return CLI_FAIL;
+        url(target, sizeof target, k, ns, name, NULL);
+        if (call(cli, "DELETE", target, NULL, 0, &resp) < 0)
+                return CLI_FAIL;
+        kind_ref(k, ref, sizeof ref);
+        if (resp.status == 200)
+                printf("%s \"%s\" deleted\n", ref, name);
+        else {
+                print_server_error(&resp);
+                rc = CLI_FAIL;
+        }
+        http_response_done(&resp);
+        return rc;
+}
+
+int cli_delete(Cli *cli, int argc, char **argv) {
+        int rc = CLI_OK;
+        if (cli->n_files > 0) {
+                if (argc > 1) {
+                        fprintf(stderr, "error: delete -f takes no other arguments\n");
+                        return CLI_USAGE;
+                }
+                for (size_t f = 0; f < cli->n_files; f++) {
+                        FILE *fp = strcmp(cli->files[f], "-") ? fopen(cli->files[f], "re") : stdin;
+                        size_t len;
+                        char *text = fp ? read_all(fp, &len) : NULL;
+                        if (fp && fp != stdin)
+                                fclose(fp);
+                        if (!text) {
+                                fprintf(stderr, "error: %s: %m\n", cli->files[f]);
+                                rc = CLI_FAIL;
+                                continue;
+                        }
+                        Diags d = {};
+                        json_t *objs = NULL;
+                        if (manifest_parse(text, len, &objs, &d) < 0) {
+                                char *msg = diags_format(&d, true, false);
+                                fprintf(stderr, "error: %s: the manifest is invalid:\n%s", cli->files[f], msg ?: "");
+                                free(msg);
+                                rc = CLI_FAIL;
+                        } else {
+                                size_t i;
+                                json_t *o;
+                                json_array_foreach(objs, i, o) {
+                                        const Kind *k = kind_lookup(json_string_value(json_object_get(o, "apiVersion")),
+                                                                    json_string_value(json_object_get(o, "kind")));
+                                        if (delete_one(cli, k, ns_for(cli, k, o), manifest_name(o)) != CLI_OK)
+                                                rc = CLI_FAIL;
+                                }
+                        }
+                        json_decref(objs);
+                        diags_clear(&d);
+                        free(text);
+                }
+                return rc;
+        }
+        if (argc < 3) {
+                fprintf(stderr, "error: delete takes KIND NAME... or -f FILE\n");
+                return CLI_USAGE;
+        }
+        const Kind *k = kind_arg(argv[1]);
+        if (!k)
+                return CLI_FAIL;
+        if (k->namespaced && !cli->ns) {
+                fprintf(stderr, "error: %s are namespaced: use -n NAMESPACE\n", k->plural);
+                return CLI_USAGE;
+        }
+        for (int i = 2; i < argc; i++)
+                if (delete_one(cli, k, cli->ns, argv[i]) != CLI_OK)
+                        rc = CLI_FAIL;
+        return rc;
+}
+
+/* ---- api-resources and version ------------------------------------------------ */
+
+int cli_api_resources(Cli *cli, int argc, char **argv) {
+        (void) cli;
+        (void) argv;
+        if (argc > 1) {
+                fprintf(stderr, "error: api-resources takes no arguments\n");
+                return CLI_USAGE;
+        }
+        printf("%-16s %-12s %-20s %-11s %s\n", "NAME", "SHORTNAMES", "APIVERSION", "NAMESPACED", "KIND");
+        for (size_t i = 0; kinds[i]; i++) {
+                char av[128], sn[128] = "";
+                kind_api_version(kinds[i], av, sizeof av);
+                for (const char *const *s = kinds[i]->short_names; s && *s; s++)
+                        snprintf(sn + strlen(sn), sizeof sn - strlen(sn), "%s%s", sn[0] ? "," : "", *s);
+                printf("%-16s %-12s %-20s %-11s %s\n", kinds[i]->plural, sn, av,
+                       kinds[i]->namespaced ? "true" : "false", kinds[i]->kind);
+        }
+        return CLI_OK;
+}
+
+int cli_version(Cli *cli, int argc, char **argv) {
+        HttpResponse resp;
+        json_t *server = NULL;
+        int r;
+
+        if (argc > 1) {
+                fprintf(stderr, "error: version takes no arguments, got '%s'\n", argv[1]);
+                return CLI_USAGE;
+        }
+        r = http_unix_request(cli->socket, "GET", "/v1/version", NULL, NULL, 0, cli->timeout_usec, &resp);
+        if (r >= 0) {
+                if (resp.status == 200)
+                        server = json_loadb(resp.body, resp.body_len, 0, NULL);
+                if (!server || !json_is_string(json_object_get(server, "version")))
+                        fprintf(stderr, "error: %s answered %d with an unexpected body\n", cli->socket, resp.status);
+                http_response_done(&resp);
+        } else
+                fprintf(stderr, "error: cannot reach sdflowd at %s: %s\n", cli->socket, transport_error(r));
+
+        const char *sv = server ? json_string_value(json_object_get(server, "version")) : NULL;
+        if (cli->output && strcmp(cli->output, "json") == 0) {
+                json_t *o = json_pack("{s:{s:s}}", "clientVersion", "gitVersion", SDFLOW_VERSION);
+                if (sv)
+                        json_object_set_new(o, "serverVersion", json_pack("{s:s}", "gitVersion", sv));
+                json_dumpf(o, stdout, JSON_INDENT(2));
+                putchar('\n');
+                json_decref(o);
+        } else if (cli->output && strcmp(cli->output, "yaml") == 0) {
+                printf("clientVersion:\n  gitVersion: %s\n", SDFLOW_VERSION);
+                if (sv)
+                        printf("serverVersion:\n  gitVersion: %s\n", sv);
+        } else {
+                printf("Client Version: %s\n", SDFLOW_VERSION);
+                if (sv)
+                        printf("Server Version: %s\n", sv);
+        }
+        json_decref(server);
+        return sv ? CLI_OK : CLI_FAIL;
+}
