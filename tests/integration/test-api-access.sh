@@ -1,0 +1,81 @@
+#!/bin/bash
+# The API on a real systemd with the installed package: callers are told
+# apart by SO_PEERCRED.  Root and members of sdflow-admin administer; a
+# Profile's owner sees it (get, list, watch) but cannot change Profiles;
+# everyone else sees nothing of it.  Rejected requests change nothing.
+. "$(dirname "$0")/lib.sh"
+require_sandbox
+require_deb
+boot
+install_deb
+sbx systemctl enable --now sdflowd.socket >/dev/null 2>&1
+for u in alice bob carol; do sbx useradd -m -s /bin/bash "$u"; done
+sbx usermod -a -G sdflow-admin carol
+
+as() { local u=$1; shift; sbx runuser -u "$u" -- "$@"; }
+profile() { # NAME OWNER [CPU]
+        printf 'apiVersion: kubeflow.org/v1\nkind: Profile\nmetadata:\n  name: %s\n  labels: {team: "%s"}\nspec:\n  owner: {kind: User, name: %s}\n  resourceQuotaSpec:\n    hard: {cpu: "%s", memory: 1Gi}\n' \
+                "$1" "$1" "$2" "${3:-1}"
+}
+profile team-a alice >"$TOP/build/it-team-a.yaml"
+profile team-b bob >"$TOP/build/it-team-b.yaml"
+profile team-a alice 2 >"$TOP/build/it-team-a2.yaml"
+trap 'teardown; rm -f "$TOP"/build/it-team-*.yaml' EXIT
+
+check "root applies team-a" sh -c "'$SANDBOX' exec $SB sdflow apply -f '$TOP/build/it-team-a.yaml' | grep -q 'profile.kubeflow.org/team-a created'"
+check "an admin (carol, group sdflow-admin) applies team-b" sh -c "'$SANDBOX' exec $SB runuser -u carol -- sdflow apply -f '$TOP/build/it-team-b.yaml' | grep -q 'team-b created'"
+check "re-applying is unchanged" sh -c "'$SANDBOX' exec $SB sdflow apply -f '$TOP/build/it-team-a.yaml' | grep -q 'team-a unchanged'"
+
+# get / list
+check "alice lists only her profile" test "$(as alice sdflow get profiles -o name)" = "profile.kubeflow.org/team-a"
+check "bob lists only his profile" test "$(as bob sdflow get profiles -o name)" = "profile.kubeflow.org/team-b"
+check "carol (admin) lists both" test "$(as carol sdflow get profiles -o name | wc -l)" = 2
+check "alice gets team-a" as alice sdflow get profile team-a
+out=$(as alice sdflow get profile team-b 2>&1); rc=$?
+check "alice cannot get team-b (404, as if absent)" test "$rc" = 1 -a -n "$(grep -F 'Error from server (NotFound): profiles "team-b" not found' <<<"$out")"
+check "label selectors filter" test "$(sbx sdflow get profiles -l team=team-b -o name)" = "profile.kubeflow.org/team-b"
+
+# apply / delete by a non-admin
+out=$(as alice sdflow apply -f "$TOP/build/it-team-a2.yaml" 2>&1); rc=$?
+check "alice cannot change her Profile's quota (403)" test "$rc" = 1 -a -n "$(grep -F 'Error from server (Forbidden)' <<<"$out")"
+check "... and it is unchanged" test "$(sbx sdflow get profile team-a -o json | grep -c '"cpu": "1"')" = 1
+out=$(as bob sdflow delete profile team-a --yes 2>&1); rc=$?
+check "bob cannot delete team-a (403)" test "$rc" = 1 -a -n "$(grep -F 'Error from server (Forbidden)' <<<"$out")"
+check "team-a still exists" sbx sdflow get profile team-a
+out=$(as nobody sdflow get profiles -o name 2>/dev/null)
+check "a stranger lists nothing" test -z "$out"
+
+# watch: alice sees events of team-a only
+as alice sdflow get profiles -w >"$TOP/build/it-watch-alice.txt" 2>&1 &
+wpid=$!
+sleep 1
+sbx sdflow apply -f "$TOP/build/it-team-a2.yaml" >/dev/null
+profile team-b bob 3 | sbx sdflow apply -f - >/dev/null
+sleep 1
+kill "$wpid" 2>/dev/null; wait "$wpid" 2>/dev/null
+check "alice's watch shows team-a modified" grep -q '^team-a .*MODIFIED' "$TOP/build/it-watch-alice.txt"
+check "alice's watch never shows team-b" test -z "$(grep team-b "$TOP/build/it-watch-alice.txt")"
+rm -f "$TOP/build/it-watch-alice.txt"
+
+# Rejected requests change nothing; conflicts are refused.
+before=$(sbx sdflow get profile team-a -o json)
+printf 'apiVersion: kubeflow.org/v1\nkind: Profile\nmetadata: {name: team-a}\nspec: {owner: {kind: User, name: alice}, resourceQuotaSpec: {hard: {cpu: "-2"}}}\n' >"$TOP/build/it-team-bad.yaml"
+out=$(sbx curl -sS --unix-socket /run/sdflow/api.sock -X POST --data-binary @"$TOP/build/it-team-bad.yaml" -w '\n%{http_code}' http://x/apis/kubeflow.org/v1/profiles)
+check "invalid quota: 422 naming the field" test "$(tail -n1 <<<"$out")" = 422 -a -n "$(grep -F '"field":"spec.resourceQuotaSpec.hard.cpu"' <<<"$out")"
+stale=$(sed 's/^metadata: {name: team-a}/metadata: {name: team-a, resourceVersion: "1"}/; s/"-2"/"5"/' "$TOP/build/it-team-bad.yaml")
+out=$(sbx sh -c "printf '%s' '$stale' | curl -sS --unix-socket /run/sdflow/api.sock -X PUT --data-binary @- -w '\n%{http_code}' http://x/apis/kubeflow.org/v1/profiles/team-a")
+check "stale resourceVersion: 409 Conflict" test "$(tail -n1 <<<"$out")" = 409
+out=$(sbx sh -c "head -c 9000000 /dev/zero | tr '\\0' a | curl -sS --unix-socket /run/sdflow/api.sock -X POST --data-binary @- -w '\n%{http_code}' http://x/apis/kubeflow.org/v1/profiles")
+check "a body over MaxBodyBytes: 413" test "$(tail -n1 <<<"$out")" = 413
+out=$(sbx sh -c "printf 'a: [' | curl -sS --unix-socket /run/sdflow/api.sock -X POST --data-binary @- -w '\n%{http_code}' http://x/apis/kubeflow.org/v1/profiles")
+check "broken YAML: 400" test "$(tail -n1 <<<"$out")" = 400
+check "unknown kind path: 404" test "$(sbx curl -sS --unix-socket /run/sdflow/api.sock -o /dev/null -w '%{http_code}' http://x/apis/example.com/v1/widgets)" = 404
+check "nothing changed by the rejected requests" test "$(sbx sdflow get profile team-a -o json)" = "$before"
+rm -f "$TOP/build/it-team-bad.yaml"
+
+# Deleting a Profile asks first; --yes deletes.
+out=$(sbx sdflow delete profile team-b </dev/null 2>&1); rc=$?
+check "delete without --yes is refused off a terminal" test "$rc" = 1 -a -n "$(grep -F 'pass --yes' <<<"$out")"
+check "carol deletes team-b with --yes" sh -c "'$SANDBOX' exec $SB runuser -u carol -- sdflow delete profile team-b --yes | grep -q 'deleted'"
+check "team-b is gone" sh -c "! '$SANDBOX' exec $SB sdflow get profile team-b"
+finish
