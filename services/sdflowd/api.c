@@ -23,6 +23,7 @@ typedef struct Watcher Watcher;
 struct Api {
         sd_event *event;
         Store *store;
+        Namespaces *namespaces;
         gid_t admin_gid;
         Watcher *watchers;
 };
@@ -252,6 +253,38 @@ static int replay_event(const StoreEvent *e, void *userdata) {
                 return -ECONNRESET;
         }
         return 0;
+}
+
+/* ---- namespaces ------------------------------------------------------------ */
+
+/* Applies a Profile's namespace and stores the resulting status; *obj is
+ * replaced by the stored object with that status. */
+static void reconcile_profile(Api *a, json_t **obj) {
+        json_t *st = ns_apply(a->namespaces, *obj);
+        const char *name = manifest_name(*obj);
+        if (store_set_status(a->store, &kind_profile, NULL, name, st) >= 0) {
+                json_t *now;
+                if (store_get(a->store, &kind_profile, NULL, name, &now) >= 0) {
+                        json_decref(*obj);
+                        *obj = now;
+                        notify(a, &kind_profile, "MODIFIED", now);
+                }
+        }
+        json_decref(st);
+}
+
+void api_reconcile_all(Api *a) {
+        json_t *items;
+        size_t i;
+        json_t *o;
+        if (store_list(a->store, &kind_profile, NULL, &items, NULL) < 0)
+                return;
+        json_array_foreach(items, i, o) {
+                json_t *p = json_incref(o);
+                reconcile_profile(a, &p);
+                json_decref(p);
+        }
+        json_decref(items);
 }
 
 /* ---- handlers -------------------------------------------------------------- */
@@ -531,6 +564,11 @@ static void handle_apply(Api *a, HttpConn *c, const Caller *caller, const Route 
                  k->plural, ns ?: "", ns ? "/" : "", name, caller->user);
         if (change != STORE_UNCHANGED)
                 notify(a, k, change == STORE_CREATED ? "ADDED" : "MODIFIED", stored);
+        if (k == &kind_profile) {
+                const char *phase = json_string_value(json_object_get(json_object_get(stored, "status"), "phase"));
+                if (change != STORE_UNCHANGED || !phase || strcmp(phase, "Ready") != 0)
+                        reconcile_profile(a, &stored);
+        }
         /* kubectl tells created/configured/unchanged apart; so does sdflow apply. */
         char *w = warning_headers(&d);
         if (asprintf(&warnings, "X-Sdflow-Result: %s\r\n%s",
@@ -549,10 +587,25 @@ out:
 
 static void handle_delete(Api *a, HttpConn *c, const Caller *caller, const Route *rt) {
         json_t *old = NULL;
+        char err[512];
         if (rt->kind->namespaced ? !caller_may_use_namespace(caller, a->store, rt->ns) : !caller->admin) {
                 reply_status(c, 403, rt, NULL, "user %s may not delete %s in %s", caller->user, rt->kind->plural,
                              rt->kind->namespaced ? rt->ns : "the cluster scope");
                 return;
+        }
+        if (rt->kind == &kind_profile) {
+                /* The namespace goes first; if that fails the Profile stays, so nothing is orphaned. */
+                if (store_get(a->store, rt->kind, NULL, rt->name, &old) == -ENOENT) {
+                        reply_status(c, 404, rt, NULL, "%s \"%s\" not found", rt->kind->plural, rt->name);
+                        return;
+                }
+                json_decref(old);
+                old = NULL;
+                int k = ns_delete(a->namespaces, rt->name, err, sizeof err);
+                if (k < 0) {
+                        reply_status(c, 500, rt, NULL, "removing namespace %s failed: %s", rt->name, err);
+                        return;
+                }
         }
         int r = store_delete(a->store, rt->kind, rt->ns, rt->name, &old);
         if (r == -ENOENT) {
@@ -658,12 +711,13 @@ void api_handle(HttpConn *c, const HttpMessage *req, const char *body, size_t bo
                 reply_status(c, 405, &rt, NULL, "%.*s is not allowed on this path", (int) req->method_len, req->method);
 }
 
-int api_new(Api **ret, sd_event *e, Store *store, gid_t admin_gid) {
+int api_new(Api **ret, sd_event *e, Store *store, Namespaces *namespaces, gid_t admin_gid) {
         Api *a = calloc(1, sizeof *a);
         if (!a)
                 return -ENOMEM;
         a->event = sd_event_ref(e);
         a->store = store;
+        a->namespaces = namespaces;
         a->admin_gid = admin_gid;
         *ret = a;
         return 0;

@@ -21,13 +21,18 @@
 #include <systemd/sd-event.h>
 
 #include "server.h"
+#include "namespaces.h"
 #include "store.h"
 
 typedef struct Api Api;
 
-/* Creates the API over store (borrowed).  admin_gid is the group whose
- * members administer; (gid_t) -1 if there is none. */
-int api_new(Api **ret, sd_event *e, Store *store, gid_t admin_gid);
+/* Creates the API over store and namespaces (borrowed).  admin_gid is the
+ * group whose members administer; (gid_t) -1 if there is none. */
+int api_new(Api **ret, sd_event *e, Store *store, Namespaces *namespaces, gid_t admin_gid);
+
+/* Brings every stored Profile's namespace into shape (at start-up: the
+ * slices are transient and do not survive a reboot). */
+void api_reconcile_all(Api *a);
 Api *api_free(Api *a);
 
 /* The HttpHandler of sdflowd; userdata is the Api. */

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <systemd/sd-bus.h>
+
 #include "api.h"
 #include "daemon.h"
 #include "log.h"
@@ -13,11 +15,14 @@ typedef struct Settings {
         DaemonSettings daemon;
         char *state_database; /* StateDatabase= */
         char *admin_group;    /* AdminGroup= */
+        char *ns_helper;      /* NamespaceHelper= */
 } Settings;
 
 typedef struct Sdflowd {
         Store *store;
         Api *api;
+        Namespaces namespaces;
+        char *helper;
 } Sdflowd;
 
 static const Settings defaults = {
@@ -31,11 +36,13 @@ static const Settings defaults = {
         },
         .state_database = (char *) "/var/lib/sdflow/state.db",
         .admin_group = (char *) "sdflow-admin",
+        .ns_helper = (char *) "/usr/lib/sdflow/sdflow-ns",
 };
 
 static const ConfItem items[] = {
         CONF_ITEM("StateDatabase", CONF_STRING, 0, 0, Settings, state_database),
         CONF_ITEM("AdminGroup", CONF_STRING, 0, 0, Settings, admin_group),
+        CONF_ITEM("NamespaceHelper", CONF_STRING, 0, 0, Settings, ns_helper),
 };
 
 static void teardown(void *userdata) {
@@ -44,6 +51,8 @@ static void teardown(void *userdata) {
                 return;
         api_free(d->api);
         store_close(d->store);
+        sd_bus_flush_close_unref(d->namespaces.bus);
+        free(d->helper);
         free(d);
 }
 
@@ -69,11 +78,22 @@ static int setup(sd_event *e, void *settings, void **userdata) {
                 else
                         log_warning("Group %s does not exist; only root administers.", s->admin_group);
         }
-        r = api_new(&d->api, e, d->store, admin_gid);
+        d->helper = strdup(s->ns_helper ?: "");
+        d->namespaces.helper = d->helper;
+        r = sd_bus_open_system(&d->namespaces.bus);
+        if (r >= 0)
+                r = sd_bus_attach_event(d->namespaces.bus, e, 0);
+        if (r < 0) {
+                log_warning_errno(r, "Cannot reach systemd over D-Bus, namespaces will not be set up: %m");
+                d->namespaces.bus = sd_bus_flush_close_unref(d->namespaces.bus);
+        }
+        r = api_new(&d->api, e, d->store, &d->namespaces, admin_gid);
         if (r < 0) {
                 teardown(d);
                 return log_error_errno(r, "Failed to set up the API: %m");
         }
+        if (d->namespaces.bus)
+                api_reconcile_all(d->api);
         *userdata = d;
         return 0;
 }

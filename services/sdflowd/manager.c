@@ -1,0 +1,236 @@
+/* manager.c: see manager.h.  Method signatures from org.freedesktop.systemd1(5). */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "macro.h"
+#include "manager.h"
+
+#define DEST "org.freedesktop.systemd1"
+#define PATH "/org/freedesktop/systemd1"
+#define IFACE "org.freedesktop.systemd1.Manager"
+
+typedef struct JobWait {
+        const char *job;
+        bool done;
+        char result[32];
+} JobWait;
+
+static int bus_fail(int r, const sd_bus_error *e, char *err, size_t errsz, const char *what) {
+        snprintf(err, errsz, "%s: %s", what, e && e->message ? e->message : strerror(-r));
+        return r;
+}
+
+static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        JobWait *w = userdata;
+        uint32_t id;
+        const char *path, *unit, *result;
+        (void) ret_error;
+        if (sd_bus_message_read(m, "uoss", &id, &path, &unit, &result) < 0)
+                return 0;
+        if (w->job && strcmp(path, w->job) == 0) {
+                w->done = true;
+                snprintf(w->result, sizeof w->result, "%s", result);
+        }
+        return 0;
+}
+
+static uint64_t now_usec(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
+}
+
+/* Processes the bus until the job is removed or the time is up. */
+static int wait_job(sd_bus *bus, JobWait *w, uint64_t timeout_usec) {
+        uint64_t deadline = now_usec() + timeout_usec;
+        while (!w->done) {
+                int r = sd_bus_process(bus, NULL);
+                if (r < 0)
+                        return r;
+                if (r > 0)
+                        continue;
+                uint64_t now = now_usec();
+                if (now >= deadline)
+                        return -ETIMEDOUT;
+                r = sd_bus_wait(bus, deadline - now);
+                if (r < 0 && r != -EINTR)
+                        return r;
+        }
+        return 0;
+}
+
+static int append_limits(sd_bus_message *m, const SliceLimits *l) {
+        return sd_bus_message_append(m, "(sv)(sv)(sv)(sv)(sv)(sv)", "CPUQuotaPerSecUSec", "t",
+                                     l->cpu_quota_per_sec_usec, "MemoryMax", "t", l->memory_max, "TasksMax", "t",
+                                     l->tasks_max, "CPUAccounting", "b", 1, "MemoryAccounting", "b", 1,
+                                     "TasksAccounting", "b", 1);
+}
+
+int manager_ensure_slice(sd_bus *bus, const char *slice, const char *description, const SliceLimits *l, char *err,
+                         size_t errsz) {
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        sd_bus_message *m = NULL, *reply = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_call(bus, &m, DEST, PATH, IFACE, "StartTransientUnit");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "ss", slice, "fail");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "(sv)");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "(sv)", "Description", "s", description);
+        if (r >= 0)
+                r = append_limits(m, l);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "a(sa(sv))", 0);
+        if (r < 0) {
+                sd_bus_message_unref(m);
+                return bus_fail(r, NULL, err, errsz, "building StartTransientUnit");
+        }
+        r = sd_bus_call(bus, m, 0, &e, &reply);
+        sd_bus_message_unref(m);
+        sd_bus_message_unref(reply);
+        if (r >= 0)
+                return 0;
+        if (!sd_bus_error_has_name(&e, "org.freedesktop.systemd1.UnitExists")) {
+                r = bus_fail(r, &e, err, errsz, "starting the slice");
+                sd_bus_error_free(&e);
+                return r;
+        }
+        sd_bus_error_free(&e);
+
+        /* It runs already: change its limits in place. */
+        r = sd_bus_message_new_method_call(bus, &m, DEST, PATH, IFACE, "SetUnitProperties");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "sb", slice, 1);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "(sv)");
+        if (r >= 0)
+                r = append_limits(m, l);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r < 0) {
+                sd_bus_message_unref(m);
+                return bus_fail(r, NULL, err, errsz, "building SetUnitProperties");
+        }
+        r = sd_bus_call(bus, m, 0, &e, NULL);
+        sd_bus_message_unref(m);
+        if (r < 0)
+                r = bus_fail(r, &e, err, errsz, "updating the slice");
+        sd_bus_error_free(&e);
+        return r < 0 ? r : 0;
+}
+
+int manager_stop_unit(sd_bus *bus, const char *unit, char *err, size_t errsz) {
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        sd_bus_message *reply = NULL;
+        sd_bus_slot *slot = NULL;
+        JobWait w = {};
+        const char *job;
+        int r;
+
+        r = sd_bus_match_signal(bus, &slot, DEST, PATH, IFACE, "JobRemoved", on_job_removed, &w);
+        if (r < 0)
+                return bus_fail(r, NULL, err, errsz, "subscribing to JobRemoved");
+        r = sd_bus_call_method(bus, DEST, PATH, IFACE, "StopUnit", &e, &reply, "ss", unit, "replace");
+        if (r < 0) {
+                /* Not loaded: nothing to stop. */
+                bool gone = sd_bus_error_has_name(&e, "org.freedesktop.systemd1.NoSuchUnit");
+                r = gone ? 0 : bus_fail(r, &e, err, errsz, "stopping the unit");
+                goto out;
+        }
+        r = sd_bus_message_read(reply, "o", &job);
+        if (r >= 0) {
+                w.job = job;
+                r = wait_job(bus, &w, 90 * USEC_PER_SEC);
+        }
+        if (r < 0)
+                bus_fail(r, NULL, err, errsz, "waiting for the stop job");
+out:
+        sd_bus_message_unref(reply);
+        sd_bus_slot_unref(slot);
+        sd_bus_error_free(&e);
+        return r < 0 ? r : 0;
+}
+
+int manager_run(sd_bus *bus, const char *unit_prefix, char *const *argv, uint64_t timeout_usec, char *err,
+                size_t errsz) {
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        sd_bus_message *m = NULL, *reply = NULL;
+        sd_bus_slot *slot = NULL;
+        JobWait w = {};
+        char unit[256];
+        const char *job;
+        int r;
+
+        snprintf(unit, sizeof unit, "%s-%08x%08x.service", unit_prefix, (unsigned) random(), (unsigned) getpid());
+        r = sd_bus_match_signal(bus, &slot, DEST, PATH, IFACE, "JobRemoved", on_job_removed, &w);
+        if (r < 0)
+                return bus_fail(r, NULL, err, errsz, "subscribing to JobRemoved");
+
+        r = sd_bus_message_new_method_call(bus, &m, DEST, PATH, IFACE, "StartTransientUnit");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "ss", unit, "fail");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "(sv)");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "(sv)(sv)(sv)", "Type", "s", "oneshot", "CollectMode", "s",
+                                          "inactive-or-failed", "Description", "s", "sdflow namespace setup");
+        /* ExecStart: a(sbas) = path, argv, ignore-failure */
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'r', "sv");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", "ExecStart");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'v', "a(sasb)");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "(sasb)");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'r', "sasb");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", argv[0]);
+        if (r >= 0)
+                r = sd_bus_message_append_strv(m, (char **) argv);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "b", 0);
+        for (int i = 0; i < 4 && r >= 0; i++)
+                r = sd_bus_message_close_container(m);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "a(sa(sv))", 0);
+        if (r < 0) {
+                sd_bus_message_unref(m);
+                sd_bus_slot_unref(slot);
+                return bus_fail(r, NULL, err, errsz, "building StartTransientUnit");
+        }
+        r = sd_bus_call(bus, m, 0, &e, &reply);
+        sd_bus_message_unref(m);
+        if (r < 0) {
+                bus_fail(r, &e, err, errsz, "starting the helper");
+                goto out;
+        }
+        r = sd_bus_message_read(reply, "o", &job);
+        if (r >= 0) {
+                w.job = job;
+                r = wait_job(bus, &w, timeout_usec);
+        }
+        if (r < 0)
+                bus_fail(r, NULL, err, errsz, "waiting for the helper");
+        else if (strcmp(w.result, "done") != 0) {
+                snprintf(err, errsz, "%s %s (see journalctl -u %s)", argv[0], w.result, unit);
+                r = -EPROTO;
+        }
+out:
+        sd_bus_message_unref(reply);
+        sd_bus_slot_unref(slot);
+        sd_bus_error_free(&e);
+        return r < 0 ? r : 0;
+}

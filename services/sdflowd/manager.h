@@ -1,0 +1,30 @@
+/* manager.h: what sdflowd asks of systemd over D-Bus (org.freedesktop.systemd1). */
+#pragma once
+
+#include <stdint.h>
+#include <systemd/sd-bus.h>
+
+/* Resource limits of a slice; UINT64_MAX means no limit. */
+typedef struct SliceLimits {
+        uint64_t cpu_quota_per_sec_usec; /* CPUQuotaPerSecUSec= (1 s = one CPU) */
+        uint64_t memory_max;             /* MemoryMax= bytes */
+        uint64_t tasks_max;              /* TasksMax= */
+} SliceLimits;
+
+#define SLICE_LIMITS_NONE ((SliceLimits) { UINT64_MAX, UINT64_MAX, UINT64_MAX })
+
+/* Starts slice (a transient unit) with limits, or sets the limits of the
+ * running slice (SetUnitProperties, runtime).  Errors: a negative errno with
+ * the bus error's message in err. */
+int manager_ensure_slice(sd_bus *bus, const char *slice, const char *description, const SliceLimits *l, char *err,
+                         size_t errsz);
+
+/* Stops unit (and, for a slice, everything in it) and waits for the job. */
+int manager_stop_unit(sd_bus *bus, const char *unit, char *err, size_t errsz);
+
+/* Runs argv as a oneshot transient service (as root, collected afterwards)
+ * and waits up to timeout_usec for it to finish.  Returns 0 when it exited
+ * with 0, -EPROTO when it failed (see the journal of the unit, named in
+ * err), or another negative errno. */
+int manager_run(sd_bus *bus, const char *unit_prefix, char *const *argv, uint64_t timeout_usec, char *err,
+                size_t errsz);

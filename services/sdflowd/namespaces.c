@@ -1,0 +1,134 @@
+/* namespaces.c: see namespaces.h. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "kinds.h"
+#include "log.h"
+#include "manifest.h"
+#include "namespaces.h"
+#include "slice.h"
+
+#define HELPER_TIMEOUT_USEC (60 * USEC_PER_SEC)
+
+void ns_user_name(const char *ns, char *buf, size_t size) {
+        if (strlen("sdflow-") + strlen(ns) <= 32) {
+                snprintf(buf, size, "sdflow-%s", ns);
+                return;
+        }
+        uint32_t h = 2166136261u; /* FNV-1a */
+        for (const char *p = ns; *p; p++)
+                h = (h ^ (unsigned char) *p) * 16777619u;
+        snprintf(buf, size, "sdflow-%.16s-%08x", ns, h);
+}
+
+SliceLimits ns_profile_limits(json_t *profile, uint64_t *gpus) {
+        SliceLimits l = SLICE_LIMITS_NONE;
+        json_t *hard = json_object_get(json_object_get(json_object_get(profile, "spec"), "resourceQuotaSpec"), "hard");
+        const char *key;
+        json_t *v;
+        *gpus = 0;
+        json_object_foreach(hard, key, v) {
+                const ProfileQuotaKey *k = profile_quota_key(key);
+                Quantity q;
+                if (!k || profile_quota_value(v, &q) < 0)
+                        continue; /* refused at admission; never stored */
+                switch (k->what) {
+                case QUOTA_CPU:
+                        l.cpu_quota_per_sec_usec = quantity_ceil_milli(q) * 1000;
+                        break;
+                case QUOTA_MEMORY:
+                        l.memory_max = quantity_ceil_units(q);
+                        break;
+                case QUOTA_TASKS:
+                        l.tasks_max = quantity_ceil_units(q);
+                        break;
+                case QUOTA_GPU:
+                        *gpus = quantity_ceil_units(q);
+                        break;
+                default:
+                        break;
+                }
+        }
+        return l;
+}
+
+static json_t *limit_json(uint64_t v) {
+        return v == UINT64_MAX ? json_string("infinity") : json_integer((json_int_t) v);
+}
+
+static json_t *status(const char *phase, const char *reason, const char *message, json_t *extra) {
+        char ts[32];
+        time_t t = time(NULL);
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        json_t *st = extra ?: json_object();
+        json_object_set_new(st, "phase", json_string(phase));
+        json_object_set_new(st, "conditions",
+                            json_pack("[{s:s, s:s, s:s, s:s, s:s}]", "type", "Ready", "status",
+                                      strcmp(phase, "Ready") == 0 ? "True" : "False", "reason", reason, "message",
+                                      message, "lastTransitionTime", ts));
+        return st;
+}
+
+json_t *ns_apply(Namespaces *n, json_t *profile) {
+        const char *ns = manifest_name(profile);
+        const char *owner = json_string_value(json_object_get(json_object_get(json_object_get(profile, "spec"), "owner"), "name"));
+        char slice[300], user[64], dir[300], err[512], desc[128];
+        uint64_t gpus;
+        int r;
+
+        if (ns_slice_name(ns, slice, sizeof slice) < 0)
+                return status("Failed", "InvalidName", "the namespace name cannot be a slice name", NULL);
+        ns_user_name(ns, user, sizeof user);
+        snprintf(dir, sizeof dir, "/var/lib/sdflow/ns/%s", ns);
+        SliceLimits l = ns_profile_limits(profile, &gpus);
+        json_t *extra = json_pack("{s:s, s:s, s:s, s:s, s:{s:o, s:o, s:o}, s:I}", "namespace", ns, "slice", slice,
+                                  "user", user, "directory", dir, "limits", "CPUQuotaPerSecUSec",
+                                  limit_json(l.cpu_quota_per_sec_usec), "MemoryMax", limit_json(l.memory_max),
+                                  "TasksMax", limit_json(l.tasks_max), "gpus", (json_int_t) gpus);
+        if (!n->bus)
+                return status("Failed", "NoSystemd", "systemd is not reachable over D-Bus", extra);
+
+        char *const argv[] = { (char *) n->helper, (char *) "create", (char *) ns, user, (char *) owner, NULL };
+        r = manager_run(n->bus, "sdflow-ns-create", argv, HELPER_TIMEOUT_USEC, err, sizeof err);
+        if (r < 0) {
+                log_warning("Namespace %s: creating user and directory failed: %s", ns, err);
+                return status("Failed", "UserSetupFailed", err, extra);
+        }
+        snprintf(desc, sizeof desc, "sdflow namespace %s", ns);
+        r = manager_ensure_slice(n->bus, slice, desc, &l, err, sizeof err);
+        if (r < 0) {
+                log_warning("Namespace %s: the slice failed: %s", ns, err);
+                return status("Failed", "SliceFailed", err, extra);
+        }
+        log_info("Namespace %s ready: %s, user %s.", ns, slice, user);
+        return status("Ready", "SliceActive", "the slice, user and directory are in place", extra);
+}
+
+int ns_delete(Namespaces *n, const char *ns, char *err, size_t errsz) {
+        char slice[300], user[64];
+        int r;
+
+        if (!n->bus) {
+                snprintf(err, errsz, "systemd is not reachable over D-Bus");
+                return -ENOTCONN;
+        }
+        r = ns_slice_name(ns, slice, sizeof slice);
+        if (r < 0) {
+                snprintf(err, errsz, "invalid namespace name");
+                return r;
+        }
+        ns_user_name(ns, user, sizeof user);
+        /* Stopping the slice stops every unit in it. */
+        r = manager_stop_unit(n->bus, slice, err, errsz);
+        if (r < 0)
+                return r;
+        char *const argv[] = { (char *) n->helper, (char *) "delete", (char *) ns, user, NULL };
+        r = manager_run(n->bus, "sdflow-ns-delete", argv, HELPER_TIMEOUT_USEC, err, errsz);
+        if (r >= 0)
+                log_info("Namespace %s removed.", ns);
+        return r;
+}

@@ -1,0 +1,30 @@
+/* namespaces.h: a Profile becomes a namespace: a systemd slice with the
+ * quota's limits (sdflow-<ns>.slice under sdflow.slice), a system user for
+ * its workloads and /var/lib/sdflow/ns/<ns>, owned by that user and readable
+ * by the owner's group. */
+#pragma once
+
+#include <jansson.h>
+#include <systemd/sd-bus.h>
+
+#include "manager.h"
+
+typedef struct Namespaces {
+        sd_bus *bus;        /* NULL when systemd is not reachable */
+        const char *helper; /* the privileged helper, run as a transient unit */
+} Namespaces;
+
+/* The system user of namespace ns: "sdflow-<ns>", shortened with a hash
+ * when that would exceed 32 characters. */
+void ns_user_name(const char *ns, char *buf, size_t size);
+
+/* The slice limits a Profile's spec.resourceQuotaSpec.hard asks for. */
+SliceLimits ns_profile_limits(json_t *profile, uint64_t *gpus);
+
+/* Creates or updates the namespace of profile and returns its new status
+ * (phase Ready, or Failed with a message).  Never fails otherwise. */
+json_t *ns_apply(Namespaces *n, json_t *profile);
+
+/* Stops every workload of namespace ns and removes its slice, user and
+ * files.  Returns 0 or a negative errno with a message in err. */
+int ns_delete(Namespaces *n, const char *ns, char *err, size_t errsz);
