@@ -32,3 +32,4 @@ int cli_describe(Cli *cli, int argc, char **argv);
 int cli_delete(Cli *cli, int argc, char **argv);
 int cli_api_resources(Cli *cli, int argc, char **argv);
 int cli_version(Cli *cli, int argc, char **argv);
+int cli_top(Cli *cli, int argc, char **argv);

@@ -774,3 +774,95 @@ int cli_version(Cli *cli, int argc, char **argv) {
         json_decref(server);
         return sv ? CLI_OK : CLI_FAIL;
 }
+
+/* ---- top ---------------------------------------------------------------------- */
+
+static json_t *top_sample(Cli *cli) {
+        HttpResponse resp;
+        json_t *j = NULL;
+        if (call(cli, "GET", "/v1/top/namespaces", NULL, 0, &resp) < 0)
+                return NULL;
+        if (resp.status == 200)
+                j = json_loadb(resp.body, resp.body_len, 0, NULL);
+        else
+                print_server_error(&resp);
+        http_response_done(&resp);
+        return j;
+}
+
+static void fmt_bytes(json_t *v, char *buf, size_t size) {
+        if (!json_is_integer(v)) {
+                snprintf(buf, size, "-");
+                return;
+        }
+        quantity_format((Quantity) json_integer_value(v) * QUANTITY_NANO, true, buf, size);
+        /* Round to Mi for readability when not exact. */
+        if (strlen(buf) > 8)
+                snprintf(buf, size, "%.0fMi", (double) json_integer_value(v) / 1048576.0);
+}
+
+static double now_sec(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+int cli_top(Cli *cli, int argc, char **argv) {
+        if (argc != 2 || (strcmp(argv[1], "namespaces") && strcmp(argv[1], "namespace") && strcmp(argv[1], "ns"))) {
+                fprintf(stderr, "error: top takes one argument: namespaces\n");
+                return CLI_USAGE;
+        }
+        /* CPU use is a rate: two samples a second apart. */
+        double t0 = now_sec();
+        json_t *a = top_sample(cli);
+        if (!a)
+                return CLI_FAIL;
+        usleep(1000000);
+        json_t *b = top_sample(cli);
+        double dt = now_sec() - t0;
+        if (!b) {
+                json_decref(a);
+                return CLI_FAIL;
+        }
+        if (cli->output && !strcmp(cli->output, "json")) {
+                json_dumpf(b, stdout, JSON_INDENT(2));
+                putchar('\n');
+        } else {
+                printf("%-24s %-9s %-10s %-12s %-12s %-12s %-5s\n", "NAMESPACE", "PHASE", "CPU", "CPU-QUOTA", "MEMORY",
+                       "MEMORY-QUOTA", "TASKS");
+                size_t i;
+                json_t *o;
+                json_array_foreach(json_object_get(b, "items"), i, o) {
+                        const char *ns = json_string_value(json_object_get(o, "namespace"));
+                        json_t *u = json_object_get(o, "usage"), *q = json_object_get(o, "quota");
+                        json_t *u0 = NULL;
+                        size_t j;
+                        json_t *p;
+                        json_array_foreach(json_object_get(a, "items"), j, p)
+                                if (!strcmp(json_string_value(json_object_get(p, "namespace")) ?: "", ns))
+                                        u0 = json_object_get(p, "usage");
+                        char cpu[32] = "-", cq[32] = "-", mem[32], mq[32], tasks[48];
+                        json_t *c1 = json_object_get(u, "cpuUsageUsec"), *c0 = json_object_get(u0, "cpuUsageUsec");
+                        if (json_is_integer(c1) && json_is_integer(c0))
+                                snprintf(cpu, sizeof cpu, "%.0fm",
+                                         (double) (json_integer_value(c1) - json_integer_value(c0)) / 1000.0 / dt);
+                        if (json_is_integer(json_object_get(q, "cpuMillis")))
+                                snprintf(cq, sizeof cq, "%" JSON_INTEGER_FORMAT "m",
+                                         json_integer_value(json_object_get(q, "cpuMillis")));
+                        fmt_bytes(json_object_get(u, "memoryBytes"), mem, sizeof mem);
+                        fmt_bytes(json_object_get(q, "memoryBytes"), mq, sizeof mq);
+                        json_t *tu = json_object_get(u, "tasks"), *tq = json_object_get(q, "tasks");
+                        snprintf(tasks, sizeof tasks, "-");
+                        if (json_is_integer(tu))
+                                snprintf(tasks, sizeof tasks, "%" JSON_INTEGER_FORMAT, json_integer_value(tu));
+                        if (json_is_integer(tq))
+                                snprintf(tasks + strlen(tasks), sizeof tasks - strlen(tasks), "/%" JSON_INTEGER_FORMAT,
+                                         json_integer_value(tq));
+                        printf("%-24s %-9s %-10s %-12s %-12s %-12s %s\n", ns,
+                               json_string_value(json_object_get(o, "phase")) ?: "", cpu, cq, mem, mq, tasks);
+                }
+        }
+        json_decref(a);
+        json_decref(b);
+        return CLI_OK;
+}

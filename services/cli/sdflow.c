@@ -17,6 +17,7 @@ static void help(void) {
                "  get KIND [NAME...]      List objects, or show some (-o, -l, -w, -A)\n"
                "  describe KIND NAME      Show one object in detail\n"
                "  delete KIND NAME...     Delete objects (also: delete -f FILE)\n"
+               "  top namespaces          Quota and current use of each namespace\n"
                "  api-resources           List the kinds the server knows, with short names\n"
                "  version                 Print the client and server versions\n"
                "\nKinds: profile (profiles).\n"
@@ -46,6 +47,7 @@ static const struct {
         { "describe", cli_describe },
         { "delete", cli_delete },
         { "api-resources", cli_api_resources },
+        { "top", cli_top },
         { "version", cli_version },
 };
 

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "manifest.h"
 #include "selector.h"
+#include "slice.h"
 #include "version.h"
 
 #define WATCH_TIMEOUT_DEFAULT_SEC 1800
@@ -636,6 +637,45 @@ static void handle_discovery(HttpConn *c) {
         reply_json(c, 200, json_pack("{s:s, s:o}", "kind", "APIResourceList", "resources", list), NULL);
 }
 
+/* Quota and use of every namespace the caller may see, from the slices' cgroup files. */
+static void handle_top(Api *a, HttpConn *c, const Caller *caller) {
+        json_t *items, *out = json_array();
+        size_t i;
+        json_t *o;
+        if (store_list(a->store, &kind_profile, NULL, &items, NULL) < 0) {
+                json_decref(out);
+                reply_status(c, 500, NULL, NULL, "reading the store failed");
+                return;
+        }
+        json_array_foreach(items, i, o) {
+                const char *ns = manifest_name(o);
+                char cg[512];
+                uint64_t v, gpus;
+                if (!caller_may_see_profile(caller, o) || ns_slice_cgroup(ns, cg, sizeof cg) < 0)
+                        continue;
+                SliceLimits l = ns_profile_limits(o, &gpus);
+                json_t *usage = json_object();
+                if (cgroup_read_key(NULL, cg, "cpu.stat", "usage_usec", &v) >= 0)
+                        json_object_set_new(usage, "cpuUsageUsec", json_integer((json_int_t) v));
+                if (cgroup_read_u64(NULL, cg, "memory.current", &v) >= 0)
+                        json_object_set_new(usage, "memoryBytes", json_integer((json_int_t) v));
+                if (cgroup_read_u64(NULL, cg, "pids.current", &v) >= 0)
+                        json_object_set_new(usage, "tasks", json_integer((json_int_t) v));
+                json_t *quota = json_pack("{s:I}", "gpus", (json_int_t) gpus);
+                if (l.cpu_quota_per_sec_usec != UINT64_MAX)
+                        json_object_set_new(quota, "cpuMillis", json_integer((json_int_t) (l.cpu_quota_per_sec_usec / 1000)));
+                if (l.memory_max != UINT64_MAX)
+                        json_object_set_new(quota, "memoryBytes", json_integer((json_int_t) l.memory_max));
+                if (l.tasks_max != UINT64_MAX)
+                        json_object_set_new(quota, "tasks", json_integer((json_int_t) l.tasks_max));
+                json_array_append_new(out, json_pack("{s:s, s:s, s:o, s:o}", "namespace", ns, "phase",
+                                                      json_string_value(json_object_get(json_object_get(o, "status"), "phase")) ?: "Unknown",
+                                                      "quota", quota, "usage", usage));
+        }
+        json_decref(items);
+        reply_json(c, 200, json_pack("{s:s, s:o}", "kind", "NamespaceUsageList", "items", out), NULL);
+}
+
 static bool path_is(const char *p, size_t n, const char *s) {
         return strlen(s) == n && memcmp(p, s, n) == 0;
 }
@@ -668,6 +708,13 @@ void api_handle(HttpConn *c, const HttpMessage *req, const char *body, size_t bo
 
         if (caller_identify(c, a->admin_gid, &caller) < 0) {
                 reply_status(c, 403, NULL, NULL, "cannot identify the caller (the API is served on a Unix socket)");
+                return;
+        }
+        if (path_is(path, path_len, "/v1/top/namespaces")) {
+                if (get)
+                        handle_top(a, c, &caller);
+                else
+                        reply_status(c, 405, NULL, NULL, "method not allowed");
                 return;
         }
         if (path_is(path, path_len, "/apis") || path_is(path, path_len, "/apis/")) {
