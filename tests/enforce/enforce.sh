@@ -1,8 +1,10 @@
 #!/bin/bash
-# enforce.sh HOG: the enforcement tier's tests, run inside the VM (real
+# enforce.sh HOG [DEB]: the enforcement tier's tests, run inside the VM (real
 # kernel, systemd as PID 1, cgroup v2 controllers present) by tools/sdflow-vm.
-# HOG is the built tests/enforce/hog.  Prints ok/not ok lines and a summary.
+# HOG is the built tests/enforce/hog; with DEB (the sdflow package) the
+# Profile tests run too.  Prints ok/not ok lines and a summary.
 HOG=$1
+DEB=${2:-}
 pass=0 failed=0
 ok() { echo "ok: $*"; pass=$((pass + 1)); }
 nok() { echo "not ok: $*"; failed=$((failed + 1)); }
@@ -58,6 +60,47 @@ t "CPUQuota=20% within 15-25 %" test "$pct" -ge 150 -a "$pct" -le 250
 out=$(systemd-run --wait --pipe --quiet -p TasksMax=5 "$HOG" fork 20 2>&1)
 echo "info: TasksMax=5: $out"
 t "TasksMax=5 allows 4 children" test "$out" = "forked 4"
+
+# 5. Profiles: the namespace's slice, made by sdflowd, enforces the quota.
+if [ -n "$DEB" ]; then
+        t0=$(date +%s)
+        # dpkg, not apt-get: under emulation apt's resolver and the man-db
+        # trigger take minutes (the sandbox tier tests apt-get install).
+        rm -f /var/lib/man-db/auto-update
+        dpkg -i "$DEB" >/tmp/dpkg.log 2>&1 || { nok "the package installs"; cat /tmp/dpkg.log; }
+        echo "info: dpkg -i took $(( $(date +%s) - t0 )) s"
+        systemctl start sdflowd.socket
+        for u in alice bob; do useradd -m "$u"; done
+        profile() { # NAME OWNER CPU MEMORY
+                printf 'apiVersion: kubeflow.org/v1\nkind: Profile\nmetadata: {name: %s}\nspec:\n  owner: {kind: User, name: %s}\n  resourceQuotaSpec:\n    hard: {cpu: "%s", memory: %s}\n' "$@" |
+                        sdflow --request-timeout=120 apply -f -
+        }
+        profile team-a alice 2 100Mi
+        profile team-b bob 2 1Gi
+        profile team-c bob 500m 1Gi
+        t "Profiles are Ready" test "$(sdflow get profiles -o json | grep -c '"phase": "Ready"')" = 3
+        sa='sdflow-team\x2da.slice' sb='sdflow-team\x2db.slice' sc='sdflow-team\x2dc.slice'
+        t "team-a's slice has MemoryMax=100Mi" test "$(cat "/sys/fs/cgroup/sdflow.slice/$sa/memory.max")" = 104857600
+        # Another namespace's process keeps running while team-a's is killed.
+        systemd-run --quiet --unit=enf-b --slice="$sb" -p User=sdflow-team-b -p MemorySwapMax=0 "$HOG" mem 50 120
+        out=$(systemd-run --wait --unit=enf-a --slice="$sa" -p User=sdflow-team-a -p MemorySwapMax=0 "$HOG" mem 300 0 2>&1)
+        echo "info: Profile memory 100Mi, 300 MiB: $(grep -o 'Finished with result: .*' <<<"$out")"
+        t "a 300 MB process in team-a (memory: 100Mi) is oom-killed" grep -q 'Finished with result: oom-kill' <<<"$out"
+        t "the oom-kill happened inside team-a's slice" test "$(awk '/^oom_kill /{print $2}' "/sys/fs/cgroup/sdflow.slice/$sa/memory.events")" -ge 1
+        t "team-b's process keeps running" test "$(systemctl show -P ActiveState enf-b)" = active
+        systemctl stop enf-b
+        # cpu: 500m holds a busy loop near 50 %.
+        systemd-run --quiet --unit=enf-c --slice="$sc" -p User=sdflow-team-c "$HOG" cpu 60
+        sleep 2
+        cg="/sys/fs/cgroup/sdflow.slice/$sc"
+        u0=$(awk '/^usage_usec/{print $2}' "$cg/cpu.stat"); t0=$(date +%s%N)
+        sleep 6
+        u1=$(awk '/^usage_usec/{print $2}' "$cg/cpu.stat"); t1=$(date +%s%N)
+        systemctl stop enf-c
+        pct=$(( (u1 - u0) * 1000 / ((t1 - t0) / 1000) ))
+        echo "info: Profile cpu 500m: measured $((pct / 10)).$((pct % 10)) %"
+        t "Profile cpu: 500m holds a busy loop within 40-60 %" test "$pct" -ge 400 -a "$pct" -le 600
+fi
 
 echo "enforce: $pass passed, $failed failed"
 [ "$failed" = 0 ]
