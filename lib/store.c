@@ -33,6 +33,11 @@ static const char *const migrations[] = {
         "  kind TEXT NOT NULL,"
         "  namespace TEXT NOT NULL,"
         "  body TEXT NOT NULL);",
+        /* 1 -> 2: contributors of namespaces (Unix users besides the owner) */
+        "CREATE TABLE contributors ("
+        "  namespace TEXT NOT NULL,"
+        "  user TEXT NOT NULL,"
+        "  PRIMARY KEY (namespace, user));",
 };
 
 static int sql_err(int rc) {
@@ -536,4 +541,51 @@ int store_check(Store *s) {
         int r = rc == SQLITE_ROW && strcmp((const char *) sqlite3_column_text(st, 0), "ok") == 0 ? 0 : -EUCLEAN;
         sqlite3_finalize(st);
         return r;
+}
+
+int store_contributor_set(Store *s, const char *ns, const char *user, bool present) {
+        sqlite3_stmt *st;
+        int rc = sqlite3_prepare_v2(s->db,
+                                    present ? "INSERT OR IGNORE INTO contributors (namespace, user) VALUES (?1, ?2)"
+                                            : "DELETE FROM contributors WHERE namespace = ?1 AND user = ?2",
+                                    -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return sql_err(rc);
+        sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, user, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        sqlite3_finalize(st);
+        if (rc != SQLITE_DONE)
+                return sql_err(rc);
+        return sqlite3_changes(s->db) > 0 ? 1 : 0;
+}
+
+int store_contributors(Store *s, const char *ns, json_t **ret) {
+        sqlite3_stmt *st;
+        int rc = sqlite3_prepare_v2(s->db, "SELECT user FROM contributors WHERE namespace = ?1 ORDER BY user", -1, &st,
+                                    NULL);
+        if (rc != SQLITE_OK)
+                return sql_err(rc);
+        sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC);
+        json_t *a = json_array();
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+                json_array_append_new(a, json_string((const char *) sqlite3_column_text(st, 0)));
+        sqlite3_finalize(st);
+        if (rc != SQLITE_DONE) {
+                json_decref(a);
+                return sql_err(rc);
+        }
+        *ret = a;
+        return 0;
+}
+
+int store_contributors_clear(Store *s, const char *ns) {
+        sqlite3_stmt *st;
+        int rc = sqlite3_prepare_v2(s->db, "DELETE FROM contributors WHERE namespace = ?1", -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return sql_err(rc);
+        sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        sqlite3_finalize(st);
+        return rc == SQLITE_DONE ? 0 : sql_err(rc);
 }

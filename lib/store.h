@@ -10,12 +10,13 @@
 #pragma once
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "macro.h"
 #include "manifest.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 #define STORE_EVENTS_KEPT 10000
 
 typedef struct Store Store;
@@ -66,6 +67,14 @@ typedef struct StoreEvent {
  * since is older than the kept history ("410 Gone"), or cb's negative result. */
 int store_events(Store *s, uint64_t since, const Kind *k, const char *ns,
                  int (*cb)(const StoreEvent *e, void *userdata), void *userdata);
+
+/* Contributors of a namespace: Unix users who may use it besides its owner.
+ * store_contributor_set() adds (present) or removes one and returns 1 when
+ * that changed something, 0 when not; store_contributors() lists them as a
+ * new JSON array of names; store_contributors_clear() removes them all. */
+int store_contributor_set(Store *s, const char *ns, const char *user, bool present);
+int store_contributors(Store *s, const char *ns, json_t **ret);
+int store_contributors_clear(Store *s, const char *ns);
 
 /* Runs PRAGMA integrity_check; 0 when it says "ok". */
 int store_check(Store *s);

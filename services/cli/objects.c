@@ -866,3 +866,55 @@ int cli_top(Cli *cli, int argc, char **argv) {
         json_decref(b);
         return CLI_OK;
 }
+
+/* ---- contributors --------------------------------------------------------------- */
+
+int cli_contributor(Cli *cli, int argc, char **argv) {
+        char target[512];
+        HttpResponse resp;
+        int rc = CLI_OK;
+
+        if (argc < 3 || (strcmp(argv[1], "list") && strcmp(argv[1], "add") && strcmp(argv[1], "remove")) ||
+            (!strcmp(argv[1], "list") && argc != 3) || (strcmp(argv[1], "list") && argc < 4)) {
+                fprintf(stderr, "error: use: contributor list NAMESPACE | contributor add|remove NAMESPACE USER...\n");
+                return CLI_USAGE;
+        }
+        if (!name_is_dns1123_label(argv[2])) {
+                fprintf(stderr, "error: '%s' is not a valid namespace name\n", argv[2]);
+                return CLI_USAGE;
+        }
+        if (!strcmp(argv[1], "list")) {
+                snprintf(target, sizeof target, "/apis/kubeflow.org/v1/profiles/%s/contributors", argv[2]);
+                if (call(cli, "GET", target, NULL, 0, &resp) < 0)
+                        return CLI_FAIL;
+                if (resp.status != 200) {
+                        print_server_error(&resp);
+                        rc = CLI_FAIL;
+                } else {
+                        json_t *l = json_loadb(resp.body, resp.body_len, 0, NULL);
+                        size_t i;
+                        json_t *v;
+                        json_array_foreach(json_object_get(l, "items"), i, v)
+                                printf("%s\n", json_string_value(v));
+                        json_decref(l);
+                }
+                http_response_done(&resp);
+                return rc;
+        }
+        bool add = !strcmp(argv[1], "add");
+        for (int i = 3; i < argc; i++) {
+                char user[200];
+                url_escape(argv[i], user, sizeof user);
+                snprintf(target, sizeof target, "/apis/kubeflow.org/v1/profiles/%s/contributors/%s", argv[2], user);
+                if (call(cli, add ? "PUT" : "DELETE", target, NULL, 0, &resp) < 0)
+                        return CLI_FAIL;
+                if (resp.status == 200)
+                        printf("%s %s namespace %s\n", argv[i], add ? "may now use" : "may no longer use", argv[2]);
+                else {
+                        print_server_error(&resp);
+                        rc = CLI_FAIL;
+                }
+                http_response_done(&resp);
+        }
+        return rc;
+}

@@ -18,6 +18,9 @@ static void help(void) {
                "  describe KIND NAME      Show one object in detail\n"
                "  delete KIND NAME...     Delete objects (also: delete -f FILE)\n"
                "  top namespaces          Quota and current use of each namespace\n"
+               "  contributor list NS     Who besides the owner may use namespace NS\n"
+               "  contributor add|remove NS USER...\n"
+               "                          Let Unix users use NS, or not (owner or admin)\n"
                "  api-resources           List the kinds the server knows, with short names\n"
                "  version                 Print the client and server versions\n"
                "\nKinds: profile (profiles).\n"
@@ -48,6 +51,7 @@ static const struct {
         { "delete", cli_delete },
         { "api-resources", cli_api_resources },
         { "top", cli_top },
+        { "contributor", cli_contributor },
         { "version", cli_version },
 };
 

@@ -1,6 +1,7 @@
 /* api.c: routing and handlers of sdflowd's REST API; see api.h. */
 #include <errno.h>
 #include <grp.h>
+#include <pwd.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +48,8 @@ typedef struct Route {
         char ns[128];
         char name[256];
         bool has_ns, has_name;
+        char sub[64];       /* a subresource: "contributors" */
+        char sub_name[64];  /* and its item */
 } Route;
 
 /* ---- replies ------------------------------------------------------------- */
@@ -155,8 +158,15 @@ static int route_parse(const char *path, size_t len, Route *rt) {
                 rt->has_name = true;
         else if (r != -ENOENT)
                 return r;
+        if (rt->has_name && rt->kind == &kind_profile && next_segment(&p, end, rt->sub, sizeof rt->sub) >= 0) {
+                if (strcmp(rt->sub, "contributors") != 0)
+                        return -ENOENT;
+                r = next_segment(&p, end, rt->sub_name, sizeof rt->sub_name);
+                if (r < 0 && r != -ENOENT)
+                        return r;
+        }
         if (p != end && !(p + 1 == end && *p == '/'))
-                return -ENOENT; /* subresources are not served (yet) */
+                return -ENOENT;
         if (rt->has_ns && !rt->kind->namespaced)
                 return -ENOENT;
         return 0;
@@ -200,7 +210,7 @@ static bool object_visible(Api *a, const Caller *caller, const Kind *k, json_t *
         if (caller->admin)
                 return true;
         if (k == &kind_profile)
-                return caller_may_see_profile(caller, obj);
+                return caller_may_see_profile(caller, a->store, obj);
         return caller_may_use_namespace(caller, a->store, manifest_namespace(obj));
 }
 
@@ -258,19 +268,31 @@ static int replay_event(const StoreEvent *e, void *userdata) {
 
 /* ---- namespaces ------------------------------------------------------------ */
 
+/* Stores status (not consumed) with the namespace's contributors in it;
+ * replaces *obj (if given) by the stored object and tells the watchers. */
+static void set_profile_status(Api *a, const char *name, json_t *status, json_t **obj) {
+        json_t *cs, *st = json_deep_copy(status);
+        if (store_contributors(a->store, name, &cs) >= 0)
+                json_object_set_new(st, "contributors", cs);
+        if (store_set_status(a->store, &kind_profile, NULL, name, st) >= 0) {
+                json_t *now;
+                if (store_get(a->store, &kind_profile, NULL, name, &now) >= 0) {
+                        notify(a, &kind_profile, "MODIFIED", now);
+                        if (obj) {
+                                json_decref(*obj);
+                                *obj = now;
+                        } else
+                                json_decref(now);
+                }
+        }
+        json_decref(st);
+}
+
 /* Applies a Profile's namespace and stores the resulting status; *obj is
  * replaced by the stored object with that status. */
 static void reconcile_profile(Api *a, json_t **obj) {
         json_t *st = ns_apply(a->namespaces, *obj);
-        const char *name = manifest_name(*obj);
-        if (store_set_status(a->store, &kind_profile, NULL, name, st) >= 0) {
-                json_t *now;
-                if (store_get(a->store, &kind_profile, NULL, name, &now) >= 0) {
-                        json_decref(*obj);
-                        *obj = now;
-                        notify(a, &kind_profile, "MODIFIED", now);
-                }
-        }
+        set_profile_status(a, manifest_name(*obj), st, obj);
         json_decref(st);
 }
 
@@ -607,6 +629,7 @@ static void handle_delete(Api *a, HttpConn *c, const Caller *caller, const Route
                         reply_status(c, 500, rt, NULL, "removing namespace %s failed: %s", rt->name, err);
                         return;
                 }
+                (void) store_contributors_clear(a->store, rt->name);
         }
         int r = store_delete(a->store, rt->kind, rt->ns, rt->name, &old);
         if (r == -ENOENT) {
@@ -637,6 +660,67 @@ static void handle_discovery(HttpConn *c) {
         reply_json(c, 200, json_pack("{s:s, s:o}", "kind", "APIResourceList", "resources", list), NULL);
 }
 
+static bool unix_user_exists(const char *name) {
+        struct passwd pw, *res = NULL;
+        char buf[4096];
+        return getpwnam_r(name, &pw, buf, sizeof buf, &res) == 0 && res;
+}
+
+/* GET .../profiles/NAME/contributors, PUT or DELETE .../contributors/USER:
+ * the owner (or an administrator) decides who else may use the namespace. */
+static void handle_contributors(Api *a, HttpConn *c, const Caller *caller, const Route *rt, const HttpMessage *req) {
+        json_t *profile, *cs;
+        int r = store_get(a->store, &kind_profile, NULL, rt->name, &profile);
+        if (r < 0 || !caller_may_see_profile(caller, a->store, profile)) {
+                if (r >= 0)
+                        json_decref(profile);
+                reply_status(c, 404, rt, NULL, "profiles \"%s\" not found", rt->name);
+                return;
+        }
+        bool get = http_method_is(req, "GET"), put = http_method_is(req, "PUT"), del = http_method_is(req, "DELETE");
+        if ((get && rt->sub_name[0]) || (!get && !rt->sub_name[0]) || (!get && !put && !del)) {
+                json_decref(profile);
+                reply_status(c, 405, rt, NULL, "use GET .../contributors, or PUT or DELETE .../contributors/USER");
+                return;
+        }
+        if (!get) {
+                if (!caller_owns_profile(caller, profile)) {
+                        json_decref(profile);
+                        reply_status(c, 403, rt, NULL, "only the owner of %s or an administrator may change its contributors",
+                                     rt->name);
+                        return;
+                }
+                if (put && !unix_user_exists(rt->sub_name)) {
+                        json_decref(profile);
+                        json_t *causes = json_pack("[{s:s, s:s, s:s}]", "reason", "FieldValueNotFound", "field",
+                                                   "contributor", "message", "no such Unix user");
+                        reply_status(c, 422, rt, causes, "contributor '%s' is not a Unix user on this host", rt->sub_name);
+                        return;
+                }
+                r = store_contributor_set(a->store, rt->name, rt->sub_name, put);
+                if (r < 0) {
+                        json_decref(profile);
+                        reply_status(c, 500, rt, NULL, "storing the contributor failed: %s", strerror(-r));
+                        return;
+                }
+                if (r > 0) {
+                        log_info("%s contributor %s %s namespace %s.", caller->user, rt->sub_name,
+                                 put ? "added to" : "removed from", rt->name);
+                        json_t *st = json_object_get(profile, "status");
+                        json_t *copy = st ? json_incref(st) : json_object();
+                        set_profile_status(a, rt->name, copy, NULL);
+                        json_decref(copy);
+                }
+        }
+        json_decref(profile);
+        if (store_contributors(a->store, rt->name, &cs) < 0) {
+                reply_status(c, 500, rt, NULL, "reading the contributors failed");
+                return;
+        }
+        reply_json(c, 200, json_pack("{s:s, s:s, s:o}", "kind", "ContributorList", "namespace", rt->name, "items", cs),
+                   NULL);
+}
+
 /* Quota and use of every namespace the caller may see, from the slices' cgroup files. */
 static void handle_top(Api *a, HttpConn *c, const Caller *caller) {
         json_t *items, *out = json_array();
@@ -651,7 +735,7 @@ static void handle_top(Api *a, HttpConn *c, const Caller *caller) {
                 const char *ns = manifest_name(o);
                 char cg[512];
                 uint64_t v, gpus;
-                if (!caller_may_see_profile(caller, o) || ns_slice_cgroup(ns, cg, sizeof cg) < 0)
+                if (!caller_may_see_profile(caller, a->store, o) || ns_slice_cgroup(ns, cg, sizeof cg) < 0)
                         continue;
                 SliceLimits l = ns_profile_limits(o, &gpus);
                 json_t *usage = json_object();
@@ -741,6 +825,10 @@ void api_handle(HttpConn *c, const HttpMessage *req, const char *body, size_t bo
         if (rt.has_name && !name_is_dns1123_label(rt.name)) {
                 /* No such object can exist: every stored name is a label. */
                 reply_status(c, 404, &rt, NULL, "%s \"%s\" not found", rt.kind->plural, rt.name);
+                return;
+        }
+        if (rt.sub[0]) {
+                handle_contributors(a, c, &caller, &rt, req);
                 return;
         }
         if (get) {

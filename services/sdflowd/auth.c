@@ -31,19 +31,28 @@ int caller_identify(HttpConn *c, gid_t admin_gid, Caller *ret) {
         return 0;
 }
 
-bool caller_may_see_profile(const Caller *caller, json_t *profile) {
+bool caller_owns_profile(const Caller *caller, json_t *profile) {
         if (caller->admin)
                 return true;
         json_t *spec = json_object_get(profile, "spec");
         const char *owner = json_string_value(json_object_get(json_object_get(spec, "owner"), "name"));
-        if (owner && strcmp(owner, caller->user) == 0)
-                return true;
+        return owner && strcmp(owner, caller->user) == 0;
+}
+
+bool caller_may_see_profile(const Caller *caller, Store *store, json_t *profile) {
+        json_t *cs;
         size_t i;
         json_t *v;
-        json_array_foreach(json_object_get(json_object_get(profile, "status"), "contributors"), i, v)
-                if (json_is_string(v) && strcmp(json_string_value(v), caller->user) == 0)
-                        return true;
-        return false;
+        bool ok = false;
+        if (caller_owns_profile(caller, profile))
+                return true;
+        if (store_contributors(store, manifest_name(profile), &cs) < 0)
+                return false;
+        json_array_foreach(cs, i, v)
+                if (strcmp(json_string_value(v), caller->user) == 0)
+                        ok = true;
+        json_decref(cs);
+        return ok;
 }
 
 bool caller_may_use_namespace(const Caller *caller, Store *store, const char *ns) {
@@ -52,7 +61,7 @@ bool caller_may_use_namespace(const Caller *caller, Store *store, const char *ns
                 return true;
         if (!ns || store_get(store, &kind_profile, NULL, ns, &profile) < 0)
                 return false;
-        bool ok = caller_may_see_profile(caller, profile);
+        bool ok = caller_may_see_profile(caller, store, profile);
         json_decref(profile);
         return ok;
 }

@@ -28,5 +28,8 @@ int caller_identify(HttpConn *c, gid_t admin_gid, Caller *ret);
 /* True if the caller may see and change objects of namespace ns. */
 bool caller_may_use_namespace(const Caller *caller, Store *store, const char *ns);
 
-/* True if the caller may see the Profile obj (owner, contributor or admin). */
-bool caller_may_see_profile(const Caller *caller, json_t *profile);
+/* True if the caller may see the Profile (owner, contributor or admin). */
+bool caller_may_see_profile(const Caller *caller, Store *store, json_t *profile);
+
+/* True if the caller owns the Profile (or administers). */
+bool caller_owns_profile(const Caller *caller, json_t *profile);

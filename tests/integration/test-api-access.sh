@@ -73,6 +73,18 @@ check "unknown kind path: 404" test "$(sbx curl -sS --unix-socket /run/sdflow/ap
 check "nothing changed by the rejected requests" test "$(sbx sdflow get profile team-a -o json)" = "$before"
 rm -f "$TOP/build/it-team-bad.yaml"
 
+# Contributors: the owner decides who else may use the namespace.
+check "alice (owner) adds bob to team-a" as alice sdflow contributor add team-a bob
+check "bob now sees team-a and team-b" test "$(as bob sdflow get profiles -o name | wc -l)" = 2
+check "the contributor list shows bob" test "$(as bob sdflow contributor list team-a)" = bob
+check "the Profile's status lists contributors" sh -c "'$SANDBOX' exec $SB sdflow get profile team-a -o json | grep -q '\"contributors\"'"
+out=$(as bob sdflow contributor add team-a carol 2>&1); rc=$?
+check "a contributor cannot add contributors (403)" test "$rc" = 1 -a -n "$(grep -F 'Error from server (Forbidden)' <<<"$out")"
+out=$(as alice sdflow contributor add team-a no-such-user 2>&1); rc=$?
+check "a contributor must be a Unix user (422)" test "$rc" = 1 -a -n "$(grep -F 'is not a Unix user' <<<"$out")"
+check "alice removes bob" as alice sdflow contributor remove team-a bob
+check "bob no longer sees team-a" test "$(as bob sdflow get profiles -o name)" = "profile.kubeflow.org/team-b"
+
 # Deleting a Profile asks first; --yes deletes.
 out=$(sbx sdflow delete profile team-b </dev/null 2>&1); rc=$?
 check "delete without --yes is refused off a terminal" test "$rc" = 1 -a -n "$(grep -F 'pass --yes' <<<"$out")"

@@ -116,11 +116,38 @@ int main(void) {
         CHECK(store_events(s, 5, &kind_profile, NULL, count_events, types) == 0);
         CHECK_STREQ(types, "ADDED DELETED ");
         CHECK(store_check(s) == 0);
+
+        CHECK_EQ_INT(store_contributor_set(s, "team-a", "bob", true), 1);
+        CHECK_EQ_INT(store_contributor_set(s, "team-a", "bob", true), 0);
+        CHECK_EQ_INT(store_contributor_set(s, "team-a", "carol", true), 1);
+        json_t *cs;
+        CHECK(store_contributors(s, "team-a", &cs) == 0);
+        CHECK_EQ_INT(json_array_size(cs), 2);
+        CHECK_STREQ(json_string_value(json_array_get(cs, 0)), "bob");
+        json_decref(cs);
+        CHECK_EQ_INT(store_contributor_set(s, "team-a", "bob", false), 1);
+        CHECK_EQ_INT(store_contributor_set(s, "team-a", "bob", false), 0);
         store_close(s);
 
         /* Reopen: everything is there. */
         CHECK(store_open(path, &s, err, sizeof err) == 0);
         CHECK_EQ_INT(store_revision(s), 7);
+        CHECK(store_get(s, &kind_profile, NULL, "team-a", &got) == 0);
+        json_decref(got);
+        CHECK(store_contributors(s, "team-a", &cs) == 0);
+        CHECK_EQ_INT(json_array_size(cs), 1);
+        json_decref(cs);
+        store_close(s);
+
+        /* A version-1 database (before contributors) is migrated on open. */
+        sqlite3 *db1;
+        sqlite3_open(path, &db1);
+        sqlite3_exec(db1, "DROP TABLE contributors; PRAGMA user_version=1", NULL, NULL, NULL);
+        sqlite3_close(db1);
+        CHECK(store_open(path, &s, err, sizeof err) == 0);
+        CHECK(store_contributors(s, "team-a", &cs) == 0);
+        CHECK_EQ_INT(json_array_size(cs), 0);
+        json_decref(cs);
         CHECK(store_get(s, &kind_profile, NULL, "team-a", &got) == 0);
         json_decref(got);
         store_close(s);
