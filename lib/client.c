@@ -56,11 +56,27 @@ static int send_all(int fd, const char *p, size_t n, uint64_t deadline) {
         return 0;
 }
 
+/* A blocking stream socket connected to the Unix socket at path, or a negative errno. */
+static int connect_unix(const char *path) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        if (strlen(path) >= sizeof sa.sun_path)
+                return -ENAMETOOLONG;
+        strcpy(sa.sun_path, path);
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        if (connect(fd, (struct sockaddr *) &sa, sizeof sa) < 0) {
+                int r = -errno;
+                safe_close(fd);
+                return r;
+        }
+        return fd;
+}
+
 int http_unix_request(const char *path, const char *method, const char *target, const char *content_type,
                       const void *body, size_t body_len, uint64_t timeout_usec, HttpResponse *ret) {
         _cleanup_close_ int fd = -EBADF;
         _cleanup_free_ char *buf = NULL;
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
         uint64_t deadline = now_usec() + timeout_usec;
         size_t len = 0, size = 0;
         char head[1024];
@@ -68,14 +84,9 @@ int http_unix_request(const char *path, const char *method, const char *target, 
         int r, n, head_len = 0;
 
         *ret = (HttpResponse) {};
-        if (strlen(path) >= sizeof sa.sun_path)
-                return -ENAMETOOLONG;
-        strcpy(sa.sun_path, path);
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        fd = connect_unix(path);
         if (fd < 0)
-                return -errno;
-        if (connect(fd, (struct sockaddr *) &sa, sizeof sa) < 0)
-                return -errno;
+                return fd;
 
         n = snprintf(head, sizeof head,
                      "%s %s HTTP/1.1\r\nHost: localhost\r\nUser-Agent: sdflow\r\nConnection: close\r\n"
@@ -174,7 +185,6 @@ int http_unix_stream(const char *path, const char *target, int (*cb)(const char 
                      void *ud, HttpResponse *error_resp) {
         _cleanup_close_ int fd = -EBADF;
         _cleanup_free_ char *buf = NULL;
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
         size_t len = 0, size = 1 << 16, data = 0; /* data: decoded bytes not yet split into lines */
         HttpChunked ch = HTTP_CHUNKED_INIT;
         HttpMessage m;
@@ -182,14 +192,9 @@ int http_unix_stream(const char *path, const char *target, int (*cb)(const char 
         int n, r, head_len = 0;
 
         *error_resp = (HttpResponse) {};
-        if (strlen(path) >= sizeof sa.sun_path)
-                return -ENAMETOOLONG;
-        strcpy(sa.sun_path, path);
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        fd = connect_unix(path);
         if (fd < 0)
-                return -errno;
-        if (connect(fd, (struct sockaddr *) &sa, sizeof sa) < 0)
-                return -errno;
+                return fd;
         n = snprintf(head, sizeof head, "GET %s HTTP/1.1\r\nHost: localhost\r\nUser-Agent: sdflow\r\n\r\n", target);
         if (n < 0 || (size_t) n >= sizeof head)
                 return -ENAMETOOLONG;

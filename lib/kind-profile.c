@@ -109,19 +109,9 @@ const ProfileQuotaKey *profile_quota_key(const char *key) {
 }
 
 int profile_quota_value(json_t *v, Quantity *ret) {
-        char buf[64];
-        const char *s, *why;
-        if (json_is_string(v))
-                s = json_string_value(v);
-        else if (json_is_integer(v)) {
-                snprintf(buf, sizeof buf, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-                s = buf;
-        } else if (json_is_real(v)) {
-                snprintf(buf, sizeof buf, "%.15g", json_real_value(v));
-                s = buf;
-        } else
-                return -EINVAL;
-        return quantity_parse(s, ret, &why);
+        char text[64];
+        const char *why;
+        return quantity_from_json(v, ret, text, sizeof text, &why) < 0 ? -EINVAL : 0;
 }
 
 static const char *const profile_short[] = { "profile", NULL };

@@ -156,6 +156,23 @@ void kind_api_version(const Kind *k, char *buf, size_t size) {
 
 /* ---- schema checking ----------------------------------------------------- */
 
+int quantity_from_json(json_t *v, Quantity *ret, char *text, size_t size, const char **why) {
+        *why = NULL;
+        if (json_is_string(v))
+                snprintf(text, size, "%s", json_string_value(v));
+        else if (json_is_integer(v))
+                snprintf(text, size, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        else if (json_is_real(v))
+                /* 15 significant digits give back what was written, e.g. 1.1 */
+                snprintf(text, size, "%.15g", json_real_value(v));
+        else {
+                if (size > 0)
+                        text[0] = '\0';
+                return -EMEDIUMTYPE;
+        }
+        return quantity_parse(text, ret, why);
+}
+
 static const char *type_name(FieldType t) {
         switch (t) {
         case F_STRING: return "a string";
@@ -252,26 +269,17 @@ static void check_value(json_t *v, const Field *f, const char *path, Diags *d) {
                         diags_add(d, true, path, "must be a boolean, not %s", json_type_name(v));
                 return;
         case F_QUANTITY: {
-                char buf[64];
-                const char *s, *why;
+                char text[64];
+                const char *why;
                 Quantity q;
-                if (json_is_string(v))
-                        s = json_string_value(v);
-                else if (json_is_integer(v)) {
-                        snprintf(buf, sizeof buf, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-                        s = buf;
-                } else if (json_is_real(v)) {
-                        snprintf(buf, sizeof buf, "%.15g", json_real_value(v));
-                        s = buf;
-                } else {
+                int r = quantity_from_json(v, &q, text, sizeof text, &why);
+                if (r == -EMEDIUMTYPE)
                         diags_add(d, true, path, "must be a quantity such as 500m, 2 or 1Gi, not %s",
                                   json_type_name(v));
-                        return;
-                }
-                if (quantity_parse(s, &q, &why) < 0)
-                        diags_add(d, true, path, "'%s' is not a valid quantity: %s", s, why);
+                else if (r < 0)
+                        diags_add(d, true, path, "'%s' is not a valid quantity: %s", text, why);
                 else if (q < 0)
-                        diags_add(d, true, path, "'%s' must not be negative", s);
+                        diags_add(d, true, path, "'%s' must not be negative", text);
                 return;
         }
         case F_OBJECT:

@@ -17,6 +17,7 @@
 #include <stddef.h>
 
 #include "macro.h"
+#include "quantity.h"
 
 typedef struct Diag {
         bool error;
@@ -104,6 +105,11 @@ int manifest_check(json_t *obj, const Kind **ret_kind, Diags *d);
  * expanded) and checks each; diagnostics are prefixed with the document
  * number when there are several.  Returns 0 if there were no errors. */
 int manifest_parse(const char *text, size_t len, json_t **ret_objects, Diags *d);
+
+/* A quantity held as a string or number (YAML's 1.5 or 2 are numbers).
+ * text gets the text parsed.  Returns 0, -EINVAL (with *why), or
+ * -EMEDIUMTYPE when v is neither a string nor a number. */
+int quantity_from_json(json_t *v, Quantity *ret, char *text, size_t size, const char **why);
 
 /* metadata.name / metadata.namespace, or NULL. */
 const char *manifest_name(json_t *obj);

@@ -271,16 +271,38 @@ static int end(Store *s, int r) {
         return r;
 }
 
+/* Within a transaction: takes the next revision, stamps obj with it as
+ * metadata.resourceVersion, writes obj (unless DELETED) and records the event. */
+static int commit_change(Store *s, const char *kind, const char *ns, const char *name, json_t *obj,
+                         const char *type) {
+        char rvs[32];
+        uint64_t rv;
+        json_t *md = json_object_get(obj, "metadata");
+        int r = next_revision(s, &rv);
+        if (r < 0)
+                return r;
+        snprintf(rvs, sizeof rvs, "%llu", (unsigned long long) rv);
+        json_object_set_new(md, "resourceVersion", json_string(rvs));
+        char *body = json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS);
+        if (!body)
+                return -ENOMEM;
+        if (strcmp(type, "DELETED") != 0)
+                r = write_object(s, kind, ns, name, json_string_value(json_object_get(md, "uid")), rv, body);
+        if (r >= 0)
+                r = record(s, rv, type, kind, ns, body);
+        free(body);
+        return r;
+}
+
 static const char *ns_of(const Kind *k, json_t *obj) {
         const char *ns = manifest_namespace(obj);
         return k->namespaced ? (ns ?: "default") : "";
 }
 
 int store_apply(Store *s, const Kind *k, json_t *obj, json_t **ret, StoreChange *change) {
-        char kind[128], rvs[32], ts[32], uidbuf[40];
+        char kind[128], ts[32], uidbuf[40];
         json_t *old = NULL, *md = json_object_get(obj, "metadata");
         const char *name = manifest_name(obj), *ns = ns_of(k, obj);
-        uint64_t rv;
         int r;
 
         if (!name || !json_is_object(md))
@@ -342,17 +364,7 @@ int store_apply(Store *s, const Kind *k, json_t *obj, json_t **ret, StoreChange 
         json_object_set_new(nmd, "uid", json_string(uid));
         json_object_set_new(nmd, "generation", json_integer(generation));
 
-        r = next_revision(s, &rv);
-        if (r >= 0) {
-                snprintf(rvs, sizeof rvs, "%llu", (unsigned long long) rv);
-                json_object_set_new(nmd, "resourceVersion", json_string(rvs));
-                char *body = json_dumps(new, JSON_COMPACT | JSON_SORT_KEYS);
-                r = body ? write_object(s, kind, ns, name, json_string_value(json_object_get(nmd, "uid")), rv, body)
-                         : -ENOMEM;
-                if (r >= 0)
-                        r = record(s, rv, old ? "MODIFIED" : "ADDED", kind, ns, body);
-                free(body);
-        }
+        r = commit_change(s, kind, ns, name, new, old ? "MODIFIED" : "ADDED");
         json_decref(old);
         r = end(s, r);
         if (r < 0) {
@@ -416,9 +428,8 @@ int store_list(Store *s, const Kind *k, const char *ns, json_t **ret, uint64_t *
 }
 
 int store_delete(Store *s, const Kind *k, const char *ns, const char *name, json_t **ret) {
-        char kind[128], rvs[32];
+        char kind[128];
         json_t *old = NULL;
-        uint64_t rv;
         sqlite3_stmt *st;
         int r;
 
@@ -441,14 +452,7 @@ int store_delete(Store *s, const Kind *k, const char *ns, const char *name, json
         }
         r = rc == SQLITE_DONE || rc == SQLITE_OK ? 0 : sql_err(rc);
         if (r >= 0)
-                r = next_revision(s, &rv);
-        if (r >= 0) {
-                snprintf(rvs, sizeof rvs, "%llu", (unsigned long long) rv);
-                json_object_set_new(json_object_get(old, "metadata"), "resourceVersion", json_string(rvs));
-                char *body = json_dumps(old, JSON_COMPACT | JSON_SORT_KEYS);
-                r = body ? record(s, rv, "DELETED", kind, ns, body) : -ENOMEM;
-                free(body);
-        }
+                r = commit_change(s, kind, ns, name, old, "DELETED");
         r = end(s, r);
         if (r < 0 || !ret)
                 json_decref(old);
@@ -458,9 +462,8 @@ int store_delete(Store *s, const Kind *k, const char *ns, const char *name, json
 }
 
 int store_set_status(Store *s, const Kind *k, const char *ns, const char *name, json_t *status) {
-        char kind[128], rvs[32];
+        char kind[128];
         json_t *obj = NULL;
-        uint64_t rv;
         int r;
 
         kind_key(k, kind, sizeof kind);
@@ -476,18 +479,7 @@ int store_set_status(Store *s, const Kind *k, const char *ns, const char *name, 
                 return end(s, 0);
         }
         json_object_set(obj, "status", status);
-        r = next_revision(s, &rv);
-        if (r >= 0) {
-                json_t *md = json_object_get(obj, "metadata");
-                snprintf(rvs, sizeof rvs, "%llu", (unsigned long long) rv);
-                json_object_set_new(md, "resourceVersion", json_string(rvs));
-                char *body = json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS);
-                r = body ? write_object(s, kind, ns, name, json_string_value(json_object_get(md, "uid")), rv, body)
-                         : -ENOMEM;
-                if (r >= 0)
-                        r = record(s, rv, "MODIFIED", kind, ns, body);
-                free(body);
-        }
+        r = commit_change(s, kind, ns, name, obj, "MODIFIED");
         json_decref(obj);
         return end(s, r);
 }

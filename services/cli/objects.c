@@ -67,6 +67,20 @@ static void print_warning(const char *value, void *ud) {
         fprintf(stderr, "Warning: %.*s\n", q ? (int) n : (int) strlen(value), q ? q + 1 : value);
 }
 
+/* GETs target and parses the body; on any failure prints why and returns NULL. */
+static json_t *get_json(Cli *cli, const char *target) {
+        HttpResponse resp;
+        json_t *j = NULL;
+        if (call(cli, "GET", target, NULL, 0, &resp) < 0)
+                return NULL;
+        if (resp.status != 200)
+                print_server_error(&resp);
+        else if (!(j = json_loadb(resp.body, resp.body_len, 0, NULL)))
+                fprintf(stderr, "error: the server sent a body that is not JSON\n");
+        http_response_done(&resp);
+        return j;
+}
+
 static void url(char *buf, size_t size, const Kind *k, const char *ns, const char *name, const char *query) {
         int n;
         if (k->namespaced && ns)
@@ -516,15 +530,9 @@ int cli_get(Cli *cli, int argc, char **argv) {
                 snprintf(query, sizeof query, "labelSelector=%s", sel);
         }
         url(target, sizeof target, k, ns, NULL, query);
-        if (call(cli, "GET", target, NULL, 0, &resp) < 0)
+        json_t *list = get_json(cli, target);
+        if (!list)
                 return CLI_FAIL;
-        if (resp.status != 200) {
-                print_server_error(&resp);
-                http_response_done(&resp);
-                return CLI_FAIL;
-        }
-        json_t *list = json_loadb(resp.body, resp.body_len, 0, NULL);
-        http_response_done(&resp);
         json_t *items = json_object_get(list, "items");
         if (cli->output && (!strcmp(cli->output, "json") || !strcmp(cli->output, "yaml")))
                 print_object(cli, &t, list, NULL);
@@ -574,7 +582,6 @@ static void print_map(const char *title, json_t *m) {
 
 int cli_describe(Cli *cli, int argc, char **argv) {
         char target[1024];
-        HttpResponse resp;
         const Kind *k;
 
         if (argc != 3) {
@@ -588,15 +595,9 @@ int cli_describe(Cli *cli, int argc, char **argv) {
                 return CLI_USAGE;
         }
         url(target, sizeof target, k, cli->ns, argv[2], NULL);
-        if (call(cli, "GET", target, NULL, 0, &resp) < 0)
+        json_t *o = get_json(cli, target);
+        if (!o)
                 return CLI_FAIL;
-        if (resp.status != 200) {
-                print_server_error(&resp);
-                http_response_done(&resp);
-                return CLI_FAIL;
-        }
-        json_t *o = json_loadb(resp.body, resp.body_len, 0, NULL);
-        http_response_done(&resp);
         json_t *md = json_object_get(o, "metadata");
         printf("%-14s%s\n", "Name:", manifest_name(o));
         if (k->namespaced)
@@ -777,18 +778,6 @@ int cli_version(Cli *cli, int argc, char **argv) {
 
 /* ---- top ---------------------------------------------------------------------- */
 
-static json_t *top_sample(Cli *cli) {
-        HttpResponse resp;
-        json_t *j = NULL;
-        if (call(cli, "GET", "/v1/top/namespaces", NULL, 0, &resp) < 0)
-                return NULL;
-        if (resp.status == 200)
-                j = json_loadb(resp.body, resp.body_len, 0, NULL);
-        else
-                print_server_error(&resp);
-        http_response_done(&resp);
-        return j;
-}
 
 static void fmt_bytes(json_t *v, char *buf, size_t size) {
         if (!json_is_integer(v)) {
@@ -814,11 +803,11 @@ int cli_top(Cli *cli, int argc, char **argv) {
         }
         /* CPU use is a rate: two samples a second apart. */
         double t0 = now_sec();
-        json_t *a = top_sample(cli);
+        json_t *a = get_json(cli, "/v1/top/namespaces");
         if (!a)
                 return CLI_FAIL;
         usleep(1000000);
-        json_t *b = top_sample(cli);
+        json_t *b = get_json(cli, "/v1/top/namespaces");
         double dt = now_sec() - t0;
         if (!b) {
                 json_decref(a);
@@ -885,21 +874,15 @@ int cli_contributor(Cli *cli, int argc, char **argv) {
         }
         if (!strcmp(argv[1], "list")) {
                 snprintf(target, sizeof target, "/apis/kubeflow.org/v1/profiles/%s/contributors", argv[2]);
-                if (call(cli, "GET", target, NULL, 0, &resp) < 0)
+                json_t *l = get_json(cli, target);
+                if (!l)
                         return CLI_FAIL;
-                if (resp.status != 200) {
-                        print_server_error(&resp);
-                        rc = CLI_FAIL;
-                } else {
-                        json_t *l = json_loadb(resp.body, resp.body_len, 0, NULL);
-                        size_t i;
-                        json_t *v;
-                        json_array_foreach(json_object_get(l, "items"), i, v)
-                                printf("%s\n", json_string_value(v));
-                        json_decref(l);
-                }
-                http_response_done(&resp);
-                return rc;
+                size_t i;
+                json_t *v;
+                json_array_foreach(json_object_get(l, "items"), i, v)
+                        printf("%s\n", json_string_value(v));
+                json_decref(l);
+                return CLI_OK;
         }
         bool add = !strcmp(argv[1], "add");
         for (int i = 3; i < argc; i++) {
