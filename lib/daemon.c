@@ -309,6 +309,18 @@ int daemon_run(sd_event *e, const char *status) {
         return r;
 }
 
+/* Frees the strings of a settings struct (the CONF_STRING members). */
+static void settings_free_strings(const DaemonInfo *info, void *settings) {
+        size_t n;
+        _cleanup_free_ ConfItem *table = settings_items(info, &n);
+        for (size_t i = 0; table && i < n; i++)
+                if (table[i].type == CONF_STRING) {
+                        char **p = (char **) ((char *) settings + table[i].offset);
+                        free(*p);
+                        *p = NULL;
+                }
+}
+
 int daemon_main(const DaemonInfo *info, int argc, char **argv) {
         _cleanup_(sd_event_unrefp) sd_event *e = NULL;
         _cleanup_(http_server_freep) HttpServer *s = NULL;
@@ -323,15 +335,20 @@ int daemon_main(const DaemonInfo *info, int argc, char **argv) {
                 return EXIT_FAILURE;
         }
         r = daemon_setup(info, argc, argv, settings, &listen);
-        if (r != 0)
+        if (r != 0) {
+                settings_free_strings(info, settings);
                 return r > 0 ? EXIT_SUCCESS : 2;
+        }
 
         r = sd_event_default(&e);
         if (r < 0) {
                 log_error_errno(r, "Failed to allocate event loop: %m");
+                settings_free_strings(info, settings);
                 return EXIT_FAILURE;
         }
-        if (info->setup && info->setup(e, settings, &userdata) < 0)
+        r = info->setup ? info->setup(e, settings, &userdata) : 0;
+        settings_free_strings(info, settings); /* setup copied what it keeps */
+        if (r < 0)
                 return EXIT_FAILURE;
         HttpServerConfig cfg = daemon_http_config(settings);
         r = http_server_new(&s, e, &cfg, info->handler, userdata);

@@ -75,6 +75,21 @@ expect 0 '^ok$' curl -sS --unix-socket "$tmp/api.sock" http://x/healthz
 expect 0 '^404 $' curl -sS --unix-socket "$tmp/api.sock" -w '%{http_code} ' -o "$tmp/body" http://x/nope
 expect 0 '' grep -q '"reason":"NotFound"' "$tmp/body"
 expect 0 '^405$' curl -sS --unix-socket "$tmp/api.sock" -X POST -w '%{http_code}' -o /dev/null http://x/healthz
+# The API without systemd: objects are stored and served; namespaces report
+# that systemd is missing; deleting a Profile refuses rather than orphan it.
+P=$(dirname "$0")/../manifests/good
+S=(-s "$tmp/api.sock")
+expect 0 'profile.kubeflow.org/team-a created' "$CLI" "${S[@]}" apply -f "$P/profile-quota.yaml"
+expect 0 'spec.color: unknown field' "$CLI" "${S[@]}" apply -f "$P/profile-unknown-field.yaml"
+expect 0 '^team-a +alice' "$CLI" "${S[@]}" get profiles
+expect 0 'reason: NoSystemd' "$CLI" "${S[@]}" get profile team-a -o yaml
+expect 0 '"kind": "ProfileList"' "$CLI" "${S[@]}" get profiles -o json
+expect 0 'Name: +team-a' "$CLI" "${S[@]}" describe profile team-a
+expect 0 '"type":"ADDED"' curl -sS --max-time 3 --unix-socket "$tmp/api.sock" "http://x/apis/kubeflow.org/v1/profiles?watch=1&timeoutSeconds=1"
+expect 1 'systemd is not reachable' "$CLI" "${S[@]}" delete profile team-a --yes
+expect 0 '^profile.kubeflow.org/team-a$' "$CLI" "${S[@]}" get profiles -o name --selector='!nolabel'
+sleep 1.2 # the watch above held a connection: give the idle timer its full second again
+
 # Exit on idle: within a few seconds and with status 0.
 for _ in $(seq 100); do kill -0 "$sd" 2>/dev/null || break; sleep 0.1; done
 checks=$((checks + 1))
