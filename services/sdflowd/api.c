@@ -377,10 +377,14 @@ static void handle_list(Api *a, HttpConn *c, const Caller *caller, const Route *
 static void handle_get(Api *a, HttpConn *c, const Caller *caller, const Route *rt) {
         json_t *o;
         int r = store_get(a->store, rt->kind, rt->ns, rt->name, &o);
-        if (r == -ENOENT || (r >= 0 && !object_visible(a, caller, rt->kind, o))) {
-                /* Not telling a stranger whether it exists. */
+        if (!caller->admin && (r == -ENOENT || (r >= 0 && !object_visible(a, caller, rt->kind, o)))) {
+                /* As Kubernetes' authorization: 403 whether or not it exists, so names do not leak. */
                 if (r >= 0)
                         json_decref(o);
+                reply_status(c, 403, rt, NULL, "user %s may not get %s \"%s\"", caller->user, rt->kind->plural, rt->name);
+                return;
+        }
+        if (r == -ENOENT) {
                 reply_status(c, 404, rt, NULL, "%s \"%s\" not found", rt->kind->plural, rt->name);
                 return;
         }
@@ -674,7 +678,11 @@ static void handle_contributors(Api *a, HttpConn *c, const Caller *caller, const
         if (r < 0 || !caller_may_see_profile(caller, a->store, profile)) {
                 if (r >= 0)
                         json_decref(profile);
-                reply_status(c, 404, rt, NULL, "profiles \"%s\" not found", rt->name);
+                if (r == -ENOENT && caller->admin)
+                        reply_status(c, 404, rt, NULL, "profiles \"%s\" not found", rt->name);
+                else
+                        reply_status(c, 403, rt, NULL, "user %s may not see the contributors of %s", caller->user,
+                                     rt->name);
                 return;
         }
         bool get = http_method_is(req, "GET"), put = http_method_is(req, "PUT"), del = http_method_is(req, "DELETE");

@@ -32,7 +32,11 @@ check "bob lists only his profile" test "$(as bob sdflow get profiles -o name)" 
 check "carol (admin) lists both" test "$(as carol sdflow get profiles -o name | wc -l)" = 2
 check "alice gets team-a" as alice sdflow get profile team-a
 out=$(as alice sdflow get profile team-b 2>&1); rc=$?
-check "alice cannot get team-b (404, as if absent)" test "$rc" = 1 -a -n "$(grep -F 'Error from server (NotFound): profiles "team-b" not found' <<<"$out")"
+check "alice cannot get team-b (403)" test "$rc" = 1 -a -n "$(grep -F 'Error from server (Forbidden): user alice may not get profiles "team-b"' <<<"$out")"
+out=$(as alice sdflow get profile no-such 2>&1)
+check "nor learn whether a name exists (403 too)" grep -qF 'Error from server (Forbidden)' <<<"$out"
+out=$(sbx sdflow get profile no-such 2>&1)
+check "an admin gets 404 for a missing one" grep -qF 'Error from server (NotFound): profiles "no-such" not found' <<<"$out"
 check "label selectors filter" test "$(sbx sdflow get profiles -l team=team-b -o name)" = "profile.kubeflow.org/team-b"
 
 # apply / delete by a non-admin
