@@ -354,7 +354,8 @@ int daemon_main(const DaemonInfo *info, int argc, char **argv) {
         r = http_server_new(&s, e, &cfg, info->handler, userdata);
         if (r < 0)
                 log_error_errno(r, "Failed to create server: %m");
-        else if (daemon_add_listeners(s, info, listen) >= 0 && daemon_run(e, info->status) >= 0)
+        else if (daemon_add_listeners(s, info, listen) >= 0 && (!info->confine || info->confine(userdata) >= 0) &&
+                 daemon_run(e, info->status) >= 0)
                 status = EXIT_SUCCESS;
         /* Connections go before what their handlers use. */
         s = http_server_free(s);

@@ -34,6 +34,9 @@ typedef struct DaemonInfo {
          * taken: sets *userdata for the handler; returns a negative errno
          * (logged) to fail. */
         int (*setup)(sd_event *e, void *settings, void **userdata);
+        /* Called once the sockets are taken, before the loop runs: where a
+         * program confines itself.  Returns a negative errno (logged) to fail. */
+        int (*confine)(void *userdata);
         void (*teardown)(void *userdata);
         HttpHandler handler;
         const char *status; /* STATUS= once ready */
