@@ -3,5 +3,6 @@
 
 const Kind *const kinds[] = {
         &kind_profile,
+        &kind_isvc,
         NULL,
 };

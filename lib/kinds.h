@@ -7,6 +7,7 @@
 #include "quantity.h"
 
 extern const Kind kind_profile;
+extern const Kind kind_isvc;
 
 typedef enum QuotaWhat { QUOTA_CPU, QUOTA_MEMORY, QUOTA_GPU, QUOTA_TASKS, _QUOTA_MAX } QuotaWhat;
 

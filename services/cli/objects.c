@@ -378,6 +378,8 @@ static void table_row(Table *t, json_t *o, const char *event) {
                 printf("%-30s ", "NAME");
                 if (profile)
                         printf("%-16s %-8s %-10s %-5s ", "OWNER", "CPU", "MEMORY", "GPU");
+                else
+                        printf("%-7s %-16s ", "READY", "REASON");
                 if (profile && t->wide)
                         printf("%-10s ", "PROCESSES");
                 printf("AGE\n");
@@ -393,6 +395,17 @@ static void table_row(Table *t, json_t *o, const char *event) {
                        quota_of(o, "memory", "limits.memory"), quota_of(o, "requests.nvidia.com/gpu", NULL));
                 if (t->wide)
                         printf("%-10s ", quota_of(o, "sdflow.io/processes", NULL));
+        } else {
+                /* The Ready condition, as kubectl shows it for KServe. */
+                const char *ready = "Unknown", *reason = "";
+                size_t i;
+                json_t *cond;
+                json_array_foreach(json_object_get(json_object_get(o, "status"), "conditions"), i, cond)
+                        if (!strcmp(json_string_value(json_object_get(cond, "type")) ?: "", "Ready")) {
+                                ready = json_string_value(json_object_get(cond, "status")) ?: "Unknown";
+                                reason = json_string_value(json_object_get(cond, "reason")) ?: "";
+                        }
+                printf("%-7s %-16s ", ready, reason);
         }
         age(o, a, sizeof a);
         printf("%s%s%s\n", a, event ? "   " : "", event ?: "");

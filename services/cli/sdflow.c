@@ -23,7 +23,7 @@ static void help(void) {
                "                          Let Unix users use NS, or not (owner or admin)\n"
                "  api-resources           List the kinds the server knows, with short names\n"
                "  version                 Print the client and server versions\n"
-               "\nKinds: profile (profiles).\n"
+               "\nKinds: profile (profiles), isvc (inferenceservices).\n"
                "\nOptions:\n"
                "  -h --help               Show this help and exit\n"
                "     --version            Show the client version and exit\n"

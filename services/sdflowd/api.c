@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "api.h"
 #include "auth.h"
@@ -293,6 +294,29 @@ static void set_profile_status(Api *a, const char *name, json_t *status, json_t 
 static void reconcile_profile(Api *a, json_t **obj) {
         json_t *st = ns_apply(a->namespaces, *obj);
         set_profile_status(a, manifest_name(*obj), st, obj);
+        json_decref(st);
+}
+
+/* Kinds that are stored and checked but that no controller runs yet say so
+ * in their status, rather than look as if they were pending. */
+static void mark_not_run(Api *a, const Kind *k, json_t **obj) {
+        char ts[32];
+        time_t t = time(NULL);
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        json_t *st = json_pack("{s:[{s:s, s:s, s:s, s:s, s:s}]}", "conditions", "type", "Ready", "status", "False",
+                               "reason", "NotImplemented", "message",
+                               "sdflow validates and stores this kind but does not run it yet", "lastTransitionTime", ts);
+        const char *name = manifest_name(*obj), *ns = manifest_namespace(*obj);
+        if (store_set_status(a->store, k, ns, name, st) >= 0) {
+                json_t *now;
+                if (store_get(a->store, k, ns, name, &now) >= 0) {
+                        notify(a, k, "MODIFIED", now);
+                        json_decref(*obj);
+                        *obj = now;
+                }
+        }
         json_decref(st);
 }
 
@@ -595,7 +619,8 @@ static void handle_apply(Api *a, HttpConn *c, const Caller *caller, const Route 
                 const char *phase = json_string_value(json_object_get(json_object_get(stored, "status"), "phase"));
                 if (change != STORE_UNCHANGED || !phase || strcmp(phase, "Ready") != 0)
                         reconcile_profile(a, &stored);
-        }
+        } else if (!json_object_get(stored, "status"))
+                mark_not_run(a, k, &stored);
         /* kubectl tells created/configured/unchanged apart; so does sdflow apply. */
         char *w = warning_headers(&d);
         if (asprintf(&warnings, "X-Sdflow-Result: %s\r\n%s",

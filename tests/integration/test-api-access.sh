@@ -77,6 +77,37 @@ check "unknown kind path: 404" test "$(sbx curl -sS --unix-socket /run/sdflow/ap
 check "nothing changed by the rejected requests" test "$(sbx sdflow get profile team-a -o json)" = "$before"
 rm -f "$TOP/build/it-team-bad.yaml"
 
+# Namespaced objects (InferenceServices; stored and checked, not run yet).
+isvc() { printf 'apiVersion: serving.kserve.io/v1beta1\nkind: InferenceService\nmetadata: {name: %s, namespace: %s}\nspec:\n  predictor:\n    model:\n      modelFormat: {name: xgboost}\n      storageUri: file:///srv/m\n' "$1" "$2"; }
+isvc iris team-a >"$TOP/build/it-isvc-a.yaml"
+isvc rf team-b >"$TOP/build/it-isvc-b.yaml"
+check "alice applies an isvc in her namespace" sh -c "'$SANDBOX' exec $SB runuser -u alice -- sdflow apply -f '$TOP/build/it-isvc-a.yaml' | grep -q 'inferenceservice.serving.kserve.io/iris created'"
+out=$(isvc iris team-b | sbx runuser -u alice -- sdflow apply -f - 2>&1); rc=$?
+check "alice cannot apply into team-b (403)" test "$rc" = 1 -a -n "$(grep -F 'Error from server (Forbidden): user alice may not use namespace team-b' <<<"$out")"
+check "bob applies one in team-b" as bob sdflow apply -f "$TOP/build/it-isvc-b.yaml"
+rm -f "$TOP"/build/it-isvc-?.yaml
+check "alice gets hers by short name" as alice sdflow -n team-a get isvc iris
+check "its status says it is not run yet" sh -c "'$SANDBOX' exec $SB runuser -u alice -- sdflow -n team-a get isvc iris | grep -q 'False .*NotImplemented'"
+out=$(as bob sdflow -n team-a get isvc iris 2>&1); rc=$?
+check "bob cannot get it (403)" test "$rc" = 1 -a -n "$(grep -F 'Error from server (Forbidden)' <<<"$out")"
+out=$(as bob sdflow -n team-a get isvc 2>&1); rc=$?
+check "bob cannot list team-a (403)" test "$rc" = 1
+check "bob's list across namespaces shows only his" test "$(as bob sdflow get isvc -A -o name)" = "inferenceservice.serving.kserve.io/rf"
+check "carol (admin) lists both" test "$(as carol sdflow get isvc -A -o name | wc -l)" = 2
+as bob sdflow get isvc -A -w >"$TOP/build/it-watch-bob.txt" 2>&1 &
+wpid=$!
+sleep 1
+isvc iris team-a | sed 's/xgboost/sklearn/' | sbx runuser -u alice -- sdflow apply -f - >/dev/null
+isvc rf team-b | sed 's/xgboost/sklearn/' | sbx runuser -u bob -- sdflow apply -f - >/dev/null
+sleep 1
+kill "$wpid" 2>/dev/null; wait "$wpid" 2>/dev/null
+check "bob's watch shows his change" grep -q '^team-b .*rf .*MODIFIED' "$TOP/build/it-watch-bob.txt"
+check "bob's watch never shows team-a" test -z "$(grep -E 'team-a|iris' "$TOP/build/it-watch-bob.txt")"
+rm -f "$TOP/build/it-watch-bob.txt"
+out=$(as bob sdflow -n team-a delete isvc iris 2>&1); rc=$?
+check "bob cannot delete alice's (403)" test "$rc" = 1 -a -n "$(grep -F 'Error from server (Forbidden)' <<<"$out")"
+check "alice deletes hers" as alice sdflow -n team-a delete isvc iris
+
 # Contributors: the owner decides who else may use the namespace.
 check "alice (owner) adds bob to team-a" as alice sdflow contributor add team-a bob
 check "bob now sees team-a and team-b" test "$(as bob sdflow get profiles -o name | wc -l)" = 2

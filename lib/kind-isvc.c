@@ -1,0 +1,198 @@
+/* kind-isvc.c: serving.kserve.io/v1beta1 InferenceService, the predictor part.
+ *
+ * What sdflow implements of KServe's schema (pkg/apis/serving/v1beta1):
+ * spec.predictor with model (modelFormat, protocolVersion, storageUri,
+ * runtime, resources, args, env), the framework shorthands (sklearn:,
+ * xgboost:), containers[] for a custom server, and the Knative-style
+ * component extension (minReplicas, maxReplicas, scaleMetric, scaleTarget,
+ * containerConcurrency, timeout, canaryTrafficPercent).  Transformers,
+ * explainers and the Kubernetes pod fields that have no meaning on one host
+ * are refused by name. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kinds.h"
+
+static const char *const formats[] = { "xgboost", "sklearn", NULL };
+static const char *const protocols[] = { "v1", "v2", NULL };
+static const char *const scale_metrics[] = { "concurrency", NULL };
+
+static const Field quantity_field = { "", F_QUANTITY };
+static const Field string_field = { "", F_STRING };
+
+static const Field resource_fields[] = {
+        { "limits", F_MAP, .fields = &quantity_field },
+        { "requests", F_MAP, .fields = &quantity_field },
+        { "claims", F_REFUSED, .why = "dynamic resource claims need Kubernetes" },
+        {},
+};
+
+static const Field env_fields[] = {
+        { "name", F_STRING, FIELD_REQUIRED },
+        { "value", F_STRING },
+        { "valueFrom", F_REFUSED, .why = "secrets and config maps do not exist here; set value" },
+        {},
+};
+static const Field env_item = { "", F_OBJECT, .fields = env_fields };
+
+static const Field model_format_fields[] = {
+        { "name", F_STRING, FIELD_REQUIRED, .enum_values = formats },
+        { "version", F_STRING },
+        {},
+};
+
+#define POD_REFUSALS                                                                                   \
+        { "serviceAccountName", F_REFUSED, .why = "workloads run as the namespace's system user" },    \
+        { "nodeSelector", F_REFUSED, .why = "there is one node" },                                     \
+        { "affinity", F_REFUSED, .why = "there is one node" },                                         \
+        { "tolerations", F_REFUSED, .why = "there is one node" },                                      \
+        { "volumes", F_REFUSED, .why = "models are copied into the namespace's directory" },           \
+        { "imagePullSecrets", F_REFUSED, .why = "images are resolved through the image map" },         \
+        { "securityContext", F_REFUSED, .why = "sdflow sandboxes every replica itself" },              \
+        { "initContainers", F_REFUSED, .why = "not supported" },                                       \
+        { "hostNetwork", F_REFUSED, .why = "replicas get no network but their socket" }
+
+static const Field model_fields[] = {
+        { "modelFormat", F_OBJECT, FIELD_REQUIRED, .fields = model_format_fields },
+        { "protocolVersion", F_STRING, .enum_values = protocols },
+        { "storageUri", F_STRING, FIELD_REQUIRED },
+        { "runtime", F_STRING },
+        { "resources", F_OBJECT, .fields = resource_fields },
+        { "args", F_ARRAY, .fields = &string_field },
+        { "env", F_ARRAY, .fields = &env_item },
+        { "image", F_REFUSED, .why = "the runtime follows modelFormat; use containers[] for a custom server" },
+        {},
+};
+
+static const Field framework_fields[] = {
+        { "storageUri", F_STRING, FIELD_REQUIRED },
+        { "protocolVersion", F_STRING, .enum_values = protocols },
+        { "runtimeVersion", F_STRING },
+        { "resources", F_OBJECT, .fields = resource_fields },
+        { "args", F_ARRAY, .fields = &string_field },
+        { "env", F_ARRAY, .fields = &env_item },
+        {},
+};
+
+static const Field container_fields[] = {
+        { "name", F_STRING },
+        { "image", F_STRING, FIELD_REQUIRED },
+        { "command", F_ARRAY, .fields = &string_field },
+        { "args", F_ARRAY, .fields = &string_field },
+        { "env", F_ARRAY, .fields = &env_item },
+        { "resources", F_OBJECT, .fields = resource_fields },
+        { "workingDir", F_STRING },
+        { "ports", F_ANY }, /* the replica is handed its socket; ports are informational */
+        { "volumeMounts", F_REFUSED, .why = "models are copied into the namespace's directory" },
+        { "securityContext", F_REFUSED, .why = "sdflow sandboxes every replica itself" },
+        { "livenessProbe", F_ANY },
+        { "readinessProbe", F_ANY },
+        {},
+};
+static const Field container_item = { "", F_OBJECT, .fields = container_fields };
+
+static const Field predictor_fields[] = {
+        { "model", F_OBJECT, .fields = model_fields },
+        { "sklearn", F_OBJECT, .fields = framework_fields },
+        { "xgboost", F_OBJECT, .fields = framework_fields },
+        { "containers", F_ARRAY, .fields = &container_item },
+        { "minReplicas", F_INT },
+        { "maxReplicas", F_INT },
+        { "scaleMetric", F_STRING, .enum_values = scale_metrics },
+        { "scaleTarget", F_INT },
+        { "containerConcurrency", F_INT },
+        { "timeout", F_INT },
+        { "canaryTrafficPercent", F_INT },
+        { "tensorflow", F_REFUSED, .why = "supported model formats: xgboost, sklearn" },
+        { "pytorch", F_REFUSED, .why = "supported model formats: xgboost, sklearn" },
+        { "triton", F_REFUSED, .why = "supported model formats: xgboost, sklearn" },
+        { "onnx", F_REFUSED, .why = "supported model formats: xgboost, sklearn" },
+        { "lightgbm", F_REFUSED, .why = "supported model formats: xgboost, sklearn" },
+        { "paddle", F_REFUSED, .why = "supported model formats: xgboost, sklearn" },
+        { "pmml", F_REFUSED, .why = "supported model formats: xgboost, sklearn" },
+        { "batcher", F_REFUSED, .why = "request batching is not implemented" },
+        { "logger", F_REFUSED, .why = "requests are logged by the gateway" },
+        { "workerSpec", F_REFUSED, .why = "multi-node serving needs a cluster" },
+        POD_REFUSALS,
+        {},
+};
+
+static const Field isvc_spec[] = {
+        { "predictor", F_OBJECT, FIELD_REQUIRED, .fields = predictor_fields },
+        { "transformer", F_REFUSED, .why = "transformers are not implemented; serve the whole pipeline in one model" },
+        { "explainer", F_REFUSED, .why = "explainers are not implemented" },
+        {},
+};
+
+static void check_range(json_t *pred, const char *field, json_int_t lo, json_int_t hi, Diags *d) {
+        char path[128];
+        json_t *v = json_object_get(pred, field);
+        snprintf(path, sizeof path, "spec.predictor.%s", field);
+        if (json_is_integer(v) && (json_integer_value(v) < lo || json_integer_value(v) > hi))
+                diags_add(d, true, path, "%" JSON_INTEGER_FORMAT " is out of range [%" JSON_INTEGER_FORMAT
+                          ", %" JSON_INTEGER_FORMAT "]", json_integer_value(v), lo, hi);
+}
+
+static void isvc_validate(json_t *obj, Diags *d) {
+        json_t *pred = json_object_get(json_object_get(obj, "spec"), "predictor");
+        char path[128];
+        int kinds_given = 0;
+        const char *which[] = { "model", "sklearn", "xgboost", "containers" };
+
+        for (size_t i = 0; i < sizeof which / sizeof which[0]; i++)
+                if (json_object_get(pred, which[i]))
+                        kinds_given++;
+        if (kinds_given != 1)
+                diags_add(d, true, "spec.predictor",
+                          "give exactly one of model, sklearn, xgboost or containers (got %d)", kinds_given);
+
+        check_range(pred, "minReplicas", 0, 64, d);
+        check_range(pred, "maxReplicas", 0, 64, d);
+        check_range(pred, "scaleTarget", 1, 100000, d);
+        check_range(pred, "containerConcurrency", 0, 100000, d);
+        check_range(pred, "timeout", 1, 3600, d);
+        check_range(pred, "canaryTrafficPercent", 0, 100, d);
+        json_t *mn = json_object_get(pred, "minReplicas"), *mx = json_object_get(pred, "maxReplicas");
+        if (json_is_integer(mn) && json_is_integer(mx) && json_integer_value(mx) != 0 &&
+            json_integer_value(mx) < json_integer_value(mn))
+                diags_add(d, true, "spec.predictor.maxReplicas", "%" JSON_INTEGER_FORMAT " is less than minReplicas (%" JSON_INTEGER_FORMAT ")",
+                          json_integer_value(mx), json_integer_value(mn));
+
+        /* storageUri: file:// here (remote stores cannot be reached). */
+        for (size_t i = 0; i < 3; i++) {
+                const char *uri = json_string_value(json_object_get(json_object_get(pred, which[i]), "storageUri"));
+                snprintf(path, sizeof path, "spec.predictor.%s.storageUri", which[i]);
+                if (uri && strncmp(uri, "file:///", 8) != 0 && strncmp(uri, "pvc://", 6) != 0)
+                        diags_add(d, true, path,
+                                  "'%.100s' cannot be fetched on this host: use file:///path (gs://, s3:// and "
+                                  "http(s):// need a network sdflow does not use)", uri);
+                else if (uri && strncmp(uri, "pvc://", 6) == 0)
+                        diags_add(d, true, path, "pvc:// needs Kubernetes volumes: use file:///path");
+                else if (uri && (strstr(uri, "/../") || strstr(uri, "/./")))
+                        diags_add(d, true, path, "'%.100s' must be a normalised absolute path", uri);
+        }
+        /* Resources: quantities that the namespace quota can count. */
+        json_t *res = json_object_get(json_object_get(pred, "model"), "resources");
+        const char *key;
+        json_t *v;
+        json_object_foreach(json_object_get(res, "limits"), key, v)
+                if (strcmp(key, "cpu") && strcmp(key, "memory") && strcmp(key, "nvidia.com/gpu")) {
+                        snprintf(path, sizeof path, "spec.predictor.model.resources.limits.%s", key);
+                        diags_add(d, true, path, "is not supported (cpu, memory, nvidia.com/gpu)");
+                }
+}
+
+static const char *const isvc_short[] = { "isvc", "inferenceservice", NULL };
+
+const Kind kind_isvc = {
+        .group = "serving.kserve.io",
+        .version = "v1beta1",
+        .kind = "InferenceService",
+        .plural = "inferenceservices",
+        .short_names = isvc_short,
+        .namespaced = true,
+        .spec = isvc_spec,
+        .spec_required = true,
+        .validate = isvc_validate,
+};
