@@ -24,7 +24,8 @@ struct HttpConn {
         HttpConn *prev, *next;
         int fd;
         sd_event_source *io;
-        sd_event_source *timer;
+        uint64_t deadline; /* CLOCK_MONOTONIC usec when the current phase times out; 0: none */
+        bool io_off;       /* reading paused while a handler answers later */
         ConnState state;
 
         char *rbuf;
@@ -55,12 +56,18 @@ struct HttpServer {
         size_t n_listeners;
         sd_event_source *resume_timer; /* re-enables accepting after EMFILE */
         sd_event_source *idle_timer;
+        /* One timer for every connection's deadline, so that a request costs
+         * no timer syscalls: deadlines are checked every sweep_usec. */
+        sd_event_source *sweep_timer;
+        uint64_t sweep_usec;
+        HttpConn *dispatching; /* the connection whose handler runs now */
         HttpConn *conns;
         unsigned n_conns;
 };
 
 static void server_update_accepting(HttpServer *s);
 static int conn_process(HttpConn *c);
+static void conn_timeout(HttpConn *c);
 
 static void server_arm_idle(HttpServer *s) {
         if (!s->idle_timer)
@@ -82,8 +89,9 @@ static HttpConn *conn_free(HttpConn *c) {
                 c->on_close = NULL;
                 h(c, c->close_userdata);
         }
+        if (s->dispatching == c)
+                s->dispatching = NULL;
         sd_event_source_disable_unref(c->io);
-        sd_event_source_disable_unref(c->timer);
         sd_event_source_disable_unref(c->defer);
         safe_close(c->fd);
         if (c->prev)
@@ -102,12 +110,29 @@ static HttpConn *conn_free(HttpConn *c) {
 }
 
 static void conn_set_timer(HttpConn *c, uint64_t usec) {
+        uint64_t now = 0;
         if (usec == 0) {
-                (void) sd_event_source_set_enabled(c->timer, SD_EVENT_OFF);
+                c->deadline = 0;
                 return;
         }
-        (void) sd_event_source_set_time_relative(c->timer, usec);
-        (void) sd_event_source_set_enabled(c->timer, SD_EVENT_ONESHOT);
+        (void) sd_event_now(c->server->event, CLOCK_MONOTONIC, &now);
+        c->deadline = now + usec;
+}
+
+static int on_sweep(sd_event_source *es, uint64_t usec, void *userdata) {
+        HttpServer *s = userdata;
+        HttpConn *next;
+        (void) es;
+        for (HttpConn *c = s->conns; c; c = next) {
+                next = c->next; /* c may be freed */
+                if (c->deadline && usec >= c->deadline) {
+                        c->deadline = 0;
+                        conn_timeout(c);
+                }
+        }
+        (void) sd_event_source_set_time(s->sweep_timer, usec + s->sweep_usec);
+        (void) sd_event_source_set_enabled(s->sweep_timer, s->conns ? SD_EVENT_ONESHOT : SD_EVENT_OFF);
+        return 0;
 }
 
 static int conn_flush(HttpConn *c) {
@@ -203,7 +228,10 @@ int http_conn_reply(HttpConn *c, int status, const char *content_type, const voi
         c->wlen = (size_t) n + len;
         c->woff = 0;
         c->state = CONN_WRITING;
-        (void) sd_event_source_set_enabled(c->io, SD_EVENT_ON);
+        if (c->io_off) {
+                c->io_off = false;
+                (void) sd_event_source_set_enabled(c->io, SD_EVENT_ON);
+        }
         /* A slow reader gets as long to take the response as a request may take to arrive. */
         conn_set_timer(c, c->server->cfg.request_timeout_usec);
         r = conn_send(c);
@@ -338,7 +366,6 @@ static int conn_process(HttpConn *c) {
         /* Complete.  NUL-terminate the body for handlers that parse text;
          * the byte after it is saved and put back for a pipelined request. */
         c->state = CONN_HANDLING;
-        (void) sd_event_source_set_enabled(c->io, SD_EVENT_OFF); /* epoll reports HUP even for no events */
         conn_set_timer(c, 0);
         char *body = c->rbuf + c->body_start;
         size_t end = c->body_start + c->body_len; /* <= rlen <= rsize; rbuf has rsize + 1 bytes */
@@ -347,7 +374,15 @@ static int conn_process(HttpConn *c) {
         HttpServer *s = c->server;
         HttpMessage req = c->req;
         /* The handler may reply (and so free c) before it returns. */
+        s->dispatching = c;
         s->handler(c, &req, body, c->body_len, s->userdata);
+        if (s->dispatching == c && c->state == CONN_HANDLING) {
+                /* It answers later: read nothing meanwhile (epoll would
+                 * still report HUP, hence off rather than no events). */
+                c->io_off = true;
+                (void) sd_event_source_set_enabled(c->io, SD_EVENT_OFF);
+        }
+        s->dispatching = NULL;
         return 1;
 
 need_more:
@@ -504,10 +539,7 @@ static int on_conn_io(sd_event_source *es, int fd, uint32_t revents, void *userd
         return 0;
 }
 
-static int on_conn_timer(sd_event_source *es, uint64_t usec, void *userdata) {
-        HttpConn *c = userdata;
-        (void) es;
-        (void) usec;
+static void conn_timeout(HttpConn *c) {
 
         if (c->state == CONN_READING && c->rlen > 0) {
                 /* A request that does not arrive in time: answer 408, then close. */
@@ -515,13 +547,14 @@ static int on_conn_timer(sd_event_source *es, uint64_t usec, void *userdata) {
                 c->keep_alive = false;
                 c->state = CONN_HANDLING;
                 if (http_conn_reply_error(c, 408, true, "request not received in time") < 0)
-                        return 0; /* written and released */
+                        return; /* written and released */
                 /* Still writing: do not wait for a slow reader a second full period. */
                 conn_set_timer(c, USEC_PER_SEC);
-                return 0;
+                return;
         }
+        if (c->state == CONN_HANDLING || c->state == CONN_STREAMING)
+                return; /* no deadline while a handler or a stream has it */
         conn_free(c);
-        return 0;
 }
 
 static int server_accept_one(HttpServer *s, int lfd) {
@@ -543,12 +576,16 @@ static int server_accept_one(HttpServer *s, int lfd) {
         server_arm_idle(s);
 
         int r = sd_event_add_io(s->event, &c->io, fd, EPOLLIN, on_conn_io, c);
-        if (r >= 0)
-                r = sd_event_add_time_relative(s->event, &c->timer, CLOCK_MONOTONIC,
-                                               s->cfg.request_timeout_usec, 0, on_conn_timer, c);
         if (r < 0) {
                 conn_free(c);
                 return r;
+        }
+        conn_set_timer(c, s->cfg.request_timeout_usec);
+        int enabled = SD_EVENT_OFF;
+        (void) sd_event_source_get_enabled(s->sweep_timer, &enabled);
+        if (enabled == SD_EVENT_OFF) {
+                (void) sd_event_source_set_time_relative(s->sweep_timer, s->sweep_usec);
+                (void) sd_event_source_set_enabled(s->sweep_timer, SD_EVENT_ONESHOT);
         }
         return 0;
 }
@@ -618,6 +655,15 @@ int http_server_new(HttpServer **ret, sd_event *e, const HttpServerConfig *cfg, 
                 s->cfg.max_connections = 1;
         s->handler = handler;
         s->userdata = userdata;
+        s->sweep_usec = MIN(s->cfg.request_timeout_usec, s->cfg.keepalive_timeout_usec) / 4;
+        s->sweep_usec = MAX(s->sweep_usec, 10 * USEC_PER_MSEC);
+        s->sweep_usec = MIN(s->sweep_usec, USEC_PER_SEC);
+        int k = sd_event_add_time_relative(e, &s->sweep_timer, CLOCK_MONOTONIC, s->sweep_usec, 0, on_sweep, s);
+        if (k < 0) {
+                http_server_free(s);
+                return k;
+        }
+        (void) sd_event_source_set_enabled(s->sweep_timer, SD_EVENT_OFF);
         if (s->cfg.idle_exit_usec > 0) {
                 int r = sd_event_add_time_relative(e, &s->idle_timer, CLOCK_MONOTONIC,
                                                    s->cfg.idle_exit_usec, 0, on_idle, s);
@@ -643,6 +689,7 @@ HttpServer *http_server_free(HttpServer *s) {
         free(s->listeners);
         sd_event_source_disable_unref(s->resume_timer);
         sd_event_source_disable_unref(s->idle_timer);
+        sd_event_source_disable_unref(s->sweep_timer);
         sd_event_unref(s->event);
         free(s);
         return NULL;
