@@ -34,3 +34,4 @@ int cli_api_resources(Cli *cli, int argc, char **argv);
 int cli_version(Cli *cli, int argc, char **argv);
 int cli_top(Cli *cli, int argc, char **argv);
 int cli_contributor(Cli *cli, int argc, char **argv);
+int cli_predict(Cli *cli, int argc, char **argv);

@@ -914,3 +914,65 @@ int cli_contributor(Cli *cli, int argc, char **argv) {
         }
         return rc;
 }
+
+/* ---- predict ------------------------------------------------------------------- */
+
+int cli_predict(Cli *cli, int argc, char **argv) {
+        char target[512], path[300];
+        HttpResponse resp;
+        if (argc != 2 || cli->n_files != 1) {
+                fprintf(stderr, "error: use: predict NAME -n NAMESPACE -f INPUT.json (or -f -)\n");
+                return CLI_USAGE;
+        }
+        if (!cli->ns) {
+                fprintf(stderr, "error: InferenceServices are namespaced: use -n NAMESPACE\n");
+                return CLI_USAGE;
+        }
+        url(target, sizeof target, &kind_isvc, cli->ns, argv[1], NULL);
+        json_t *isvc = get_json(cli, target);
+        if (!isvc)
+                return CLI_FAIL;
+        const char *sock = json_string_value(
+                json_object_get(json_array_get(json_object_get(json_object_get(isvc, "status"), "replicas"), 0), "socket"));
+        if (!sock) {
+                fprintf(stderr, "error: inferenceservice %s has no replica (see 'sdflow describe isvc %s -n %s')\n",
+                        argv[1], argv[1], cli->ns);
+                json_decref(isvc);
+                return CLI_FAIL;
+        }
+        snprintf(path, sizeof path, "%s", sock);
+        json_decref(isvc);
+
+        FILE *f = strcmp(cli->files[0], "-") ? fopen(cli->files[0], "re") : stdin;
+        size_t len;
+        char *body = f ? read_all(f, &len) : NULL;
+        if (f && f != stdin)
+                fclose(f);
+        if (!body) {
+                fprintf(stderr, "error: %s: %m\n", cli->files[0]);
+                return CLI_FAIL;
+        }
+        /* V1 bodies have "instances"; Open Inference Protocol bodies "inputs" with tensors. */
+        json_t *j = json_loadb(body, len, 0, NULL);
+        bool v2 = json_is_array(json_object_get(j, "inputs")) && json_is_object(json_array_get(json_object_get(j, "inputs"), 0));
+        json_decref(j);
+        if (v2)
+                snprintf(target, sizeof target, "/v2/models/%s/infer", argv[1]);
+        else
+                snprintf(target, sizeof target, "/v1/models/%s:predict", argv[1]);
+        int r = http_unix_request(path, "POST", target, "application/json", body, len, cli->timeout_usec, &resp);
+        free(body);
+        if (r < 0) {
+                fprintf(stderr, "error: cannot reach the replica at %s: %s\n", path, transport_error(r));
+                return CLI_FAIL;
+        }
+        int rc = CLI_OK;
+        if (resp.status == 200)
+                fwrite(resp.body, 1, resp.body_len, stdout);
+        else {
+                fprintf(stderr, "Error from the model server (%d): %.*s", resp.status, (int) resp.body_len, resp.body);
+                rc = CLI_FAIL;
+        }
+        http_response_done(&resp);
+        return rc;
+}

@@ -21,6 +21,7 @@ static void help(void) {
                "  contributor list NS     Who besides the owner may use namespace NS\n"
                "  contributor add|remove NS USER...\n"
                "                          Let Unix users use NS, or not (owner or admin)\n"
+               "  predict NAME -f FILE    Send a KServe V1 or V2 request to an InferenceService\n"
                "  api-resources           List the kinds the server knows, with short names\n"
                "  version                 Print the client and server versions\n"
                "\nKinds: profile (profiles), isvc (inferenceservices).\n"
@@ -52,6 +53,7 @@ static const struct {
         { "api-resources", cli_api_resources },
         { "top", cli_top },
         { "contributor", cli_contributor },
+        { "predict", cli_predict },
         { "version", cli_version },
 };
 

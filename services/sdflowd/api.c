@@ -14,6 +14,7 @@
 #include "log.h"
 #include "manifest.h"
 #include "selector.h"
+#include "serving.h"
 #include "slice.h"
 #include "version.h"
 
@@ -297,6 +298,18 @@ static void reconcile_profile(Api *a, json_t **obj) {
         json_decref(st);
 }
 
+/* Stores status (not consumed) on obj's stored object and tells the watchers. */
+static void set_status(Api *a, const Kind *k, json_t *obj, json_t *status) {
+        const char *name = manifest_name(obj), *ns = manifest_namespace(obj);
+        if (store_set_status(a->store, k, ns, name, status) >= 0) {
+                json_t *now;
+                if (store_get(a->store, k, ns, name, &now) >= 0) {
+                        notify(a, k, "MODIFIED", now);
+                        json_decref(now);
+                }
+        }
+}
+
 /* Kinds that are stored and checked but that no controller runs yet say so
  * in their status, rather than look as if they were pending. */
 static void mark_not_run(Api *a, const Kind *k, json_t **obj) {
@@ -542,7 +555,7 @@ static char *warning_headers(const Diags *d) {
 
 static void handle_apply(Api *a, HttpConn *c, const Caller *caller, const Route *rt, const char *body, size_t len) {
         Diags d = {};
-        json_t *objs = NULL, *obj, *stored = NULL;
+        json_t *objs = NULL, *obj, *stored = NULL, *profile = NULL;
         const Kind *k;
         StoreChange change;
         char *warnings = NULL;
@@ -594,6 +607,18 @@ static void handle_apply(Api *a, HttpConn *c, const Caller *caller, const Route 
                         reply_status(c, 403, rt, NULL, "user %s may not use namespace %s", caller->user, ns);
                         goto out;
                 }
+                if (store_get(a->store, &kind_profile, NULL, ns, &profile) < 0) {
+                        reply_status(c, 404, rt, NULL, "namespace %s does not exist (apply a Profile named %s)", ns, ns);
+                        goto out;
+                }
+                if (k == &kind_isvc) {
+                        char msg[512];
+                        if (serving_admit(a->store, obj, profile, msg, sizeof msg) < 0) {
+                                /* As a Kubernetes ResourceQuota refusal: 403, nothing stored. */
+                                reply_status(c, 403, rt, NULL, "exceeded quota: %s", msg);
+                                goto out;
+                        }
+                }
         } else if (!caller->admin) {
                 reply_status(c, 403, rt, NULL, "only administrators (root or group sdflow-admin) may change %s; "
                                                "user %s is neither", k->plural, caller->user);
@@ -619,6 +644,17 @@ static void handle_apply(Api *a, HttpConn *c, const Caller *caller, const Route 
                 const char *phase = json_string_value(json_object_get(json_object_get(stored, "status"), "phase"));
                 if (change != STORE_UNCHANGED || !phase || strcmp(phase, "Ready") != 0)
                         reconcile_profile(a, &stored);
+        } else if (k == &kind_isvc) {
+                if (change != STORE_UNCHANGED || !json_object_get(stored, "status")) {
+                        json_t *st = serving_apply(a->namespaces, stored, profile);
+                        set_status(a, k, stored, st);
+                        json_decref(st);
+                        json_t *now;
+                        if (store_get(a->store, k, ns, name, &now) >= 0) {
+                                json_decref(stored);
+                                stored = now;
+                        }
+                }
         } else if (!json_object_get(stored, "status"))
                 mark_not_run(a, k, &stored);
         /* kubectl tells created/configured/unchanged apart; so does sdflow apply. */
@@ -633,6 +669,7 @@ static void handle_apply(Api *a, HttpConn *c, const Caller *caller, const Route 
 out:
         free(warnings);
         json_decref(stored);
+        json_decref(profile);
         json_decref(objs);
         diags_clear(&d);
 }
@@ -659,6 +696,30 @@ static void handle_delete(Api *a, HttpConn *c, const Caller *caller, const Route
                         return;
                 }
                 (void) store_contributors_clear(a->store, rt->name);
+                /* The namespace's objects went with its slice and files. */
+                json_t *items;
+                if (store_list(a->store, &kind_isvc, rt->name, &items, NULL) >= 0) {
+                        size_t i;
+                        json_t *o, *gone;
+                        json_array_foreach(items, i, o)
+                                if (store_delete(a->store, &kind_isvc, rt->name, manifest_name(o), &gone) >= 0) {
+                                        notify(a, &kind_isvc, "DELETED", gone);
+                                        json_decref(gone);
+                                }
+                        json_decref(items);
+                }
+        } else if (rt->kind == &kind_isvc) {
+                json_t *isvc;
+                if (store_get(a->store, rt->kind, rt->ns, rt->name, &isvc) == -ENOENT) {
+                        reply_status(c, 404, rt, NULL, "%s \"%s\" not found", rt->kind->plural, rt->name);
+                        return;
+                }
+                int k = serving_delete(a->namespaces, isvc, err, sizeof err);
+                json_decref(isvc);
+                if (k < 0) {
+                        reply_status(c, 500, rt, NULL, "stopping the replicas failed: %s", err);
+                        return;
+                }
         }
         int r = store_delete(a->store, rt->kind, rt->ns, rt->name, &old);
         if (r == -ENOENT) {

@@ -234,3 +234,104 @@ out:
         sd_bus_error_free(&e);
         return r < 0 ? r : 0;
 }
+
+/* Appends (sv) with an a(sasb) ExecStart of argv. */
+static int append_exec(sd_bus_message *m, char *const *argv) {
+        int r = sd_bus_message_open_container(m, 'r', "sv");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", "ExecStart");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'v', "a(sasb)");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "(sasb)");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'r', "sasb");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", argv[0]);
+        if (r >= 0)
+                r = sd_bus_message_append_strv(m, (char **) argv);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "b", 0);
+        for (int i = 0; i < 4 && r >= 0; i++)
+                r = sd_bus_message_close_container(m);
+        return r;
+}
+
+/* Appends (sv) with an as value. */
+static int append_strv_prop(sd_bus_message *m, const char *name, char **values) {
+        int r = sd_bus_message_open_container(m, 'r', "sv");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", name);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'v', "as");
+        if (r >= 0)
+                r = sd_bus_message_append_strv(m, values);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        return r;
+}
+
+int manager_start_replica(sd_bus *bus, const ReplicaSpec *sp, char *err, size_t errsz) {
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        sd_bus_message *m = NULL;
+        char sock[300], svc[300];
+        int r;
+
+        snprintf(sock, sizeof sock, "%s.socket", sp->base);
+        snprintf(svc, sizeof svc, "%s.service", sp->base);
+        r = sd_bus_message_new_method_call(bus, &m, DEST, PATH, IFACE, "StartTransientUnit");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "ss", sock, "replace");
+        /* The socket. */
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "(sv)");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)(sv)(sv)", "Description", "s", sp->description,
+                                          "Listen", "a(ss)", 1, "Stream", sp->socket_path, "SocketMode", "u",
+                                          0666, "FileDescriptorName", "s", "model", "Slice", "s", sp->slice,
+                                          "RemoveOnStop", "b", 1);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        /* The service, as the auxiliary unit. */
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "(sa(sv))");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'r', "sa(sv)");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", svc);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "(sv)");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)",
+                                          "Description", "s", sp->description, "Type", "s", "notify", "User", "s",
+                                          sp->user, "Group", "s", sp->user, "Slice", "s", sp->slice,
+                                          "NoNewPrivileges", "b", 1, "PrivateNetwork", "b", 1, "PrivateTmp", "b", 1,
+                                          "ProtectSystem", "s", "strict", "ProtectHome", "s", "yes",
+                                          "PrivateDevices", "b", 1, "DevicePolicy", "s", "closed",
+                                          "CapabilityBoundingSet", "t", (uint64_t) 0, "MemoryMax", "t",
+                                          sp->memory_max, "CPUQuotaPerSecUSec", "t", sp->cpu_quota_per_sec_usec,
+                                          "CollectMode", "s", "inactive-or-failed");
+        /* (bas): true = an allow-list */
+        if (r >= 0)
+                r = sd_bus_message_append(m, "(sv)", "RestrictAddressFamilies", "(bas)", 1, 1, "AF_UNIX");
+        if (r >= 0) {
+                char *ro[] = { (char *) sp->read_only, NULL };
+                r = append_strv_prop(m, "ReadOnlyPaths", ro);
+        }
+        if (r >= 0)
+                r = append_exec(m, sp->argv);
+        for (int i = 0; i < 3 && r >= 0; i++)
+                r = sd_bus_message_close_container(m);
+        if (r < 0) {
+                sd_bus_message_unref(m);
+                return bus_fail(r, NULL, err, errsz, "building StartTransientUnit");
+        }
+        r = sd_bus_call(bus, m, 0, &e, NULL);
+        sd_bus_message_unref(m);
+        if (r < 0)
+                bus_fail(r, &e, err, errsz, "starting the replica");
+        sd_bus_error_free(&e);
+        return r < 0 ? r : 0;
+}

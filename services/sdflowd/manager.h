@@ -28,3 +28,22 @@ int manager_stop_unit(sd_bus *bus, const char *unit, char *err, size_t errsz);
  * err), or another negative errno. */
 int manager_run(sd_bus *bus, const char *unit_prefix, char *const *argv, uint64_t timeout_usec, char *err,
                 size_t errsz);
+
+/* A model replica: socket unit base.socket listening on socket_path (mode
+ * 0666 inside a directory that limits who reaches it), and its service
+ * base.service running argv as user in slice, sandboxed, with the limits.
+ * Both are transient; the service starts on the first connection (or now,
+ * when start_now).  Returns 0 or a negative errno with a message in err. */
+typedef struct ReplicaSpec {
+        const char *base;        /* unit name without suffix */
+        const char *socket_path;
+        const char *slice;
+        const char *user;
+        const char *read_only;   /* the model directory */
+        char *const *argv;
+        uint64_t cpu_quota_per_sec_usec; /* UINT64_MAX: none */
+        uint64_t memory_max;             /* UINT64_MAX: none */
+        const char *description;
+} ReplicaSpec;
+
+int manager_start_replica(sd_bus *bus, const ReplicaSpec *spec, char *err, size_t errsz);

@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "daemon.h"
 #include "log.h"
@@ -175,7 +177,19 @@ static int setup(sd_event *e, void *settings, void **userdata) {
         if (!s)
                 return log_oom();
         s->name = strdup(st->model_name ?: "model");
-        r = model_load(st->model_path, &s->model, err, sizeof err);
+        /* A directory holds the model under one of KServe's usual names. */
+        char path[4096];
+        struct stat sb;
+        snprintf(path, sizeof path, "%s", st->model_path);
+        if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+                static const char *const names[] = { "model.json", "model.ubj", "model.bst" };
+                for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                        snprintf(path, sizeof path, "%s/%s", st->model_path, names[i]);
+                        if (access(path, R_OK) == 0)
+                                break;
+                }
+        }
+        r = model_load(path, &s->model, err, sizeof err);
         if (r < 0) {
                 teardown(s);
                 return log_error_errno(r, "Failed to load model %s: %s", st->model_path, err);

@@ -77,8 +77,9 @@ check "unknown kind path: 404" test "$(sbx curl -sS --unix-socket /run/sdflow/ap
 check "nothing changed by the rejected requests" test "$(sbx sdflow get profile team-a -o json)" = "$before"
 rm -f "$TOP/build/it-team-bad.yaml"
 
-# Namespaced objects (InferenceServices; stored and checked, not run yet).
-isvc() { printf 'apiVersion: serving.kserve.io/v1beta1\nkind: InferenceService\nmetadata: {name: %s, namespace: %s}\nspec:\n  predictor:\n    model:\n      modelFormat: {name: xgboost}\n      storageUri: file:///srv/m\n' "$1" "$2"; }
+# Namespaced objects: InferenceServices (here with no model at /srv/m, so
+# they are stored but not Ready; test-isvc.sh runs real ones).
+isvc() { printf 'apiVersion: serving.kserve.io/v1beta1\nkind: InferenceService\nmetadata: {name: %s, namespace: %s}\nspec:\n  predictor:\n    model:\n      modelFormat: {name: xgboost}\n      storageUri: file:///srv/m\n      resources: {limits: {cpu: 100m, memory: 64Mi}}\n' "$1" "$2"; }
 isvc iris team-a >"$TOP/build/it-isvc-a.yaml"
 isvc rf team-b >"$TOP/build/it-isvc-b.yaml"
 check "alice applies an isvc in her namespace" sh -c "'$SANDBOX' exec $SB runuser -u alice -- sdflow apply -f '$TOP/build/it-isvc-a.yaml' | grep -q 'inferenceservice.serving.kserve.io/iris created'"
@@ -87,7 +88,7 @@ check "alice cannot apply into team-b (403)" test "$rc" = 1 -a -n "$(grep -F 'Er
 check "bob applies one in team-b" as bob sdflow apply -f "$TOP/build/it-isvc-b.yaml"
 rm -f "$TOP"/build/it-isvc-?.yaml
 check "alice gets hers by short name" as alice sdflow -n team-a get isvc iris
-check "its status says it is not run yet" sh -c "'$SANDBOX' exec $SB runuser -u alice -- sdflow -n team-a get isvc iris | grep -q 'False .*NotImplemented'"
+check "its status says why it is not Ready" sh -c "'$SANDBOX' exec $SB runuser -u alice -- sdflow -n team-a get isvc iris | grep -q 'False .*ModelCopyFailed'"
 out=$(as bob sdflow -n team-a get isvc iris 2>&1); rc=$?
 check "bob cannot get it (403)" test "$rc" = 1 -a -n "$(grep -F 'Error from server (Forbidden)' <<<"$out")"
 out=$(as bob sdflow -n team-a get isvc 2>&1); rc=$?

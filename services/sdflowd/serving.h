@@ -1,0 +1,24 @@
+/* serving.h: an InferenceService becomes model replicas: for each, a
+ * transient socket unit in /run/sdflow/ns/<ns>/ and its sdflow-serve
+ * service in the namespace's slice, as the namespace's user, sandboxed,
+ * with the predictor's limits.  The model is copied into the namespace
+ * first, read with the owner's permissions. */
+#pragma once
+
+#include <jansson.h>
+
+#include "namespaces.h"
+#include "store.h"
+
+/* Admission: refuses (-EDQUOT, message in msg) an InferenceService whose
+ * limits (per replica, times its replicas) do not fit what the other
+ * InferenceServices of the namespace leave of the Profile's quota. */
+int serving_admit(Store *store, json_t *isvc, json_t *profile, char *msg, size_t size);
+
+/* Starts (or restarts, for a new generation) the replicas and returns the
+ * new status (Ready, or not with the reason).  Never fails otherwise. */
+json_t *serving_apply(Namespaces *n, json_t *isvc, json_t *profile);
+
+/* Stops the replicas and removes the model copies.  Returns 0 or a negative
+ * errno with a message in err. */
+int serving_delete(Namespaces *n, json_t *isvc, char *err, size_t errsz);

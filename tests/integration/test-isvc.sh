@@ -1,0 +1,58 @@
+#!/bin/bash
+# An InferenceService (KServe's xgboost-iris sample, storageUri local) on a
+# real systemd with the installed package: applied by the namespace owner,
+# admitted against the Profile's quota, its model copied with the owner's
+# permissions, one scaled-to-zero replica (socket + sdflow-serve service in
+# the namespace slice, as the namespace user) that `sdflow predict` wakes;
+# delete stops it; deleting the Profile removes the namespace's services.
+. "$(dirname "$0")/lib.sh"
+require_sandbox
+require_deb
+/usr/bin/python3 -c 'import xgboost, sklearn' 2>/dev/null || skip "/usr/bin/python3 lacks python3-xgboost/python3-sklearn"
+boot
+install_deb
+sbx systemctl enable --now sdflowd.socket >/dev/null 2>&1
+sbx useradd -m alice
+sbx sdflow apply -f "$TOP/examples/profile-team-a.yaml" >/dev/null
+sbx runuser -u alice -- /usr/bin/python3 "$TOP/examples/models/train-iris-xgboost.py" /home/alice/iris >/dev/null
+sbx chmod 0700 /home/alice
+isvc() { # NAME URI CPU MEMORY
+        printf 'apiVersion: "serving.kserve.io/v1beta1"\nkind: "InferenceService"\nmetadata:\n  name: "%s"\n  namespace: team-a\nspec:\n  predictor:\n    model:\n      modelFormat:\n        name: xgboost\n      protocolVersion: v2\n      storageUri: "%s"\n      resources: {limits: {cpu: %s, memory: %s}}\n' "$@"
+}
+as_alice() { sbx runuser -u alice -- "$@"; }
+isvc xgboost-iris file:///home/alice/iris 500m 256Mi >"$TOP/build/it-isvc.yaml"
+isvc big file:///home/alice/iris 2 256Mi >"$TOP/build/it-isvc-big.yaml"
+isvc stolen file:///etc/shadow 100m 64Mi >"$TOP/build/it-isvc-stolen.yaml"
+trap 'teardown; rm -f "$TOP"/build/it-isvc*.yaml "$TOP"/build/it-in.json' EXIT
+printf '{"instances": [[6.2, 3.4, 5.4, 2.3], [5.1, 3.5, 1.4, 0.2]]}\n' >"$TOP/build/it-in.json"
+
+check "alice applies the InferenceService" sh -c "'$SANDBOX' exec $SB runuser -u alice -- sdflow apply -f '$TOP/build/it-isvc.yaml' | grep -q created"
+check "it is Ready" sh -c "'$SANDBOX' exec $SB sdflow -n team-a get isvc xgboost-iris | grep -q 'True .*ReplicasListening'"
+svc=sdflow_team-a_xgboost-iris_0.service
+check "scaled to zero: the replica service is inactive" is_state "$svc" inactive
+check "its socket listens" is_state sdflow_team-a_xgboost-iris_0.socket active
+out=$(as_alice sdflow -n team-a predict xgboost-iris -f "$TOP/build/it-in.json")
+check "predict wakes it and answers (virginica, then setosa)" /usr/bin/python3 -c "
+import json,sys; p=json.loads(sys.argv[1])['predictions']
+assert [r.index(max(r)) for r in p] == [2, 0], p" "$out"
+check "the replica runs in the namespace slice" test "$(sbx systemctl show -P Slice "$svc")" = 'sdflow-team\x2da.slice'
+check "as the namespace user" test "$(sbx ps -o user= -p "$(sbx systemctl show -P MainPID "$svc")")" = sdflow-team-a
+check "with the predictor's limits (500m, 256Mi)" test "$(sbx systemctl show -P CPUQuotaPerSecUSec "$svc")/$(sbx systemctl show -P MemoryMax "$svc")" = "500ms/268435456"
+check "with no network but its socket" test "$(sbx systemctl show -P PrivateNetwork "$svc")" = yes
+check "confined by seccomp" sh -c "'$SANDBOX' exec $SB grep -q '^Seccomp:.*2' /proc/\$('$SANDBOX' exec $SB systemctl show -P MainPID $svc)/status"
+check "the model copy belongs to the namespace" test "$(sbx stat -c %U /var/lib/sdflow/ns/team-a/models/xgboost-iris/1/model.json)" = sdflow-team-a
+
+out=$(as_alice sdflow apply -f "$TOP/build/it-isvc-big.yaml" 2>&1); rc=$?
+check "over the quota: refused with the numbers" test "$rc" = 1 -a -n "$(grep -F 'exceeded quota: namespace team-a: cpu 2 exceeds what is left of the quota: 1 of 1500m (500m in use' <<<"$out")"
+check "... and not stored" sh -c "! '$SANDBOX' exec $SB sdflow -n team-a get isvc big"
+as_alice sdflow apply -f "$TOP/build/it-isvc-stolen.yaml" >/dev/null 2>&1
+check "a file the owner cannot read is not served" sh -c "'$SANDBOX' exec $SB sdflow -n team-a get isvc stolen | grep -q 'False .*ModelCopyFailed'"
+check "no copy of it exists" sbx test ! -e /var/lib/sdflow/ns/team-a/models/stolen/1/model.json
+
+check "alice deletes it" as_alice sdflow -n team-a delete isvc xgboost-iris
+check "its units are gone" test -z "$(sbx systemctl list-units --all --no-legend 'sdflow_team-a_xgboost-iris_*')"
+check "its model is gone" sbx test ! -e /var/lib/sdflow/ns/team-a/models/xgboost-iris
+as_alice sdflow apply -f "$TOP/build/it-isvc.yaml" >/dev/null
+check "deleting the Profile removes the namespace's InferenceServices" sh -c "'$SANDBOX' exec $SB sdflow delete profile team-a --yes >/dev/null && test -z \"\$('$SANDBOX' exec $SB sdflow get isvc -A -o name)\""
+check "... and their units" test -z "$(sbx systemctl list-units --all --no-legend 'sdflow_team-a_*')"
+finish
