@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "log.h"
 
@@ -59,4 +60,11 @@ int log_internal(int level, int error, const char *fmt, ...) {
                 fprintf(stderr, "%s: %s\n", log_program, buf);
         errno = saved;
         return -error;
+}
+
+void format_now_rfc3339(char *buf, size_t size) {
+        time_t t = time(NULL);
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }

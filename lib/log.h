@@ -1,6 +1,7 @@
 /* log.h: logging to stderr, with syslog priority prefixes when stderr is the journal. */
 #pragma once
 
+#include <stddef.h>
 #include <syslog.h>
 
 #include "macro.h"
@@ -24,3 +25,7 @@ int log_internal(int level, int error, const char *fmt, ...) _printf_(3, 4);
 #define log_warning_errno(e, ...) log_internal(LOG_WARNING, (e), __VA_ARGS__)
 #define log_error_errno(e, ...) log_internal(LOG_ERR, (e), __VA_ARGS__)
 #define log_oom() log_internal(LOG_ERR, ENOMEM, "Out of memory.")
+
+/* The current UTC time as RFC 3339 ("2026-11-28T12:00:00Z"), as Kubernetes
+ * writes timestamps; buf must hold 21 bytes. */
+void format_now_rfc3339(char *buf, size_t size);

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "store.h"
 
 struct Store {
@@ -227,12 +228,6 @@ static void new_uid(char *buf) {
                 b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
 }
 
-static void now_rfc3339(char *buf, size_t size) {
-        time_t t = time(NULL);
-        struct tm tm;
-        gmtime_r(&t, &tm);
-        strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
 
 static int write_object(Store *s, const char *kind, const char *ns, const char *name, const char *uid, uint64_t rv,
                         const char *body) {
@@ -358,7 +353,7 @@ int store_apply(Store *s, const Kind *k, json_t *obj, json_t **ret, StoreChange 
         } else {
                 new_uid(uidbuf);
                 uid = uidbuf;
-                now_rfc3339(ts, sizeof ts);
+                format_now_rfc3339(ts, sizeof ts);
                 json_object_set_new(nmd, "creationTimestamp", json_string(ts));
         }
         json_object_set_new(nmd, "uid", json_string(uid));

@@ -314,10 +314,7 @@ static void set_status(Api *a, const Kind *k, json_t *obj, json_t *status) {
  * in their status, rather than look as if they were pending. */
 static void mark_not_run(Api *a, const Kind *k, json_t **obj) {
         char ts[32];
-        time_t t = time(NULL);
-        struct tm tm;
-        gmtime_r(&t, &tm);
-        strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        format_now_rfc3339(ts, sizeof ts);
         json_t *st = json_pack("{s:[{s:s, s:s, s:s, s:s, s:s}]}", "conditions", "type", "Ready", "status", "False",
                                "reason", "NotImplemented", "message",
                                "sdflow validates and stores this kind but does not run it yet", "lastTransitionTime", ts);

@@ -60,10 +60,7 @@ static json_t *limit_json(uint64_t v) {
 
 static json_t *status(const char *phase, const char *reason, const char *message, json_t *extra) {
         char ts[32];
-        time_t t = time(NULL);
-        struct tm tm;
-        gmtime_r(&t, &tm);
-        strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        format_now_rfc3339(ts, sizeof ts);
         json_t *st = extra ?: json_object();
         json_object_set_new(st, "phase", json_string(phase));
         json_object_set_new(st, "conditions",

@@ -114,10 +114,7 @@ static void stop_replicas(Namespaces *n, const char *ns, const char *isvc) {
 
 static json_t *status(bool ready, const char *reason, const char *message, json_t *extra) {
         char ts[32];
-        time_t t = time(NULL);
-        struct tm tm;
-        gmtime_r(&t, &tm);
-        strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        format_now_rfc3339(ts, sizeof ts);
         json_t *st = extra ?: json_object();
         json_t *cond = json_array();
         const char *types[] = { "PredictorReady", "Ready" };
