@@ -33,6 +33,17 @@ check "gateway answers" test "$(sbx curl -sS http://127.0.0.1:8080/healthz)" = o
 gw_pid=$(sbx systemctl show -P MainPID sdflow-gateway.service)
 check "gateway runs as user sdflow" test "$(sbx ps -o user= -p "$gw_pid")" = sdflow
 
+# An upgrade (here a reinstall of the same package) keeps the sockets
+# listening and the namespaces' slices and workloads running.
+sbx systemd-run --quiet --unit=it-upgrade-workload --slice=sdflow.slice sleep 600
+dir=$(dirname "$DEB")
+sbx sh -c "cd '$dir' && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --reinstall ./$(basename "$DEB")" >/dev/null 2>&1
+check "after an upgrade sdflowd.socket still listens" is_state sdflowd.socket active
+check "after an upgrade the gateway socket still listens" is_state sdflow-gateway.socket active
+check "after an upgrade workloads under sdflow.slice still run" is_state it-upgrade-workload.service active
+check "after an upgrade the API answers" sh -c "'$SANDBOX' exec $SB sdflow version | grep -q '^Server Version: '"
+sbx systemctl stop it-upgrade-workload.service
+
 echo "  systemd-analyze security (exposure, lower is better):"
 for u in sdflowd.service sdflow-gateway.service; do
         echo "    $u: $(sbx systemd-analyze security --no-pager "$u" 2>/dev/null | tail -n 1)"
