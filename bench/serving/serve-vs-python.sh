@@ -19,7 +19,7 @@ for t in wrk taskset; do command -v $t >/dev/null || { echo "bench: needs $t (ap
 
 tmp=$(mktemp -d)
 pids=()
-trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$tmp"' EXIT
+trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tmp"' EXIT
 /usr/bin/python3 "$top/examples/models/train-iris-xgboost.py" "$tmp" >/dev/null
 
 taskset -c 0 "$serve" --listen=127.0.0.1:18081 --set=ModelPath="$tmp/model.json" --set=ModelName=iris \
