@@ -378,8 +378,10 @@ static void table_row(Table *t, json_t *o, const char *event) {
                 printf("%-30s ", "NAME");
                 if (profile)
                         printf("%-16s %-8s %-10s %-5s ", "OWNER", "CPU", "MEMORY", "GPU");
+                else if (t->kind == &kind_isvc)
+                        printf("%-44s %-7s %-18s ", "URL", "READY", "REASON");
                 else
-                        printf("%-7s %-16s ", "READY", "REASON");
+                        printf("%-7s %-18s ", "READY", "REASON");
                 if (profile && t->wide)
                         printf("%-10s ", "PROCESSES");
                 printf("AGE\n");
@@ -405,7 +407,9 @@ static void table_row(Table *t, json_t *o, const char *event) {
                                 ready = json_string_value(json_object_get(cond, "status")) ?: "Unknown";
                                 reason = json_string_value(json_object_get(cond, "reason")) ?: "";
                         }
-                printf("%-7s %-16s ", ready, reason);
+                if (t->kind == &kind_isvc)
+                        printf("%-44s ", json_string_value(json_object_get(json_object_get(o, "status"), "url")) ?: "");
+                printf("%-7s %-18s ", ready, reason);
         }
         age(o, a, sizeof a);
         printf("%s%s%s\n", a, event ? "   " : "", event ?: "");

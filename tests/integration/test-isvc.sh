@@ -27,7 +27,7 @@ trap 'teardown; rm -f "$TOP"/build/it-isvc*.yaml "$TOP"/build/it-in.json' EXIT
 printf '{"instances": [[6.2, 3.4, 5.4, 2.3], [5.1, 3.5, 1.4, 0.2]]}\n' >"$TOP/build/it-in.json"
 
 check "alice applies the InferenceService" sh -c "'$SANDBOX' exec $SB runuser -u alice -- sdflow apply -f '$TOP/build/it-isvc.yaml' | grep -q created"
-check "it is Ready" sh -c "'$SANDBOX' exec $SB sdflow -n team-a get isvc xgboost-iris | grep -q 'True .*ReplicasListening'"
+check "it is Ready, with its URL" sh -c "'$SANDBOX' exec $SB sdflow -n team-a get isvc xgboost-iris | grep -q 'http://xgboost-iris.team-a.example.com  *True .*ReplicasListening'"
 svc=sdflow_team-a_xgboost-iris_0.service
 check "scaled to zero: the replica service is inactive" is_state "$svc" inactive
 check "its socket listens" is_state sdflow_team-a_xgboost-iris_0.socket active
