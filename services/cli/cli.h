@@ -23,6 +23,7 @@ typedef struct Cli {
         const char *selector;
         bool watch;
         bool yes;
+        unsigned tail; /* logs --tail=N; 0: the default */
         uint64_t timeout_usec;
 } Cli;
 
@@ -35,3 +36,4 @@ int cli_version(Cli *cli, int argc, char **argv);
 int cli_top(Cli *cli, int argc, char **argv);
 int cli_contributor(Cli *cli, int argc, char **argv);
 int cli_predict(Cli *cli, int argc, char **argv);
+int cli_logs(Cli *cli, int argc, char **argv);

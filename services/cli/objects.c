@@ -980,3 +980,42 @@ int cli_predict(Cli *cli, int argc, char **argv) {
         http_response_done(&resp);
         return rc;
 }
+
+/* ---- logs ------------------------------------------------------------------------ */
+
+int cli_logs(Cli *cli, int argc, char **argv) {
+        char target[600], query[32];
+        HttpResponse resp;
+        const char *slash = argc == 2 ? strchr(argv[1], '/') : NULL;
+        if (!slash) {
+                fprintf(stderr, "error: use: logs isvc/NAME -n NAMESPACE [--tail=N]\n");
+                return CLI_USAGE;
+        }
+        char kind[64];
+        snprintf(kind, sizeof kind, "%.*s", (int) (slash - argv[1]), argv[1]);
+        const Kind *k = kind_arg(kind);
+        if (!k)
+                return CLI_FAIL;
+        if (k != &kind_isvc) {
+                fprintf(stderr, "error: logs are kept for inferenceservices, not %s\n", k->plural);
+                return CLI_USAGE;
+        }
+        if (!cli->ns) {
+                fprintf(stderr, "error: %s are namespaced: use -n NAMESPACE\n", k->plural);
+                return CLI_USAGE;
+        }
+        snprintf(query, sizeof query, "tailLines=%u", cli->tail ? cli->tail : 100);
+        url(target, sizeof target, k, cli->ns, slash + 1, NULL);
+        snprintf(target + strlen(target), sizeof target - strlen(target), "/log?%s", query);
+        if (call(cli, "GET", target, NULL, 0, &resp) < 0)
+                return CLI_FAIL;
+        int rc = CLI_OK;
+        if (resp.status == 200)
+                fwrite(resp.body, 1, resp.body_len, stdout);
+        else {
+                print_server_error(&resp);
+                rc = CLI_FAIL;
+        }
+        http_response_done(&resp);
+        return rc;
+}

@@ -22,6 +22,7 @@ static void help(void) {
                "  contributor add|remove NS USER...\n"
                "                          Let Unix users use NS, or not (owner or admin)\n"
                "  predict NAME -f FILE    Send a KServe V1 or V2 request to an InferenceService\n"
+               "  logs isvc/NAME          The replicas' log lines from the journal (--tail=N)\n"
                "  api-resources           List the kinds the server knows, with short names\n"
                "  version                 Print the client and server versions\n"
                "\nKinds: profile (profiles), isvc (inferenceservices).\n"
@@ -35,6 +36,7 @@ static void help(void) {
                "  -l --selector=SELECTOR  Label selector, e.g. app=web,tier!=db\n"
                "  -w --watch              After listing, print changes as they happen\n"
                "  -y --yes                Do not ask before deleting a Profile\n"
+               "     --tail=N             logs: the last N lines (default 100)\n"
                "  -s --socket=PATH        The sdflowd API socket (default: $SDFLOW_SOCKET or\n"
                "                          " CLI_DEFAULT_SOCKET ")\n"
                "     --request-timeout=SECONDS\n"
@@ -54,11 +56,12 @@ static const struct {
         { "top", cli_top },
         { "contributor", cli_contributor },
         { "predict", cli_predict },
+        { "logs", cli_logs },
         { "version", cli_version },
 };
 
 int main(int argc, char **argv) {
-        enum { ARG_VERSION = 0x100, ARG_TIMEOUT };
+        enum { ARG_VERSION = 0x100, ARG_TIMEOUT, ARG_TAIL };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
@@ -71,6 +74,7 @@ int main(int argc, char **argv) {
                 { "watch", no_argument, NULL, 'w' },
                 { "yes", no_argument, NULL, 'y' },
                 { "request-timeout", required_argument, NULL, ARG_TIMEOUT },
+                { "tail", required_argument, NULL, ARG_TAIL },
                 {},
         };
         Cli cli = {
@@ -134,6 +138,16 @@ int main(int argc, char **argv) {
                                 return CLI_USAGE;
                         }
                         cli.timeout_usec = v * USEC_PER_SEC;
+                        break;
+                }
+                case ARG_TAIL: {
+                        char *end;
+                        unsigned long v = strtoul(optarg, &end, 10);
+                        if (*end || end == optarg || v == 0 || v > 10000) {
+                                fprintf(stderr, "error: --tail must be 1..10000, got '%s'\n", optarg);
+                                return CLI_USAGE;
+                        }
+                        cli.tail = (unsigned) v;
                         break;
                 }
                 case ':':

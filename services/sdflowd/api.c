@@ -13,6 +13,7 @@
 #include "kinds.h"
 #include "log.h"
 #include "manifest.h"
+#include "journal.h"
 #include "selector.h"
 #include "serving.h"
 #include "slice.h"
@@ -21,6 +22,7 @@
 #define WATCH_TIMEOUT_DEFAULT_SEC 1800
 #define WATCH_TIMEOUT_MAX_SEC 3600
 #define MAX_WARNING_HEADERS 20
+#define MAX_LOG_UNITS 16
 
 typedef struct Watcher Watcher;
 
@@ -160,7 +162,10 @@ static int route_parse(const char *path, size_t len, Route *rt) {
                 rt->has_name = true;
         else if (r != -ENOENT)
                 return r;
-        if (rt->has_name && rt->kind == &kind_profile && next_segment(&p, end, rt->sub, sizeof rt->sub) >= 0) {
+        if (rt->has_name && rt->kind == &kind_isvc && next_segment(&p, end, rt->sub, sizeof rt->sub) >= 0) {
+                if (strcmp(rt->sub, "log") != 0)
+                        return -ENOENT;
+        } else if (rt->has_name && rt->kind == &kind_profile && next_segment(&p, end, rt->sub, sizeof rt->sub) >= 0) {
                 if (strcmp(rt->sub, "contributors") != 0)
                         return -ENOENT;
                 r = next_segment(&p, end, rt->sub_name, sizeof rt->sub_name);
@@ -812,6 +817,47 @@ static void handle_contributors(Api *a, HttpConn *c, const Caller *caller, const
                    NULL);
 }
 
+/* GET .../inferenceservices/NAME/log[?tailLines=N]: the replicas' journal
+ * lines, oldest first, as text. */
+static void handle_log(Api *a, HttpConn *c, const Caller *caller, const Route *rt, const char *query, size_t qlen) {
+        char v[32], units[MAX_LOG_UNITS][300];
+        json_t *isvc;
+        unsigned tail = 100;
+        size_t n_units = 0, i;
+        json_t *rep_;
+
+        if (!caller_may_use_namespace(caller, a->store, rt->ns)) {
+                reply_status(c, 403, rt, NULL, "user %s may not use namespace %s", caller->user, rt->ns);
+                return;
+        }
+        if (http_query_get(query, qlen, "tailLines", v, sizeof v) > 0) {
+                char *end;
+                unsigned long t = strtoul(v, &end, 10);
+                if (*end || t == 0 || t > 10000) {
+                        reply_status(c, 400, rt, NULL, "tailLines must be 1..10000");
+                        return;
+                }
+                tail = (unsigned) t;
+        }
+        if (store_get(a->store, rt->kind, rt->ns, rt->name, &isvc) < 0) {
+                reply_status(c, 404, rt, NULL, "%s \"%s\" not found", rt->kind->plural, rt->name);
+                return;
+        }
+        json_array_foreach(json_object_get(json_object_get(isvc, "status"), "replicas"), i, rep_)
+                if (n_units < MAX_LOG_UNITS && json_is_string(json_object_get(rep_, "unit")))
+                        snprintf(units[n_units++], sizeof units[0], "%s", json_string_value(json_object_get(rep_, "unit")));
+        json_decref(isvc);
+        char *text = NULL;
+        size_t len = 0;
+        int r = journal_tail(units, n_units, tail, &text, &len);
+        if (r < 0) {
+                reply_status(c, 500, rt, NULL, "reading the journal failed: %s", strerror(-r));
+                return;
+        }
+        (void) http_conn_reply(c, 200, "text/plain; charset=utf-8", text, len, NULL);
+        free(text);
+}
+
 /* Quota and use of every namespace the caller may see, from the slices' cgroup files. */
 static void handle_top(Api *a, HttpConn *c, const Caller *caller) {
         json_t *items, *out = json_array();
@@ -916,6 +962,13 @@ void api_handle(HttpConn *c, const HttpMessage *req, const char *body, size_t bo
         if (rt.has_name && !name_is_dns1123_label(rt.name)) {
                 /* No such object can exist: every stored name is a label. */
                 reply_status(c, 404, &rt, NULL, "%s \"%s\" not found", rt.kind->plural, rt.name);
+                return;
+        }
+        if (rt.sub[0] && rt.kind == &kind_isvc) {
+                if (get)
+                        handle_log(a, c, &caller, &rt, query, query_len);
+                else
+                        reply_status(c, 405, &rt, NULL, "use GET on .../log");
                 return;
         }
         if (rt.sub[0]) {

@@ -40,6 +40,11 @@ check "as the namespace user" test "$(sbx ps -o user= -p "$(sbx systemctl show -
 check "with the predictor's limits (500m, 256Mi)" test "$(sbx systemctl show -P CPUQuotaPerSecUSec "$svc")/$(sbx systemctl show -P MemoryMax "$svc")" = "500ms/268435456"
 check "with no network but its socket" test "$(sbx systemctl show -P PrivateNetwork "$svc")" = yes
 check "confined by seccomp" sh -c "'$SANDBOX' exec $SB grep -q '^Seccomp:.*2' /proc/\$('$SANDBOX' exec $SB systemctl show -P MainPID $svc)/status"
+out=$(as_alice sdflow -n team-a logs isvc/xgboost-iris --tail=5)
+check "logs show the replica's start (from the journal)" grep -q 'sdflow_team-a_xgboost-iris_0.service: Serving model xgboost-iris' <<<"$out"
+sbx useradd -m mallory
+out=$(sbx runuser -u mallory -- sdflow -n team-a logs isvc/xgboost-iris 2>&1); rc=$?
+check "another user cannot read them (403)" test "$rc" = 1 -a -n "$(grep -F 'Error from server (Forbidden)' <<<"$out")"
 check "the model copy belongs to the namespace" test "$(sbx stat -c %U /var/lib/sdflow/ns/team-a/models/xgboost-iris/1/model.json)" = sdflow-team-a
 
 out=$(as_alice sdflow apply -f "$TOP/build/it-isvc-big.yaml" 2>&1); rc=$?

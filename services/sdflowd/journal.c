@@ -1,0 +1,89 @@
+/* journal.c: see journal.h. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-journal.h>
+#include <time.h>
+
+#include "journal.h"
+#include "macro.h"
+
+static size_t field(sd_journal *j, const char *name, const char **v) {
+        const void *d;
+        size_t l;
+        size_t nl = strlen(name);
+        if (sd_journal_get_data(j, name, &d, &l) < 0 || l <= nl + 1) {
+                *v = "";
+                return 0;
+        }
+        *v = (const char *) d + nl + 1;
+        return l - nl - 1;
+}
+
+int journal_tail(char units[][300], size_t n_units, unsigned tail, char **ret, size_t *len) {
+        sd_journal *j = NULL;
+        char *out = NULL;
+        size_t size = 0;
+        FILE *f;
+        int r;
+
+        f = open_memstream(&out, &size);
+        if (!f)
+                return -ENOMEM;
+        if (n_units == 0)
+                goto done;
+        r = sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM);
+        if (r < 0) {
+                fclose(f);
+                free(out);
+                return r;
+        }
+        for (size_t i = 0; i < n_units; i++) {
+                char m[340];
+                snprintf(m, sizeof m, "_SYSTEMD_UNIT=%s", units[i]);
+                r = sd_journal_add_match(j, m, 0);
+                if (r < 0)
+                        goto fail;
+        }
+        /* The last `tail` entries: back from the end, then forward. */
+        r = sd_journal_seek_tail(j);
+        if (r < 0)
+                goto fail;
+        unsigned back = 0;
+        while (back < tail && (r = sd_journal_previous(j)) > 0)
+                back++;
+        if (r < 0)
+                goto fail;
+        for (unsigned k = 0; k < back; k++) {
+                const char *msg, *unit;
+                size_t ml, ul;
+                uint64_t usec = 0;
+                char ts[32] = "";
+                if (k > 0 && sd_journal_next(j) <= 0)
+                        break;
+                ml = field(j, "MESSAGE", &msg);
+                ul = field(j, "_SYSTEMD_UNIT", &unit);
+                if (sd_journal_get_realtime_usec(j, &usec) >= 0) {
+                        time_t t = (time_t) (usec / USEC_PER_SEC);
+                        struct tm tm;
+                        gmtime_r(&t, &tm);
+                        strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+                }
+                fprintf(f, "%s %.*s: %.*s\n", ts, (int) ul, unit, (int) ml, msg);
+        }
+done:
+        sd_journal_close(j);
+        if (fclose(f) != 0) {
+                free(out);
+                return -ENOMEM;
+        }
+        *ret = out;
+        *len = size;
+        return 0;
+fail:
+        sd_journal_close(j);
+        fclose(f);
+        free(out);
+        return r;
+}
