@@ -268,6 +268,11 @@ int http_conn_reply_error(HttpConn *c, int status, bool close_after, const char 
         return http_conn_reply(c, status, "application/json", body, (size_t) n, NULL);
 }
 
+void http_conn_set_close_handler(HttpConn *c, HttpCloseHandler h, void *userdata) {
+        c->on_close = h;
+        c->close_userdata = userdata;
+}
+
 int http_conn_peer_cred(HttpConn *c, struct ucred *ret) {
         socklen_t l = sizeof *ret;
         if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, ret, &l) < 0)

@@ -65,6 +65,11 @@ unsigned http_server_n_connections(const HttpServer *s);
 int http_conn_reply(HttpConn *c, int status, const char *content_type, const void *body, size_t len,
                     const char *extra_headers);
 
+/* For a handler that answers later: h is called if the connection goes
+ * before it answers (the server shuts down, say).  Set NULL before replying. */
+typedef void (*HttpCloseHandler)(HttpConn *c, void *userdata);
+void http_conn_set_close_handler(HttpConn *c, HttpCloseHandler h, void *userdata);
+
 /* A JSON error body {"error": msg, "code": status}; closes the connection if close_after. */
 int http_conn_reply_error(HttpConn *c, int status, bool close_after, const char *msg);
 
@@ -83,7 +88,6 @@ int http_conn_peer_groups(HttpConn *c, gid_t *groups, size_t max);
  * or a negative errno, in which case the connection is gone (on_close was
  * called). */
 #define HTTP_STREAM_MAX_QUEUED (8u << 20)
-typedef void (*HttpCloseHandler)(HttpConn *c, void *userdata);
 int http_conn_stream_start(HttpConn *c, int status, const char *content_type, const char *extra_headers,
                            HttpCloseHandler on_close, void *userdata);
 int http_conn_stream_write(HttpConn *c, const void *data, size_t len);

@@ -23,6 +23,7 @@
 #define WATCH_TIMEOUT_MAX_SEC 3600
 #define MAX_WARNING_HEADERS 20
 #define MAX_LOG_UNITS 16
+#define API_ROUTES_FILE "/run/sdflow/routes.json"
 
 typedef struct Watcher Watcher;
 
@@ -30,6 +31,7 @@ struct Api {
         sd_event *event;
         Store *store;
         Namespaces *namespaces;
+        char routes_path[256], routes_path_tmp[264];
         gid_t admin_gid;
         Watcher *watchers;
 };
@@ -301,6 +303,39 @@ static void reconcile_profile(Api *a, json_t **obj) {
         json_t *st = ns_apply(a->namespaces, *obj);
         set_profile_status(a, manifest_name(*obj), st, obj);
         json_decref(st);
+}
+
+/* Writes the gateway's route table: every InferenceService whose replicas
+ * listen, by host.  Atomically (rename), so the gateway reads a whole file. */
+static void write_routes(Api *a) {
+        json_t *items, *routes = json_array();
+        size_t i;
+        json_t *o;
+        if (store_list(a->store, &kind_isvc, NULL, &items, NULL) < 0) {
+                json_decref(routes);
+                return;
+        }
+        json_array_foreach(items, i, o) {
+                json_t *st = json_object_get(o, "status"), *backends = json_array();
+                const char *url = json_string_value(json_object_get(st, "url"));
+                size_t k;
+                json_t *r;
+                json_array_foreach(json_object_get(st, "replicas"), k, r)
+                        if (json_is_string(json_object_get(r, "socket")))
+                                json_array_append(backends, json_object_get(r, "socket"));
+                if (!url || strncmp(url, "http://", 7) != 0 || json_array_size(backends) == 0) {
+                        json_decref(backends);
+                        continue;
+                }
+                json_array_append_new(routes, json_pack("{s:s, s:s, s:s, s:o}", "host", url + 7, "namespace",
+                                                        manifest_namespace(o), "name", manifest_name(o), "backends",
+                                                        backends));
+        }
+        json_decref(items);
+        json_t *doc = json_pack("{s:o}", "routes", routes);
+        if (json_dump_file(doc, a->routes_path_tmp, JSON_INDENT(1)) < 0 || rename(a->routes_path_tmp, a->routes_path) < 0)
+                log_warning_errno(errno, "Failed to write the route table %s, ignoring: %m", a->routes_path);
+        json_decref(doc);
 }
 
 /* Stores status (not consumed) on obj's stored object and tells the watchers. */
@@ -651,6 +686,7 @@ static void handle_apply(Api *a, HttpConn *c, const Caller *caller, const Route 
                         json_t *st = serving_apply(a->namespaces, stored, profile);
                         set_status(a, k, stored, st);
                         json_decref(st);
+                        write_routes(a);
                         json_t *now;
                         if (store_get(a->store, k, ns, name, &now) >= 0) {
                                 json_decref(stored);
@@ -732,6 +768,8 @@ static void handle_delete(Api *a, HttpConn *c, const Caller *caller, const Route
                 reply_status(c, 500, rt, NULL, "deleting the object failed: %s", strerror(-r));
                 return;
         }
+        if (rt->kind == &kind_isvc || rt->kind == &kind_profile)
+                write_routes(a);
         log_info("Deleted %s/%s%s%s by %s.", rt->kind->plural, rt->kind->namespaced ? rt->ns : "",
                  rt->kind->namespaced ? "/" : "", rt->name, caller->user);
         notify(a, rt->kind, "DELETED", old);
@@ -997,6 +1035,8 @@ int api_new(Api **ret, sd_event *e, Store *store, Namespaces *namespaces, gid_t 
         a->event = sd_event_ref(e);
         a->store = store;
         a->namespaces = namespaces;
+        snprintf(a->routes_path, sizeof a->routes_path, "%s", API_ROUTES_FILE);
+        snprintf(a->routes_path_tmp, sizeof a->routes_path_tmp, "%s.tmp", API_ROUTES_FILE);
         a->admin_gid = admin_gid;
         *ret = a;
         return 0;

@@ -40,6 +40,16 @@ check "as the namespace user" test "$(sbx ps -o user= -p "$(sbx systemctl show -
 check "with the predictor's limits (500m, 256Mi)" test "$(sbx systemctl show -P CPUQuotaPerSecUSec "$svc")/$(sbx systemctl show -P MemoryMax "$svc")" = "500ms/268435456"
 check "with no network but its socket" test "$(sbx systemctl show -P PrivateNetwork "$svc")" = yes
 check "confined by seccomp" sh -c "'$SANDBOX' exec $SB grep -q '^Seccomp:.*2' /proc/\$('$SANDBOX' exec $SB systemctl show -P MainPID $svc)/status"
+# Through the gateway (TCP 8080): by Host, as KServe clients do, and by path.
+sbx systemctl enable --now sdflow-gateway.socket >/dev/null 2>&1
+out=$(sbx curl -sS -H 'Host: xgboost-iris.team-a.example.com' -d @"$TOP/build/it-in.json" http://127.0.0.1:8080/v1/models/xgboost-iris:predict)
+check "the gateway routes by Host to the replica" /usr/bin/python3 -c "
+import json,sys; p=json.loads(sys.argv[1])['predictions']
+assert [r.index(max(r)) for r in p] == [2, 0], p" "$out"
+out=$(sbx curl -sS -d '{"inputs":[{"name":"x","shape":[1,4],"datatype":"FP32","data":[6.2,3.4,5.4,2.3]}]}' http://127.0.0.1:8080/serving/team-a/xgboost-iris/v2/models/xgboost-iris/infer)
+check "and by path, with the V2 protocol" grep -q '"model_name":"xgboost-iris"' <<<"$out"
+check "an unknown host gets 404" test "$(sbx curl -sS -o /dev/null -w '%{http_code}' -H 'Host: nope.team-a.example.com' http://127.0.0.1:8080/v1/models/nope)" = 404
+check "the gateway runs unprivileged in its own network namespace" test "$(sbx systemctl show -P PrivateNetwork sdflow-gateway.service)/$(sbx systemctl show -P User sdflow-gateway.service)" = yes/sdflow
 out=$(as_alice sdflow -n team-a logs isvc/xgboost-iris --tail=5)
 check "logs show the replica's start (from the journal)" grep -q 'sdflow_team-a_xgboost-iris_0.service: Serving model xgboost-iris' <<<"$out"
 sbx useradd -m mallory
@@ -57,6 +67,9 @@ check "no copy of it exists" sbx test ! -e /var/lib/sdflow/ns/team-a/models/stol
 check "alice deletes it" as_alice sdflow -n team-a delete isvc xgboost-iris
 check "its units are gone" test -z "$(sbx systemctl list-units --all --no-legend 'sdflow_team-a_xgboost-iris_*')"
 check "its model is gone" sbx test ! -e /var/lib/sdflow/ns/team-a/models/xgboost-iris
+gone() { test "$(sbx curl -sS -o /dev/null -w '%{http_code}' -H 'Host: xgboost-iris.team-a.example.com' -d @"$TOP/build/it-in.json" http://127.0.0.1:8080/v1/models/xgboost-iris:predict)" = 404; }
+# The gateway looks at the route table at most once a second.
+check "and the gateway no longer routes to it" wait_for 10 gone
 as_alice sdflow apply -f "$TOP/build/it-isvc.yaml" >/dev/null
 check "deleting the Profile removes the namespace's InferenceServices" sh -c "'$SANDBOX' exec $SB sdflow delete profile team-a --yes >/dev/null && test -z \"\$('$SANDBOX' exec $SB sdflow get isvc -A -o name)\""
 check "... and their units" test -z "$(sbx systemctl list-units --all --no-legend 'sdflow_team-a_*')"
