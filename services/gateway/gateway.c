@@ -21,6 +21,7 @@ typedef struct Settings {
 typedef struct Gateway {
         sd_event *event;
         Routes routes;
+        ProxyPool *pool;
         char *routes_path;
         uint64_t timeout_usec;
 } Gateway;
@@ -64,7 +65,7 @@ static void gateway_handle(HttpConn *c, const HttpMessage *req, const char *body
         }
         char vhost[300];
         snprintf(vhost, sizeof vhost, "%s", rt->host);
-        proxy_start(g->event, c, req, body, body_len, backend, req->target + rest, req->target_len - rest, vhost,
+        proxy_start(g->event, g->pool, c, req, body, body_len, backend, req->target + rest, req->target_len - rest, vhost,
                     g->timeout_usec);
 }
 
@@ -90,6 +91,11 @@ static int setup(sd_event *e, void *settings, void **userdata) {
         if (!g)
                 return log_oom();
         g->event = e;
+        g->pool = proxy_pool_new(e);
+        if (!g->pool) {
+                free(g);
+                return log_oom();
+        }
         g->routes_path = strdup(s->routes_path ?: "/run/sdflow/routes.json");
         /* A model answers within the request timeout, or the client gets 504. */
         g->timeout_usec = s->daemon.request_timeout_usec;
@@ -102,6 +108,7 @@ static void teardown(void *userdata) {
         if (!g)
                 return;
         routes_done(&g->routes);
+        proxy_pool_free(g->pool);
         free(g->routes_path);
         free(g);
 }

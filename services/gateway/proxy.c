@@ -1,7 +1,10 @@
 /* proxy.c: forwards one request to a model replica's Unix socket and
- * relays the answer; see proxy.h.  One upstream connection per request
- * (Connection: close); keep-alive pools come later. */
+ * relays the answer; see proxy.h.  Upstream connections are kept alive and
+ * reused from a pool; one that the replica closed while idle (it exits when
+ * idle) is noticed on reuse and the request is sent again on a new one,
+ * but only if the replica answered nothing. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +18,94 @@
 
 #define RESPONSE_MAX (64u << 20)
 
+#define POOL_MAX 256
+/* A pooled connection idle this long is closed: a replica exits only when
+ * it has no connection, so a pool that held on would keep every model warm
+ * and defeat scale to zero. */
+#define POOL_IDLE_USEC (1000 * 1000ULL)
+
+struct ProxyPool {
+        sd_event *event;
+        sd_event_source *expire;
+        struct {
+                char path[108];
+                int fd;
+                uint64_t since;
+        } idle[POOL_MAX];
+        size_t n;
+};
+
+static int on_expire(sd_event_source *es, uint64_t now, void *userdata) {
+        ProxyPool *pool = userdata;
+        (void) es;
+        for (size_t i = pool->n; i > 0; i--)
+                if (now >= pool->idle[i - 1].since + POOL_IDLE_USEC) {
+                        safe_close(pool->idle[i - 1].fd);
+                        pool->idle[i - 1] = pool->idle[--pool->n];
+                }
+        if (pool->n > 0) {
+                (void) sd_event_source_set_time(pool->expire, now + POOL_IDLE_USEC / 2);
+                (void) sd_event_source_set_enabled(pool->expire, SD_EVENT_ONESHOT);
+        }
+        return 0;
+}
+
+ProxyPool *proxy_pool_new(sd_event *e) {
+        ProxyPool *pool = calloc(1, sizeof(ProxyPool));
+        if (!pool)
+                return NULL;
+        pool->event = e;
+        if (sd_event_add_time_relative(e, &pool->expire, CLOCK_MONOTONIC, POOL_IDLE_USEC, 0, on_expire, pool) < 0) {
+                free(pool);
+                return NULL;
+        }
+        (void) sd_event_source_set_enabled(pool->expire, SD_EVENT_OFF);
+        return pool;
+}
+
+ProxyPool *proxy_pool_free(ProxyPool *pool) {
+        if (!pool)
+                return NULL;
+        for (size_t i = 0; i < pool->n; i++)
+                safe_close(pool->idle[i].fd);
+        sd_event_source_disable_unref(pool->expire);
+        free(pool);
+        return NULL;
+}
+
+static int pool_take(ProxyPool *pool, const char *path) {
+        for (size_t i = pool->n; i > 0; i--)
+                if (strcmp(pool->idle[i - 1].path, path) == 0) {
+                        int fd = pool->idle[i - 1].fd;
+                        pool->idle[i - 1] = pool->idle[--pool->n];
+                        return fd;
+                }
+        return -EBADF;
+}
+
+static void pool_put(ProxyPool *pool, const char *path, int fd) {
+        if (pool->n == POOL_MAX) {
+                safe_close(pool->idle[0].fd); /* the oldest goes */
+                memmove(&pool->idle[0], &pool->idle[1], (POOL_MAX - 1) * sizeof pool->idle[0]);
+                pool->n--;
+        }
+        uint64_t now = 0;
+        (void) sd_event_now(pool->event, CLOCK_MONOTONIC, &now);
+        snprintf(pool->idle[pool->n].path, sizeof pool->idle[0].path, "%s", path);
+        pool->idle[pool->n].since = now;
+        pool->idle[pool->n++].fd = fd;
+        int enabled = SD_EVENT_OFF;
+        (void) sd_event_source_get_enabled(pool->expire, &enabled);
+        if (enabled == SD_EVENT_OFF) {
+                (void) sd_event_source_set_time(pool->expire, now + POOL_IDLE_USEC);
+                (void) sd_event_source_set_enabled(pool->expire, SD_EVENT_ONESHOT);
+        }
+}
+
 typedef struct Proxy {
+        ProxyPool *pool;
+        sd_event *event;
+        bool reused;
         HttpConn *conn;
         sd_event_source *io, *timer;
         int fd;
@@ -50,6 +140,45 @@ static void finish(Proxy *p, int status, const char *ctype, const char *body, si
                 (void) http_conn_reply(c, status, ctype, body, len, NULL);
         proxy_free(p);
 }
+
+/* 1 when the response in p->in is complete (*keep: the connection may be
+ * reused), 0 when more is to come, -1 when it is malformed. */
+static int complete(Proxy *p, bool eof, bool *keep) {
+        HttpMessage m;
+        int head = http_parse_response(p->in, p->in_len, 64 * 1024, &m);
+        *keep = false;
+        if (head < 0)
+                return -1;
+        if (head == 0)
+                return eof ? -1 : 0;
+        size_t have = p->in_len - (size_t) head;
+        if (m.has_content_length) {
+                if (have >= m.content_length) {
+                        *keep = m.keep_alive && have == m.content_length;
+                        return 1;
+                }
+                return eof ? -1 : 0;
+        }
+        if (m.chunked) {
+                /* Decode a copy: is the last chunk there yet? */
+                char *copy = malloc(have + 1);
+                size_t consumed, produced;
+                if (!copy)
+                        return -1;
+                memcpy(copy, p->in + head, have);
+                HttpChunked ch = HTTP_CHUNKED_INIT;
+                int r = http_chunked_decode(&ch, copy, have, &consumed, &produced);
+                free(copy);
+                if (r == 1) {
+                        *keep = m.keep_alive && consumed == have;
+                        return 1;
+                }
+                return r < 0 || eof ? -1 : 0;
+        }
+        return eof ? 1 : 0; /* framed by the end of the connection */
+}
+
+static int start_upstream(Proxy *p);
 
 static void relay(Proxy *p) {
         HttpMessage m;
@@ -91,6 +220,19 @@ static int on_upstream(sd_event_source *es, int fd, uint32_t revents, void *user
 
         if (p->out_off < p->out_len) {
                 ssize_t n = send(fd, p->out + p->out_off, p->out_len - p->out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
+                if (n < 0 && p->reused && (errno == EPIPE || errno == ECONNRESET || errno == ENOTCONN)) {
+                        /* A pooled connection the replica had closed: once more, afresh. */
+                        p->io = sd_event_source_disable_unref(p->io);
+                        p->fd = safe_close(p->fd);
+                        p->reused = false;
+                        p->out_off = 0;
+                        if (start_upstream(p) < 0) {
+                                snprintf(msg, sizeof msg, "cannot reach the model server at %s: %s", p->backend,
+                                         strerror(errno));
+                                finish(p, 502, NULL, NULL, 0, msg);
+                        }
+                        return 0;
+                }
                 if (n < 0 && errno != EAGAIN && errno != EINTR) {
                         snprintf(msg, sizeof msg, "the model server at %s refused the request: %s", p->backend,
                                  strerror(errno));
@@ -131,15 +273,47 @@ static int on_upstream(sd_event_source *es, int fd, uint32_t revents, void *user
                         return 0;
                 }
                 if (n == 0) {
+                        if (p->in_len == 0 && p->reused) {
+                                /* A pooled connection the replica had closed: once more, afresh. */
+                                p->io = sd_event_source_disable_unref(p->io);
+                                p->fd = safe_close(p->fd);
+                                p->reused = false;
+                                p->out_off = 0;
+                                if (start_upstream(p) < 0) {
+                                        snprintf(msg, sizeof msg, "cannot reach the model server at %s: %s",
+                                                 p->backend, strerror(errno));
+                                        finish(p, 502, NULL, NULL, 0, msg);
+                                }
+                                return 0;
+                        }
                         if (p->in_len == 0) {
                                 snprintf(msg, sizeof msg, "the model server at %s closed without answering",
                                          p->backend);
                                 finish(p, 502, NULL, NULL, 0, msg);
-                        } else
+                        } else if (complete(p, true, &(bool) { false }) == 1)
                                 relay(p);
+                        else
+                                finish(p, 502, NULL, NULL, 0, "the model server's answer was cut short");
                         return 0;
                 }
                 p->in_len += (size_t) n;
+                bool keep;
+                int c = complete(p, false, &keep);
+                if (c < 0) {
+                        snprintf(msg, sizeof msg, "the model server at %s sent a malformed response", p->backend);
+                        finish(p, 502, NULL, NULL, 0, msg);
+                        return 0;
+                }
+                if (c == 1) {
+                        if (keep) {
+                                /* The connection goes back to the pool before the answer goes out. */
+                                p->io = sd_event_source_disable_unref(p->io);
+                                pool_put(p->pool, p->backend, p->fd);
+                                p->fd = -EBADF;
+                        }
+                        relay(p);
+                        return 0;
+                }
         }
 }
 
@@ -160,15 +334,18 @@ static bool hop_by_hop(const HttpHeader *h) {
         return false;
 }
 
-void proxy_start(sd_event *e, HttpConn *c, const HttpMessage *req, const char *body, size_t body_len,
-                 const char *backend, const char *target, size_t target_len, const char *host, uint64_t timeout_usec) {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+void proxy_start(sd_event *e, ProxyPool *pool, HttpConn *c, const HttpMessage *req, const char *body,
+                 size_t body_len, const char *backend, const char *target, size_t target_len, const char *host,
+                 uint64_t timeout_usec) {
+        struct sockaddr_un sa;
         char msg[300];
         Proxy *p = calloc(1, sizeof *p);
         if (!p) {
                 (void) http_conn_reply_error(c, 500, false, "out of memory");
                 return;
         }
+        p->pool = pool;
+        p->event = e;
         p->conn = c;
         p->fd = -EBADF;
         snprintf(p->backend, sizeof p->backend, "%s", backend);
@@ -186,7 +363,7 @@ void proxy_start(sd_event *e, HttpConn *c, const HttpMessage *req, const char *b
                 if (!hop_by_hop(&req->headers[i]))
                         fprintf(f, "%.*s: %.*s\r\n", (int) req->headers[i].name_len, req->headers[i].name,
                                 (int) req->headers[i].value_len, req->headers[i].value);
-        fprintf(f, "Content-Length: %zu\r\nConnection: close\r\n\r\n", body_len);
+        fprintf(f, "Content-Length: %zu\r\n\r\n", body_len);
         fwrite(body, 1, body_len, f);
         if (fclose(f) != 0 || !p->out) {
                 finish(p, 500, NULL, NULL, 0, "out of memory");
@@ -197,17 +374,35 @@ void proxy_start(sd_event *e, HttpConn *c, const HttpMessage *req, const char *b
                 finish(p, 502, NULL, NULL, 0, "the replica's socket path is too long");
                 return;
         }
-        strcpy(sa.sun_path, backend);
-        p->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (p->fd < 0 || (connect(p->fd, (struct sockaddr *) &sa, sizeof sa) < 0 && errno != EINPROGRESS &&
-                          errno != EAGAIN)) {
+        p->fd = pool_take(p->pool, backend);
+        p->reused = p->fd >= 0;
+        if (start_upstream(p) < 0) {
                 snprintf(msg, sizeof msg, "cannot reach the model server at %s: %s", backend, strerror(errno));
                 finish(p, 502, NULL, NULL, 0, msg);
                 return;
         }
-        if (sd_event_add_io(e, &p->io, p->fd, EPOLLOUT, on_upstream, p) < 0 ||
-            sd_event_add_time_relative(e, &p->timer, CLOCK_MONOTONIC, timeout_usec, 0, on_timeout, p) < 0) {
+        if (sd_event_add_time_relative(e, &p->timer, CLOCK_MONOTONIC, timeout_usec, 0, on_timeout, p) < 0) {
                 finish(p, 500, NULL, NULL, 0, "cannot watch the upstream connection");
                 return;
         }
+}
+
+/* Connects (unless a pooled connection is in p->fd) and starts sending.
+ * Returns < 0 with errno set when the replica cannot be reached. */
+static int start_upstream(Proxy *p) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        strcpy(sa.sun_path, p->backend);
+        if (p->fd < 0) {
+                p->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+                if (p->fd < 0)
+                        return -1;
+                if (connect(p->fd, (struct sockaddr *) &sa, sizeof sa) < 0 && errno != EINPROGRESS && errno != EAGAIN)
+                        return -1;
+        }
+        p->in_len = 0;
+        if (sd_event_add_io(p->event, &p->io, p->fd, EPOLLOUT, on_upstream, p) < 0) {
+                errno = ENOMEM;
+                return -1;
+        }
+        return 0;
 }
