@@ -359,15 +359,16 @@ int store_apply(Store *s, const Kind *k, json_t *obj, json_t **ret, StoreChange 
         json_object_set_new(nmd, "uid", json_string(uid));
         json_object_set_new(nmd, "generation", json_integer(generation));
 
-        r = commit_change(s, kind, ns, name, new, old ? "MODIFIED" : "ADDED");
+        bool existed = old != NULL;
         json_decref(old);
+        r = commit_change(s, kind, ns, name, new, existed ? "MODIFIED" : "ADDED");
         r = end(s, r);
         if (r < 0) {
                 json_decref(new);
                 return r;
         }
         *ret = new;
-        *change = old ? STORE_UPDATED : STORE_CREATED;
+        *change = existed ? STORE_UPDATED : STORE_CREATED;
         return 0;
 }
 
