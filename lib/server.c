@@ -314,8 +314,13 @@ static int conn_grow(HttpConn *c, size_t want) {
         char *p = realloc(c->rbuf, n + 1); /* +1: room for the NUL after a body */
         if (!p)
                 return -ENOMEM;
+        bool moved = p != c->rbuf;
         c->rbuf = p;
         c->rsize = n;
+        /* The parsed head points into the buffer: when it moved (a body that
+         * arrives in pieces), parse the head again where it now is. */
+        if (moved && c->head_len > 0 && http_parse_request(c->rbuf, c->head_len, cfg->max_head, &c->req) <= 0)
+                return -EBADMSG;
         return 0;
 }
 

@@ -41,6 +41,8 @@ static void handler(HttpConn *c, const HttpMessage *req, const char *body, size_
         }
         int n = snprintf(out, sizeof out, "%.*s %.*s %zu:%s", (int) req->method_len, req->method,
                          (int) req->target_len, req->target, len, body);
+        if (n >= (int) sizeof out)
+                n = (int) sizeof out - 1;
         http_conn_reply(c, 200, "text/plain", out, (size_t) n, NULL);
 }
 
@@ -150,6 +152,40 @@ static void test_keepalive_and_pipelining(void) {
         CHECK(strstr(buf, "GET /d") != NULL);
         CHECK(strstr(buf, "Connection: close") != NULL);
         CHECK(closed);
+        close(fd);
+        stop();
+}
+
+/* A body that arrives in pieces makes the read buffer grow (and move): the
+ * handler must still see the request's own method and target, here and on
+ * the next request of the connection. */
+static void test_body_in_pieces(void) {
+        char buf[8192], piece[1001];
+        bool closed;
+        HttpServerConfig cfg = small();
+        cfg.max_body = 100000;
+        start(cfg);
+        int fd = client();
+        memset(piece, 'x', 1000);
+        piece[1000] = '\0';
+        /* Other connections allocate their buffers meanwhile, so growing
+         * this one's cannot stay in place. */
+        int others[30];
+        for (int round = 0; round < 2; round++) {
+                say(fd, "POST /target-in-pieces HTTP/1.1\r\nHost: x\r\nContent-Length: 30000\r\n\r\n");
+                for (int i = 0; i < 30; i++) {
+                        say(fd, piece);
+                        others[i] = client();
+                        say(others[i], "GET /other HTTP/1.1\r\n");
+                        pump(2);
+                }
+                for (int i = 0; i < 30; i++)
+                        close(others[i]);
+                hear(fd, buf, sizeof buf, 300, &closed);
+                CHECK(strstr(buf, "HTTP/1.1 200 OK\r\n") == buf);
+                CHECK(strstr(buf, "POST /target-in-pieces 30000:xxxx") != NULL);
+                CHECK(!closed);
+        }
         close(fd);
         stop();
 }
@@ -330,6 +366,7 @@ static void test_streaming(void) {
 int main(void) {
         test_streaming();
         test_keepalive_and_pipelining();
+        test_body_in_pieces();
         test_errors();
         test_chunked_and_continue();
         test_slow_client();
