@@ -45,12 +45,23 @@ static const ConfItem items[] = {
         CONF_ITEM("Sandbox", CONF_UINT, 0, 1, Settings, sandbox),
 };
 
+/* The first answer of this process tells the gateway it was a cold start
+ * (it counts them); later ones carry nothing extra. */
+static bool answered;
+
+static const char *first_headers(void) {
+        if (answered)
+                return NULL;
+        answered = true;
+        return "Sdflow-Cold-Start: 1\r\n";
+}
+
 static void reply_body(HttpConn *c, int status, char *body, size_t len) {
         if (!body) {
                 (void) http_conn_reply_error(c, 500, false, "out of memory");
                 return;
         }
-        (void) http_conn_reply(c, status, "application/json", body, len, NULL);
+        (void) http_conn_reply(c, status, "application/json", body, len, first_headers());
         free(body);
 }
 
@@ -61,7 +72,7 @@ static void reply_err(HttpConn *c, int status, const char *msg) {
 }
 
 static void reply_text(HttpConn *c, int status, const char *json) {
-        (void) http_conn_reply(c, status, "application/json", json, strlen(json), NULL);
+        (void) http_conn_reply(c, status, "application/json", json, strlen(json), first_headers());
 }
 
 /* Does [p, p+n) start with prefix, followed by the model name and then suffix exactly? */
