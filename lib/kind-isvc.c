@@ -134,6 +134,60 @@ static void check_range(json_t *pred, const char *field, json_int_t lo, json_int
                           ", %" JSON_INTEGER_FORMAT "]", json_integer_value(v), lo, hi);
 }
 
+/* Seconds in a Knative duration of the form <n>ms|s|m|h, or -1. */
+static long duration_seconds(const char *s) {
+        char *end;
+        if (!s || *s < '0' || *s > '9')
+                return -1;
+        unsigned long v = strtoul(s, &end, 10);
+        if (v > 1000000)
+                return -1;
+        if (strcmp(end, "ms") == 0)
+                return (long) ((v + 999) / 1000);
+        if (strcmp(end, "s") == 0)
+                return (long) v;
+        if (strcmp(end, "m") == 0)
+                return (long) v * 60;
+        if (strcmp(end, "h") == 0)
+                return (long) v * 3600;
+        return -1;
+}
+
+/* The autoscaling annotations sdflow applies (Knative's names). */
+static void check_annotations(json_t *obj, Diags *d) {
+        json_t *ann = json_object_get(json_object_get(obj, "metadata"), "annotations");
+        const char *key;
+        json_t *v;
+        char path[200];
+        json_object_foreach(ann, key, v) {
+                const char *s = json_string_value(v);
+                long secs;
+                snprintf(path, sizeof path, "metadata.annotations[\"%.120s\"]", key);
+                if (strncmp(key, "autoscaling.knative.dev/", 24) != 0)
+                        continue;
+                const char *k = key + 24; /* key itself drives the loop */
+                if (strcmp(k, "window") == 0) {
+                        if ((secs = duration_seconds(s)) < 1 || secs > 599)
+                                diags_add(d, true, path, "'%.40s' is not a stable window between 1s and 599s "
+                                          "(e.g. 60s, 2m)", s ?: "");
+                } else if (strcmp(k, "scale-to-zero-pod-retention-period") == 0) {
+                        if ((secs = duration_seconds(s)) < 0 || secs > 86400)
+                                diags_add(d, true, path, "'%.40s' is not a duration up to 24h (e.g. 60s, 5m)", s ?: "");
+                } else if (strcmp(k, "panic-window-percentage") == 0) {
+                        char *end;
+                        double p = s ? strtod(s, &end) : 0;
+                        if (!s || *end || p < 1 || p > 100)
+                                diags_add(d, true, path, "'%.40s' is not a percentage between 1 and 100", s ?: "");
+                } else if (strcmp(k, "class") == 0 || strcmp(k, "metric") == 0 || strcmp(k, "target") == 0 ||
+                           strcmp(k, "min-scale") == 0 || strcmp(k, "max-scale") == 0)
+                        diags_add(d, true, path, "is not supported: use spec.predictor's minReplicas, maxReplicas, "
+                                  "scaleMetric and scaleTarget");
+                else
+                        diags_add(d, false, path, "is not applied by sdflow (it applies window, "
+                                  "panic-window-percentage and scale-to-zero-pod-retention-period)");
+        }
+}
+
 static void isvc_validate(json_t *obj, Diags *d) {
         json_t *pred = json_object_get(json_object_get(obj, "spec"), "predictor");
         char path[128];
@@ -147,8 +201,9 @@ static void isvc_validate(json_t *obj, Diags *d) {
                 diags_add(d, true, "spec.predictor",
                           "give exactly one of model, sklearn, xgboost or containers (got %d)", kinds_given);
 
-        check_range(pred, "minReplicas", 0, 64, d);
-        check_range(pred, "maxReplicas", 0, 64, d);
+        check_annotations(obj, d);
+        check_range(pred, "minReplicas", 0, 16, d);
+        check_range(pred, "maxReplicas", 0, 16, d);
         check_range(pred, "scaleTarget", 1, 100000, d);
         check_range(pred, "containerConcurrency", 0, 100000, d);
         check_range(pred, "timeout", 1, 3600, d);
