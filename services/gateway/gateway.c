@@ -1,14 +1,23 @@
 /* gateway.c: sdflow-gateway, the HTTP ingress for models.
  *
  * It takes its TCP socket from systemd, routes a request by its Host
- * (<isvc>.<ns>.<domain>) or by the path /serving/<ns>/<isvc>/..., and
- * proxies it to one of the InferenceService's replica sockets, round robin;
- * a replica scaled to zero is started by the connection. */
+ * (<isvc>.<ns>.<domain>) or by the path /serving/<ns>/<isvc>/..., checks
+ * the namespace's bearer token if it has any, picks a revision by the
+ * traffic split and, within it, the least busy of the replicas the
+ * autoscaler wants, and proxies the request to that replica's socket; a
+ * replica scaled to zero is started by the connection.  Under
+ * containerConcurrency a request that finds every wanted replica busy
+ * waits in the revision's queue (503 when that is full). */
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 
 #include "daemon.h"
 #include "log.h"
+#include "metrics.h"
 #include "proxy.h"
 #include "routes.h"
 #include "version.h"
@@ -20,11 +29,143 @@ typedef struct Settings {
 
 typedef struct Gateway {
         sd_event *event;
+        sd_event_source *watch; /* inotify on the route table's directory */
         Routes routes;
         ProxyPool *pool;
         char *routes_path;
         uint64_t timeout_usec;
+        GatewayCounters counters;
 } Gateway;
+
+/* One proxied request, from arrival to answer. */
+typedef struct Request {
+        Gateway *g;
+        Revision *rev;
+        Backend *backend; /* NULL while it waits */
+        Proxy *proxy;
+        uint64_t start;
+        struct Request *next, *prev; /* in rev's queue */
+        bool queued;
+} Request;
+
+static uint64_t now_usec(Gateway *g) {
+        uint64_t now = 0;
+        (void) sd_event_now(g->event, CLOCK_MONOTONIC, &now);
+        return now;
+}
+
+static void dispatch(Request *q, Backend *b) {
+        q->backend = b;
+        b->inflight++;
+        b->requests++;
+        q->rev->inflight++;
+        proxy_send(q->proxy, b->path); /* may end q at once */
+}
+
+static void enqueue(Request *q) {
+        Revision *rev = q->rev;
+        q->queued = true;
+        q->prev = rev->queue_tail;
+        if (rev->queue_tail)
+                rev->queue_tail->next = q;
+        else
+                rev->queue_head = q;
+        rev->queue_tail = q;
+        rev->queued++;
+}
+
+static void unqueue(Request *q) {
+        Revision *rev = q->rev;
+        if (q->prev)
+                q->prev->next = q->next;
+        else
+                rev->queue_head = q->next;
+        if (q->next)
+                q->next->prev = q->prev;
+        else
+                rev->queue_tail = q->prev;
+        q->next = q->prev = NULL;
+        q->queued = false;
+        rev->queued--;
+}
+
+/* Sends waiting requests to replicas that have room, oldest first. */
+static void drain(Gateway *g, Revision *rev) {
+        while (rev->queue_head) {
+                Backend *b = revision_pick_backend(rev, now_usec(g));
+                if (!b)
+                        return;
+                Request *q = rev->queue_head;
+                unqueue(q);
+                dispatch(q, b);
+        }
+}
+
+static void on_done(Proxy *p, int status, bool cold, void *userdata) {
+        Request *q = userdata;
+        Gateway *g = q->g;
+        Revision *rev = q->rev;
+        uint64_t now = now_usec(g);
+        (void) p;
+
+        if (q->backend) {
+                q->backend->inflight--;
+                rev->inflight--;
+        } else if (q->queued)
+                unqueue(q);
+        scaler_change(&rev->scaler, now, -1);
+        if (status >= 100 && status < 600)
+                rev->codes[status]++;
+        double secs = (double) (now - q->start) / 1e6;
+        size_t i = 0;
+        while (i < LATENCY_BUCKETS && secs > latency_bounds[i])
+                i++;
+        rev->latency[i]++;
+        rev->latency_sum += secs;
+        rev->count++;
+        if (cold)
+                rev->cold_starts++;
+        free(q);
+        drain(g, rev);
+        revision_unref(&g->routes, rev);
+}
+
+/* Whether the request carries one of the route's tokens (Authorization:
+ * Bearer T, compared by SHA-256 so the table holds no token itself). */
+static bool authorized(const Route *rt, const HttpMessage *req) {
+        const char *v;
+        size_t vl;
+        if (rt->n_tokens == 0)
+                return true;
+        if (!http_header_find(req, "authorization", &v, &vl) || vl <= 7 || strncasecmp(v, "Bearer ", 7) != 0)
+                return false;
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned int mdlen = 0;
+        char hex[2 * EVP_MAX_MD_SIZE + 1];
+        if (!EVP_Digest(v + 7, vl - 7, md, &mdlen, EVP_sha256(), NULL))
+                return false;
+        for (unsigned k = 0; k < mdlen; k++)
+                snprintf(hex + 2 * k, 3, "%02x", md[k]);
+        bool ok = false;
+        for (size_t k = 0; k < rt->n_tokens; k++)
+                if (strlen(rt->tokens[k]) == 2 * mdlen && CRYPTO_memcmp(rt->tokens[k], hex, 2 * mdlen) == 0)
+                        ok = true;
+        return ok;
+}
+
+static void reply_metrics(Gateway *g, HttpConn *c) {
+        size_t len = 0;
+        /* What the autoscaler wants as of now, not as of the last request. */
+        for (Revision *rev = g->routes.revisions; rev; rev = rev->next)
+                (void) scaler_decide(&rev->scaler, &rev->scale, now_usec(g));
+        char *text = metrics_render(&g->routes, &g->counters, &len);
+        if (!text) {
+                (void) http_conn_reply_error(c, 500, false, "out of memory");
+                return;
+        }
+        (void) http_conn_reply(c, 200, "text/plain; version=0.0.4; charset=utf-8", text, len, NULL);
+        free(text);
+}
 
 static void gateway_handle(HttpConn *c, const HttpMessage *req, const char *body, size_t body_len,
                            void *userdata) {
@@ -42,9 +183,8 @@ static void gateway_handle(HttpConn *c, const HttpMessage *req, const char *body
                 (void) http_conn_reply(c, 200, "application/json", v, sizeof v - 1, NULL);
                 return;
         }
-        uint64_t now = 0;
-        (void) sd_event_now(g->event, CLOCK_MONOTONIC, &now);
-        int r = routes_refresh(&g->routes, g->routes_path, now);
+        uint64_t now = now_usec(g);
+        int r = routes_refresh(&g->routes, g->routes_path, now, false);
         if (r < 0)
                 log_warning_errno(r, "Failed to read the route table %s, keeping the old one: %m", g->routes_path);
         const char *host;
@@ -54,19 +194,61 @@ static void gateway_handle(HttpConn *c, const HttpMessage *req, const char *body
                 rt = (Route *) routes_by_host(&g->routes, host, host_len);
         if (!rt)
                 rt = (Route *) routes_by_path(&g->routes, req->target, req->target_len, &rest);
+        if (!rt && !(path_len == 8 && memcmp(path, "/metrics", 8) == 0) &&
+            routes_refresh(&g->routes, g->routes_path, now, true) >= 0) {
+                /* Perhaps just created, and the table not read yet: look again. */
+                if (http_header_find(req, "host", &host, &host_len))
+                        rt = (Route *) routes_by_host(&g->routes, host, host_len);
+                if (!rt)
+                        rt = (Route *) routes_by_path(&g->routes, req->target, req->target_len, &rest);
+        }
         if (!rt) {
+                /* The gateway's own metrics, for a host that is no model's. */
+                if (path_len == 8 && memcmp(path, "/metrics", 8) == 0) {
+                        reply_metrics(g, c);
+                        return;
+                }
+                g->counters.unrouted++;
                 (void) http_conn_reply_error(c, 404, false, "no InferenceService for this host or path");
                 return;
         }
-        const char *backend = route_next_backend(rt);
-        if (!backend) {
-                (void) http_conn_reply_error(c, 503, false, "the InferenceService has no replica");
+        if (!authorized(rt, req)) {
+                static const char b[] = "{\"error\":\"this InferenceService's namespace requires a bearer token "
+                                        "(Authorization: Bearer TOKEN) and none given matches\",\"code\":401}\n";
+                g->counters.unauthorized++;
+                (void) http_conn_reply(c, 401, "application/json", b, sizeof b - 1,
+                                       "WWW-Authenticate: Bearer realm=\"sdflow\"\r\n");
                 return;
         }
-        char vhost[300];
-        snprintf(vhost, sizeof vhost, "%s", rt->host);
-        proxy_start(g->event, g->pool, c, req, body, body_len, backend, req->target + rest, req->target_len - rest, vhost,
-                    g->timeout_usec);
+        Revision *rev = route_pick_revision(rt);
+        if (!rev) {
+                (void) http_conn_reply_error(c, 503, false, "the InferenceService has no revision with traffic");
+                return;
+        }
+        Request *q = calloc(1, sizeof *q);
+        if (!q) {
+                (void) http_conn_reply_error(c, 500, false, "out of memory");
+                return;
+        }
+        q->g = g;
+        q->rev = rev;
+        q->start = now;
+        q->proxy = proxy_new(g->event, g->pool, c, req, body, body_len, req->target + rest, req->target_len - rest,
+                             rt->host, rt->timeout_usec ?: g->timeout_usec, on_done, q);
+        if (!q->proxy) {
+                free(q);
+                return;
+        }
+        revision_ref(rev);
+        scaler_change(&rev->scaler, now, +1);
+        /* First come, first served: nobody overtakes a waiting request. */
+        Backend *b = rev->queue_head ? NULL : revision_pick_backend(rev, now);
+        if (b)
+                dispatch(q, b);
+        else if (rev->queued >= rev->queue_max)
+                proxy_fail(q->proxy, 503, "every replica is at containerConcurrency and the queue is full");
+        else
+                enqueue(q);
 }
 
 static const Settings defaults = {
@@ -85,6 +267,38 @@ static const ConfItem items[] = {
         CONF_ITEM("RoutesFile", CONF_STRING, 0, 0, Settings, routes_path),
 };
 
+static int on_routes_changed(sd_event_source *s, const struct inotify_event *ev, void *userdata) {
+        Gateway *g = userdata;
+        const char *base = strrchr(g->routes_path, '/');
+        (void) s;
+        base = base ? base + 1 : g->routes_path;
+        if (ev->len > 0 && strcmp(ev->name, base) == 0) {
+                int r = routes_refresh(&g->routes, g->routes_path, now_usec(g), true);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to read the route table %s, keeping the old one: %m",
+                                          g->routes_path);
+        }
+        return 0;
+}
+
+/* Reloads the table the moment sdflowd replaces it (by rename), before
+ * the next request is handled; without inotify, the mtime check remains. */
+static void watch_routes(Gateway *g) {
+        char dir[PATH_MAX];
+        snprintf(dir, sizeof dir, "%s", g->routes_path);
+        char *slash = strrchr(dir, '/');
+        if (!slash)
+                return;
+        *slash = '\0';
+        int r = sd_event_add_inotify(g->event, &g->watch, dir[0] ? dir : "/", IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE,
+                                     on_routes_changed, g);
+        if (r < 0) {
+                log_warning_errno(r, "Cannot watch %s, re-reading the route table at most once a second: %m", dir);
+                return;
+        }
+        (void) sd_event_source_set_priority(g->watch, SD_EVENT_PRIORITY_IMPORTANT);
+}
+
 static int setup(sd_event *e, void *settings, void **userdata) {
         Settings *s = settings;
         Gateway *g = calloc(1, sizeof *g);
@@ -97,8 +311,10 @@ static int setup(sd_event *e, void *settings, void **userdata) {
                 return log_oom();
         }
         g->routes_path = strdup(s->routes_path ?: "/run/sdflow/routes.json");
-        /* A model answers within the request timeout, or the client gets 504. */
+        /* A model answers within the request timeout (or the InferenceService's
+         * own), or the client gets 504. */
         g->timeout_usec = s->daemon.request_timeout_usec;
+        watch_routes(g);
         *userdata = g;
         return 0;
 }
@@ -107,6 +323,7 @@ static void teardown(void *userdata) {
         Gateway *g = userdata;
         if (!g)
                 return;
+        sd_event_source_disable_unref(g->watch);
         routes_done(&g->routes);
         proxy_pool_free(g->pool);
         free(g->routes_path);

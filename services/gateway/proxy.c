@@ -1,8 +1,8 @@
 /* proxy.c: forwards one request to a model replica's Unix socket and
  * relays the answer; see proxy.h.  Upstream connections are kept alive and
- * reused from a pool; one that the replica closed while idle (it exits when
- * idle) is noticed on reuse and the request is sent again on a new one,
- * but only if the replica answered nothing. */
+ * reused from a pool; one whose replica went away while it was idle is
+ * noticed on reuse (the send fails) and the request is sent again on a new
+ * one; a GET or HEAD also when the replica closed without answering. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -102,8 +102,12 @@ static void pool_put(ProxyPool *pool, const char *path, int fd) {
         }
 }
 
-typedef struct Proxy {
+struct Proxy {
         ProxyPool *pool;
+        proxy_done_t done;
+        void *userdata;
+        bool cold;
+        bool idempotent; /* GET or HEAD: may be sent again */
         sd_event *event;
         bool reused;
         HttpConn *conn;
@@ -114,7 +118,7 @@ typedef struct Proxy {
         char *in;
         size_t in_len, in_size;
         char backend[108];
-} Proxy;
+};
 
 static void proxy_free(Proxy *p) {
         sd_event_source_disable_unref(p->io);
@@ -126,19 +130,29 @@ static void proxy_free(Proxy *p) {
 }
 
 static void on_client_gone(HttpConn *c, void *userdata) {
+        Proxy *p = userdata;
         (void) c;
-        proxy_free(userdata);
+        /* 499, as nginx logs a client that closed before the answer. */
+        if (p->done)
+                p->done(p, 499, false, p->userdata);
+        proxy_free(p);
 }
 
 /* Answers the client (which ends the proxy). */
 static void finish(Proxy *p, int status, const char *ctype, const char *body, size_t len, const char *msg) {
         HttpConn *c = p->conn;
         http_conn_set_close_handler(c, NULL, NULL);
+        if (p->done)
+                p->done(p, status, p->cold, p->userdata);
         if (msg)
                 (void) http_conn_reply_error(c, status, false, msg);
         else
                 (void) http_conn_reply(c, status, ctype, body, len, NULL);
         proxy_free(p);
+}
+
+void proxy_fail(Proxy *p, int status, const char *msg) {
+        finish(p, status, NULL, NULL, 0, msg);
 }
 
 /* 1 when the response in p->in is complete (*keep: the connection may be
@@ -193,6 +207,8 @@ static void relay(Proxy *p) {
         size_t vl;
         if (http_header_find(&m, "content-type", &v, &vl) && vl < sizeof ctype)
                 snprintf(ctype, sizeof ctype, "%.*s", (int) vl, v);
+        /* The first answer of a freshly started server says so. */
+        p->cold = http_header_find(&m, "sdflow-cold-start", &v, &vl);
         char *body = p->in + head;
         size_t len = p->in_len - (size_t) head;
         if (m.chunked) {
@@ -273,8 +289,12 @@ static int on_upstream(sd_event_source *es, int fd, uint32_t revents, void *user
                         return 0;
                 }
                 if (n == 0) {
-                        if (p->in_len == 0 && p->reused) {
-                                /* A pooled connection the replica had closed: once more, afresh. */
+                        if (p->in_len == 0 && p->reused && p->idempotent) {
+                                /* A pooled connection the replica had closed: once more,
+                                 * afresh.  Only for a request that may run twice: a
+                                 * replica that is gone makes the send fail already
+                                 * (Unix sockets), so an end here after a complete send
+                                 * may be a crash in the middle of a prediction. */
                                 p->io = sd_event_source_disable_unref(p->io);
                                 p->fd = safe_close(p->fd);
                                 p->reused = false;
@@ -334,28 +354,26 @@ static bool hop_by_hop(const HttpHeader *h) {
         return false;
 }
 
-void proxy_start(sd_event *e, ProxyPool *pool, HttpConn *c, const HttpMessage *req, const char *body,
-                 size_t body_len, const char *backend, const char *target, size_t target_len, const char *host,
-                 uint64_t timeout_usec) {
-        struct sockaddr_un sa;
-        char msg[300];
+Proxy *proxy_new(sd_event *e, ProxyPool *pool, HttpConn *c, const HttpMessage *req, const char *body,
+                 size_t body_len, const char *target, size_t target_len, const char *host, uint64_t timeout_usec,
+                 proxy_done_t done, void *userdata) {
         Proxy *p = calloc(1, sizeof *p);
         if (!p) {
                 (void) http_conn_reply_error(c, 500, false, "out of memory");
-                return;
+                return NULL;
         }
         p->pool = pool;
         p->event = e;
         p->conn = c;
         p->fd = -EBADF;
-        snprintf(p->backend, sizeof p->backend, "%s", backend);
+        p->idempotent = http_method_is(req, "GET") || http_method_is(req, "HEAD");
         http_conn_set_close_handler(c, on_client_gone, p);
 
         /* The request, re-framed: hop-by-hop headers dropped, the body whole. */
         FILE *f = open_memstream(&p->out, &p->out_len);
         if (!f) {
                 finish(p, 500, NULL, NULL, 0, "out of memory");
-                return;
+                return NULL;
         }
         fprintf(f, "%.*s %.*s HTTP/1.1\r\nHost: %s\r\n", (int) req->method_len, req->method, (int) target_len, target,
                 host);
@@ -367,23 +385,31 @@ void proxy_start(sd_event *e, ProxyPool *pool, HttpConn *c, const HttpMessage *r
         fwrite(body, 1, body_len, f);
         if (fclose(f) != 0 || !p->out) {
                 finish(p, 500, NULL, NULL, 0, "out of memory");
-                return;
+                return NULL;
         }
+        /* The timeout counts from arrival, time in a queue included. */
+        if (sd_event_add_time_relative(e, &p->timer, CLOCK_MONOTONIC, timeout_usec, 0, on_timeout, p) < 0) {
+                finish(p, 500, NULL, NULL, 0, "cannot watch the upstream connection");
+                return NULL;
+        }
+        p->done = done;
+        p->userdata = userdata;
+        return p;
+}
 
+void proxy_send(Proxy *p, const char *backend) {
+        struct sockaddr_un sa;
+        char msg[300];
         if (strlen(backend) >= sizeof sa.sun_path) {
                 finish(p, 502, NULL, NULL, 0, "the replica's socket path is too long");
                 return;
         }
+        snprintf(p->backend, sizeof p->backend, "%s", backend);
         p->fd = pool_take(p->pool, backend);
         p->reused = p->fd >= 0;
         if (start_upstream(p) < 0) {
                 snprintf(msg, sizeof msg, "cannot reach the model server at %s: %s", backend, strerror(errno));
                 finish(p, 502, NULL, NULL, 0, msg);
-                return;
-        }
-        if (sd_event_add_time_relative(e, &p->timer, CLOCK_MONOTONIC, timeout_usec, 0, on_timeout, p) < 0) {
-                finish(p, 500, NULL, NULL, 0, "cannot watch the upstream connection");
-                return;
         }
 }
 
