@@ -316,20 +316,9 @@ static void write_routes(Api *a) {
                 return;
         }
         json_array_foreach(items, i, o) {
-                json_t *st = json_object_get(o, "status"), *backends = json_array();
-                const char *url = json_string_value(json_object_get(st, "url"));
-                size_t k;
-                json_t *r;
-                json_array_foreach(json_object_get(st, "replicas"), k, r)
-                        if (json_is_string(json_object_get(r, "socket")))
-                                json_array_append(backends, json_object_get(r, "socket"));
-                if (!url || strncmp(url, "http://", 7) != 0 || json_array_size(backends) == 0) {
-                        json_decref(backends);
-                        continue;
-                }
-                json_array_append_new(routes, json_pack("{s:s, s:s, s:s, s:o}", "host", url + 7, "namespace",
-                                                        manifest_namespace(o), "name", manifest_name(o), "backends",
-                                                        backends));
+                json_t *route = serving_route(o);
+                if (route)
+                        json_array_append_new(routes, route);
         }
         json_decref(items);
         json_t *doc = json_pack("{s:o}", "routes", routes);
@@ -436,8 +425,11 @@ static void handle_list(Api *a, HttpConn *c, const Caller *caller, const Route *
         json_t *kept = json_array();
         json_array_foreach(items, i, o)
                 if (selector_matches(sel, json_object_get(json_object_get(o, "metadata"), "labels")) &&
-                    object_visible(a, caller, rt->kind, o))
+                    object_visible(a, caller, rt->kind, o)) {
+                        if (rt->kind == &kind_isvc)
+                                serving_observe(a->namespaces, o);
                         json_array_append(kept, o);
+                }
         json_decref(items);
         selector_free(sel);
         kind_api_version(rt->kind, av, sizeof av);
@@ -466,6 +458,8 @@ static void handle_get(Api *a, HttpConn *c, const Caller *caller, const Route *r
                 reply_status(c, 500, rt, NULL, "reading the store failed: %s", strerror(-r));
                 return;
         }
+        if (rt->kind == &kind_isvc)
+                serving_observe(a->namespaces, o);
         reply_json(c, 200, o, NULL);
 }
 

@@ -191,6 +191,9 @@ int manager_stop_unit(sd_bus *bus, const char *unit, char *err, size_t errsz) {
         }
         if (r < 0)
                 bus_fail(r, NULL, err, errsz, "waiting for the stop job");
+        /* A failed unit stays loaded (and its name taken) until reset. */
+        if (r >= 0)
+                (void) sd_bus_call_method(bus, DEST, PATH, IFACE, "ResetFailedUnit", NULL, NULL, "s", unit);
 out:
         sd_bus_message_unref(reply);
         sd_bus_slot_unref(slot);
@@ -299,6 +302,13 @@ int manager_start_replica(sd_bus *bus, const ReplicaSpec *sp, char *err, size_t 
         /* (bas): true = an allow-list */
         if (r >= 0)
                 r = sd_bus_message_append(m, "(sv)", "RestrictAddressFamilies", "(bas)", 1, 1, "AF_UNIX");
+        /* Every runtime, native or not, gets systemd's system-call allow-list;
+         * seccomp() too, so sdflow-serve can narrow it further itself. */
+        if (r >= 0)
+                r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)(sv)", "SystemCallFilter", "(bas)", 1, 2, "@system-service",
+                                          "seccomp",
+                                          "SystemCallArchitectures", "as", 1, "native", "SystemCallErrorNumber", "i",
+                                          (int32_t) EPERM, "RestrictNamespaces", "t", (uint64_t) 0, "LockPersonality", "b", 1);
         if (r >= 0) {
                 char *ro[] = { (char *) sp->read_only, NULL };
                 r = append_strv_prop(m, "ReadOnlyPaths", ro);
@@ -311,10 +321,48 @@ int manager_start_replica(sd_bus *bus, const ReplicaSpec *sp, char *err, size_t 
                 sd_bus_message_unref(m);
                 return bus_fail(r, NULL, err, errsz, "building StartTransientUnit");
         }
-        r = sd_bus_call(bus, m, 0, &e, NULL);
+        /* Wait for the socket's start job: its path exists only then. */
+        sd_bus_slot *slot = NULL;
+        sd_bus_message *reply = NULL;
+        JobWait w = {};
+        const char *job;
+        r = sd_bus_match_signal(bus, &slot, DEST, PATH, IFACE, "JobRemoved", on_job_removed, &w);
+        if (r < 0) {
+                sd_bus_message_unref(m);
+                return bus_fail(r, NULL, err, errsz, "subscribing to JobRemoved");
+        }
+        r = sd_bus_call(bus, m, 0, &e, &reply);
         sd_bus_message_unref(m);
         if (r < 0)
                 bus_fail(r, &e, err, errsz, "starting the replica");
+        else if ((r = sd_bus_message_read(reply, "o", &job)) >= 0) {
+                w.job = job;
+                r = wait_job(bus, &w, 30 * USEC_PER_SEC);
+                if (r < 0)
+                        bus_fail(r, NULL, err, errsz, "waiting for the replica's socket");
+                else if (strcmp(w.result, "done") != 0) {
+                        snprintf(err, errsz, "the socket %s did not start: %s (see journalctl -u %s)", sock, w.result,
+                                 sock);
+                        r = -EPROTO;
+                }
+        }
+        sd_bus_message_unref(reply);
+        sd_bus_slot_unref(slot);
         sd_bus_error_free(&e);
         return r < 0 ? r : 0;
+}
+
+int manager_unit_active(sd_bus *bus, const char *unit) {
+        char *path = NULL, *state = NULL;
+        int r = sd_bus_path_encode("/org/freedesktop/systemd1/unit", unit, &path);
+        if (r < 0)
+                return r;
+        r = sd_bus_get_property_string(bus, DEST, path, "org.freedesktop.systemd1.Unit", "ActiveState", NULL, &state);
+        free(path);
+        if (r < 0)
+                return r;
+        r = strcmp(state, "active") == 0 || strcmp(state, "activating") == 0 || strcmp(state, "reloading") == 0 ||
+            strcmp(state, "deactivating") == 0;
+        free(state);
+        return r;
 }

@@ -47,3 +47,7 @@ typedef struct ReplicaSpec {
 } ReplicaSpec;
 
 int manager_start_replica(sd_bus *bus, const ReplicaSpec *spec, char *err, size_t errsz);
+
+/* 1 when unit runs (active, activating, reloading or deactivating), 0 when
+ * not, or a negative errno. */
+int manager_unit_active(sd_bus *bus, const char *unit);

@@ -1,9 +1,27 @@
-/* serving.c: see serving.h. */
+/* serving.c: see serving.h.
+ *
+ * Revisions, as Knative and KServe have them: the predictor's template (the
+ * predictor without canaryTrafficPercent, plus the autoscaling annotations)
+ * has a digest; applying a template whose digest differs from the latest
+ * revision's creates revision N+1 (<isvc>-predictor-0000N) with its own model
+ * copy, units and sockets.  A new revision gets traffic only once its first
+ * replica answers the readiness check (GET /v2/health/ready); until then, or
+ * if it never does, the revision that had all the traffic keeps it.  With
+ * canaryTrafficPercent the latest ready revision gets that share and the
+ * last rolled-out one the rest; without it the latest gets everything,
+ * becomes the rolled-out revision and the one before is retired (its
+ * units go at the next change, so requests the gateway sent before it read
+ * the new route table are still answered).  The revisions
+ * and the split live in the status (status.components.predictor, as KServe
+ * writes it, and status.revisions with the units, which the route table
+ * is made from). */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "client.h"
 #include "kinds.h"
 #include "log.h"
 #include "manifest.h"
@@ -12,8 +30,10 @@
 #include "slice.h"
 
 #define MAX_REPLICAS 16
-#define DEFAULT_IDLE "60s"
+#define DEFAULT_IDLE_SEC 60
 #define DOMAIN "example.com"
+#define READY_TIMEOUT_USEC (120 * USEC_PER_SEC)
+#define SKLEARN_SERVER "/usr/lib/sdflow/sdflow-serve-sklearn"
 
 static json_t *predictor(json_t *isvc) {
         return json_object_get(json_object_get(isvc, "spec"), "predictor");
@@ -96,108 +116,430 @@ int serving_admit(Store *store, json_t *isvc, json_t *profile, char *msg, size_t
         return quota_admit(ns, &quota, &used, &want, msg, size);
 }
 
-static void unit_base(const char *ns, const char *isvc, unsigned i, char *buf, size_t size) {
-        /* '_' cannot occur in either name, so no two services share units. */
-        snprintf(buf, size, "sdflow_%s_%s_%u", ns, isvc, i);
+/* ---- revisions ------------------------------------------------------------------ */
+
+static const char *annotation(json_t *isvc, const char *key) {
+        return json_string_value(json_object_get(json_object_get(json_object_get(isvc, "metadata"), "annotations"), key));
 }
 
-static void stop_replicas(Namespaces *n, const char *ns, const char *isvc) {
-        char base[300], unit[320], err[256];
-        for (unsigned i = 0; i < MAX_REPLICAS; i++) {
-                unit_base(ns, isvc, i, base, sizeof base);
-                snprintf(unit, sizeof unit, "%s.socket", base);
-                (void) manager_stop_unit(n->bus, unit, err, sizeof err);
-                snprintf(unit, sizeof unit, "%s.service", base);
+/* Seconds of a Knative duration ("60s", "2m", "500ms" rounds up); def if absent. */
+static unsigned seconds_of(const char *s, unsigned def) {
+        char *end;
+        if (!s)
+                return def;
+        unsigned long v = strtoul(s, &end, 10);
+        if (strcmp(end, "ms") == 0)
+                return (unsigned) ((v + 999) / 1000);
+        if (strcmp(end, "m") == 0)
+                return (unsigned) (v * 60);
+        if (strcmp(end, "h") == 0)
+                return (unsigned) (v * 3600);
+        return (unsigned) v;
+}
+
+/* FNV-1a of the revision's template: what makes a new revision. */
+static void template_digest(json_t *isvc, char out[17]) {
+        json_t *t = json_deep_copy(predictor(isvc));
+        json_object_del(t, "canaryTrafficPercent");
+        const char *key;
+        json_t *v, *ann = json_object();
+        json_object_foreach(json_object_get(json_object_get(isvc, "metadata"), "annotations"), key, v)
+                if (strncmp(key, "autoscaling.knative.dev/", 24) == 0)
+                        json_object_set(ann, key, v);
+        json_object_set_new(t, "annotations", ann);
+        char *s = json_dumps(t, JSON_SORT_KEYS | JSON_COMPACT);
+        uint64_t h = 0xcbf29ce484222325ULL;
+        for (const char *p = s ?: ""; *p; p++)
+                h = (h ^ (unsigned char) *p) * 0x100000001b3ULL;
+        snprintf(out, 17, "%016llx", (unsigned long long) h);
+        free(s);
+        json_decref(t);
+}
+
+static void revision_name(const char *isvc, json_int_t number, char *buf, size_t size) {
+        snprintf(buf, size, "%s-predictor-%05lld", isvc, (long long) number);
+}
+
+static void unit_base(const char *ns, const char *isvc, json_int_t number, unsigned i, char *buf, size_t size) {
+        /* '_' cannot occur in either name, so no two revisions share units. */
+        snprintf(buf, size, "sdflow_%s_%s_%lld_%u", ns, isvc, (long long) number, i);
+}
+
+static void stop_revision(Namespaces *n, json_t *rev) {
+        char err[256], unit[320];
+        size_t i;
+        json_t *r;
+        json_array_foreach(json_object_get(rev, "replicas"), i, r) {
+                const char *svc = json_string_value(json_object_get(r, "unit"));
+                if (!svc)
+                        continue;
+                (void) manager_stop_unit(n->bus, svc, err, sizeof err);
+                snprintf(unit, sizeof unit, "%.*s.socket", (int) (strlen(svc) - strlen(".service")), svc);
                 (void) manager_stop_unit(n->bus, unit, err, sizeof err);
         }
 }
 
-static json_t *status(bool ready, const char *reason, const char *message, json_t *extra) {
+/* Stops a revision's units and removes its model copy. */
+static void drop_revision(Namespaces *n, const char *ns, const char *isvc, json_t *rev) {
+        char err[256], num[32];
+        stop_revision(n, rev);
+        snprintf(num, sizeof num, "%lld", (long long) json_integer_value(json_object_get(rev, "number")));
+        char *const argv[] = { (char *) n->helper, (char *) "unmodel", (char *) ns, (char *) isvc, num, NULL };
+        if (manager_run(n->bus, "sdflow-ns-unmodel", argv, 60 * USEC_PER_SEC, err, sizeof err) < 0)
+                log_warning("InferenceService %s/%s: cannot remove the model of revision %s: %s", ns, isvc, num, err);
+}
+
+/* Waits for replica 0 of rev to answer GET /v2/health/ready with 200. */
+static int probe_ready(json_t *rev, char *err, size_t errsz) {
+        const char *sock = json_string_value(json_object_get(json_array_get(json_object_get(rev, "replicas"), 0), "socket"));
+        HttpResponse resp;
+        if (!sock) {
+                snprintf(err, errsz, "the revision has no replica");
+                return -ENOENT;
+        }
+        /* The connection starts the server (socket activation); the answer
+         * comes once the model is loaded. */
+        int r = http_unix_request(sock, "GET", "/v2/health/ready", NULL, NULL, 0, READY_TIMEOUT_USEC, &resp);
+        if (r < 0) {
+                snprintf(err, errsz, "the model server did not answer its readiness check (GET /v2/health/ready on %s): %s; "
+                                     "see sdflow logs",
+                         sock, r == -ETIMEDOUT ? "timed out" : r == -EBADMSG ? "it closed without answering (crashed?)"
+                                                                               : strerror(-r));
+                return r;
+        }
+        r = resp.status == 200 ? 0 : -EPROTO;
+        if (r < 0)
+                snprintf(err, errsz, "the readiness check answered %d: %.200s", resp.status, resp.body);
+        http_response_done(&resp);
+        return r;
+}
+
+/* Creates revision number of isvc: copies the model, starts the replicas'
+ * units and checks that the first replica answers.  Returns the revision's
+ * record, with "ready" and, when not ready, "reason" and "message". */
+static json_t *create_revision(Namespaces *n, json_t *isvc, json_t *profile, json_int_t number, const char *digest) {
+        const char *ns = manifest_namespace(isvc), *name = manifest_name(isvc), *format;
+        const char *owner = json_string_value(json_object_get(json_object_get(json_object_get(profile, "spec"), "owner"), "name"));
+        json_t *m = model_part(isvc, &format), *pred = predictor(isvc);
+        char user[64], slice[300], num[32], err[512], dir[512], rname[300];
+        revision_name(name, number, rname, sizeof rname);
+        json_t *rev = json_pack("{s:s, s:I, s:s, s:b, s:[]}", "name", rname, "number", (json_int_t) number, "digest",
+                                digest, "ready", 0, "replicas");
+#define NOT_READY(reason_, ...)                                                                            \
+        do {                                                                                               \
+                char m_[600];                                                                              \
+                snprintf(m_, sizeof m_, __VA_ARGS__);                                                      \
+                json_object_set_new(rev, "reason", json_string(reason_));                                  \
+                json_object_set_new(rev, "message", json_string(m_));                                      \
+                return rev;                                                                                \
+        } while (0)
+
+        if (!m)
+                NOT_READY("NotImplemented", "custom containers (predictor.containers) are not run yet; use model.modelFormat");
+        const char *uri = json_string_value(json_object_get(m, "storageUri"));
+        if (!uri || strncmp(uri, "file://", 7) != 0)
+                NOT_READY("InvalidStorageUri", "storageUri must be file:///path");
+
+        ns_user_name(ns, user, sizeof user);
+        snprintf(num, sizeof num, "%lld", (long long) number);
+        char *const copy[] = { (char *) n->helper, (char *) "model", (char *) ns, user, (char *) owner,
+                               (char *) uri + 7, (char *) name, num, (char *) format, NULL };
+        if (manager_run(n->bus, "sdflow-ns-model", copy, 120 * USEC_PER_SEC, err, sizeof err) < 0)
+                NOT_READY("ModelCopyFailed", "%s", err);
+        snprintf(dir, sizeof dir, "/var/lib/sdflow/ns/%s/models/%s/%s", ns, name, num);
+        json_object_set_new(rev, "modelPath", json_string(dir));
+
+        /* Scaling, as the gateway is to apply it. */
+        unsigned reps = replicas_of(isvc);
+        json_int_t min = json_integer_value(json_object_get(pred, "minReplicas"));
+        unsigned stable = seconds_of(annotation(isvc, "autoscaling.knative.dev/window"), 60);
+        const char *pct = annotation(isvc, "autoscaling.knative.dev/panic-window-percentage");
+        unsigned panic = (unsigned) ((double) stable * (pct ? strtod(pct, NULL) : 10.0) / 100.0 + 0.5);
+        unsigned idle = seconds_of(annotation(isvc, "autoscaling.knative.dev/scale-to-zero-pod-retention-period"),
+                                   DEFAULT_IDLE_SEC);
+        json_object_set_new(rev, "minReplicas", json_integer(min));
+        json_object_set_new(rev, "maxReplicas", json_integer(reps));
+        json_object_set_new(rev, "scaleTarget", json_integer(json_integer_value(json_object_get(pred, "scaleTarget"))));
+        json_object_set_new(rev, "containerConcurrency",
+                            json_integer(json_integer_value(json_object_get(pred, "containerConcurrency"))));
+        json_object_set_new(rev, "stableWindowSeconds", json_integer(stable));
+        json_object_set_new(rev, "panicWindowSeconds", json_integer(panic ? panic : 1));
+
+        /* Limits per replica (those admitted, divided back). */
+        Resources w = wants(isvc);
+        ns_slice_name(ns, slice, sizeof slice);
+        for (unsigned i = 0; i < reps; i++) {
+                char base[300], sock[400], model_arg[600], name_arg[300], idle_arg[64], desc[400];
+                unit_base(ns, name, number, i, base, sizeof base);
+                snprintf(sock, sizeof sock, "/run/sdflow/ns/%s/%s-%lld-%u.sock", ns, name, (long long) number, i);
+                /* Replicas below minReplicas stay warm: they never exit. */
+                unsigned my_idle = (json_int_t) i < min ? 0 : idle;
+                snprintf(desc, sizeof desc, "sdflow InferenceService %s/%s revision %s replica %u", ns, name, rname, i);
+                char *xgb[] = { (char *) "/usr/sbin/sdflow-serve", model_arg, name_arg, idle_arg, NULL };
+                char *skl[] = { (char *) "/usr/bin/python3", (char *) "-I", (char *) SKLEARN_SERVER, model_arg,
+                                name_arg, idle_arg, NULL };
+                bool sklearn = strcmp(format, "sklearn") == 0;
+                if (sklearn) {
+                        snprintf(model_arg, sizeof model_arg, "--model-dir=%s", dir);
+                        snprintf(name_arg, sizeof name_arg, "--model-name=%s", name);
+                        snprintf(idle_arg, sizeof idle_arg, "--idle-timeout=%u", my_idle);
+                } else {
+                        snprintf(model_arg, sizeof model_arg, "--set=ModelPath=%s", dir);
+                        snprintf(name_arg, sizeof name_arg, "--set=ModelName=%s", name);
+                        snprintf(idle_arg, sizeof idle_arg, "--idle-timeout=%us", my_idle);
+                }
+                ReplicaSpec spec = {
+                        .base = base, .socket_path = sock, .slice = slice, .user = user, .read_only = dir,
+                        .argv = sklearn ? skl : xgb, .description = desc,
+                        .cpu_quota_per_sec_usec = w.v[RES_CPU_MILLIS] == RESOURCE_UNSET ? UINT64_MAX
+                                                                                         : w.v[RES_CPU_MILLIS] / reps * 1000,
+                        .memory_max = w.v[RES_MEMORY_BYTES] == RESOURCE_UNSET ? UINT64_MAX : w.v[RES_MEMORY_BYTES] / reps,
+                };
+                if (manager_start_replica(n->bus, &spec, err, sizeof err) < 0) {
+                        stop_revision(n, rev);
+                        NOT_READY("ReplicaFailed", "%s", err);
+                }
+                json_array_append_new(json_object_get(rev, "replicas"),
+                                      json_pack("{s:s+, s:s}", "unit", base, ".service", "socket", sock));
+        }
+        if (probe_ready(rev, err, sizeof err) < 0) {
+                stop_revision(n, rev);
+                NOT_READY("RevisionNotReady", "%s", err);
+        }
+        json_object_set_new(rev, "ready", json_true());
+        log_info("InferenceService %s/%s: revision %s ready, %u replicas listening.", ns, name, rname, reps);
+        return rev;
+#undef NOT_READY
+}
+
+static json_t *find_revision(json_t *revs, const char *name) {
+        size_t i;
+        json_t *r;
+        json_array_foreach(revs, i, r)
+                if (name && strcmp(json_string_value(json_object_get(r, "name")) ?: "", name) == 0)
+                        return r;
+        return NULL;
+}
+
+static json_t *conditions(bool ready, const char *reason, const char *message) {
         char ts[32];
         format_now_rfc3339(ts, sizeof ts);
-        json_t *st = extra ?: json_object();
         json_t *cond = json_array();
         const char *types[] = { "PredictorReady", "Ready" };
         for (size_t i = 0; i < 2; i++)
                 json_array_append_new(cond, json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", types[i], "status",
                                                       ready ? "True" : "False", "reason", reason, "message", message,
                                                       "lastTransitionTime", ts));
-        json_object_set_new(st, "conditions", cond);
-        return st;
+        return cond;
 }
 
 json_t *serving_apply(Namespaces *n, json_t *isvc, json_t *profile) {
-        const char *ns = manifest_namespace(isvc), *name = manifest_name(isvc), *format;
-        const char *owner = json_string_value(json_object_get(json_object_get(json_object_get(profile, "spec"), "owner"), "name"));
-        json_t *m = model_part(isvc, &format);
-        char user[64], slice[300], gen[32], err[512], dir[512], url[300];
+        const char *ns = manifest_namespace(isvc), *name = manifest_name(isvc);
+        json_t *old = json_object_get(isvc, "status");
+        json_t *oldpred = json_object_get(json_object_get(old, "components"), "predictor");
+        json_t *revs = json_deep_copy(json_object_get(old, "revisions") ?: json_array());
+        char url[300], digest[17];
         json_int_t generation = json_integer_value(json_object_get(json_object_get(isvc, "metadata"), "generation"));
+        const char *reason = "RevisionReady", *message = "the latest revision answers; a request starts a server";
 
         snprintf(url, sizeof url, "http://%s.%s.%s", name, ns, DOMAIN);
-        json_t *extra = json_pack("{s:s, s:I}", "url", url, "observedGeneration", generation);
-        if (!n->bus)
-                return status(false, "NoSystemd", "systemd is not reachable over D-Bus", extra);
-        if (!m)
-                return status(false, "NotImplemented", "custom containers are not run yet; use model.modelFormat", extra);
-        if (strcmp(format, "xgboost") != 0)
-                return status(false, "NotImplemented", "only the xgboost runtime exists yet (sdflow-serve)", extra);
-        const char *uri = json_string_value(json_object_get(m, "storageUri"));
-        if (!uri || strncmp(uri, "file://", 7) != 0)
-                return status(false, "InvalidStorageUri", "storageUri must be file:///path", extra);
-
-        ns_user_name(ns, user, sizeof user);
-        snprintf(gen, sizeof gen, "%lld", (long long) generation);
-        char *const copy[] = { (char *) n->helper, (char *) "model", (char *) ns, user, (char *) owner,
-                               (char *) uri + 7, (char *) name, gen, NULL };
-        if (manager_run(n->bus, "sdflow-ns-model", copy, 120 * USEC_PER_SEC, err, sizeof err) < 0)
-                return status(false, "ModelCopyFailed", err, extra);
-        snprintf(dir, sizeof dir, "/var/lib/sdflow/ns/%s/models/%s/%s", ns, name, gen);
-        json_object_set_new(extra, "modelPath", json_string(dir));
-
-        /* Limits per replica (those admitted, divided back). */
-        Resources w = wants(isvc);
-        unsigned reps = replicas_of(isvc);
-        json_int_t min = json_integer_value(json_object_get(predictor(isvc), "minReplicas"));
-        ns_slice_name(ns, slice, sizeof slice);
-        stop_replicas(n, ns, name); /* a new generation replaces the old replicas */
-        json_t *list = json_array();
-        for (unsigned i = 0; i < reps; i++) {
-                char base[300], sock[400], model_arg[600], name_arg[300], idle_arg[64], desc[300];
-                unit_base(ns, name, i, base, sizeof base);
-                snprintf(sock, sizeof sock, "/run/sdflow/ns/%s/%s-%u.sock", ns, name, i);
-                snprintf(model_arg, sizeof model_arg, "--set=ModelPath=%s", dir);
-                snprintf(name_arg, sizeof name_arg, "--set=ModelName=%s", name);
-                /* Replicas below minReplicas stay warm: they never exit. */
-                snprintf(idle_arg, sizeof idle_arg, "--idle-timeout=%s", (json_int_t) i < min ? "0" : DEFAULT_IDLE);
-                snprintf(desc, sizeof desc, "sdflow InferenceService %s/%s replica %u", ns, name, i);
-                char *const argv[] = { (char *) "/usr/sbin/sdflow-serve", model_arg, name_arg, idle_arg, NULL };
-                ReplicaSpec spec = {
-                        .base = base, .socket_path = sock, .slice = slice, .user = user, .read_only = dir,
-                        .argv = argv, .description = desc,
-                        .cpu_quota_per_sec_usec = w.v[RES_CPU_MILLIS] == RESOURCE_UNSET ? UINT64_MAX
-                                                                                         : w.v[RES_CPU_MILLIS] / reps * 1000,
-                        .memory_max = w.v[RES_MEMORY_BYTES] == RESOURCE_UNSET ? UINT64_MAX : w.v[RES_MEMORY_BYTES] / reps,
-                };
-                if (manager_start_replica(n->bus, &spec, err, sizeof err) < 0) {
-                        json_decref(list);
-                        stop_replicas(n, ns, name);
-                        return status(false, "ReplicaFailed", err, extra);
-                }
-                json_array_append_new(list, json_pack("{s:s+, s:s}", "unit", base, ".service", "socket", sock));
+        json_t *st = json_pack("{s:s, s:I}", "url", url, "observedGeneration", generation);
+        if (!n->bus) {
+                json_object_set_new(st, "conditions", conditions(false, "NoSystemd", "systemd is not reachable over D-Bus"));
+                json_object_set_new(st, "revisions", revs);
+                return st;
         }
-        json_object_set_new(extra, "replicas", list);
-        json_object_set_new(extra, "address", json_pack("{s:s+}", "url", "unix:", json_string_value(json_object_get(json_array_get(list, 0), "socket"))));
-        log_info("InferenceService %s/%s: %u replicas listening.", ns, name, reps);
-        return status(true, "ReplicasListening", "the replicas' sockets listen; a request starts a server", extra);
+
+        /* Which revisions there are: the latest created, the latest ready
+         * (only it can get new traffic) and the one rolled out (100 %). */
+        json_t *latest = json_array_get(revs, json_array_size(revs) - 1);
+        const char *rolled_name = json_string_value(json_object_get(oldpred, "latestRolledoutRevision"));
+        const char *prev_name = json_string_value(json_object_get(oldpred, "previousRolledoutRevision"));
+        char rolled_buf[300] = "", prev_buf[300] = "";
+        snprintf(rolled_buf, sizeof rolled_buf, "%s", rolled_name ?: "");
+        snprintf(prev_buf, sizeof prev_buf, "%s", prev_name ?: "");
+        template_digest(isvc, digest);
+        bool ready = true;
+        bool changed = !latest || strcmp(json_string_value(json_object_get(latest, "digest")) ?: "", digest) != 0;
+        if (changed || !json_is_true(json_object_get(latest, "ready"))) {
+                /* A new template makes a new revision; a latest revision that
+                 * failed is tried again under its number. */
+                json_int_t number = !latest ? 1 : json_integer_value(json_object_get(latest, "number")) + (changed ? 1 : 0);
+                json_t *rev = create_revision(n, isvc, profile, number, digest);
+                if (!json_is_true(json_object_get(rev, "ready"))) {
+                        ready = false;
+                        reason = json_string_value(json_object_get(rev, "reason"));
+                        message = json_string_value(json_object_get(rev, "message"));
+                }
+                if (changed)
+                        json_array_append_new(revs, rev);
+                else
+                        json_array_set_new(revs, json_array_size(revs) - 1, rev);
+                latest = rev;
+        }
+        reason = reason ?: "RevisionFailed";
+        message = message ?: "";
+
+        /* The latest ready revision: the latest if it answered, else the one before. */
+        json_t *ready_rev = NULL;
+        for (size_t i = json_array_size(revs); i > 0 && !ready_rev; i--)
+                if (json_is_true(json_object_get(json_array_get(revs, i - 1), "ready")))
+                        ready_rev = json_array_get(revs, i - 1);
+        json_t *rolled = find_revision(revs, rolled_buf);
+        json_t *canary_v = json_object_get(predictor(isvc), "canaryTrafficPercent");
+        json_int_t canary = json_is_integer(canary_v) ? json_integer_value(canary_v) : 100;
+
+        /* The traffic split. */
+        json_t *traffic = json_array();
+        if (ready_rev && rolled && ready_rev != rolled && canary < 100) {
+                json_array_append_new(traffic, json_pack("{s:O, s:I, s:b, s:s}", "revisionName",
+                                                         json_object_get(ready_rev, "name"), "percent", canary,
+                                                         "latestRevision", 1, "tag", "latest"));
+                json_array_append_new(traffic, json_pack("{s:O, s:I, s:b, s:s}", "revisionName",
+                                                         json_object_get(rolled, "name"), "percent", 100 - canary,
+                                                         "latestRevision", 0, "tag", "prev"));
+                /* As KServe reports a canary: the previous revision is the one
+                 * with the rest of the traffic. */
+                snprintf(prev_buf, sizeof prev_buf, "%s", rolled_buf);
+        } else if (ready_rev) {
+                if (ready_rev != rolled) {
+                        /* Rolled out: the one before becomes the previous revision. */
+                        snprintf(prev_buf, sizeof prev_buf, "%s", rolled_buf);
+                        snprintf(rolled_buf, sizeof rolled_buf, "%s", json_string_value(json_object_get(ready_rev, "name")));
+                        rolled = ready_rev;
+                }
+                json_array_append_new(traffic, json_pack("{s:O, s:i, s:b}", "revisionName",
+                                                         json_object_get(ready_rev, "name"), "percent", 100,
+                                                         "latestRevision", ready_rev == latest));
+        }
+
+        /* Revisions with neither traffic nor a chance of it are retired: the
+         * gateway may still be sending them a request or two until it has
+         * read the new route table, so their units stay until the next
+         * change (they get no traffic, so their servers exit when idle).
+         * Those retired by the change before go now. */
+        size_t i;
+        json_t *r;
+        json_array_foreach(json_object_get(old, "retiredRevisions"), i, r)
+                drop_revision(n, ns, name, r);
+        json_t *kept = json_array(), *retired = json_array();
+        json_array_foreach(revs, i, r) {
+                bool keep = r == latest || r == rolled || r == ready_rev;
+                json_array_append(keep ? kept : retired, r);
+        }
+        /* A failed latest keeps its record (for the status) but has no units. */
+        json_decref(revs);
+        revs = kept;
+        json_object_set_new(st, "retiredRevisions", retired);
+
+        /* The status, KServe's shape plus sdflow's revision records. */
+        json_t *comp = json_pack("{s:O, s:s}", "latestCreatedRevision", json_object_get(latest, "name"), "url", url);
+        if (ready_rev)
+                json_object_set(comp, "latestReadyRevision", json_object_get(ready_rev, "name"));
+        if (rolled_buf[0])
+                json_object_set_new(comp, "latestRolledoutRevision", json_string(rolled_buf));
+        if (prev_buf[0])
+                json_object_set_new(comp, "previousRolledoutRevision", json_string(prev_buf));
+        json_object_set_new(comp, "traffic", traffic);
+        json_object_set_new(st, "components", json_pack("{s:o}", "predictor", comp));
+        json_t *all = json_array();
+        json_array_foreach(revs, i, r)
+                json_array_extend(all, json_object_get(r, "replicas"));
+        json_object_set_new(st, "replicas", all);
+        if (rolled) {
+                json_object_set(st, "modelPath", json_object_get(rolled, "modelPath"));
+                json_object_set_new(st, "address", json_pack("{s:s+}", "url", "unix:",
+                                                             json_string_value(json_object_get(json_array_get(
+                                                                     json_object_get(rolled, "replicas"), 0), "socket")) ?: ""));
+        }
+        json_object_set_new(st, "revisions", revs);
+        /* Ready when the latest revision answers; if it does not, the one
+         * before still serves, and the condition says why the latest failed. */
+        if (ready && !ready_rev) {
+                ready = false;
+                reason = "NoReadyRevision";
+                message = "no revision answers";
+        }
+        json_object_set_new(st, "conditions", conditions(ready, reason, message));
+        return st;
 }
 
 int serving_delete(Namespaces *n, json_t *isvc, char *err, size_t errsz) {
         const char *ns = manifest_namespace(isvc), *name = manifest_name(isvc);
+        size_t i;
+        json_t *r;
         if (!n->bus) {
                 snprintf(err, errsz, "systemd is not reachable over D-Bus");
                 return -ENOTCONN;
         }
-        stop_replicas(n, ns, name);
+        json_array_foreach(json_object_get(json_object_get(isvc, "status"), "revisions"), i, r)
+                stop_revision(n, r);
+        json_array_foreach(json_object_get(json_object_get(isvc, "status"), "retiredRevisions"), i, r)
+                stop_revision(n, r);
         char *const argv[] = { (char *) n->helper, (char *) "unmodel", (char *) ns, (char *) name, NULL };
         return manager_run(n->bus, "sdflow-ns-unmodel", argv, 60 * USEC_PER_SEC, err, errsz);
+}
+
+/* The gateway's entry for one InferenceService, or NULL when nothing serves. */
+json_t *serving_route(json_t *isvc) {
+        json_t *st = json_object_get(isvc, "status");
+        json_t *pred = json_object_get(json_object_get(st, "components"), "predictor");
+        const char *url = json_string_value(json_object_get(st, "url"));
+        json_t *revs = json_array();
+        size_t i;
+        json_t *t;
+        if (!url || strncmp(url, "http://", 7) != 0) {
+                json_decref(revs);
+                return NULL;
+        }
+        json_array_foreach(json_object_get(pred, "traffic"), i, t) {
+                json_t *rev = find_revision(json_object_get(st, "revisions"),
+                                            json_string_value(json_object_get(t, "revisionName")));
+                json_t *backends = json_array(), *rep;
+                size_t k;
+                json_array_foreach(json_object_get(rev, "replicas"), k, rep)
+                        json_array_append(backends, json_object_get(rep, "socket"));
+                if (!rev || json_array_size(backends) == 0) {
+                        json_decref(backends);
+                        continue;
+                }
+                json_array_append_new(
+                        revs, json_pack("{s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:o}", "name",
+                                        json_object_get(rev, "name"), "percent", json_object_get(t, "percent"),
+                                        "minReplicas", json_object_get(rev, "minReplicas"), "maxReplicas",
+                                        json_object_get(rev, "maxReplicas"), "scaleTarget",
+                                        json_object_get(rev, "scaleTarget"), "containerConcurrency",
+                                        json_object_get(rev, "containerConcurrency"), "stableWindowSeconds",
+                                        json_object_get(rev, "stableWindowSeconds"), "panicWindowSeconds",
+                                        json_object_get(rev, "panicWindowSeconds"), "backends", backends));
+        }
+        if (json_array_size(revs) == 0) {
+                json_decref(revs);
+                return NULL;
+        }
+        json_t *route = json_pack("{s:s, s:s, s:s, s:o}", "host", url + 7, "namespace", manifest_namespace(isvc),
+                                  "name", manifest_name(isvc), "revisions", revs);
+        json_t *timeout = json_object_get(predictor(isvc), "timeout");
+        if (json_is_integer(timeout))
+                json_object_set(route, "timeoutSeconds", timeout);
+        return route;
+}
+
+void serving_observe(Namespaces *n, json_t *isvc) {
+        json_t *st = json_object_get(isvc, "status"), *rev, *rep;
+        size_t i, k;
+        json_int_t total = 0;
+        if (!n->bus || !st)
+                return;
+        json_array_foreach(json_object_get(st, "revisions"), i, rev) {
+                json_int_t active = 0;
+                json_array_foreach(json_object_get(rev, "replicas"), k, rep) {
+                        const char *unit = json_string_value(json_object_get(rep, "unit"));
+                        if (unit && manager_unit_active(n->bus, unit) > 0)
+                                active++;
+                }
+                json_object_set_new(rev, "activeReplicas", json_integer(active));
+                total += active;
+        }
+        json_object_set_new(st, "activeReplicas", json_integer(total));
 }

@@ -15,9 +15,20 @@
  * InferenceServices of the namespace leave of the Profile's quota. */
 int serving_admit(Store *store, json_t *isvc, json_t *profile, char *msg, size_t size);
 
-/* Starts (or restarts, for a new generation) the replicas and returns the
- * new status (Ready, or not with the reason).  Never fails otherwise. */
+/* Reconciles the revisions with the spec (a new revision for a changed
+ * template, gated on its readiness check; the traffic split by
+ * canaryTrafficPercent) and returns the new status (Ready, or not with the
+ * reason).  Never fails otherwise. */
 json_t *serving_apply(Namespaces *n, json_t *isvc, json_t *profile);
+
+/* The gateway's route for an InferenceService (see services/gateway/routes.h):
+ * its host, and the revisions with traffic, their share, scaling settings
+ * and replica sockets; NULL when nothing serves it. */
+json_t *serving_route(json_t *isvc);
+
+/* Adds what runs now to isvc's status (not stored): activeReplicas, in all
+ * and per revision, from systemd. */
+void serving_observe(Namespaces *n, json_t *isvc);
 
 /* Stops the replicas and removes the model copies.  Returns 0 or a negative
  * errno with a message in err. */
