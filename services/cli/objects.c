@@ -369,6 +369,26 @@ typedef struct Table {
         const Kind *kind;
 } Table;
 
+/* URL READY PREV LATEST LATESTREADYREVISION REPLICAS [PREVROLLEDOUTREVISION REASON] */
+static void isvc_columns(Table *t, json_t *o, const char *ready, const char *reason) {
+        json_t *st = json_object_get(o, "status");
+        json_t *pred = json_object_get(json_object_get(st, "components"), "predictor");
+        char prev[16] = "", latest[16] = "", reps[16] = "-";
+        size_t i;
+        json_t *tr;
+        json_array_foreach(json_object_get(pred, "traffic"), i, tr)
+                snprintf(json_is_true(json_object_get(tr, "latestRevision")) ? latest : prev, sizeof prev, "%lld",
+                         (long long) json_integer_value(json_object_get(tr, "percent")));
+        if (json_is_integer(json_object_get(st, "activeReplicas")))
+                snprintf(reps, sizeof reps, "%lld/%zu", (long long) json_integer_value(json_object_get(st, "activeReplicas")),
+                         json_array_size(json_object_get(st, "replicas")));
+        printf("%-44s %-7s %-5s %-6s %-30s %-8s ", json_string_value(json_object_get(st, "url")) ?: "", ready, prev,
+               latest, json_string_value(json_object_get(pred, "latestReadyRevision")) ?: "", reps);
+        if (t->wide)
+                printf("%-30s %-18s ", json_string_value(json_object_get(pred, "previousRolledoutRevision")) ?: "",
+                       reason);
+}
+
 static void table_row(Table *t, json_t *o, const char *event) {
         char a[32];
         bool profile = t->kind == &kind_profile;
@@ -378,8 +398,13 @@ static void table_row(Table *t, json_t *o, const char *event) {
                 printf("%-30s ", "NAME");
                 if (profile)
                         printf("%-16s %-8s %-10s %-5s ", "OWNER", "CPU", "MEMORY", "GPU");
-                else if (t->kind == &kind_isvc)
-                        printf("%-44s %-7s %-18s ", "URL", "READY", "REASON");
+                else if (t->kind == &kind_isvc) {
+                        /* As kubectl shows KServe's, plus the replicas running. */
+                        printf("%-44s %-7s %-5s %-6s %-30s %-8s ", "URL", "READY", "PREV", "LATEST",
+                               "LATESTREADYREVISION", "REPLICAS");
+                        if (t->wide)
+                                printf("%-30s %-18s ", "PREVROLLEDOUTREVISION", "REASON");
+                }
                 else
                         printf("%-7s %-18s ", "READY", "REASON");
                 if (profile && t->wide)
@@ -408,8 +433,9 @@ static void table_row(Table *t, json_t *o, const char *event) {
                                 reason = json_string_value(json_object_get(cond, "reason")) ?: "";
                         }
                 if (t->kind == &kind_isvc)
-                        printf("%-44s ", json_string_value(json_object_get(json_object_get(o, "status"), "url")) ?: "");
-                printf("%-7s %-18s ", ready, reason);
+                        isvc_columns(t, o, ready, reason);
+                else
+                        printf("%-7s %-18s ", ready, reason);
         }
         age(o, a, sizeof a);
         printf("%s%s%s\n", a, event ? "   " : "", event ?: "");
@@ -936,8 +962,10 @@ int cli_predict(Cli *cli, int argc, char **argv) {
         json_t *isvc = get_json(cli, target);
         if (!isvc)
                 return CLI_FAIL;
-        const char *sock = json_string_value(
-                json_object_get(json_array_get(json_object_get(json_object_get(isvc, "status"), "replicas"), 0), "socket"));
+        /* The rolled-out revision's first replica (status.address.url is unix:PATH). */
+        const char *addr = json_string_value(
+                json_object_get(json_object_get(json_object_get(isvc, "status"), "address"), "url"));
+        const char *sock = addr && strncmp(addr, "unix:", 5) == 0 && addr[5] ? addr + 5 : NULL;
         if (!sock) {
                 fprintf(stderr, "error: inferenceservice %s has no replica (see 'sdflow describe isvc %s -n %s')\n",
                         argv[1], argv[1], cli->ns);
