@@ -88,7 +88,7 @@ check "alice cannot apply into team-b (403)" test "$rc" = 1 -a -n "$(grep -F 'Er
 check "bob applies one in team-b" as bob sdflow apply -f "$TOP/build/it-isvc-b.yaml"
 rm -f "$TOP"/build/it-isvc-?.yaml
 check "alice gets hers by short name" as alice sdflow -n team-a get isvc iris
-check "its status says why it is not Ready" sh -c "'$SANDBOX' exec $SB runuser -u alice -- sdflow -n team-a get isvc iris | grep -q 'False .*ModelCopyFailed'"
+check "its status says why it is not Ready" sh -c "'$SANDBOX' exec $SB runuser -u alice -- sdflow -n team-a get isvc iris -o wide | grep -q 'False .*ModelCopyFailed'"
 out=$(as bob sdflow -n team-a get isvc iris 2>&1); rc=$?
 check "bob cannot get it (403)" test "$rc" = 1 -a -n "$(grep -F 'Error from server (Forbidden)' <<<"$out")"
 out=$(as bob sdflow -n team-a get isvc 2>&1); rc=$?

@@ -17,7 +17,7 @@ sbx sdflow apply -f "$TOP/examples/profile-team-a.yaml" >/dev/null
 sbx runuser -u alice -- /usr/bin/python3 "$TOP/examples/models/train-iris-xgboost.py" /home/alice/iris >/dev/null
 sbx chmod 0700 /home/alice
 isvc() { # NAME URI CPU MEMORY
-        printf 'apiVersion: "serving.kserve.io/v1beta1"\nkind: "InferenceService"\nmetadata:\n  name: "%s"\n  namespace: team-a\nspec:\n  predictor:\n    model:\n      modelFormat:\n        name: xgboost\n      protocolVersion: v2\n      storageUri: "%s"\n      resources: {limits: {cpu: %s, memory: %s}}\n' "$@"
+        printf 'apiVersion: "serving.kserve.io/v1beta1"\nkind: "InferenceService"\nmetadata:\n  name: "%s"\n  namespace: team-a\n  annotations:\n    autoscaling.knative.dev/scale-to-zero-pod-retention-period: "2s"\nspec:\n  predictor:\n    model:\n      modelFormat:\n        name: xgboost\n      protocolVersion: v2\n      storageUri: "%s"\n      resources: {limits: {cpu: %s, memory: %s}}\n' "$@"
 }
 as_alice() { sbx runuser -u alice -- "$@"; }
 isvc xgboost-iris file:///home/alice/iris 500m 256Mi >"$TOP/build/it-isvc.yaml"
@@ -27,10 +27,11 @@ trap 'teardown; rm -f "$TOP"/build/it-isvc*.yaml "$TOP"/build/it-in.json' EXIT
 printf '{"instances": [[6.2, 3.4, 5.4, 2.3], [5.1, 3.5, 1.4, 0.2]]}\n' >"$TOP/build/it-in.json"
 
 check "alice applies the InferenceService" sh -c "'$SANDBOX' exec $SB runuser -u alice -- sdflow apply -f '$TOP/build/it-isvc.yaml' | grep -q created"
-check "it is Ready, with its URL" sh -c "'$SANDBOX' exec $SB sdflow -n team-a get isvc xgboost-iris | grep -q 'http://xgboost-iris.team-a.example.com  *True .*ReplicasListening'"
-svc=sdflow_team-a_xgboost-iris_0.service
-check "scaled to zero: the replica service is inactive" is_state "$svc" inactive
-check "its socket listens" is_state sdflow_team-a_xgboost-iris_0.socket active
+check "it is Ready, with its URL, all traffic on revision 1" sh -c "'$SANDBOX' exec $SB sdflow -n team-a get isvc xgboost-iris | grep -q 'http://xgboost-iris.team-a.example.com  *True  *100  *xgboost-iris-predictor-00001 '"
+svc=sdflow_team-a_xgboost-iris_1_0.service
+# The readiness check started it; it exits after the retention period (2 s).
+check "scaled to zero after the readiness check: the replica service is inactive" wait_for 20 is_state "$svc" inactive
+check "its socket listens" is_state sdflow_team-a_xgboost-iris_1_0.socket active
 out=$(as_alice sdflow -n team-a predict xgboost-iris -f "$TOP/build/it-in.json")
 check "predict wakes it and answers (virginica, then setosa)" /usr/bin/python3 -c "
 import json,sys; p=json.loads(sys.argv[1])['predictions']
@@ -51,7 +52,7 @@ check "and by path, with the V2 protocol" grep -q '"model_name":"xgboost-iris"' 
 check "an unknown host gets 404" test "$(sbx curl -sS -o /dev/null -w '%{http_code}' -H 'Host: nope.team-a.example.com' http://127.0.0.1:8080/v1/models/nope)" = 404
 check "the gateway runs unprivileged in its own network namespace" test "$(sbx systemctl show -P PrivateNetwork sdflow-gateway.service)/$(sbx systemctl show -P User sdflow-gateway.service)" = yes/sdflow
 out=$(as_alice sdflow -n team-a logs isvc/xgboost-iris --tail=5)
-check "logs show the replica's start (from the journal)" grep -q 'sdflow_team-a_xgboost-iris_0.service: Serving model xgboost-iris' <<<"$out"
+check "logs show the replica's start (from the journal)" grep -q 'sdflow_team-a_xgboost-iris_1_0.service: Serving model xgboost-iris' <<<"$out"
 sbx useradd -m mallory
 out=$(sbx runuser -u mallory -- sdflow -n team-a logs isvc/xgboost-iris 2>&1); rc=$?
 check "another user cannot read them (403)" test "$rc" = 1 -a -n "$(grep -F 'Error from server (Forbidden)' <<<"$out")"
@@ -61,7 +62,7 @@ out=$(as_alice sdflow apply -f "$TOP/build/it-isvc-big.yaml" 2>&1); rc=$?
 check "over the quota: refused with the numbers" test "$rc" = 1 -a -n "$(grep -F 'exceeded quota: namespace team-a: cpu 2 exceeds what is left of the quota: 1 of 1500m (500m in use' <<<"$out")"
 check "... and not stored" sh -c "! '$SANDBOX' exec $SB sdflow -n team-a get isvc big"
 as_alice sdflow apply -f "$TOP/build/it-isvc-stolen.yaml" >/dev/null 2>&1
-check "a file the owner cannot read is not served" sh -c "'$SANDBOX' exec $SB sdflow -n team-a get isvc stolen | grep -q 'False .*ModelCopyFailed'"
+check "a file the owner cannot read is not served" sh -c "'$SANDBOX' exec $SB sdflow -n team-a get isvc stolen -o wide | grep -q 'False .*ModelCopyFailed'"
 check "no copy of it exists" sbx test ! -e /var/lib/sdflow/ns/team-a/models/stolen/1/model.json
 
 check "alice deletes it" as_alice sdflow -n team-a delete isvc xgboost-iris
