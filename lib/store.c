@@ -39,7 +39,17 @@ static const char *const migrations[] = {
         "  namespace TEXT NOT NULL,"
         "  user TEXT NOT NULL,"
         "  PRIMARY KEY (namespace, user));",
+        /* 2 -> 3: bearer tokens of namespaces, for the gateway (SHA-256 only) */
+        "CREATE TABLE tokens ("
+        "  namespace TEXT NOT NULL,"
+        "  name TEXT NOT NULL,"
+        "  sha256 TEXT NOT NULL,"
+        "  created TEXT NOT NULL,"
+        "  PRIMARY KEY (namespace, name));",
 };
+
+_Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
+               "one migration per schema version");
 
 static int sql_err(int rc) {
         switch (rc) {
@@ -576,4 +586,62 @@ int store_contributors_clear(Store *s, const char *ns) {
         rc = sqlite3_step(st);
         sqlite3_finalize(st);
         return rc == SQLITE_DONE ? 0 : sql_err(rc);
+}
+
+int store_token_add(Store *s, const char *ns, const char *name, const char *sha256, const char *created) {
+        sqlite3_stmt *st;
+        int rc = sqlite3_prepare_v2(s->db, "INSERT INTO tokens (namespace, name, sha256, created) VALUES (?1, ?2, ?3, ?4)",
+                                    -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return sql_err(rc);
+        sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, sha256, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, created, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        sqlite3_finalize(st);
+        if (rc == SQLITE_CONSTRAINT)
+                return -EEXIST;
+        return rc == SQLITE_DONE ? 0 : sql_err(rc);
+}
+
+int store_token_delete(Store *s, const char *ns, const char *name) {
+        sqlite3_stmt *st;
+        int rc = sqlite3_prepare_v2(s->db, name ? "DELETE FROM tokens WHERE namespace = ?1 AND name = ?2"
+                                                : "DELETE FROM tokens WHERE namespace = ?1",
+                                    -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return sql_err(rc);
+        sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC);
+        if (name)
+                sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        sqlite3_finalize(st);
+        if (rc != SQLITE_DONE)
+                return sql_err(rc);
+        return sqlite3_changes(s->db) > 0 ? 1 : 0;
+}
+
+int store_tokens(Store *s, const char *ns, json_t **ret) {
+        sqlite3_stmt *st;
+        int rc = sqlite3_prepare_v2(s->db,
+                                    ns ? "SELECT namespace, name, sha256, created FROM tokens WHERE namespace = ?1 ORDER BY name"
+                                       : "SELECT namespace, name, sha256, created FROM tokens ORDER BY namespace, name",
+                                    -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return sql_err(rc);
+        if (ns)
+                sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC);
+        json_t *a = json_array();
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+                json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s}", "namespace", sqlite3_column_text(st, 0),
+                                                   "name", sqlite3_column_text(st, 1), "sha256",
+                                                   sqlite3_column_text(st, 2), "created", sqlite3_column_text(st, 3)));
+        sqlite3_finalize(st);
+        if (rc != SQLITE_DONE) {
+                json_decref(a);
+                return sql_err(rc);
+        }
+        *ret = a;
+        return 0;
 }

@@ -16,7 +16,7 @@
 #include "macro.h"
 #include "manifest.h"
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 #define STORE_EVENTS_KEPT 10000
 
 typedef struct Store Store;
@@ -75,6 +75,15 @@ int store_events(Store *s, uint64_t since, const Kind *k, const char *ns,
 int store_contributor_set(Store *s, const char *ns, const char *user, bool present);
 int store_contributors(Store *s, const char *ns, json_t **ret);
 int store_contributors_clear(Store *s, const char *ns);
+
+/* Bearer tokens of a namespace, by name; only their SHA-256 (hex) is kept.
+ * store_token_add() fails with -EEXIST for a name in use;
+ * store_token_delete() removes one (name) or all (NULL) and returns 1 when
+ * something went; store_tokens() lists them (ns NULL: of every namespace)
+ * as a new array of {namespace, name, sha256, created}. */
+int store_token_add(Store *s, const char *ns, const char *name, const char *sha256, const char *created);
+int store_token_delete(Store *s, const char *ns, const char *name);
+int store_tokens(Store *s, const char *ns, json_t **ret);
 
 /* Runs PRAGMA integrity_check; 0 when it says "ok". */
 int store_check(Store *s);

@@ -127,6 +127,21 @@ int main(void) {
         json_decref(cs);
         CHECK_EQ_INT(store_contributor_set(s, "team-a", "bob", false), 1);
         CHECK_EQ_INT(store_contributor_set(s, "team-a", "bob", false), 0);
+        /* Tokens: unique names per namespace, deleted one by one or all. */
+        CHECK_EQ_INT(store_token_add(s, "team-a", "ci", "aa", "2026-01-01T00:00:00Z"), 0);
+        CHECK_EQ_INT(store_token_add(s, "team-a", "ci", "bb", "2026-01-01T00:00:00Z"), -EEXIST);
+        CHECK_EQ_INT(store_token_add(s, "team-a", "web", "cc", "2026-01-01T00:00:00Z"), 0);
+        CHECK_EQ_INT(store_token_add(s, "team-b", "ci", "dd", "2026-01-01T00:00:00Z"), 0);
+        CHECK(store_tokens(s, "team-a", &cs) == 0);
+        CHECK_EQ_INT(json_array_size(cs), 2);
+        CHECK_STREQ(json_string_value(json_object_get(json_array_get(cs, 0), "sha256")), "aa");
+        json_decref(cs);
+        CHECK(store_tokens(s, NULL, &cs) == 0);
+        CHECK_EQ_INT(json_array_size(cs), 3);
+        json_decref(cs);
+        CHECK_EQ_INT(store_token_delete(s, "team-a", "web"), 1);
+        CHECK_EQ_INT(store_token_delete(s, "team-a", "web"), 0);
+        CHECK_EQ_INT(store_token_delete(s, "team-b", NULL), 1);
         store_close(s);
 
         /* Reopen: everything is there. */
@@ -137,15 +152,21 @@ int main(void) {
         CHECK(store_contributors(s, "team-a", &cs) == 0);
         CHECK_EQ_INT(json_array_size(cs), 1);
         json_decref(cs);
+        CHECK(store_tokens(s, NULL, &cs) == 0);
+        CHECK_EQ_INT(json_array_size(cs), 1);
+        json_decref(cs);
         store_close(s);
 
         /* A version-1 database (before contributors) is migrated on open. */
         sqlite3 *db1;
         sqlite3_open(path, &db1);
-        sqlite3_exec(db1, "DROP TABLE contributors; PRAGMA user_version=1", NULL, NULL, NULL);
+        sqlite3_exec(db1, "DROP TABLE contributors; DROP TABLE tokens; PRAGMA user_version=1", NULL, NULL, NULL);
         sqlite3_close(db1);
         CHECK(store_open(path, &s, err, sizeof err) == 0);
         CHECK(store_contributors(s, "team-a", &cs) == 0);
+        CHECK_EQ_INT(json_array_size(cs), 0);
+        json_decref(cs);
+        CHECK(store_tokens(s, "team-a", &cs) == 0);
         CHECK_EQ_INT(json_array_size(cs), 0);
         json_decref(cs);
         CHECK(store_get(s, &kind_profile, NULL, "team-a", &got) == 0);
