@@ -1,5 +1,7 @@
 /* api.c: routing and handlers of sdflowd's REST API; see api.h. */
 #include <errno.h>
+#include <openssl/evp.h>
+#include <sys/random.h>
 #include <grp.h>
 #include <pwd.h>
 #include <jansson.h>
@@ -168,7 +170,7 @@ static int route_parse(const char *path, size_t len, Route *rt) {
                 if (strcmp(rt->sub, "log") != 0)
                         return -ENOENT;
         } else if (rt->has_name && rt->kind == &kind_profile && next_segment(&p, end, rt->sub, sizeof rt->sub) >= 0) {
-                if (strcmp(rt->sub, "contributors") != 0)
+                if (strcmp(rt->sub, "contributors") != 0 && strcmp(rt->sub, "tokens") != 0)
                         return -ENOENT;
                 r = next_segment(&p, end, rt->sub_name, sizeof rt->sub_name);
                 if (r < 0 && r != -ENOENT)
@@ -315,11 +317,30 @@ static void write_routes(Api *a) {
                 json_decref(routes);
                 return;
         }
-        json_array_foreach(items, i, o) {
-                json_t *route = serving_route(o);
-                if (route)
-                        json_array_append_new(routes, route);
+        json_t *tokens = NULL;
+        if (store_tokens(a->store, NULL, &tokens) < 0) {
+                /* Without the tokens, routes of namespaces that have some would be open. */
+                log_warning("Cannot read the namespaces' tokens; not writing the route table.");
+                json_decref(items);
+                json_decref(routes);
+                return;
         }
+        json_array_foreach(items, i, o) {
+                json_t *route = serving_route(o), *t;
+                size_t k;
+                if (!route)
+                        continue;
+                /* A namespace with tokens admits only requests that bear one. */
+                json_t *hashes = json_array();
+                json_array_foreach(tokens, k, t)
+                        if (strcmp(json_string_value(json_object_get(t, "namespace")), manifest_namespace(o)) == 0)
+                                json_array_append(hashes, json_object_get(t, "sha256"));
+                if (json_array_size(hashes) > 0)
+                        json_object_set(route, "tokens", hashes);
+                json_decref(hashes);
+                json_array_append_new(routes, route);
+        }
+        json_decref(tokens);
         json_decref(items);
         json_t *doc = json_pack("{s:o}", "routes", routes);
         if (json_dump_file(doc, a->routes_path_tmp, JSON_INDENT(1)) < 0 || rename(a->routes_path_tmp, a->routes_path) < 0)
@@ -728,6 +749,7 @@ static void handle_delete(Api *a, HttpConn *c, const Caller *caller, const Route
                         return;
                 }
                 (void) store_contributors_clear(a->store, rt->name);
+                (void) store_token_delete(a->store, rt->name, NULL);
                 /* The namespace's objects went with its slice and files. */
                 json_t *items;
                 if (store_list(a->store, &kind_isvc, rt->name, &items, NULL) >= 0) {
@@ -788,6 +810,97 @@ static bool unix_user_exists(const char *name) {
         struct passwd pw, *res = NULL;
         char buf[4096];
         return getpwnam_r(name, &pw, buf, sizeof buf, &res) == 0 && res;
+}
+
+/* GET .../profiles/NAME/tokens (names and creation times), POST
+ * .../tokens/TOKEN (a new bearer token, shown once) or DELETE
+ * .../tokens/TOKEN: the owner (or an administrator) decides who may call
+ * the namespace's models through the gateway.  Only the token's SHA-256
+ * is kept. */
+static void handle_tokens(Api *a, HttpConn *c, const Caller *caller, const Route *rt, const HttpMessage *req) {
+        json_t *profile, *list, *t;
+        size_t i;
+        int r = store_get(a->store, &kind_profile, NULL, rt->name, &profile);
+        if (r < 0 || !caller_may_see_profile(caller, a->store, profile)) {
+                if (r >= 0)
+                        json_decref(profile);
+                if (r == -ENOENT && caller->admin)
+                        reply_status(c, 404, rt, NULL, "profiles \"%s\" not found", rt->name);
+                else
+                        reply_status(c, 403, rt, NULL, "user %s may not see the tokens of %s", caller->user, rt->name);
+                return;
+        }
+        bool get = http_method_is(req, "GET"), post = http_method_is(req, "POST"), del = http_method_is(req, "DELETE");
+        bool owner = caller_owns_profile(caller, profile);
+        json_decref(profile);
+        if ((get && rt->sub_name[0]) || (!get && !rt->sub_name[0]) || (!get && !post && !del)) {
+                reply_status(c, 405, rt, NULL, "use GET .../tokens, or POST or DELETE .../tokens/NAME");
+                return;
+        }
+        if (!get && !owner) {
+                reply_status(c, 403, rt, NULL, "only the owner of %s or an administrator may change its tokens", rt->name);
+                return;
+        }
+        if (post) {
+                unsigned char raw[32], md[EVP_MAX_MD_SIZE];
+                unsigned int mdlen = 0;
+                char token[2 * sizeof raw + 1], hex[2 * EVP_MAX_MD_SIZE + 1], ts[32];
+                if (!name_is_dns1123_label(rt->sub_name)) {
+                        json_t *causes = json_pack("[{s:s, s:s, s:s}]", "reason", "FieldValueInvalid", "field", "name",
+                                                   "message", "must be a DNS-1123 label");
+                        reply_status(c, 422, rt, causes, "token name '%s' is not a DNS-1123 label", rt->sub_name);
+                        return;
+                }
+                if (getrandom(raw, sizeof raw, 0) != (ssize_t) sizeof raw) {
+                        reply_status(c, 500, rt, NULL, "no random bytes: %m");
+                        return;
+                }
+                for (size_t k = 0; k < sizeof raw; k++)
+                        snprintf(token + 2 * k, 3, "%02x", raw[k]);
+                explicit_bzero(raw, sizeof raw);
+                if (!EVP_Digest(token, strlen(token), md, &mdlen, EVP_sha256(), NULL)) {
+                        reply_status(c, 500, rt, NULL, "hashing the token failed");
+                        return;
+                }
+                for (unsigned k = 0; k < mdlen; k++)
+                        snprintf(hex + 2 * k, 3, "%02x", md[k]);
+                format_now_rfc3339(ts, sizeof ts);
+                r = store_token_add(a->store, rt->name, rt->sub_name, hex, ts);
+                if (r == -EEXIST) {
+                        reply_status(c, 409, rt, NULL, "namespace %s already has a token named %s", rt->name, rt->sub_name);
+                        return;
+                }
+                if (r < 0) {
+                        reply_status(c, 500, rt, NULL, "storing the token failed: %s", strerror(-r));
+                        return;
+                }
+                log_info("%s created token %s of namespace %s.", caller->user, rt->sub_name, rt->name);
+                write_routes(a);
+                reply_json(c, 201, json_pack("{s:s, s:s, s:s, s:s, s:s}", "kind", "Token", "namespace", rt->name, "name",
+                                             rt->sub_name, "token", token, "created", ts), NULL);
+                explicit_bzero(token, sizeof token);
+                return;
+        }
+        if (del) {
+                r = store_token_delete(a->store, rt->name, rt->sub_name);
+                if (r < 0) {
+                        reply_status(c, 500, rt, NULL, "removing the token failed: %s", strerror(-r));
+                        return;
+                }
+                if (r == 0) {
+                        reply_status(c, 404, rt, NULL, "namespace %s has no token named %s", rt->name, rt->sub_name);
+                        return;
+                }
+                log_info("%s deleted token %s of namespace %s.", caller->user, rt->sub_name, rt->name);
+                write_routes(a);
+        }
+        if (store_tokens(a->store, rt->name, &list) < 0) {
+                reply_status(c, 500, rt, NULL, "reading the tokens failed");
+                return;
+        }
+        json_array_foreach(list, i, t)
+                json_object_del(t, "sha256");
+        reply_json(c, 200, json_pack("{s:s, s:s, s:o}", "kind", "TokenList", "namespace", rt->name, "items", list), NULL);
 }
 
 /* GET .../profiles/NAME/contributors, PUT or DELETE .../contributors/USER:
@@ -1001,6 +1114,10 @@ void api_handle(HttpConn *c, const HttpMessage *req, const char *body, size_t bo
                         handle_log(a, c, &caller, &rt, query, query_len);
                 else
                         reply_status(c, 405, &rt, NULL, "use GET on .../log");
+                return;
+        }
+        if (rt.sub[0] && strcmp(rt.sub, "tokens") == 0) {
+                handle_tokens(a, c, &caller, &rt, req);
                 return;
         }
         if (rt.sub[0]) {
