@@ -35,5 +35,6 @@ int cli_api_resources(Cli *cli, int argc, char **argv);
 int cli_version(Cli *cli, int argc, char **argv);
 int cli_top(Cli *cli, int argc, char **argv);
 int cli_contributor(Cli *cli, int argc, char **argv);
+int cli_token(Cli *cli, int argc, char **argv);
 int cli_predict(Cli *cli, int argc, char **argv);
 int cli_logs(Cli *cli, int argc, char **argv);

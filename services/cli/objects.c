@@ -945,6 +945,59 @@ int cli_contributor(Cli *cli, int argc, char **argv) {
         return rc;
 }
 
+/* ---- tokens ---------------------------------------------------------------------- */
+
+int cli_token(Cli *cli, int argc, char **argv) {
+        char target[512];
+        HttpResponse resp;
+        bool list = argc == 3 && !strcmp(argv[1], "list");
+        bool create = argc == 4 && !strcmp(argv[1], "create"), del = argc == 4 && !strcmp(argv[1], "delete");
+        if (!list && !create && !del) {
+                fprintf(stderr, "error: use: token list NAMESPACE | token create|delete NAMESPACE NAME\n");
+                return CLI_USAGE;
+        }
+        if (!name_is_dns1123_label(argv[2])) {
+                fprintf(stderr, "error: '%s' is not a valid namespace name\n", argv[2]);
+                return CLI_USAGE;
+        }
+        if (!list && !name_is_dns1123_label(argv[3])) {
+                fprintf(stderr, "error: token name '%s' is not a DNS-1123 label (a-z, 0-9, '-')\n", argv[3]);
+                return CLI_USAGE;
+        }
+        if (list) {
+                snprintf(target, sizeof target, "/apis/kubeflow.org/v1/profiles/%s/tokens", argv[2]);
+                json_t *l = get_json(cli, target);
+                if (!l)
+                        return CLI_FAIL;
+                size_t i;
+                json_t *v;
+                if (json_array_size(json_object_get(l, "items")) > 0)
+                        printf("%-30s %s\n", "NAME", "CREATED");
+                json_array_foreach(json_object_get(l, "items"), i, v)
+                        printf("%-30s %s\n", json_string_value(json_object_get(v, "name")),
+                               json_string_value(json_object_get(v, "created")));
+                json_decref(l);
+                return CLI_OK;
+        }
+        snprintf(target, sizeof target, "/apis/kubeflow.org/v1/profiles/%s/tokens/%s", argv[2], argv[3]);
+        if (call(cli, create ? "POST" : "DELETE", target, NULL, 0, &resp) < 0)
+                return CLI_FAIL;
+        int rc = CLI_OK;
+        if (create && resp.status == 201) {
+                /* Shown once: only its hash is kept. */
+                json_t *j = json_loadb(resp.body, resp.body_len, 0, NULL);
+                printf("%s\n", json_string_value(json_object_get(j, "token")) ?: "");
+                json_decref(j);
+        } else if (del && resp.status == 200)
+                printf("token %s of namespace %s deleted\n", argv[3], argv[2]);
+        else {
+                print_server_error(&resp);
+                rc = CLI_FAIL;
+        }
+        http_response_done(&resp);
+        return rc;
+}
+
 /* ---- predict ------------------------------------------------------------------- */
 
 int cli_predict(Cli *cli, int argc, char **argv) {

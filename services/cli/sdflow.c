@@ -55,6 +55,7 @@ static const struct {
         { "api-resources", cli_api_resources },
         { "top", cli_top },
         { "contributor", cli_contributor },
+        { "token", cli_token },
         { "predict", cli_predict },
         { "logs", cli_logs },
         { "version", cli_version },
