@@ -172,6 +172,33 @@ check "over containerConcurrency with a full queue: 503s ($n503) and answers ($n
 check "the 503 says why" grep -q 'queue is full' <<<"$out"
 check "nothing is left in flight or queued" test "$(metric sdflow_gateway_inflight_requests limited-predictor)/$(metric sdflow_gateway_queued_requests limited-predictor)" = 0/0
 
+# --- bearer tokens per namespace -----------------------------------------------------------
+sbx useradd -m bob
+sed 's/team-s/team-t/; s/name: alice/name: bob/' "$W/profile.yaml" >"$W/profile-t.yaml"
+sbx sdflow apply -f "$W/profile-t.yaml" >/dev/null
+sbx runuser -u bob -- /usr/bin/python3 "$TOP/examples/models/train-iris-xgboost.py" /home/bob/iris >/dev/null
+isvc private /home/bob/iris xgboost | sed 's/team-s/team-t/' >"$W/private.yaml"
+sbx runuser -u bob -- sdflow apply -f "$W/private.yaml" >/dev/null
+code() { # ISVC NAMESPACE [TOKEN]
+        sbx curl -sS -o /dev/null -w '%{http_code}' -H "Host: $1.$2.example.com" ${3:+-H "Authorization: Bearer $3"} \
+                --data-binary @"$W/iris-v1.json" "http://127.0.0.1:8080/v1/models/$1:predict"
+}
+check "a namespace without tokens is open" test "$(code private team-t)" = 200
+tb=$(sbx runuser -u bob -- sdflow token create team-t ci)
+ts=$(as_alice sdflow token create team-s web)
+check "the owner creates a token (shown once, 64 hex digits)" grep -Eq '^[0-9a-f]{64}$' <<<"$tb"
+check "another user cannot make one in that namespace" sh -c "! '$SANDBOX' exec $SB runuser -u alice -- sdflow token create team-t mine"
+check "the list shows names, never the token" sh -c "'$SANDBOX' exec $SB runuser -u bob -- sdflow token list team-t | grep -q '^ci ' && ! '$SANDBOX' exec $SB runuser -u bob -- sdflow token list team-t | grep -q '$tb'"
+check "with tokens, a request without one gets 401" test "$(code private team-t)" = 401
+check "... and one with another namespace's token too" test "$(code private team-t "$ts")" = 401
+check "... and a made-up one" test "$(code private team-t "${tb%?}0")" = 401
+check "the namespace's own token is let through" test "$(code private team-t "$tb")" = 200
+check "by path too" test "$(sbx curl -sS -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $tb" --data-binary @"$W/iris-v1.json" http://127.0.0.1:8080/serving/team-t/private/v1/models/private:predict)" = 200
+check "team-s now asks for its token as well" test "$(code canary team-s)/$(code canary team-s "$ts")" = 401/200
+check "the owner revokes it" sbx runuser -u bob -- sdflow token delete team-t ci
+sbx runuser -u bob -- sdflow token create team-t other >/dev/null
+check "a revoked token is refused" test "$(code private team-t "$tb")" = 401
+
 # --- metrics ---------------------------------------------------------------------------------
 sbx curl -sS http://127.0.0.1:8080/metrics >"$W/metrics"
 check "/metrics is Prometheus text: requests by revision and code" grep -q '^sdflow_gateway_requests_total{namespace="team-s",isvc="canary",revision="canary-predictor-00002",code="200"} [1-9]' "$W/metrics"
