@@ -386,12 +386,9 @@ static int conn_process(HttpConn *c) {
         /* The handler may reply (and so free c) before it returns. */
         s->dispatching = c;
         s->handler(c, &req, body, c->body_len, s->userdata);
-        if (s->dispatching == c && c->state == CONN_HANDLING) {
-                /* It answers later: read nothing meanwhile (epoll would
-                 * still report HUP, hence off rather than no events). */
-                c->io_off = true;
-                (void) sd_event_source_set_enabled(c->io, SD_EVENT_OFF);
-        }
+        /* If it answers later, the connection stays registered for input:
+         * that notices a client that goes away, and costs no epoll change
+         * per request (see conn_handling_io()). */
         s->dispatching = NULL;
         return 1;
 
@@ -529,6 +526,22 @@ int http_conn_stream_end(HttpConn *c) {
         return r < 0 && r != -ECONNRESET ? r : 0;
 }
 
+/* Input while a handler answers later: the client closed (its close
+ * handler runs, with conn_free()), or it pipelines its next request, which
+ * waits in the socket (reading pauses until the answer). */
+static int conn_handling_io(HttpConn *c, uint32_t revents) {
+        char b;
+        ssize_t n = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+                return -ECONNRESET;
+        if (n > 0 || (revents & (EPOLLHUP | EPOLLERR))) {
+                /* epoll would go on reporting it: off rather than no events. */
+                c->io_off = true;
+                (void) sd_event_source_set_enabled(c->io, SD_EVENT_OFF);
+        }
+        return 0;
+}
+
 static int on_conn_io(sd_event_source *es, int fd, uint32_t revents, void *userdata) {
         HttpConn *c = userdata;
         int r = 0;
@@ -541,6 +554,8 @@ static int on_conn_io(sd_event_source *es, int fd, uint32_t revents, void *userd
                 r = conn_send(c);
         else if (c->state == CONN_READING && (revents & (EPOLLIN | EPOLLERR | EPOLLHUP)))
                 r = conn_read(c);
+        else if (c->state == CONN_HANDLING)
+                r = conn_handling_io(c, revents);
         if (r < 0) {
                 if (r != -ECONNRESET)
                         log_debug_errno(r, "Connection on fd %d failed: %m", c->fd);

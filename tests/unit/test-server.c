@@ -34,6 +34,12 @@ static void handler(HttpConn *c, const HttpMessage *req, const char *body, size_
                 http_conn_stream_end(c);
                 return;
         }
+        if (req->target_len == 6 && memcmp(req->target, "/later", 6) == 0) {
+                /* Answers later (never, here): only the close handler runs. */
+                http_conn_set_close_handler(c, on_stream_close, NULL);
+                held = c;
+                return;
+        }
         if (req->target_len == 5 && memcmp(req->target, "/hold", 5) == 0) {
                 http_conn_stream_start(c, 200, "application/json", NULL, on_stream_close, NULL);
                 held = c;
@@ -186,6 +192,36 @@ static void test_body_in_pieces(void) {
                 CHECK(strstr(buf, "POST /target-in-pieces 30000:xxxx") != NULL);
                 CHECK(!closed);
         }
+        close(fd);
+        stop();
+}
+
+/* A handler that answers later learns when its client goes away; a client
+ * that pipelines meanwhile is answered in order once it does. */
+static void test_answer_later(void) {
+        char buf[8192];
+        bool closed;
+        start(small());
+        int before = closed_streams;
+        int fd = client();
+        say(fd, "GET /later HTTP/1.1\r\nHost: x\r\n\r\n");
+        pump(50);
+        CHECK(held != NULL);
+        close(fd);
+        pump(50);
+        CHECK_EQ_INT(closed_streams, before + 1);
+        CHECK(held == NULL);
+        fd = client();
+        say(fd, "GET /later HTTP/1.1\r\nHost: x\r\n\r\nGET /next HTTP/1.1\r\nHost: x\r\n\r\n");
+        pump(50);
+        CHECK(held != NULL);
+        HttpConn *c = held;
+        http_conn_set_close_handler(c, NULL, NULL);
+        held = NULL;
+        http_conn_reply(c, 200, "text/plain", "late", 4, NULL);
+        hear(fd, buf, sizeof buf, 300, &closed);
+        CHECK_EQ_INT(count(buf, "HTTP/1.1 200"), 2);
+        CHECK(strstr(buf, "late") != NULL && strstr(buf, "GET /next") > strstr(buf, "late"));
         close(fd);
         stop();
 }
@@ -367,6 +403,7 @@ int main(void) {
         test_streaming();
         test_keepalive_and_pipelining();
         test_body_in_pieces();
+        test_answer_later();
         test_errors();
         test_chunked_and_continue();
         test_slow_client();
