@@ -1,8 +1,11 @@
 /* proxy.c: forwards one request to a model replica's Unix socket and
  * relays the answer; see proxy.h.  Upstream connections are kept alive and
- * reused from a pool; one whose replica went away while it was idle is
- * noticed on reuse (the send fails) and the request is sent again on a new
- * one; a GET or HEAD also when the replica closed without answering. */
+ * reused from a pool, each with its event source registered for its whole
+ * life (no epoll changes per request); a request is written at once, and
+ * waits for the socket to be writable only when it does not fit.  A pooled
+ * connection whose replica went away is noticed on reuse (the send fails)
+ * and the request is sent again on a new one; a GET or HEAD also when the
+ * replica closed without answering. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -24,24 +27,120 @@
  * and defeat scale to zero. */
 #define POOL_IDLE_USEC (1000 * 1000ULL)
 
+/* One connection to a replica: in use by a request, or idle in the pool. */
+typedef struct Upstream {
+        ProxyPool *pool;
+        Proxy *proxy; /* NULL while pooled */
+        int fd;
+        sd_event_source *io;
+        uint32_t events;
+        uint64_t since; /* pooled since */
+        char path[108];
+} Upstream;
+
 struct ProxyPool {
         sd_event *event;
         sd_event_source *expire;
-        struct {
-                char path[108];
-                int fd;
-                uint64_t since;
-        } idle[POOL_MAX];
+        Upstream *idle[POOL_MAX];
         size_t n;
 };
+
+struct Proxy {
+        ProxyPool *pool;
+        proxy_done_t done;
+        void *userdata;
+        bool cold;
+        bool idempotent; /* GET or HEAD: may be sent again */
+        sd_event *event;
+        bool reused;
+        HttpConn *conn;
+        Upstream *up;
+        sd_event_source *timer;
+        char *out;
+        size_t out_len, out_off;
+        char *in;
+        size_t in_len, in_size;
+        char backend[108];
+};
+
+static void proxy_io(Proxy *p, uint32_t revents);
+
+static Upstream *upstream_free(Upstream *u) {
+        if (!u)
+                return NULL;
+        sd_event_source_disable_unref(u->io);
+        safe_close(u->fd);
+        free(u);
+        return NULL;
+}
+
+static void upstream_events(Upstream *u, uint32_t events) {
+        if (u->events != events && sd_event_source_set_io_events(u->io, events) >= 0)
+                u->events = events;
+}
+
+static void pool_remove(ProxyPool *pool, size_t i) {
+        pool->idle[i] = pool->idle[--pool->n];
+}
+
+static int on_upstream_io(sd_event_source *es, int fd, uint32_t revents, void *userdata) {
+        Upstream *u = userdata;
+        (void) es;
+        (void) fd;
+        if (u->proxy) {
+                proxy_io(u->proxy, revents);
+                return 0;
+        }
+        /* Idle in the pool and readable: the replica closed it (or talks out
+         * of turn).  Either way it is of no more use. */
+        ProxyPool *pool = u->pool;
+        for (size_t i = 0; i < pool->n; i++)
+                if (pool->idle[i] == u) {
+                        pool_remove(pool, i);
+                        break;
+                }
+        upstream_free(u);
+        return 0;
+}
+
+/* A new connection to the replica at path; NULL with errno set. */
+static Upstream *upstream_new(ProxyPool *pool, const char *path) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        Upstream *u = calloc(1, sizeof *u);
+        if (!u)
+                return NULL;
+        u->pool = pool;
+        snprintf(u->path, sizeof u->path, "%s", path);
+        snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+        u->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (u->fd < 0) {
+                free(u);
+                return NULL;
+        }
+        /* On a Unix socket a connect completes at once; EAGAIN means the
+         * replica's backlog is full and there is no connection. */
+        if (connect(u->fd, (struct sockaddr *) &sa, sizeof sa) < 0) {
+                int e = errno;
+                upstream_free(u);
+                errno = e;
+                return NULL;
+        }
+        u->events = EPOLLIN;
+        if (sd_event_add_io(pool->event, &u->io, u->fd, EPOLLIN, on_upstream_io, u) < 0) {
+                upstream_free(u);
+                errno = ENOMEM;
+                return NULL;
+        }
+        return u;
+}
 
 static int on_expire(sd_event_source *es, uint64_t now, void *userdata) {
         ProxyPool *pool = userdata;
         (void) es;
         for (size_t i = pool->n; i > 0; i--)
-                if (now >= pool->idle[i - 1].since + POOL_IDLE_USEC) {
-                        safe_close(pool->idle[i - 1].fd);
-                        pool->idle[i - 1] = pool->idle[--pool->n];
+                if (now >= pool->idle[i - 1]->since + POOL_IDLE_USEC) {
+                        upstream_free(pool->idle[i - 1]);
+                        pool_remove(pool, i - 1);
                 }
         if (pool->n > 0) {
                 (void) sd_event_source_set_time(pool->expire, now + POOL_IDLE_USEC / 2);
@@ -67,33 +166,35 @@ ProxyPool *proxy_pool_free(ProxyPool *pool) {
         if (!pool)
                 return NULL;
         for (size_t i = 0; i < pool->n; i++)
-                safe_close(pool->idle[i].fd);
+                upstream_free(pool->idle[i]);
         sd_event_source_disable_unref(pool->expire);
         free(pool);
         return NULL;
 }
 
-static int pool_take(ProxyPool *pool, const char *path) {
+/* The most recently pooled connection to path, or NULL. */
+static Upstream *pool_take(ProxyPool *pool, const char *path) {
         for (size_t i = pool->n; i > 0; i--)
-                if (strcmp(pool->idle[i - 1].path, path) == 0) {
-                        int fd = pool->idle[i - 1].fd;
-                        pool->idle[i - 1] = pool->idle[--pool->n];
-                        return fd;
+                if (strcmp(pool->idle[i - 1]->path, path) == 0) {
+                        Upstream *u = pool->idle[i - 1];
+                        pool_remove(pool, i - 1);
+                        return u;
                 }
-        return -EBADF;
+        return NULL;
 }
 
-static void pool_put(ProxyPool *pool, const char *path, int fd) {
+static void pool_put(ProxyPool *pool, Upstream *u) {
         if (pool->n == POOL_MAX) {
-                safe_close(pool->idle[0].fd); /* the oldest goes */
+                upstream_free(pool->idle[0]); /* the oldest goes */
                 memmove(&pool->idle[0], &pool->idle[1], (POOL_MAX - 1) * sizeof pool->idle[0]);
                 pool->n--;
         }
         uint64_t now = 0;
         (void) sd_event_now(pool->event, CLOCK_MONOTONIC, &now);
-        snprintf(pool->idle[pool->n].path, sizeof pool->idle[0].path, "%s", path);
-        pool->idle[pool->n].since = now;
-        pool->idle[pool->n++].fd = fd;
+        u->proxy = NULL;
+        u->since = now;
+        upstream_events(u, EPOLLIN);
+        pool->idle[pool->n++] = u;
         int enabled = SD_EVENT_OFF;
         (void) sd_event_source_get_enabled(pool->expire, &enabled);
         if (enabled == SD_EVENT_OFF) {
@@ -102,28 +203,9 @@ static void pool_put(ProxyPool *pool, const char *path, int fd) {
         }
 }
 
-struct Proxy {
-        ProxyPool *pool;
-        proxy_done_t done;
-        void *userdata;
-        bool cold;
-        bool idempotent; /* GET or HEAD: may be sent again */
-        sd_event *event;
-        bool reused;
-        HttpConn *conn;
-        sd_event_source *io, *timer;
-        int fd;
-        char *out;
-        size_t out_len, out_off;
-        char *in;
-        size_t in_len, in_size;
-        char backend[108];
-};
-
 static void proxy_free(Proxy *p) {
-        sd_event_source_disable_unref(p->io);
+        upstream_free(p->up); /* in the middle of an exchange: not reusable */
         sd_event_source_disable_unref(p->timer);
-        safe_close(p->fd);
         free(p->out);
         free(p->in);
         free(p);
@@ -192,8 +274,6 @@ static int complete(Proxy *p, bool eof, bool *keep) {
         return eof ? 1 : 0; /* framed by the end of the connection */
 }
 
-static int start_upstream(Proxy *p);
-
 static void relay(Proxy *p) {
         HttpMessage m;
         char ctype[128] = "application/json", msg[300];
@@ -229,64 +309,87 @@ static void relay(Proxy *p) {
         finish(p, m.status, ctype, body, len, NULL);
 }
 
-static int on_upstream(sd_event_source *es, int fd, uint32_t revents, void *userdata) {
-        Proxy *p = userdata;
+/* Connects (or takes a pooled connection) and sends what is left of the
+ * request; on a pooled connection that turns out dead, once more afresh.
+ * Finishes p (502) when the replica cannot be reached. */
+static void send_request(Proxy *p) {
         char msg[300];
-        (void) es;
-
-        if (p->out_off < p->out_len) {
-                ssize_t n = send(fd, p->out + p->out_off, p->out_len - p->out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
-                if (n < 0 && p->reused && (errno == EPIPE || errno == ECONNRESET || errno == ENOTCONN)) {
-                        /* A pooled connection the replica had closed: once more, afresh. */
-                        p->io = sd_event_source_disable_unref(p->io);
-                        p->fd = safe_close(p->fd);
-                        p->reused = false;
-                        p->out_off = 0;
-                        if (start_upstream(p) < 0) {
+        for (;;) {
+                if (!p->up) {
+                        p->up = upstream_new(p->pool, p->backend);
+                        if (!p->up) {
                                 snprintf(msg, sizeof msg, "cannot reach the model server at %s: %s", p->backend,
-                                         strerror(errno));
+                                         errno == EAGAIN ? "its connection queue is full" : strerror(errno));
                                 finish(p, 502, NULL, NULL, 0, msg);
+                                return;
                         }
-                        return 0;
+                        p->up->proxy = p;
                 }
-                if (n < 0 && errno != EAGAIN && errno != EINTR) {
+                while (p->out_off < p->out_len) {
+                        ssize_t n = send(p->up->fd, p->out + p->out_off, p->out_len - p->out_off,
+                                         MSG_NOSIGNAL | MSG_DONTWAIT);
+                        if (n > 0) {
+                                p->out_off += (size_t) n;
+                                continue;
+                        }
+                        if (n < 0 && errno == EINTR)
+                                continue;
+                        if (n < 0 && errno == EAGAIN) {
+                                upstream_events(p->up, EPOLLIN | EPOLLOUT);
+                                return;
+                        }
+                        if (p->reused && p->out_off == 0 && (errno == EPIPE || errno == ECONNRESET || errno == ENOTCONN))
+                                break; /* a pooled connection the replica had closed */
                         snprintf(msg, sizeof msg, "the model server at %s refused the request: %s", p->backend,
                                  strerror(errno));
                         finish(p, 502, NULL, NULL, 0, msg);
-                        return 0;
+                        return;
                 }
-                if (n > 0)
-                        p->out_off += (size_t) n;
-                if (p->out_off == p->out_len)
-                        (void) sd_event_source_set_io_events(p->io, EPOLLIN);
-                return 0;
+                if (p->out_off == p->out_len) {
+                        upstream_events(p->up, EPOLLIN);
+                        return;
+                }
+                p->up = upstream_free(p->up);
+                p->reused = false;
+                p->out_off = 0;
+        }
+}
+
+static void proxy_io(Proxy *p, uint32_t revents) {
+        char msg[300];
+        if (p->out_off < p->out_len) {
+                if (revents & (EPOLLOUT | EPOLLERR | EPOLLHUP))
+                        send_request(p);
+                return;
         }
         if (!(revents & (EPOLLIN | EPOLLHUP | EPOLLERR)))
-                return 0;
+                return;
         for (;;) {
                 if (p->in_size - p->in_len < 4096) {
                         size_t ns = p->in_size ? p->in_size * 2 : 16384;
                         if (ns > RESPONSE_MAX) {
                                 finish(p, 502, NULL, NULL, 0, "the model server's answer is too large");
-                                return 0;
+                                return;
                         }
                         char *q = realloc(p->in, ns + 1);
                         if (!q) {
                                 finish(p, 500, NULL, NULL, 0, "out of memory");
-                                return 0;
+                                return;
                         }
                         p->in = q;
                         p->in_size = ns;
                 }
-                ssize_t n = recv(fd, p->in + p->in_len, p->in_size - p->in_len, MSG_DONTWAIT);
+                ssize_t n = recv(p->up->fd, p->in + p->in_len, p->in_size - p->in_len, MSG_DONTWAIT);
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n < 0 && errno == EAGAIN)
-                        return 0;
-                if (n < 0) {
+                        return;
+                if (n < 0 && p->in_len == 0 && p->reused && p->idempotent && errno == ECONNRESET)
+                        n = 0; /* as an end: retried below */
+                else if (n < 0) {
                         snprintf(msg, sizeof msg, "the model server at %s failed: %s", p->backend, strerror(errno));
                         finish(p, 502, NULL, NULL, 0, msg);
-                        return 0;
+                        return;
                 }
                 if (n == 0) {
                         if (p->in_len == 0 && p->reused && p->idempotent) {
@@ -295,16 +398,11 @@ static int on_upstream(sd_event_source *es, int fd, uint32_t revents, void *user
                                  * replica that is gone makes the send fail already
                                  * (Unix sockets), so an end here after a complete send
                                  * may be a crash in the middle of a prediction. */
-                                p->io = sd_event_source_disable_unref(p->io);
-                                p->fd = safe_close(p->fd);
+                                p->up = upstream_free(p->up);
                                 p->reused = false;
                                 p->out_off = 0;
-                                if (start_upstream(p) < 0) {
-                                        snprintf(msg, sizeof msg, "cannot reach the model server at %s: %s",
-                                                 p->backend, strerror(errno));
-                                        finish(p, 502, NULL, NULL, 0, msg);
-                                }
-                                return 0;
+                                send_request(p);
+                                return;
                         }
                         if (p->in_len == 0) {
                                 snprintf(msg, sizeof msg, "the model server at %s closed without answering",
@@ -314,7 +412,7 @@ static int on_upstream(sd_event_source *es, int fd, uint32_t revents, void *user
                                 relay(p);
                         else
                                 finish(p, 502, NULL, NULL, 0, "the model server's answer was cut short");
-                        return 0;
+                        return;
                 }
                 p->in_len += (size_t) n;
                 bool keep;
@@ -322,17 +420,16 @@ static int on_upstream(sd_event_source *es, int fd, uint32_t revents, void *user
                 if (c < 0) {
                         snprintf(msg, sizeof msg, "the model server at %s sent a malformed response", p->backend);
                         finish(p, 502, NULL, NULL, 0, msg);
-                        return 0;
+                        return;
                 }
                 if (c == 1) {
                         if (keep) {
                                 /* The connection goes back to the pool before the answer goes out. */
-                                p->io = sd_event_source_disable_unref(p->io);
-                                pool_put(p->pool, p->backend, p->fd);
-                                p->fd = -EBADF;
+                                pool_put(p->pool, p->up);
+                                p->up = NULL;
                         }
                         relay(p);
-                        return 0;
+                        return;
                 }
         }
 }
@@ -365,7 +462,6 @@ Proxy *proxy_new(sd_event *e, ProxyPool *pool, HttpConn *c, const HttpMessage *r
         p->pool = pool;
         p->event = e;
         p->conn = c;
-        p->fd = -EBADF;
         p->idempotent = http_method_is(req, "GET") || http_method_is(req, "HEAD");
         http_conn_set_close_handler(c, on_client_gone, p);
 
@@ -399,36 +495,14 @@ Proxy *proxy_new(sd_event *e, ProxyPool *pool, HttpConn *c, const HttpMessage *r
 
 void proxy_send(Proxy *p, const char *backend) {
         struct sockaddr_un sa;
-        char msg[300];
         if (strlen(backend) >= sizeof sa.sun_path) {
                 finish(p, 502, NULL, NULL, 0, "the replica's socket path is too long");
                 return;
         }
         snprintf(p->backend, sizeof p->backend, "%s", backend);
-        p->fd = pool_take(p->pool, backend);
-        p->reused = p->fd >= 0;
-        if (start_upstream(p) < 0) {
-                snprintf(msg, sizeof msg, "cannot reach the model server at %s: %s", backend, strerror(errno));
-                finish(p, 502, NULL, NULL, 0, msg);
-        }
-}
-
-/* Connects (unless a pooled connection is in p->fd) and starts sending.
- * Returns < 0 with errno set when the replica cannot be reached. */
-static int start_upstream(Proxy *p) {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        strcpy(sa.sun_path, p->backend);
-        if (p->fd < 0) {
-                p->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-                if (p->fd < 0)
-                        return -1;
-                if (connect(p->fd, (struct sockaddr *) &sa, sizeof sa) < 0 && errno != EINPROGRESS && errno != EAGAIN)
-                        return -1;
-        }
-        p->in_len = 0;
-        if (sd_event_add_io(p->event, &p->io, p->fd, EPOLLOUT, on_upstream, p) < 0) {
-                errno = ENOMEM;
-                return -1;
-        }
-        return 0;
+        p->up = pool_take(p->pool, backend);
+        p->reused = p->up != NULL;
+        if (p->up)
+                p->up->proxy = p;
+        send_request(p);
 }
