@@ -29,11 +29,16 @@ host=iris.bench.example.com
 
 taskset -c 0 "$serve" --listen="$sock" --set=ModelPath="$tmp/model.json" --set=ModelName=iris --idle-timeout=0 2>/dev/null &
 pids+=($!)
-printf '{"routes":[{"host":"%s","namespace":"bench","name":"iris","backends":["%s"]}]}\n' "$host" "$sock" >"$tmp/routes.json"
+serve_pid=$!
+printf '{"routes":[{"host":"%s","namespace":"bench","name":"iris","revisions":[{"name":"iris-predictor-00001","percent":100,"backends":["%s"]}]}]}\n' "$host" "$sock" >"$tmp/routes.json"
 taskset -c 0 "$gateway" --listen=127.0.0.1:18090 --set=RoutesFile="$tmp/routes.json" --idle-timeout=0 2>/dev/null &
 pids+=($!)
+declare -A PID
+PID[gateway]=$!
 cat >"$tmp/nginx.conf" <<NGX
 daemon off;
+# The model's socket is the bench user's; a worker as nobody could not connect.
+user root;
 worker_processes 1;
 pid $tmp/nginx.pid;
 error_log $tmp/nginx.err;
@@ -49,6 +54,7 @@ http {
 NGX
 taskset -c 0 nginx -c "$tmp/nginx.conf" -p "$tmp" &
 pids+=($!)
+PID[nginx]=$!
 cat >"$tmp/haproxy.cfg" <<HAP
 global
     nbthread 1
@@ -67,6 +73,7 @@ backend b
 HAP
 taskset -c 0 haproxy -f "$tmp/haproxy.cfg" -q &
 pids+=($!)
+PID[haproxy]=$!
 
 cat >"$tmp/post.lua" <<'LUA'
 wrk.method = "POST"
@@ -88,18 +95,41 @@ sleep 0.5
 
 run() { taskset -c 1 wrk -t1 -c"$2" -d"${secs}s" --latency -s "$tmp/post.lua" "http://127.0.0.1:$1/v1/models/iris:predict"; }
 rps() { awk '/^Requests\/sec/ {print $2}'; }
+reqs() { awk '/requests in/ {print $1}'; }
 p50() { awk '$1 == "50%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); print v} else if (v ~ /ms$/) {sub(/ms/,"",v); print v*1000} else {sub(/s/,"",v); print v*1000000}}'; }
-declare -A R L
+# CPU time (user + system, clock ticks) of a process and its children's threads.
+ticks() { [ -n "${1:-}" ] && awk '{print $14 + $15}' "/proc/$1/stat" || echo 0; }
+hz=$(getconf CLK_TCK)
+declare -A R L C S
 for name in direct:18093 gateway:18090 nginx:18091 haproxy:18092; do
         n=${name%%:*} port=${name#*:}
-        R[$n]=$(run "$port" 64 | rps)
+        # nginx's worker is a child of the master; its CPU is what counts.
+        pid=${PID[$n]:-}
+        [ "$n" = nginx ] && pid=$(pgrep -P "${PID[nginx]}" | head -1)
+        t0=$(ticks "$pid") s0=$(ticks "$serve_pid")
+        out=$(run "$port" 64)
+        # A proxy that answers errors is fast and wrong: refuse to report it.
+        if grep -q 'Non-2xx' <<<"$out"; then
+                echo "bench: $n answered errors:" >&2
+                echo "$out" >&2
+                exit 1
+        fi
+        t1=$(ticks "$pid") s1=$(ticks "$serve_pid")
+        S[$n]=$(echo "($s1 - $s0) * 1000 / $hz / ($(reqs <<<"$out") / 1000)" | bc -l)
+        R[$n]=$(rps <<<"$out")
+        # CPU milliseconds the proxy spent per 1000 requests (= thousandths of a
+        # core at 1000 requests/s).
+        C[$n]=$(echo "($t1 - $t0) * 1000 / $hz / ($(reqs <<<"$out") / 1000)" | bc -l)
         L[$n]=$(run "$port" 1 | p50)
 done
 echo "sdflow-gateway vs nginx vs HAProxy in front of one sdflow-serve (iris), ${secs}s per run"
-printf '%-10s %16s %14s %16s\n' "" "req/s (64 conn)" "p50 (1 conn)" "added p50"
+printf '%-10s %16s %14s %16s %22s %22s\n' "" "req/s (64 conn)" "p50 (1 conn)" "added p50" "proxy CPU per 1000 req" "server CPU per 1000 req"
 for n in direct gateway nginx haproxy; do
         added=$(echo "${L[$n]} - ${L[direct]}" | bc -l)
-        printf '%-10s %16.0f %12.1fus %14.1fus\n' "$n" "${R[$n]}" "${L[$n]}" "$added"
+        if [ "$n" = direct ]; then cpu=-; else cpu=$(printf '%.1f ms' "${C[$n]}"); fi
+        printf '%-10s %16.0f %12.1fus %14.1fus %22s %19.1f ms\n' "$n" "${R[$n]}" "${L[$n]}" "$added" "$cpu" "${S[$n]}"
 done
 printf 'throughput gateway/nginx %.2fx, gateway/haproxy %.2fx\n' \
         "$(echo "${R[gateway]} / ${R[nginx]}" | bc -l)" "$(echo "${R[gateway]} / ${R[haproxy]}" | bc -l)"
+printf 'CPU per request gateway/nginx %.2fx, gateway/haproxy %.2fx\n' \
+        "$(echo "${C[gateway]} / ${C[nginx]}" | bc -l)" "$(echo "${C[gateway]} / ${C[haproxy]}" | bc -l)"
