@@ -302,17 +302,22 @@ int manager_start_replica(sd_bus *bus, const ReplicaSpec *sp, char *err, size_t 
         /* (bas): true = an allow-list */
         if (r >= 0)
                 r = sd_bus_message_append(m, "(sv)", "RestrictAddressFamilies", "(bas)", 1, 1, "AF_UNIX");
-        /* Every runtime, native or not, gets systemd's system-call allow-list;
-         * seccomp() too, so sdflow-serve can narrow it further itself. */
         if (r >= 0)
-                r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)(sv)", "SystemCallFilter", "(bas)", 1, 2, "@system-service",
-                                          "seccomp",
-                                          "SystemCallArchitectures", "as", 1, "native", "SystemCallErrorNumber", "i",
-                                          (int32_t) EPERM, "RestrictNamespaces", "t", (uint64_t) 0, "LockPersonality", "b", 1);
+                r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)", "SystemCallArchitectures", "as", 1, "native",
+                                          "SystemCallErrorNumber", "i", (int32_t) EPERM, "RestrictNamespaces", "t",
+                                          (uint64_t) 0, "LockPersonality", "b", 1);
+        /* A runtime that does not confine itself gets systemd's system-call
+         * allow-list.  sdflow-serve installs a narrower one of its own once
+         * its model is loaded, and systemd's would cost every cold start
+         * ~20 ms (it compiles @system-service's ~400 calls at each exec). */
+        if (r >= 0 && !sp->self_confined)
+                r = sd_bus_message_append(m, "(sv)", "SystemCallFilter", "(bas)", 1, 1, "@system-service");
         if (r >= 0) {
                 char *ro[] = { (char *) sp->read_only, NULL };
                 r = append_strv_prop(m, "ReadOnlyPaths", ro);
         }
+        if (r >= 0 && sp->env)
+                r = append_strv_prop(m, "Environment", (char **) sp->env);
         if (r >= 0)
                 r = append_exec(m, sp->argv);
         for (int i = 0; i < 3 && r >= 0; i++)

@@ -1,6 +1,7 @@
 /* manager.h: what sdflowd asks of systemd over D-Bus (org.freedesktop.systemd1). */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <systemd/sd-bus.h>
 
@@ -44,6 +45,8 @@ typedef struct ReplicaSpec {
         uint64_t cpu_quota_per_sec_usec; /* UINT64_MAX: none */
         uint64_t memory_max;             /* UINT64_MAX: none */
         const char *description;
+        bool self_confined; /* installs its own seccomp filter: no SystemCallFilter= */
+        char *const *env;   /* NAME=VALUE..., NULL-terminated, or NULL */
 } ReplicaSpec;
 
 int manager_start_replica(sd_bus *bus, const ReplicaSpec *spec, char *err, size_t errsz);

@@ -290,7 +290,12 @@ static json_t *create_revision(Namespaces *n, json_t *isvc, json_t *profile, jso
                 }
                 ReplicaSpec spec = {
                         .base = base, .socket_path = sock, .slice = slice, .user = user, .read_only = dir,
-                        .argv = sklearn ? skl : xgb, .description = desc,
+                        .argv = sklearn ? skl : xgb, .description = desc, .self_confined = !sklearn,
+                        /* One prediction thread per replica (replicas scale out,
+                         * not threads), and no thread pools spun up at start:
+                         * that takes milliseconds off every cold start. */
+                        .env = (char *const[]) { (char *) "OMP_NUM_THREADS=1", (char *) "OMP_WAIT_POLICY=passive",
+                                                 (char *) "OPENBLAS_NUM_THREADS=1", NULL },
                         .cpu_quota_per_sec_usec = w.v[RES_CPU_MILLIS] == RESOURCE_UNSET ? UINT64_MAX
                                                                                          : w.v[RES_CPU_MILLIS] / reps * 1000,
                         .memory_max = w.v[RES_MEMORY_BYTES] == RESOURCE_UNSET ? UINT64_MAX : w.v[RES_MEMORY_BYTES] / reps,
