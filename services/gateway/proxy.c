@@ -131,6 +131,10 @@ static Upstream *upstream_new(ProxyPool *pool, const char *path) {
                 errno = ENOMEM;
                 return NULL;
         }
+        /* Before any new request: answers finish first, and a pooled
+         * connection that its replica closed (it stopped, or crashed) is
+         * dropped before a request could be sent on it. */
+        (void) sd_event_source_set_priority(u->io, SD_EVENT_PRIORITY_IMPORTANT);
         return u;
 }
 
