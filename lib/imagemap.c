@@ -1,0 +1,56 @@
+/* imagemap.c: see imagemap.h. */
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "imagemap.h"
+
+int imagemap_lookup(const char *path, const char *image, ImageRoot *ret, char *err, size_t errsz) {
+        FILE *f = fopen(path, "re");
+        char *line = NULL;
+        size_t cap = 0;
+        unsigned n = 0;
+        int r = -ENOENT;
+        if (!f) {
+                r = -errno;
+                snprintf(err, errsz, "cannot read the image map %s: %s", path, strerror(errno));
+                return r;
+        }
+        while (getline(&line, &cap, f) >= 0) {
+                char *save = NULL, *hash = strchr(line, '#');
+                n++;
+                if (hash)
+                        *hash = '\0';
+                char *pattern = strtok_r(line, " \t\r\n", &save);
+                if (!pattern)
+                        continue;
+                char *kind = strtok_r(NULL, " \t\r\n", &save), *root = strtok_r(NULL, " \t\r\n", &save);
+                char *extra = strtok_r(NULL, " \t\r\n", &save);
+                ImageRoot x = {};
+                if (kind && strcmp(kind, "host") == 0 && !root)
+                        x.kind = IMAGE_HOST;
+                else if (kind && (strcmp(kind, "directory") == 0 || strcmp(kind, "image") == 0) && root && root[0] == '/' &&
+                         !extra && strlen(root) < sizeof x.path) {
+                        x.kind = kind[0] == 'd' ? IMAGE_DIRECTORY : IMAGE_DISK;
+                        snprintf(x.path, sizeof x.path, "%s", root);
+                } else {
+                        snprintf(err, errsz, "%s:%u: expected 'PATTERN host', 'PATTERN directory /PATH' or "
+                                             "'PATTERN image /PATH'", path, n);
+                        r = -EBADMSG;
+                        break;
+                }
+                if (fnmatch(pattern, image, 0) == 0) {
+                        *ret = x;
+                        r = 0;
+                        break;
+                }
+        }
+        if (r == -ENOENT)
+                snprintf(err, errsz, "image '%s' is not in the image map %s: add a rule for it (see sdflow-images(5))",
+                         image, path);
+        free(line);
+        fclose(f);
+        return r;
+}
