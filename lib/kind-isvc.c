@@ -202,6 +202,16 @@ static void isvc_validate(json_t *obj, Diags *d) {
                           "give exactly one of model, sklearn, xgboost or containers (got %d)", kinds_given);
 
         check_annotations(obj, d);
+        /* A custom server: one container, started by its command (sdflow
+         * runs no image entrypoints). */
+        json_t *containers = json_object_get(pred, "containers");
+        if (json_array_size(containers) > 1)
+                diags_add(d, true, "spec.predictor.containers", "has %zu containers: sidecars are not supported, give one",
+                          json_array_size(containers));
+        json_t *c0 = json_array_get(containers, 0);
+        if (c0 && json_array_size(json_object_get(c0, "command")) == 0)
+                diags_add(d, true, "spec.predictor.containers[0].command",
+                          "is required: sdflow does not know image entrypoints; give the server's command line");
         check_range(pred, "minReplicas", 0, 16, d);
         check_range(pred, "maxReplicas", 0, 16, d);
         check_range(pred, "scaleTarget", 1, 100000, d);
