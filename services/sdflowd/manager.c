@@ -259,14 +259,67 @@ out:
         return r < 0 ? r : 0;
 }
 
+/* The sandbox every replica process gets, and the limits; one service's
+ * properties, appended to an open a(sv). */
+static int append_sandbox(sd_bus_message *m, const ReplicaSpec *sp, const char *type, uint64_t memory_max,
+                          uint64_t cpu_quota, bool self_confined) {
+        int r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)",
+                                      "Description", "s", sp->description, "Type", "s", type, "User", "s", sp->user,
+                                      "Group", "s", sp->user, "Slice", "s", sp->slice, "NoNewPrivileges", "b", 1,
+                                      "PrivateNetwork", "b", 1, "PrivateTmp", "b", 1, "ProtectSystem", "s", "strict",
+                                      "ProtectHome", "s", "yes", "PrivateDevices", "b", 1, "DevicePolicy", "s",
+                                      "closed", "CapabilityBoundingSet", "t", (uint64_t) 0, "MemoryMax", "t",
+                                      memory_max, "CPUQuotaPerSecUSec", "t", cpu_quota, "CollectMode", "s",
+                                      "inactive-or-failed");
+        /* (bas): true = an allow-list.  A custom server and its forwarder
+         * talk TCP, on the loopback of their own network namespace. */
+        if (r >= 0 && !sp->server_argv)
+                r = sd_bus_message_append(m, "(sv)", "RestrictAddressFamilies", "(bas)", 1, 1, "AF_UNIX");
+        else if (r >= 0)
+                r = sd_bus_message_append(m, "(sv)", "RestrictAddressFamilies", "(bas)", 1, 3, "AF_UNIX", "AF_INET",
+                                          "AF_INET6");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)", "SystemCallArchitectures", "as", 1, "native",
+                                          "SystemCallErrorNumber", "i", (int32_t) EPERM, "RestrictNamespaces", "t",
+                                          (uint64_t) 0, "LockPersonality", "b", 1);
+        /* A runtime that does not confine itself gets systemd's system-call
+         * allow-list.  sdflow-serve installs a narrower one of its own once
+         * its model is loaded, and systemd's would cost every cold start
+         * ~20 ms (it compiles @system-service's ~400 calls at each exec). */
+        if (r >= 0 && !self_confined)
+                r = sd_bus_message_append(m, "(sv)", "SystemCallFilter", "(bas)", 1, 1, "@system-service");
+        if (r >= 0) {
+                char *ro[] = { (char *) sp->read_only, NULL };
+                r = append_strv_prop(m, "ReadOnlyPaths", ro);
+        }
+        return r;
+}
+
+/* Opens the next auxiliary unit, named name, with its a(sv). */
+static int open_aux(sd_bus_message *m, const char *name) {
+        int r = sd_bus_message_open_container(m, 'r', "sa(sv)");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", name);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "(sv)");
+        return r;
+}
+
+static int close_aux(sd_bus_message *m) {
+        int r = sd_bus_message_close_container(m);
+        return r >= 0 ? sd_bus_message_close_container(m) : r;
+}
+
 int manager_start_replica(sd_bus *bus, const ReplicaSpec *sp, char *err, size_t errsz) {
         sd_bus_error e = SD_BUS_ERROR_NULL;
         sd_bus_message *m = NULL;
-        char sock[300], svc[300];
+        char sock[300], svc[300], server[320];
+        bool forward = sp->server_argv != NULL;
         int r;
 
         snprintf(sock, sizeof sock, "%s.socket", sp->base);
         snprintf(svc, sizeof svc, "%s.service", sp->base);
+        snprintf(server, sizeof server, "%s-server.service", sp->base);
         r = sd_bus_message_new_method_call(bus, &m, DEST, PATH, IFACE, "StartTransientUnit");
         if (r >= 0)
                 r = sd_bus_message_append(m, "ss", sock, "replace");
@@ -280,47 +333,52 @@ int manager_start_replica(sd_bus *bus, const ReplicaSpec *sp, char *err, size_t 
                                           "RemoveOnStop", "b", 1);
         if (r >= 0)
                 r = sd_bus_message_close_container(m);
-        /* The service, as the auxiliary unit. */
+        /* The service the socket starts, as an auxiliary unit: the model
+         * server itself, or (custom containers) sdflow-forward in front of it. */
         if (r >= 0)
                 r = sd_bus_message_open_container(m, 'a', "(sa(sv))");
         if (r >= 0)
-                r = sd_bus_message_open_container(m, 'r', "sa(sv)");
+                r = open_aux(m, svc);
         if (r >= 0)
-                r = sd_bus_message_append(m, "s", svc);
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'a', "(sv)");
-        if (r >= 0)
-                r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)",
-                                          "Description", "s", sp->description, "Type", "s", "notify", "User", "s",
-                                          sp->user, "Group", "s", sp->user, "Slice", "s", sp->slice,
-                                          "NoNewPrivileges", "b", 1, "PrivateNetwork", "b", 1, "PrivateTmp", "b", 1,
-                                          "ProtectSystem", "s", "strict", "ProtectHome", "s", "yes",
-                                          "PrivateDevices", "b", 1, "DevicePolicy", "s", "closed",
-                                          "CapabilityBoundingSet", "t", (uint64_t) 0, "MemoryMax", "t",
-                                          sp->memory_max, "CPUQuotaPerSecUSec", "t", sp->cpu_quota_per_sec_usec,
-                                          "CollectMode", "s", "inactive-or-failed");
-        /* (bas): true = an allow-list */
-        if (r >= 0)
-                r = sd_bus_message_append(m, "(sv)", "RestrictAddressFamilies", "(bas)", 1, 1, "AF_UNIX");
-        if (r >= 0)
-                r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)", "SystemCallArchitectures", "as", 1, "native",
-                                          "SystemCallErrorNumber", "i", (int32_t) EPERM, "RestrictNamespaces", "t",
-                                          (uint64_t) 0, "LockPersonality", "b", 1);
-        /* A runtime that does not confine itself gets systemd's system-call
-         * allow-list.  sdflow-serve installs a narrower one of its own once
-         * its model is loaded, and systemd's would cost every cold start
-         * ~20 ms (it compiles @system-service's ~400 calls at each exec). */
-        if (r >= 0 && !sp->self_confined)
-                r = sd_bus_message_append(m, "(sv)", "SystemCallFilter", "(bas)", 1, 1, "@system-service");
-        if (r >= 0) {
-                char *ro[] = { (char *) sp->read_only, NULL };
-                r = append_strv_prop(m, "ReadOnlyPaths", ro);
-        }
-        if (r >= 0 && sp->env)
+                r = forward ? append_sandbox(m, sp, "notify", 64 << 20, UINT64_MAX, false)
+                            : append_sandbox(m, sp, "notify", sp->memory_max, sp->cpu_quota_per_sec_usec,
+                                             sp->self_confined);
+        if (r >= 0 && sp->env && !forward)
                 r = append_strv_prop(m, "Environment", (char **) sp->env);
+        if (r >= 0 && forward) {
+                /* In the server's network namespace, needing it: when the
+                 * forwarder exits on idle, the server (StopWhenUnneeded=) goes too. */
+                char *deps[] = { server, NULL };
+                r = append_strv_prop(m, "JoinsNamespaceOf", deps);
+                if (r >= 0)
+                        r = append_strv_prop(m, "Requires", deps);
+                if (r >= 0)
+                        r = append_strv_prop(m, "After", deps);
+        }
         if (r >= 0)
                 r = append_exec(m, sp->argv);
-        for (int i = 0; i < 3 && r >= 0; i++)
+        if (r >= 0)
+                r = close_aux(m);
+        if (r >= 0 && forward) {
+                r = open_aux(m, server);
+                if (r >= 0)
+                        r = append_sandbox(m, sp, "simple", sp->memory_max, sp->cpu_quota_per_sec_usec, false);
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "(sv)", "StopWhenUnneeded", "b", 1);
+                if (r >= 0 && sp->env)
+                        r = append_strv_prop(m, "Environment", (char **) sp->env);
+                if (r >= 0 && sp->root_directory)
+                        r = sd_bus_message_append(m, "(sv)", "RootDirectory", "s", sp->root_directory);
+                if (r >= 0 && sp->root_image)
+                        r = sd_bus_message_append(m, "(sv)", "RootImage", "s", sp->root_image);
+                if (r >= 0 && sp->working_directory)
+                        r = sd_bus_message_append(m, "(sv)", "WorkingDirectory", "s", sp->working_directory);
+                if (r >= 0)
+                        r = append_exec(m, sp->server_argv);
+                if (r >= 0)
+                        r = close_aux(m);
+        }
+        if (r >= 0)
                 r = sd_bus_message_close_container(m);
         if (r < 0) {
                 sd_bus_message_unref(m);

@@ -47,6 +47,11 @@ typedef struct ReplicaSpec {
         const char *description;
         bool self_confined; /* installs its own seccomp filter: no SystemCallFilter= */
         char *const *env;   /* NAME=VALUE..., NULL-terminated, or NULL */
+        /* A custom server (predictor.containers[]): argv is then
+         * sdflow-forward, and the server runs as base-server.service in the
+         * same network namespace, on the host's root or these. */
+        char *const *server_argv;
+        const char *root_directory, *root_image, *working_directory;
 } ReplicaSpec;
 
 int manager_start_replica(sd_bus *bus, const ReplicaSpec *spec, char *err, size_t errsz);

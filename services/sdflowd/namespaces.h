@@ -11,7 +11,8 @@
 
 typedef struct Namespaces {
         sd_bus *bus;        /* NULL when systemd is not reachable */
-        const char *helper; /* the privileged helper, run as a transient unit */
+        const char *helper;    /* the privileged helper, run as a transient unit */
+        const char *image_map; /* container images to roots (imagemap.h) */
 } Namespaces;
 
 /* The system user of namespace ns: "sdflow-<ns>", shortened with a hash

@@ -16,13 +16,14 @@ typedef struct Settings {
         char *state_database; /* StateDatabase= */
         char *admin_group;    /* AdminGroup= */
         char *ns_helper;      /* NamespaceHelper= */
+        char *image_map;      /* ImageMap= */
 } Settings;
 
 typedef struct Sdflowd {
         Store *store;
         Api *api;
         Namespaces namespaces;
-        char *helper;
+        char *helper, *image_map;
 } Sdflowd;
 
 static const Settings defaults = {
@@ -37,12 +38,14 @@ static const Settings defaults = {
         .state_database = (char *) "/var/lib/sdflow/state.db",
         .admin_group = (char *) "sdflow-admin",
         .ns_helper = (char *) "/usr/lib/sdflow/sdflow-ns",
+        .image_map = (char *) "/etc/sdflow/images.conf",
 };
 
 static const ConfItem items[] = {
         CONF_ITEM("StateDatabase", CONF_STRING, 0, 0, Settings, state_database),
         CONF_ITEM("AdminGroup", CONF_STRING, 0, 0, Settings, admin_group),
         CONF_ITEM("NamespaceHelper", CONF_STRING, 0, 0, Settings, ns_helper),
+        CONF_ITEM("ImageMap", CONF_STRING, 0, 0, Settings, image_map),
 };
 
 static void teardown(void *userdata) {
@@ -53,6 +56,7 @@ static void teardown(void *userdata) {
         store_close(d->store);
         sd_bus_flush_close_unref(d->namespaces.bus);
         free(d->helper);
+        free(d->image_map);
         free(d);
 }
 
@@ -80,6 +84,8 @@ static int setup(sd_event *e, void *settings, void **userdata) {
         }
         d->helper = strdup(s->ns_helper ?: "");
         d->namespaces.helper = d->helper;
+        d->image_map = strdup(s->image_map ?: "/etc/sdflow/images.conf");
+        d->namespaces.image_map = d->image_map;
         r = sd_bus_open_system(&d->namespaces.bus);
         if (r >= 0)
                 r = sd_bus_attach_event(d->namespaces.bus, e, 0);

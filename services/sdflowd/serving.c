@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "client.h"
+#include "imagemap.h"
 #include "kinds.h"
 #include "log.h"
 #include "manifest.h"
@@ -34,6 +35,7 @@
 #define DOMAIN "example.com"
 #define READY_TIMEOUT_USEC (120 * USEC_PER_SEC)
 #define SKLEARN_SERVER "/usr/lib/sdflow/sdflow-serve-sklearn"
+#define FORWARDER "/usr/lib/sdflow/sdflow-forward"
 
 static json_t *predictor(json_t *isvc) {
         return json_object_get(json_object_get(isvc, "spec"), "predictor");
@@ -189,8 +191,9 @@ static void drop_revision(Namespaces *n, const char *ns, const char *isvc, json_
                 log_warning("InferenceService %s/%s: cannot remove the model of revision %s: %s", ns, isvc, num, err);
 }
 
-/* Waits for replica 0 of rev to answer GET /v2/health/ready with 200. */
-static int probe_ready(json_t *rev, char *err, size_t errsz) {
+/* Waits for replica 0 of rev to answer GET path: with 2xx, or (any_answer,
+ * for a custom server without a readiness probe) with any HTTP response. */
+static int probe_ready(json_t *rev, const char *path, bool any_answer, char *err, size_t errsz) {
         const char *sock = json_string_value(json_object_get(json_array_get(json_object_get(rev, "replicas"), 0), "socket"));
         HttpResponse resp;
         if (!sock) {
@@ -199,19 +202,71 @@ static int probe_ready(json_t *rev, char *err, size_t errsz) {
         }
         /* The connection starts the server (socket activation); the answer
          * comes once the model is loaded. */
-        int r = http_unix_request(sock, "GET", "/v2/health/ready", NULL, NULL, 0, READY_TIMEOUT_USEC, &resp);
+        int r = http_unix_request(sock, "GET", path, NULL, NULL, 0, READY_TIMEOUT_USEC, &resp);
         if (r < 0) {
-                snprintf(err, errsz, "the model server did not answer its readiness check (GET /v2/health/ready on %s): %s; "
+                snprintf(err, errsz, "the model server did not answer its readiness check (GET %s on %s): %s; "
                                      "see sdflow logs",
-                         sock, r == -ETIMEDOUT ? "timed out" : r == -EBADMSG ? "it closed without answering (crashed?)"
-                                                                               : strerror(-r));
+                         path, sock, r == -ETIMEDOUT ? "timed out" : r == -EBADMSG ? "it closed without answering (crashed?)"
+                                                                                   : strerror(-r));
                 return r;
         }
-        r = resp.status == 200 ? 0 : -EPROTO;
+        r = (resp.status >= 200 && resp.status < 300) || any_answer ? 0 : -EPROTO;
         if (r < 0)
                 snprintf(err, errsz, "the readiness check answered %d: %.200s", resp.status, resp.body);
         http_response_done(&resp);
         return r;
+}
+
+static void strv_free(char **v) {
+        for (size_t i = 0; v && v[i]; i++)
+                free(v[i]);
+        free(v);
+}
+
+/* command + args as a NULL-terminated vector; NULL without a command. */
+static char **strv_of(json_t *command, json_t *args) {
+        size_t n = json_array_size(command) + json_array_size(args), k = 0, i;
+        json_t *v;
+        if (json_array_size(command) == 0)
+                return NULL;
+        char **out = calloc(n + 1, sizeof *out);
+        if (!out)
+                return NULL;
+        json_array_foreach(command, i, v)
+                out[k++] = strdup(json_string_value(v) ?: "");
+        json_array_foreach(args, i, v)
+                out[k++] = strdup(json_string_value(v) ?: "");
+        for (i = 0; i < k; i++)
+                if (!out[i]) {
+                        strv_free(out);
+                        return NULL;
+                }
+        return out;
+}
+
+/* NAME=VALUE for env's entries, after the defaults every replica gets: one
+ * prediction thread (replicas scale out, not threads) and no thread pools
+ * spun up at start, which takes milliseconds off every cold start. */
+static char **env_of(json_t *env) {
+        static const char *const defaults[] = { "OMP_NUM_THREADS=1", "OMP_WAIT_POLICY=passive",
+                                                "OPENBLAS_NUM_THREADS=1" };
+        size_t nd = sizeof defaults / sizeof defaults[0], k = 0, i;
+        json_t *e;
+        char **out = calloc(nd + json_array_size(env) + 1, sizeof *out);
+        if (!out)
+                return NULL;
+        for (i = 0; i < nd; i++)
+                out[k++] = strdup(defaults[i]);
+        json_array_foreach(env, i, e)
+                if (asprintf(&out[k++], "%s=%s", json_string_value(json_object_get(e, "name")) ?: "",
+                             json_string_value(json_object_get(e, "value")) ?: "") < 0)
+                        out[k - 1] = NULL;
+        for (i = 0; i < k; i++)
+                if (!out[i]) {
+                        strv_free(out);
+                        return NULL;
+                }
+        return out;
 }
 
 /* Creates revision number of isvc: copies the model, starts the replicas'
@@ -234,20 +289,27 @@ static json_t *create_revision(Namespaces *n, json_t *isvc, json_t *profile, jso
                 return rev;                                                                                \
         } while (0)
 
-        if (!m)
-                NOT_READY("NotImplemented", "custom containers (predictor.containers) are not run yet; use model.modelFormat");
-        const char *uri = json_string_value(json_object_get(m, "storageUri"));
-        if (!uri || strncmp(uri, "file://", 7) != 0)
-                NOT_READY("InvalidStorageUri", "storageUri must be file:///path");
-
+        json_t *c0 = json_array_get(json_object_get(pred, "containers"), 0);
+        ImageRoot root = {};
         ns_user_name(ns, user, sizeof user);
         snprintf(num, sizeof num, "%lld", (long long) number);
-        char *const copy[] = { (char *) n->helper, (char *) "model", (char *) ns, user, (char *) owner,
-                               (char *) uri + 7, (char *) name, num, (char *) format, NULL };
-        if (manager_run(n->bus, "sdflow-ns-model", copy, 120 * USEC_PER_SEC, err, sizeof err) < 0)
-                NOT_READY("ModelCopyFailed", "%s", err);
-        snprintf(dir, sizeof dir, "/var/lib/sdflow/ns/%s/models/%s/%s", ns, name, num);
-        json_object_set_new(rev, "modelPath", json_string(dir));
+        if (c0) {
+                /* A custom server: its image names its root (the image map). */
+                const char *image = json_string_value(json_object_get(c0, "image"));
+                if (imagemap_lookup(n->image_map, image, &root, err, sizeof err) < 0)
+                        NOT_READY("ImageNotMapped", "%s", err);
+                snprintf(dir, sizeof dir, "/var/lib/sdflow/ns/%s", ns);
+        } else {
+                const char *uri = json_string_value(json_object_get(m, "storageUri"));
+                if (!uri || strncmp(uri, "file://", 7) != 0)
+                        NOT_READY("InvalidStorageUri", "storageUri must be file:///path");
+                char *const copy[] = { (char *) n->helper, (char *) "model", (char *) ns, user, (char *) owner,
+                                       (char *) uri + 7, (char *) name, num, (char *) format, NULL };
+                if (manager_run(n->bus, "sdflow-ns-model", copy, 120 * USEC_PER_SEC, err, sizeof err) < 0)
+                        NOT_READY("ModelCopyFailed", "%s", err);
+                snprintf(dir, sizeof dir, "/var/lib/sdflow/ns/%s/models/%s/%s", ns, name, num);
+                json_object_set_new(rev, "modelPath", json_string(dir));
+        }
 
         /* Scaling, as the gateway is to apply it. */
         unsigned reps = replicas_of(isvc);
@@ -265,6 +327,23 @@ static json_t *create_revision(Namespaces *n, json_t *isvc, json_t *profile, jso
         json_object_set_new(rev, "stableWindowSeconds", json_integer(stable));
         json_object_set_new(rev, "panicWindowSeconds", json_integer(panic ? panic : 1));
 
+        /* A custom server's command line and environment. */
+        char **server_argv = NULL, **env = NULL;
+        unsigned port = 8080;
+        if (c0) {
+                server_argv = strv_of(json_object_get(c0, "command"), json_object_get(c0, "args"));
+                env = env_of(json_object_get(c0, "env"));
+                json_t *cp = json_object_get(json_array_get(json_object_get(c0, "ports"), 0), "containerPort");
+                if (json_is_integer(cp) && json_integer_value(cp) > 0 && json_integer_value(cp) < 65536)
+                        port = (unsigned) json_integer_value(cp);
+        } else
+                env = env_of(NULL);
+        if ((c0 && !server_argv) || !env) {
+                strv_free(server_argv);
+                strv_free(env);
+                NOT_READY("ReplicaFailed", "out of memory");
+        }
+
         /* Limits per replica (those admitted, divided back). */
         Resources w = wants(isvc);
         ns_slice_name(ns, slice, sizeof slice);
@@ -278,8 +357,12 @@ static json_t *create_revision(Namespaces *n, json_t *isvc, json_t *profile, jso
                 char *xgb[] = { (char *) "/usr/sbin/sdflow-serve", model_arg, name_arg, idle_arg, NULL };
                 char *skl[] = { (char *) "/usr/bin/python3", (char *) "-I", (char *) SKLEARN_SERVER, model_arg,
                                 name_arg, idle_arg, NULL };
-                bool sklearn = strcmp(format, "sklearn") == 0;
-                if (sklearn) {
+                char *fwd[] = { (char *) FORWARDER, model_arg, idle_arg, (char *) "--connect-timeout=60", NULL };
+                bool sklearn = !c0 && strcmp(format, "sklearn") == 0;
+                if (c0) {
+                        snprintf(model_arg, sizeof model_arg, "--port=%u", port);
+                        snprintf(idle_arg, sizeof idle_arg, "--idle-timeout=%u", my_idle);
+                } else if (sklearn) {
                         snprintf(model_arg, sizeof model_arg, "--model-dir=%s", dir);
                         snprintf(name_arg, sizeof name_arg, "--model-name=%s", name);
                         snprintf(idle_arg, sizeof idle_arg, "--idle-timeout=%u", my_idle);
@@ -290,24 +373,33 @@ static json_t *create_revision(Namespaces *n, json_t *isvc, json_t *profile, jso
                 }
                 ReplicaSpec spec = {
                         .base = base, .socket_path = sock, .slice = slice, .user = user, .read_only = dir,
-                        .argv = sklearn ? skl : xgb, .description = desc, .self_confined = !sklearn,
-                        /* One prediction thread per replica (replicas scale out,
-                         * not threads), and no thread pools spun up at start:
-                         * that takes milliseconds off every cold start. */
-                        .env = (char *const[]) { (char *) "OMP_NUM_THREADS=1", (char *) "OMP_WAIT_POLICY=passive",
-                                                 (char *) "OPENBLAS_NUM_THREADS=1", NULL },
+                        .argv = c0 ? fwd : sklearn ? skl : xgb, .description = desc, .self_confined = !c0 && !sklearn,
+                        .env = env, .server_argv = server_argv,
+                        .root_directory = root.kind == IMAGE_DIRECTORY ? root.path : NULL,
+                        .root_image = root.kind == IMAGE_DISK ? root.path : NULL,
+                        .working_directory = json_string_value(json_object_get(c0, "workingDir")),
                         .cpu_quota_per_sec_usec = w.v[RES_CPU_MILLIS] == RESOURCE_UNSET ? UINT64_MAX
                                                                                          : w.v[RES_CPU_MILLIS] / reps * 1000,
                         .memory_max = w.v[RES_MEMORY_BYTES] == RESOURCE_UNSET ? UINT64_MAX : w.v[RES_MEMORY_BYTES] / reps,
                 };
                 if (manager_start_replica(n->bus, &spec, err, sizeof err) < 0) {
+                        strv_free(server_argv);
+                        strv_free(env);
                         stop_revision(n, rev);
                         NOT_READY("ReplicaFailed", "%s", err);
                 }
                 json_array_append_new(json_object_get(rev, "replicas"),
                                       json_pack("{s:s+, s:s}", "unit", base, ".service", "socket", sock));
         }
-        if (probe_ready(rev, err, sizeof err) < 0) {
+        strv_free(server_argv);
+        strv_free(env);
+        /* The runtimes answer the Open Inference Protocol's readiness check;
+         * a custom server its readinessProbe's path, or anything at all. */
+        const char *probe = "/v2/health/ready";
+        json_t *hg = json_object_get(json_object_get(c0, "readinessProbe"), "httpGet");
+        if (c0)
+                probe = json_string_value(json_object_get(hg, "path")) ?: "/";
+        if (probe_ready(rev, probe, c0 && !hg, err, sizeof err) < 0) {
                 stop_revision(n, rev);
                 NOT_READY("RevisionNotReady", "%s", err);
         }
