@@ -172,6 +172,64 @@ check "over containerConcurrency with a full queue: 503s ($n503) and answers ($n
 check "the 503 says why" grep -q 'queue is full' <<<"$out"
 check "nothing is left in flight or queued" test "$(metric sdflow_gateway_inflight_requests limited-predictor)/$(metric sdflow_gateway_queued_requests limited-predictor)" = 0/0
 
+# --- a custom server (predictor.containers[]) ------------------------------------------------
+# A server that listens on TCP, as KServe's custom containers do, on the
+# host's root (the image map sends python:* there).
+sbx mkdir -p /srv/custom
+sbx sh -c 'cat >/srv/custom/server.py' <<'PY'
+import http.server, json, os, sys
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def answer(self, obj):
+        b = json.dumps(obj).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(b)))
+        self.end_headers()
+        self.wfile.write(b)
+    def do_GET(self):
+        self.answer({"ready": True})
+    def do_POST(self):
+        req = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.answer({"predictions": [sum(r) for r in req["instances"]], "greeting": os.environ["GREETING"]})
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+PY
+cat >"$W/custom.yaml" <<YAML
+apiVersion: serving.kserve.io/v1beta1
+kind: InferenceService
+metadata:
+  name: custom
+  namespace: team-s
+  annotations: {autoscaling.knative.dev/scale-to-zero-pod-retention-period: "2s"}
+spec:
+  predictor:
+    containers:
+    - name: kserve-container
+      image: python:3.11
+      command: [/usr/bin/python3, /srv/custom/server.py]
+      args: ["8081"]
+      env: [{name: GREETING, value: hello}]
+      ports: [{containerPort: 8081}]
+YAML
+check "a custom container is applied" as_alice sdflow apply -f "$W/custom.yaml"
+check "it is Ready" sh -c "'$SANDBOX' exec $SB sdflow -n team-s get isvc custom | grep -q 'True  *100  *custom-predictor-00001'"
+out=$(gw custom /v1/models/custom:predict "$W/iris-v1.json")
+check "it answers through the gateway, with its env" test "$out" = '{"predictions": [15.799999999999999, 15.5], "greeting": "hello"} 200'
+check "the server runs as the namespace user" test "$(sbx systemctl show -P User sdflow_team-s_custom_1_0-server.service)" = sdflow-team-s
+check "... in the namespace slice" test "$(sbx systemctl show -P Slice sdflow_team-s_custom_1_0-server.service)" = 'sdflow-team\x2ds.slice'
+check "with no network but its own loopback" test "$(sbx systemctl show -P PrivateNetwork sdflow_team-s_custom_1_0-server.service)" = yes
+custom_down() { test "$(sbx systemctl is-active sdflow_team-s_custom_1_0.service sdflow_team-s_custom_1_0-server.service | sort -u)" = inactive; }
+check "after the idle time, forwarder and server are both gone (scaled to zero)" wait_for 30 custom_down
+out=$(gw custom /v1/models/custom:predict "$W/iris-v1.json")
+check "the next request starts both again and is answered" test "$out" = '{"predictions": [15.799999999999999, 15.5], "greeting": "hello"} 200'
+sed 's|image: python:3.11|image: example.org/unknown:1|' "$W/custom.yaml" >"$W/custom-unmapped.yaml"
+as_alice sdflow apply -f "$W/custom-unmapped.yaml" >/dev/null 2>&1
+msg=$(jq_ "$(sbx sdflow -n team-s get isvc custom -o json)" '[c["message"] for c in j["status"]["conditions"] if c["type"] == "Ready"][0]')
+[ "${VERBOSE:-}" ] && echo "    $msg"
+check "an image the image map does not know is refused, naming the image and the map" grep -q "image 'example.org/unknown:1' is not in the image map /etc/sdflow/images.conf" <<<"$msg"
+out=$(gw custom /v1/models/custom:predict "$W/iris-v1.json")
+check "... and the revision before keeps serving" test "${out##* }" = 200
+
 # --- bearer tokens per namespace -----------------------------------------------------------
 sbx useradd -m bob
 sed 's/team-s/team-t/; s/name: alice/name: bob/' "$W/profile.yaml" >"$W/profile-t.yaml"
