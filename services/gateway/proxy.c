@@ -131,10 +131,6 @@ static Upstream *upstream_new(ProxyPool *pool, const char *path) {
                 errno = ENOMEM;
                 return NULL;
         }
-        /* Before any new request: answers finish first, and a pooled
-         * connection that its replica closed (it stopped, or crashed) is
-         * dropped before a request could be sent on it. */
-        (void) sd_event_source_set_priority(u->io, SD_EVENT_PRIORITY_IMPORTANT);
         return u;
 }
 
@@ -176,13 +172,19 @@ ProxyPool *proxy_pool_free(ProxyPool *pool) {
         return NULL;
 }
 
-/* The most recently pooled connection to path, or NULL. */
+/* The most recently pooled connection to path that is still open, or NULL.
+ * A replica that stopped (or crashed) closed its end; the event saying so
+ * may not have been handled yet, so look (one non-blocking peek). */
 static Upstream *pool_take(ProxyPool *pool, const char *path) {
         for (size_t i = pool->n; i > 0; i--)
                 if (strcmp(pool->idle[i - 1]->path, path) == 0) {
                         Upstream *u = pool->idle[i - 1];
+                        char b;
                         pool_remove(pool, i - 1);
-                        return u;
+                        ssize_t n = recv(u->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+                        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                                return u;
+                        upstream_free(u); /* closed, or talking out of turn */
                 }
         return NULL;
 }
