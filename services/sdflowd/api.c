@@ -812,24 +812,34 @@ static bool unix_user_exists(const char *name) {
         return getpwnam_r(name, &pw, buf, sizeof buf, &res) == 0 && res;
 }
 
+/* The Profile a subresource request names, if the caller may see it; else
+ * NULL, answered (404 for administrators when it does not exist, 403
+ * otherwise, so names do not leak). */
+static json_t *visible_profile(Api *a, HttpConn *c, const Caller *caller, const Route *rt, const char *what) {
+        json_t *profile;
+        int r = store_get(a->store, &kind_profile, NULL, rt->name, &profile);
+        if (r >= 0 && caller_may_see_profile(caller, a->store, profile))
+                return profile;
+        if (r >= 0)
+                json_decref(profile);
+        if (r == -ENOENT && caller->admin)
+                reply_status(c, 404, rt, NULL, "profiles \"%s\" not found", rt->name);
+        else
+                reply_status(c, 403, rt, NULL, "user %s may not see the %s of %s", caller->user, what, rt->name);
+        return NULL;
+}
+
 /* GET .../profiles/NAME/tokens (names and creation times), POST
  * .../tokens/TOKEN (a new bearer token, shown once) or DELETE
  * .../tokens/TOKEN: the owner (or an administrator) decides who may call
  * the namespace's models through the gateway.  Only the token's SHA-256
  * is kept. */
 static void handle_tokens(Api *a, HttpConn *c, const Caller *caller, const Route *rt, const HttpMessage *req) {
-        json_t *profile, *list, *t;
+        json_t *profile = visible_profile(a, c, caller, rt, "tokens"), *list, *t;
         size_t i;
-        int r = store_get(a->store, &kind_profile, NULL, rt->name, &profile);
-        if (r < 0 || !caller_may_see_profile(caller, a->store, profile)) {
-                if (r >= 0)
-                        json_decref(profile);
-                if (r == -ENOENT && caller->admin)
-                        reply_status(c, 404, rt, NULL, "profiles \"%s\" not found", rt->name);
-                else
-                        reply_status(c, 403, rt, NULL, "user %s may not see the tokens of %s", caller->user, rt->name);
+        int r;
+        if (!profile)
                 return;
-        }
         bool get = http_method_is(req, "GET"), post = http_method_is(req, "POST"), del = http_method_is(req, "DELETE");
         bool owner = caller_owns_profile(caller, profile);
         json_decref(profile);
@@ -906,18 +916,10 @@ static void handle_tokens(Api *a, HttpConn *c, const Caller *caller, const Route
 /* GET .../profiles/NAME/contributors, PUT or DELETE .../contributors/USER:
  * the owner (or an administrator) decides who else may use the namespace. */
 static void handle_contributors(Api *a, HttpConn *c, const Caller *caller, const Route *rt, const HttpMessage *req) {
-        json_t *profile, *cs;
-        int r = store_get(a->store, &kind_profile, NULL, rt->name, &profile);
-        if (r < 0 || !caller_may_see_profile(caller, a->store, profile)) {
-                if (r >= 0)
-                        json_decref(profile);
-                if (r == -ENOENT && caller->admin)
-                        reply_status(c, 404, rt, NULL, "profiles \"%s\" not found", rt->name);
-                else
-                        reply_status(c, 403, rt, NULL, "user %s may not see the contributors of %s", caller->user,
-                                     rt->name);
+        json_t *profile = visible_profile(a, c, caller, rt, "contributors"), *cs;
+        int r;
+        if (!profile)
                 return;
-        }
         bool get = http_method_is(req, "GET"), put = http_method_is(req, "PUT"), del = http_method_is(req, "DELETE");
         if ((get && rt->sub_name[0]) || (!get && !rt->sub_name[0]) || (!get && !put && !del)) {
                 json_decref(profile);
