@@ -331,6 +331,14 @@ int manager_start_replica(sd_bus *bus, const ReplicaSpec *sp, char *err, size_t 
                                           "Listen", "a(ss)", 1, "Stream", sp->socket_path, "SocketMode", "u",
                                           0666, "FileDescriptorName", "s", "model", "Slice", "s", sp->slice,
                                           "RemoveOnStop", "b", 1);
+        /* A socket that systemd stops (its server crash-looped) comes back
+         * after a pause: see units/sdflow-revive@.service. */
+        char revive[400];
+        snprintf(revive, sizeof revive, "sdflow-revive@%s.service", sock);
+        if (r >= 0) {
+                char *on_failure[] = { revive, NULL };
+                r = append_strv_prop(m, "OnFailure", on_failure);
+        }
         if (r >= 0)
                 r = sd_bus_message_close_container(m);
         /* The service the socket starts, as an auxiliary unit: the model
