@@ -67,7 +67,8 @@ random.seed(1)
 rows = [[round(random.uniform(4, 8), 1), round(random.uniform(2, 4.5), 1), round(random.uniform(1, 7), 1),
          round(random.uniform(0.1, 2.5), 1)] for _ in range(500)]
 json.dump({'instances': rows}, open('$W/heavy.json', 'w'))
-json.dump({'instances': rows * 600}, open('$W/huge.json', 'w'))"
+json.dump({'instances': rows * 600}, open('$W/huge.json', 'w'))
+json.dump({'instances': rows * 1400}, open('$W/slow.json', 'w'))"
 
 # --- KServe's sklearn-iris sample on the Python runtime ------------------------------------
 sed "s|file:///var/tmp/sdflow-models/sklearn-iris|file://$M/sklearn-iris|" "$TOP/examples/kserve/sklearn-iris.yaml" >"$W/sklearn-iris.yaml"
@@ -79,6 +80,23 @@ out=$(gw sklearn-iris /v2/models/sklearn-iris/infer "$W/iris-v2.json")
 check "and the Open Inference Protocol (V2)" grep -q '"data":\[1,1\].* 200$' <<<"$out"
 check "the runtime runs as the namespace user with no network" test "$(sbx systemctl show -P User -P PrivateNetwork sdflow_team-s_sklearn-iris_1_0.service | tr '\n' /)" = "sdflow-team-s/yes/"
 check "... under systemd's system-call filter" sh -c "'$SANDBOX' exec $SB grep -q '^Seccomp:.*2' /proc/\$('$SANDBOX' exec $SB systemctl show -P MainPID sdflow_team-s_sklearn-iris_1_0.service)/status"
+
+# KServe's xgboost-iris sample (V2), storageUri aside unchanged.
+sed "s|file:///var/tmp/sdflow-models/xgboost-iris|file://$M/xgboost-iris|" "$TOP/examples/kserve/xgboost-iris.yaml" >"$W/xgboost-iris.yaml"
+check "KServe's xgboost-iris sample applies" as_alice sdflow -n team-s apply -f "$W/xgboost-iris.yaml"
+out=$(gw xgboost-iris /v2/models/xgboost-iris/infer "$W/iris-v2.json")
+check "it answers the Open Inference Protocol through the gateway (versicolor twice)" /usr/bin/python3 -c "
+import json, sys; o = json.loads(sys.argv[1].rsplit(' ', 1)[0])['outputs'][0]
+d = o['data']; rows = [d[i:i + 3] for i in range(0, len(d), 3)]
+assert [r.index(max(r)) for r in rows] == [1, 1], o" "$out"
+# timeout: an answer later than the InferenceService's timeout is a 504.
+# 700 000 rows (15 MB) take it about two seconds.
+isvc slow $M/sklearn-iris sklearn "timeout: 1" >"$W/slow.yaml"
+as_alice sdflow apply -f "$W/slow.yaml" >/dev/null
+out=$(gw slow /v1/models/slow:predict "$W/slow.json")
+[ "${VERBOSE:-}" ] && echo "    ${out:0:200}"
+check "a model slower than its timeout (1 s) gets 504" test "${out##* }" = 504
+check "... saying so" grep -q 'did not answer in time' <<<"$out"
 
 # A changed spec makes revision 2; it takes the traffic once it answers, and revision 1 stops.
 isvc sklearn-iris $M/sklearn-iris sklearn >"$W/sklearn-2.yaml"
@@ -104,6 +122,20 @@ check "a replica that crashes mid-request yields 502" test "$(sbx cat /tmp/crash
 check "... saying the model server closed without answering" sbx grep -q 'closed without answering' /tmp/crash.out
 out=$(gw sklearn-iris /v1/models/sklearn-iris:predict "$W/iris-v1.json")
 check "the next request is served by a new process" test "$out" = '{"predictions":[1,1]} 200'
+
+# A replica that crash-loops makes systemd stop its socket (start limit);
+# sdflow-revive@.service brings it back after a pause (1 s here).
+sbx systemctl set-environment SDFLOW_REVIVE_DELAY=1
+isvc flaky $M/xgboost-iris xgboost >"$W/flaky.yaml"
+as_alice sdflow apply -f "$W/flaky.yaml" >/dev/null
+for _ in 1 2 3 4 5 6 7; do
+        gw flaky /v1/models/flaky:predict "$W/iris-v1.json" >/dev/null 2>&1
+        sbx systemctl kill --signal=SIGSEGV sdflow_team-s_flaky_1_0.service >/dev/null 2>&1
+done
+revived() { sbx journalctl -u 'sdflow-revive@sdflow_team-s_flaky_1_0.socket.service' | grep -q 'listens again'; }
+check "the crash loop took the socket down, and sdflow-revive brought it back" wait_for 30 revived
+out=$(gw flaky /v1/models/flaky:predict "$W/iris-v1.json")
+check "and the model answers again" test "${out##* }" = 200
 
 # --- scale-out: 200 concurrent clients, maxReplicas 3, scaleTarget 10 -----------------------
 # Each replica gets 0.3 CPU, so 200 clients keep requests waiting in the gateway.
@@ -249,7 +281,8 @@ check "another user cannot make one in that namespace" sh -c "! '$SANDBOX' exec 
 check "the list shows names, never the token" sh -c "'$SANDBOX' exec $SB runuser -u bob -- sdflow token list team-t | grep -q '^ci ' && ! '$SANDBOX' exec $SB runuser -u bob -- sdflow token list team-t | grep -q '$tb'"
 check "with tokens, a request without one gets 401" test "$(code private team-t)" = 401
 check "... and one with another namespace's token too" test "$(code private team-t "$ts")" = 401
-check "... and a made-up one" test "$(code private team-t "${tb%?}0")" = 401
+fake=${tb%?}$([ "${tb: -1}" = 0 ] && echo 1 || echo 0)
+check "... and a made-up one" test "$(code private team-t "$fake")" = 401
 check "the namespace's own token is let through" test "$(code private team-t "$tb")" = 200
 check "by path too" test "$(sbx curl -sS -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $tb" --data-binary @"$W/iris-v1.json" http://127.0.0.1:8080/serving/team-t/private/v1/models/private:predict)" = 200
 check "team-s now asks for its token as well" test "$(code canary team-s)/$(code canary team-s "$ts")" = 401/200
