@@ -4,5 +4,7 @@
 const Kind *const kinds[] = {
         &kind_profile,
         &kind_isvc,
+        &kind_workflow,
+        &kind_cronworkflow,
         NULL,
 };

@@ -8,6 +8,8 @@
 
 extern const Kind kind_profile;
 extern const Kind kind_isvc;
+extern const Kind kind_workflow;
+extern const Kind kind_cronworkflow;
 
 typedef enum QuotaWhat { QUOTA_CPU, QUOTA_MEMORY, QUOTA_GPU, QUOTA_TASKS, _QUOTA_MAX } QuotaWhat;
 
