@@ -767,15 +767,24 @@ int cli_api_resources(Cli *cli, int argc, char **argv) {
                 fprintf(stderr, "error: api-resources takes no arguments\n");
                 return CLI_USAGE;
         }
-        printf("%-16s %-12s %-20s %-11s %s\n", "NAME", "SHORTNAMES", "APIVERSION", "NAMESPACED", "KIND");
-        for (size_t i = 0; kinds[i]; i++) {
-                char av[128], sn[128] = "";
-                kind_api_version(kinds[i], av, sizeof av);
-                for (const char *const *s = kinds[i]->short_names; s && *s; s++)
-                        snprintf(sn + strlen(sn), sizeof sn - strlen(sn), "%s%s", sn[0] ? "," : "", *s);
-                printf("%-16s %-12s %-20s %-11s %s\n", kinds[i]->plural, sn, av,
-                       kinds[i]->namespaced ? "true" : "false", kinds[i]->kind);
+        /* Columns as wide as their widest cell, as kubectl prints them. */
+        char av[16][128], sn[16][128];
+        int w[3] = { 4, 10, 10 };
+        size_t n = 0;
+        for (; kinds[n] && n < 16; n++) {
+                kind_api_version(kinds[n], av[n], sizeof av[n]);
+                sn[n][0] = '\0';
+                for (const char *const *x = kinds[n]->short_names; x && *x; x++)
+                        snprintf(sn[n] + strlen(sn[n]), sizeof sn[n] - strlen(sn[n]), "%s%s", sn[n][0] ? "," : "", *x);
+                int l[3] = { (int) strlen(kinds[n]->plural), (int) strlen(sn[n]), (int) strlen(av[n]) };
+                for (int k = 0; k < 3; k++)
+                        w[k] = l[k] > w[k] ? l[k] : w[k];
         }
+        printf("%-*s   %-*s   %-*s   %-10s   %s\n", w[0], "NAME", w[1], "SHORTNAMES", w[2], "APIVERSION", "NAMESPACED",
+               "KIND");
+        for (size_t i = 0; i < n; i++)
+                printf("%-*s   %-*s   %-*s   %-10s   %s\n", w[0], kinds[i]->plural, w[1], sn[i], w[2], av[i],
+                       kinds[i]->namespaced ? "true" : "false", kinds[i]->kind);
         return CLI_OK;
 }
 
