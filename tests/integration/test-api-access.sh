@@ -121,6 +121,15 @@ check "a contributor must be a Unix user (422)" test "$rc" = 1 -a -n "$(grep -F 
 check "alice removes bob" as alice sdflow contributor remove team-a bob
 check "bob no longer sees team-a" test "$(as bob sdflow get profiles -o name)" = "profile.kubeflow.org/team-b"
 
+# Argo Workflows are validated and stored; the engine that runs them is issue 5.
+sed 's/  name: dag-diamond/  name: dag-diamond\n  namespace: team-a/' "$TOP/examples/workflows/diamond.yaml" >"$TOP/build/it-wf.yaml"
+check "alice applies Argo's DAG diamond" as alice sdflow apply -f "$TOP/build/it-wf.yaml"
+check "it is stored and says it is not run yet" sh -c "'$SANDBOX' exec $SB runuser -u alice -- sdflow -n team-a get wf dag-diamond -o wide | grep -q 'False .*NotImplemented'"
+printf 'apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: loop, namespace: team-a}\nspec:\n  entrypoint: d\n  templates:\n  - {name: e, container: {image: busybox}}\n  - name: d\n    dag:\n      tasks:\n      - {name: a, template: e, dependencies: [b]}\n      - {name: b, template: e, dependencies: [a]}\n' >"$TOP/build/it-wf-loop.yaml"
+out=$(as alice sdflow apply -f "$TOP/build/it-wf-loop.yaml" 2>&1); rc=$?
+check "a DAG with a cycle is refused, naming the field" test "$rc" = 1 -a -n "$(grep -F 'spec.templates[1].dag.tasks: the dependencies form a cycle' <<<"$out")"
+rm -f "$TOP/build/it-wf.yaml" "$TOP/build/it-wf-loop.yaml"
+
 # Deleting a Profile asks first; --yes deletes.
 out=$(sbx sdflow delete profile team-b </dev/null 2>&1); rc=$?
 check "delete without --yes is refused off a terminal" test "$rc" = 1 -a -n "$(grep -F 'pass --yes' <<<"$out")"
