@@ -18,23 +18,6 @@ static const char *const formats[] = { "xgboost", "sklearn", NULL };
 static const char *const protocols[] = { "v1", "v2", NULL };
 static const char *const scale_metrics[] = { "concurrency", NULL };
 
-static const Field quantity_field = { "", F_QUANTITY };
-static const Field string_field = { "", F_STRING };
-
-static const Field resource_fields[] = {
-        { "limits", F_MAP, .fields = &quantity_field },
-        { "requests", F_MAP, .fields = &quantity_field },
-        { "claims", F_REFUSED, .why = "dynamic resource claims need Kubernetes" },
-        {},
-};
-
-static const Field env_fields[] = {
-        { "name", F_STRING, FIELD_REQUIRED },
-        { "value", F_STRING },
-        { "valueFrom", F_REFUSED, .why = "secrets and config maps do not exist here; set value" },
-        {},
-};
-static const Field env_item = { "", F_OBJECT, .fields = env_fields };
 
 static const Field model_format_fields[] = {
         { "name", F_STRING, FIELD_REQUIRED, .enum_values = formats },
@@ -58,9 +41,9 @@ static const Field model_fields[] = {
         { "protocolVersion", F_STRING, .enum_values = protocols },
         { "storageUri", F_STRING, FIELD_REQUIRED },
         { "runtime", F_STRING },
-        { "resources", F_OBJECT, .fields = resource_fields },
-        { "args", F_ARRAY, .fields = &string_field },
-        { "env", F_ARRAY, .fields = &env_item },
+        { "resources", F_OBJECT, .fields = kind_resource_fields },
+        { "args", F_ARRAY, .fields = &kind_string_field },
+        { "env", F_ARRAY, .fields = &kind_env_item },
         { "image", F_REFUSED, .why = "the runtime follows modelFormat; use containers[] for a custom server" },
         {},
 };
@@ -69,19 +52,19 @@ static const Field framework_fields[] = {
         { "storageUri", F_STRING, FIELD_REQUIRED },
         { "protocolVersion", F_STRING, .enum_values = protocols },
         { "runtimeVersion", F_STRING },
-        { "resources", F_OBJECT, .fields = resource_fields },
-        { "args", F_ARRAY, .fields = &string_field },
-        { "env", F_ARRAY, .fields = &env_item },
+        { "resources", F_OBJECT, .fields = kind_resource_fields },
+        { "args", F_ARRAY, .fields = &kind_string_field },
+        { "env", F_ARRAY, .fields = &kind_env_item },
         {},
 };
 
 static const Field container_fields[] = {
         { "name", F_STRING },
         { "image", F_STRING, FIELD_REQUIRED },
-        { "command", F_ARRAY, .fields = &string_field },
-        { "args", F_ARRAY, .fields = &string_field },
-        { "env", F_ARRAY, .fields = &env_item },
-        { "resources", F_OBJECT, .fields = resource_fields },
+        { "command", F_ARRAY, .fields = &kind_string_field },
+        { "args", F_ARRAY, .fields = &kind_string_field },
+        { "env", F_ARRAY, .fields = &kind_env_item },
+        { "resources", F_OBJECT, .fields = kind_resource_fields },
         { "workingDir", F_STRING },
         { "ports", F_ANY }, /* the replica is handed its socket; ports are informational */
         { "volumeMounts", F_REFUSED, .why = "models are copied into the namespace's directory" },

@@ -20,23 +20,6 @@
 #include "kinds.h"
 
 static const Field any_field = { "", F_ANY };
-static const Field string_field = { "", F_STRING };
-static const Field quantity_field = { "", F_QUANTITY };
-
-static const Field resource_fields[] = {
-        { "limits", F_MAP, .fields = &quantity_field },
-        { "requests", F_MAP, .fields = &quantity_field },
-        { "claims", F_REFUSED, .why = "dynamic resource claims need Kubernetes" },
-        {},
-};
-
-static const Field env_fields[] = {
-        { "name", F_STRING, FIELD_REQUIRED },
-        { "value", F_STRING },
-        { "valueFrom", F_REFUSED, .why = "secrets and config maps do not exist here; set value" },
-        {},
-};
-static const Field env_item = { "", F_OBJECT, .fields = env_fields };
 
 #define CLUSTER_ONLY(field, what) { field, F_REFUSED, .why = what }
 
@@ -98,10 +81,10 @@ static const Field io_fields[] = {
 static const Field container_fields[] = {
         { "name", F_STRING },
         { "image", F_STRING, FIELD_REQUIRED },
-        { "command", F_ARRAY, .fields = &string_field },
-        { "args", F_ARRAY, .fields = &string_field },
-        { "env", F_ARRAY, .fields = &env_item },
-        { "resources", F_OBJECT, .fields = resource_fields },
+        { "command", F_ARRAY, .fields = &kind_string_field },
+        { "args", F_ARRAY, .fields = &kind_string_field },
+        { "env", F_ARRAY, .fields = &kind_env_item },
+        { "resources", F_OBJECT, .fields = kind_resource_fields },
         { "workingDir", F_STRING },
         { "imagePullPolicy", F_ANY }, /* images are mapped, never pulled */
         CLUSTER_ONLY("volumeMounts", "steps pass files as artifacts"),
@@ -117,11 +100,11 @@ static const Field container_fields[] = {
 static const Field script_fields[] = {
         { "name", F_STRING },
         { "image", F_STRING, FIELD_REQUIRED },
-        { "command", F_ARRAY, .fields = &string_field },
-        { "args", F_ARRAY, .fields = &string_field },
+        { "command", F_ARRAY, .fields = &kind_string_field },
+        { "args", F_ARRAY, .fields = &kind_string_field },
         { "source", F_STRING, FIELD_REQUIRED },
-        { "env", F_ARRAY, .fields = &env_item },
-        { "resources", F_OBJECT, .fields = resource_fields },
+        { "env", F_ARRAY, .fields = &kind_env_item },
+        { "resources", F_OBJECT, .fields = kind_resource_fields },
         { "workingDir", F_STRING },
         { "imagePullPolicy", F_ANY },
         CLUSTER_ONLY("volumeMounts", "steps pass files as artifacts"),
@@ -157,7 +140,7 @@ static const Field continue_on_fields[] = { { "error", F_BOOL }, { "failed", F_B
 
 static const Field task_fields[] = {
         CALL_FIELDS,
-        { "dependencies", F_ARRAY, .fields = &string_field },
+        { "dependencies", F_ARRAY, .fields = &kind_string_field },
         { "depends", F_STRING },
         {},
 };
@@ -192,8 +175,8 @@ static const Field retry_fields[] = {
 static const Field suspend_fields[] = { { "duration", F_ANY }, {} };
 
 static const Field template_metadata_fields[] = {
-        { "labels", F_MAP, .fields = &string_field },
-        { "annotations", F_MAP, .fields = &string_field },
+        { "labels", F_MAP, .fields = &kind_string_field },
+        { "annotations", F_MAP, .fields = &kind_string_field },
         {},
 };
 
@@ -493,8 +476,8 @@ const Kind kind_workflow = {
 static const char *const concurrency_policies[] = { "Allow", "Forbid", "Replace", NULL };
 
 static const Field workflow_metadata_fields[] = {
-        { "labels", F_MAP, .fields = &string_field },
-        { "annotations", F_MAP, .fields = &string_field },
+        { "labels", F_MAP, .fields = &kind_string_field },
+        { "annotations", F_MAP, .fields = &kind_string_field },
         { "generateName", F_STRING },
         { "name", F_STRING },
         {},
@@ -502,7 +485,7 @@ static const Field workflow_metadata_fields[] = {
 
 static const Field cron_spec[] = {
         { "schedule", F_STRING },
-        { "schedules", F_ARRAY, .fields = &string_field },
+        { "schedules", F_ARRAY, .fields = &kind_string_field },
         { "timezone", F_STRING },
         { "concurrencyPolicy", F_STRING, .enum_values = concurrency_policies },
         { "startingDeadlineSeconds", F_INT },

@@ -8,3 +8,22 @@ const Kind *const kinds[] = {
         &kind_cronworkflow,
         NULL,
 };
+
+/* Parts that several kinds' schemas share (Kubernetes' own shapes). */
+const Field kind_quantity_field = { "", F_QUANTITY };
+const Field kind_string_field = { "", F_STRING };
+
+const Field kind_resource_fields[] = {
+        { "limits", F_MAP, .fields = &kind_quantity_field },
+        { "requests", F_MAP, .fields = &kind_quantity_field },
+        { "claims", F_REFUSED, .why = "dynamic resource claims need Kubernetes" },
+        {},
+};
+
+static const Field env_fields[] = {
+        { "name", F_STRING, FIELD_REQUIRED },
+        { "value", F_STRING },
+        { "valueFrom", F_REFUSED, .why = "secrets and config maps do not exist here; set value" },
+        {},
+};
+const Field kind_env_item = { "", F_OBJECT, .fields = env_fields };

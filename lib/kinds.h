@@ -11,6 +11,13 @@ extern const Kind kind_isvc;
 extern const Kind kind_workflow;
 extern const Kind kind_cronworkflow;
 
+/* Schema parts the kinds share: a quantity, a string, resources (limits and
+ * requests), one env entry (name, value). */
+extern const Field kind_quantity_field;
+extern const Field kind_string_field;
+extern const Field kind_resource_fields[];
+extern const Field kind_env_item;
+
 typedef enum QuotaWhat { QUOTA_CPU, QUOTA_MEMORY, QUOTA_GPU, QUOTA_TASKS, _QUOTA_MAX } QuotaWhat;
 
 typedef struct ProfileQuotaKey {
