@@ -15,6 +15,7 @@
 #include "kinds.h"
 #include "log.h"
 #include "manifest.h"
+#include "imagemap.h"
 #include "journal.h"
 #include "selector.h"
 #include "serving.h"
@@ -605,6 +606,50 @@ static char *warning_headers(const Diags *d) {
         return out;
 }
 
+/* 400 for a text that does not parse, 422 for an invalid object, with the
+ * diagnostics as the Status' causes. */
+static void reply_invalid(HttpConn *c, const Route *rt, const Diags *d) {
+        char *msg = diags_format(d, true, false);
+        size_t n = msg ? strlen(msg) : 0;
+        if (n > 0 && msg[n - 1] == '\n')
+                msg[n - 1] = '\0';
+        bool syntax = d->n == 1 && d->items[0].path[0] == '\0';
+        reply_status(c, syntax ? 400 : 422, rt, diags_causes(d), "%s", msg ?: "invalid object");
+        free(msg);
+}
+
+/* Every image the object names must be in the image map: containers and
+ * scripts of a (Cron)Workflow's templates, an InferenceService's container. */
+static void check_images(Api *a, json_t *obj, const Kind *k, Diags *d) {
+        json_t *spec = json_object_get(obj, "spec"), *t;
+        char path[160], err[512];
+        ImageRoot root;
+        size_t i;
+        const char *base = "spec";
+        if (k == &kind_cronworkflow) {
+                spec = json_object_get(spec, "workflowSpec");
+                base = "spec.workflowSpec";
+        }
+        if (k == &kind_isvc) {
+                json_t *c0 = json_array_get(json_object_get(json_object_get(spec, "predictor"), "containers"), 0);
+                const char *image = json_string_value(json_object_get(c0, "image"));
+                if (image && imagemap_lookup(a->namespaces->image_map, image, &root, err, sizeof err) < 0)
+                        diags_add(d, true, "spec.predictor.containers[0].image", "%s", err);
+                return;
+        }
+        if (k != &kind_workflow && k != &kind_cronworkflow)
+                return;
+        json_array_foreach(json_object_get(spec, "templates"), i, t) {
+                static const char *const types[] = { "container", "script" };
+                for (size_t j = 0; j < 2; j++) {
+                        const char *image = json_string_value(json_object_get(json_object_get(t, types[j]), "image"));
+                        snprintf(path, sizeof path, "%s.templates[%zu].%s.image", base, i, types[j]);
+                        if (image && imagemap_lookup(a->namespaces->image_map, image, &root, err, sizeof err) < 0)
+                                diags_add(d, true, path, "%s", err);
+                }
+        }
+}
+
 static void handle_apply(Api *a, HttpConn *c, const Caller *caller, const Route *rt, const char *body, size_t len) {
         Diags d = {};
         json_t *objs = NULL, *obj, *stored = NULL, *profile = NULL;
@@ -615,13 +660,7 @@ static void handle_apply(Api *a, HttpConn *c, const Caller *caller, const Route 
 
         r = manifest_parse(body, len, &objs, &d);
         if (r < 0) {
-                char *msg = diags_format(&d, true, false);
-                size_t n = msg ? strlen(msg) : 0;
-                if (n > 0 && msg[n - 1] == '\n')
-                        msg[n - 1] = '\0';
-                bool syntax = d.n == 1 && d.items[0].path[0] == '\0';
-                reply_status(c, syntax ? 400 : 422, rt, diags_causes(&d), "%s", msg ?: "invalid object");
-                free(msg);
+                reply_invalid(c, rt, &d);
                 goto out;
         }
         if (json_array_size(objs) != 1) {
@@ -634,6 +673,11 @@ static void handle_apply(Api *a, HttpConn *c, const Caller *caller, const Route 
         if (k != rt->kind) {
                 reply_status(c, 400, rt, NULL, "the object is a %s, but the URL is for %s",
                              json_string_value(json_object_get(obj, "kind")), rt->kind->plural);
+                goto out;
+        }
+        check_images(a, obj, k, &d);
+        if (d.n_errors > 0) {
+                reply_invalid(c, rt, &d);
                 goto out;
         }
         const char *name = manifest_name(obj), *ns = manifest_namespace(obj);

@@ -128,7 +128,10 @@ check "it is stored and says it is not run yet" sh -c "'$SANDBOX' exec $SB runus
 printf 'apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: loop, namespace: team-a}\nspec:\n  entrypoint: d\n  templates:\n  - {name: e, container: {image: busybox}}\n  - name: d\n    dag:\n      tasks:\n      - {name: a, template: e, dependencies: [b]}\n      - {name: b, template: e, dependencies: [a]}\n' >"$TOP/build/it-wf-loop.yaml"
 out=$(as alice sdflow apply -f "$TOP/build/it-wf-loop.yaml" 2>&1); rc=$?
 check "a DAG with a cycle is refused, naming the field" test "$rc" = 1 -a -n "$(grep -F 'spec.templates[1].dag.tasks: the dependencies form a cycle' <<<"$out")"
-rm -f "$TOP/build/it-wf.yaml" "$TOP/build/it-wf-loop.yaml"
+sed 's/image: python:3.11/image: example.org\/trainer:2/; s/name: dag-diamond/name: unmapped/' "$TOP/build/it-wf.yaml" >"$TOP/build/it-wf-unmapped.yaml"
+out=$(as alice sdflow apply -f "$TOP/build/it-wf-unmapped.yaml" 2>&1); rc=$?
+check "an image the image map does not know is refused, naming the field, the image and the map" test "$rc" = 1 -a -n "$(grep -F "spec.templates[0].container.image: image 'example.org/trainer:2' is not in the image map /etc/sdflow/images.conf" <<<"$out")"
+rm -f "$TOP/build/it-wf.yaml" "$TOP/build/it-wf-loop.yaml" "$TOP/build/it-wf-unmapped.yaml"
 
 # Deleting a Profile asks first; --yes deletes.
 out=$(sbx sdflow delete profile team-b </dev/null 2>&1); rc=$?
