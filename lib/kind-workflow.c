@@ -18,6 +18,7 @@
 
 #include "cron.h"
 #include "kinds.h"
+#include "tmpl.h"
 
 static const Field any_field = { "", F_ANY };
 
@@ -409,6 +410,165 @@ static void check_dag(json_t *spec, json_t *dag, const char *base, Diags *d) {
         json_decref(names);
 }
 
+/* ---- template variables -------------------------------------------------------- */
+
+typedef struct VarScope {
+        json_t *spec, *tmpl; /* the workflow spec, the template the text is in */
+        json_t *siblings;    /* for a call's arguments: the DAG's tasks or the steps, by name */
+        bool call;           /* in a DAG task's or step's arguments, when, withParam */
+        const char *path;
+        Diags *d;
+} VarScope;
+
+static bool declared(json_t *list, const char *name, size_t len) {
+        size_t i;
+        json_t *x;
+        json_array_foreach(list, i, x) {
+                const char *n = json_string_value(json_object_get(x, "name"));
+                if (n && strlen(n) == len && strncmp(n, name, len) == 0)
+                        return true;
+        }
+        return false;
+}
+
+static bool has_prefix(const char *s, const char *prefix, const char **rest) {
+        size_t n = strlen(prefix);
+        if (strncmp(s, prefix, n) != 0)
+                return false;
+        *rest = s + n;
+        return true;
+}
+
+/* Whether name can have a value where it is used; else a diagnostic. */
+static int check_var(const char *name, void *userdata) {
+        static const char *const workflow_vars[] = { "workflow.name", "workflow.namespace", "workflow.uid",
+                                                     "workflow.status", "workflow.duration",
+                                                     "workflow.creationTimestamp", "workflow.failures",
+                                                     "workflow.mainEntrypoint", "workflow.serviceAccountName",
+                                                     "pod.name", "retries", "node.name", NULL };
+        VarScope *v = userdata;
+        const char *rest, *dot;
+        for (size_t i = 0; workflow_vars[i]; i++)
+                if (strcmp(name, workflow_vars[i]) == 0)
+                        return 0;
+        if (has_prefix(name, "workflow.parameters.", &rest)) {
+                if (!declared(json_object_get(json_object_get(v->spec, "arguments"), "parameters"), rest, strlen(rest)))
+                        diags_add(v->d, true, v->path, "'{{%s}}': the workflow has no argument '%s'", name, rest);
+                return 0;
+        }
+        if (has_prefix(name, "inputs.parameters.", &rest)) {
+                if (!declared(json_object_get(json_object_get(v->tmpl, "inputs"), "parameters"), rest, strlen(rest)))
+                        diags_add(v->d, true, v->path, "'{{%s}}': the template has no input parameter '%s'", name,
+                                  rest);
+                return 0;
+        }
+        if (has_prefix(name, "inputs.artifacts.", &rest)) {
+                dot = strchr(rest, '.');
+                if (!declared(json_object_get(json_object_get(v->tmpl, "inputs"), "artifacts"), rest,
+                              dot ? (size_t) (dot - rest) : strlen(rest)))
+                        diags_add(v->d, true, v->path, "'{{%s}}': the template has no input artifact '%.*s'", name,
+                                  (int) (dot ? dot - rest : (int) strlen(rest)), rest);
+                return 0;
+        }
+        if (v->call && (strcmp(name, "item") == 0 || strncmp(name, "item.", 5) == 0))
+                return 0;
+        if (v->call && (has_prefix(name, "tasks.", &rest) || has_prefix(name, "steps.", &rest))) {
+                dot = strchr(rest, '.');
+                size_t n = dot ? (size_t) (dot - rest) : strlen(rest);
+                if (!json_is_object(v->siblings) || !json_object_getn(v->siblings, rest, n))
+                        diags_add(v->d, true, v->path, "'{{%s}}': there is no %s named '%.*s' here", name,
+                                  name[0] == 't' ? "task" : "step", (int) n, rest);
+                return 0;
+        }
+        diags_add(v->d, true, v->path, "'{{%s}}' names no variable sdflow knows here", name);
+        return 0;
+}
+
+static void check_text(VarScope *v, json_t *s, const char *path) {
+        char err[200];
+        if (!json_is_string(s))
+                return;
+        v->path = path;
+        if (tmpl_each(json_string_value(s), check_var, v, err, sizeof err) < 0)
+                diags_add(v->d, true, path, "%s", err);
+}
+
+static void check_strings(VarScope *v, json_t *list, const char *path) {
+        size_t i;
+        json_t *x;
+        char p[256];
+        json_array_foreach(list, i, x) {
+                snprintf(p, sizeof p, "%s[%zu]", path, i);
+                check_text(v, x, p);
+        }
+}
+
+/* The texts of a container or script. */
+static void check_process(VarScope *v, json_t *c, const char *base) {
+        char p[256];
+        size_t i;
+        json_t *e;
+        snprintf(p, sizeof p, "%s.command", base);
+        check_strings(v, json_object_get(c, "command"), p);
+        snprintf(p, sizeof p, "%s.args", base);
+        check_strings(v, json_object_get(c, "args"), p);
+        snprintf(p, sizeof p, "%s.source", base);
+        check_text(v, json_object_get(c, "source"), p);
+        json_array_foreach(json_object_get(c, "env"), i, e) {
+                snprintf(p, sizeof p, "%s.env[%zu].value", base, i);
+                check_text(v, json_object_get(e, "value"), p);
+        }
+}
+
+/* A DAG task's or a step's arguments, when and withParam. */
+static void check_call(VarScope *v, json_t *call, const char *base) {
+        char p[256];
+        size_t i;
+        json_t *a;
+        v->call = true;
+        json_array_foreach(json_object_get(json_object_get(call, "arguments"), "parameters"), i, a) {
+                snprintf(p, sizeof p, "%s.arguments.parameters[%zu].value", base, i);
+                check_text(v, json_object_get(a, "value"), p);
+        }
+        json_array_foreach(json_object_get(json_object_get(call, "arguments"), "artifacts"), i, a) {
+                snprintf(p, sizeof p, "%s.arguments.artifacts[%zu].from", base, i);
+                check_text(v, json_object_get(a, "from"), p);
+        }
+        snprintf(p, sizeof p, "%s.when", base);
+        check_text(v, json_object_get(call, "when"), p);
+        snprintf(p, sizeof p, "%s.withParam", base);
+        check_text(v, json_object_get(call, "withParam"), p);
+        v->call = false;
+}
+
+static void check_variables(json_t *spec, json_t *t, const char *base, Diags *d) {
+        VarScope v = { .spec = spec, .tmpl = t, .d = d };
+        char p[256];
+        size_t i, g;
+        json_t *x, *group;
+        snprintf(p, sizeof p, "%s.container", base);
+        check_process(&v, json_object_get(t, "container"), p);
+        snprintf(p, sizeof p, "%s.script", base);
+        check_process(&v, json_object_get(t, "script"), p);
+        json_t *names = json_object();
+        json_array_foreach(json_object_get(json_object_get(t, "dag"), "tasks"), i, x)
+                if (json_is_string(json_object_get(x, "name")))
+                        json_object_set_new(names, json_string_value(json_object_get(x, "name")), json_true());
+        json_array_foreach(json_object_get(t, "steps"), g, group) json_array_foreach(group, i, x)
+                if (json_is_string(json_object_get(x, "name")))
+                        json_object_set_new(names, json_string_value(json_object_get(x, "name")), json_true());
+        v.siblings = names;
+        json_array_foreach(json_object_get(json_object_get(t, "dag"), "tasks"), i, x) {
+                snprintf(p, sizeof p, "%s.dag.tasks[%zu]", base, i);
+                check_call(&v, x, p);
+        }
+        json_array_foreach(json_object_get(t, "steps"), g, group) json_array_foreach(group, i, x) {
+                snprintf(p, sizeof p, "%s.steps[%zu][%zu]", base, g, i);
+                check_call(&v, x, p);
+        }
+        json_decref(names);
+}
+
 static void check_templates(json_t *spec, Diags *d) {
         json_t *seen = json_object(), *t;
         size_t i;
@@ -432,6 +592,7 @@ static void check_templates(json_t *spec, Diags *d) {
                                   n);
                 if (json_object_get(t, "dag"))
                         check_dag(spec, json_object_get(t, "dag"), base, d);
+                check_variables(spec, t, base, d);
                 json_t *group, *step;
                 size_t g, k;
                 json_array_foreach(json_object_get(t, "steps"), g, group) json_array_foreach(group, k, step) {
