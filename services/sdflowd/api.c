@@ -393,6 +393,13 @@ void api_reconcile_all(Api *a) {
                 json_decref(p);
         }
         json_decref(items);
+        /* The InferenceServices' replica units, then the route table. */
+        if (store_list(a->store, &kind_isvc, NULL, &items, NULL) < 0)
+                return;
+        json_array_foreach(items, i, o)
+                serving_restore(a->namespaces, o);
+        json_decref(items);
+        write_routes(a);
 }
 
 /* ---- handlers -------------------------------------------------------------- */

@@ -269,47 +269,30 @@ static char **env_of(json_t *env) {
         return out;
 }
 
-/* Creates revision number of isvc: copies the model, starts the replicas'
- * units and checks that the first replica answers.  Returns the revision's
- * record, with "ready" and, when not ready, "reason" and "message". */
-static json_t *create_revision(Namespaces *n, json_t *isvc, json_t *profile, json_int_t number, const char *digest) {
+/* Starts the units of revision rev (its record has number, name and, for a
+ * model, modelPath) from isvc's predictor: the replicas' sockets and
+ * services, recorded in rev.replicas, and the scaling settings the gateway
+ * applies.  Returns 0, or < 0 with a message in err (units started are
+ * stopped again). */
+static int start_replicas(Namespaces *n, json_t *isvc, json_t *rev, char *err, size_t errsz) {
         const char *ns = manifest_namespace(isvc), *name = manifest_name(isvc), *format;
-        const char *owner = json_string_value(json_object_get(json_object_get(json_object_get(profile, "spec"), "owner"), "name"));
-        json_t *m = model_part(isvc, &format), *pred = predictor(isvc);
-        char user[64], slice[300], num[32], err[512], dir[512], rname[300];
-        revision_name(name, number, rname, sizeof rname);
-        json_t *rev = json_pack("{s:s, s:I, s:s, s:b, s:[]}", "name", rname, "number", (json_int_t) number, "digest",
-                                digest, "ready", 0, "replicas");
-#define NOT_READY(reason_, ...)                                                                            \
-        do {                                                                                               \
-                char m_[600];                                                                              \
-                snprintf(m_, sizeof m_, __VA_ARGS__);                                                      \
-                json_object_set_new(rev, "reason", json_string(reason_));                                  \
-                json_object_set_new(rev, "message", json_string(m_));                                      \
-                return rev;                                                                                \
-        } while (0)
-
+        const char *rname = json_string_value(json_object_get(rev, "name"));
+        const char *dir_rec = json_string_value(json_object_get(rev, "modelPath"));
+        json_int_t number = json_integer_value(json_object_get(rev, "number"));
+        json_t *pred = predictor(isvc);
+        (void) model_part(isvc, &format);
         json_t *c0 = json_array_get(json_object_get(pred, "containers"), 0);
+        char user[64], slice[300], dir[512];
         ImageRoot root = {};
         ns_user_name(ns, user, sizeof user);
-        snprintf(num, sizeof num, "%lld", (long long) number);
         if (c0) {
-                /* A custom server: its image names its root (the image map). */
                 const char *image = json_string_value(json_object_get(c0, "image"));
-                if (imagemap_lookup(n->image_map, image, &root, err, sizeof err) < 0)
-                        NOT_READY("ImageNotMapped", "%s", err);
+                if (imagemap_lookup(n->image_map, image, &root, err, errsz) < 0)
+                        return -ENOENT;
                 snprintf(dir, sizeof dir, "/var/lib/sdflow/ns/%s", ns);
-        } else {
-                const char *uri = json_string_value(json_object_get(m, "storageUri"));
-                if (!uri || strncmp(uri, "file://", 7) != 0)
-                        NOT_READY("InvalidStorageUri", "storageUri must be file:///path");
-                char *const copy[] = { (char *) n->helper, (char *) "model", (char *) ns, user, (char *) owner,
-                                       (char *) uri + 7, (char *) name, num, (char *) format, NULL };
-                if (manager_run(n->bus, "sdflow-ns-model", copy, 120 * USEC_PER_SEC, err, sizeof err) < 0)
-                        NOT_READY("ModelCopyFailed", "%s", err);
-                snprintf(dir, sizeof dir, "/var/lib/sdflow/ns/%s/models/%s/%s", ns, name, num);
-                json_object_set_new(rev, "modelPath", json_string(dir));
-        }
+        } else
+                snprintf(dir, sizeof dir, "%s", dir_rec ?: "");
+        json_object_set_new(rev, "replicas", json_array());
 
         /* Scaling, as the gateway is to apply it. */
         unsigned reps = replicas_of(isvc);
@@ -341,7 +324,8 @@ static json_t *create_revision(Namespaces *n, json_t *isvc, json_t *profile, jso
         if ((c0 && !server_argv) || !env) {
                 strv_free(server_argv);
                 strv_free(env);
-                NOT_READY("ReplicaFailed", "out of memory");
+                snprintf(err, errsz, "out of memory");
+                return -ENOMEM;
         }
 
         /* Limits per replica (those admitted, divided back). */
@@ -382,17 +366,65 @@ static json_t *create_revision(Namespaces *n, json_t *isvc, json_t *profile, jso
                                                                                          : w.v[RES_CPU_MILLIS] / reps * 1000,
                         .memory_max = w.v[RES_MEMORY_BYTES] == RESOURCE_UNSET ? UINT64_MAX : w.v[RES_MEMORY_BYTES] / reps,
                 };
-                if (manager_start_replica(n->bus, &spec, err, sizeof err) < 0) {
+                int r = manager_start_replica(n->bus, &spec, err, errsz);
+                if (r < 0) {
                         strv_free(server_argv);
                         strv_free(env);
                         stop_revision(n, rev);
-                        NOT_READY("ReplicaFailed", "%s", err);
+                        return r;
                 }
                 json_array_append_new(json_object_get(rev, "replicas"),
                                       json_pack("{s:s+, s:s}", "unit", base, ".service", "socket", sock));
         }
         strv_free(server_argv);
         strv_free(env);
+        return 0;
+}
+
+/* Creates revision number of isvc: copies the model, starts the replicas'
+ * units and checks that the first replica answers.  Returns the revision's
+ * record, with "ready" and, when not ready, "reason" and "message". */
+static json_t *create_revision(Namespaces *n, json_t *isvc, json_t *profile, json_int_t number, const char *digest) {
+        const char *ns = manifest_namespace(isvc), *name = manifest_name(isvc), *format;
+        const char *owner = json_string_value(json_object_get(json_object_get(json_object_get(profile, "spec"), "owner"), "name"));
+        json_t *m = model_part(isvc, &format), *pred = predictor(isvc);
+        char user[64], num[32], err[512], dir[512], rname[300];
+        revision_name(name, number, rname, sizeof rname);
+        json_t *rev = json_pack("{s:s, s:I, s:s, s:b, s:[]}", "name", rname, "number", (json_int_t) number, "digest",
+                                digest, "ready", 0, "replicas");
+#define NOT_READY(reason_, ...)                                                                            \
+        do {                                                                                               \
+                char m_[600];                                                                              \
+                snprintf(m_, sizeof m_, __VA_ARGS__);                                                      \
+                json_object_set_new(rev, "reason", json_string(reason_));                                  \
+                json_object_set_new(rev, "message", json_string(m_));                                      \
+                return rev;                                                                                \
+        } while (0)
+
+        json_t *c0 = json_array_get(json_object_get(pred, "containers"), 0);
+        ns_user_name(ns, user, sizeof user);
+        snprintf(num, sizeof num, "%lld", (long long) number);
+        if (!c0) {
+                const char *uri = json_string_value(json_object_get(m, "storageUri"));
+                if (!uri || strncmp(uri, "file://", 7) != 0)
+                        NOT_READY("InvalidStorageUri", "storageUri must be file:///path");
+                char *const copy[] = { (char *) n->helper, (char *) "model", (char *) ns, user, (char *) owner,
+                                       (char *) uri + 7, (char *) name, num, (char *) format, NULL };
+                if (manager_run(n->bus, "sdflow-ns-model", copy, 120 * USEC_PER_SEC, err, sizeof err) < 0)
+                        NOT_READY("ModelCopyFailed", "%s", err);
+                snprintf(dir, sizeof dir, "/var/lib/sdflow/ns/%s/models/%s/%s", ns, name, num);
+                json_object_set_new(rev, "modelPath", json_string(dir));
+        }
+
+        /* A snapshot of what makes the revision, to start it again (after a
+         * reboot, transient units are gone) exactly as it was. */
+        json_t *ann = json_object_get(json_object_get(isvc, "metadata"), "annotations");
+        json_object_set_new(rev, "template", json_pack("{s:{s:O*}, s:{s:O}}", "metadata", "annotations", ann, "spec",
+                                                       "predictor", pred));
+        int r = start_replicas(n, isvc, rev, err, sizeof err);
+        if (r < 0)
+                /* A custom server's image: its root comes from the image map. */
+                NOT_READY(r == -ENOENT ? "ImageNotMapped" : "ReplicaFailed", "%s", err);
         /* The runtimes answer the Open Inference Protocol's readiness check;
          * a custom server its readinessProbe's path, or anything at all. */
         const char *probe = "/v2/health/ready";
@@ -404,7 +436,8 @@ static json_t *create_revision(Namespaces *n, json_t *isvc, json_t *profile, jso
                 NOT_READY("RevisionNotReady", "%s", err);
         }
         json_object_set_new(rev, "ready", json_true());
-        log_info("InferenceService %s/%s: revision %s ready, %u replicas listening.", ns, name, rname, reps);
+        log_info("InferenceService %s/%s: revision %s ready, %zu replicas listening.", ns, name, rname,
+                 json_array_size(json_object_get(rev, "replicas")));
         return rev;
 #undef NOT_READY
 }
@@ -639,4 +672,44 @@ void serving_observe(Namespaces *n, json_t *isvc) {
                 total += active;
         }
         json_object_set_new(st, "activeReplicas", json_integer(total));
+}
+
+void serving_restore(Namespaces *n, json_t *isvc) {
+        const char *ns = manifest_namespace(isvc), *name = manifest_name(isvc);
+        json_t *revs = json_object_get(json_object_get(isvc, "status"), "revisions"), *rev;
+        size_t i;
+        if (!n->bus)
+                return;
+        json_array_foreach(revs, i, rev) {
+                json_t *tmpl = json_object_get(rev, "template");
+                json_t *r0 = json_array_get(json_object_get(rev, "replicas"), 0);
+                const char *svc = json_string_value(json_object_get(r0, "unit"));
+                char sock[320], err[512];
+                if (!json_is_true(json_object_get(rev, "ready")) || !svc)
+                        continue;
+                snprintf(sock, sizeof sock, "%.*s.socket", (int) (strlen(svc) - strlen(".service")), svc);
+                if (manager_unit_active(n->bus, sock) > 0)
+                        continue;
+                if (!tmpl) {
+                        log_warning("InferenceService %s/%s: revision %s has no units and no template to start "
+                                    "them from (made by an older sdflow); apply it again.", ns, name,
+                                    json_string_value(json_object_get(rev, "name")));
+                        continue;
+                }
+                /* Transient units do not survive a reboot: start them again, as they were. */
+                json_t *as_was = json_deep_copy(tmpl);
+                json_t *md = json_object_get(as_was, "metadata");
+                json_object_set_new(md, "name", json_string(name));
+                json_object_set_new(md, "namespace", json_string(ns));
+                if (json_is_null(json_object_get(md, "annotations")))
+                        json_object_del(md, "annotations");
+                stop_revision(n, rev); /* whatever is left of them (failed units) */
+                if (start_replicas(n, as_was, rev, err, sizeof err) < 0)
+                        log_warning("InferenceService %s/%s: cannot start revision %s again: %s", ns, name,
+                                    json_string_value(json_object_get(rev, "name")), err);
+                else
+                        log_info("InferenceService %s/%s: revision %s listens again.", ns, name,
+                                 json_string_value(json_object_get(rev, "name")));
+                json_decref(as_was);
+        }
 }

@@ -26,6 +26,12 @@ json_t *serving_apply(Namespaces *n, json_t *isvc, json_t *profile);
  * and replica sockets; NULL when nothing serves it. */
 json_t *serving_route(json_t *isvc);
 
+/* Starts again the units of isvc's ready revisions whose sockets are gone
+ * (after a reboot: transient units do not survive it), from the snapshot
+ * each revision keeps.  The replicas' records in isvc's status are updated
+ * in place (the same names). */
+void serving_restore(Namespaces *n, json_t *isvc);
+
 /* Adds what runs now to isvc's status (not stored): activeReplicas, in all
  * and per revision, from systemd. */
 void serving_observe(Namespaces *n, json_t *isvc);

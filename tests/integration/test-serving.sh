@@ -261,6 +261,17 @@ check "an image the image map does not know is refused, naming the field, the im
 out=$(gw custom /v1/models/custom:predict "$W/iris-v1.json")
 check "... and the revision before keeps serving" test "${out##* }" = 200
 
+# --- a reboot: transient units are gone, sdflowd starts them again ---------------------------
+sbx sh -c "systemctl stop 'sdflow_team-s_*' && systemctl reset-failed 'sdflow_team-s_*'" >/dev/null 2>&1
+check "(as after a reboot) no replica unit is left" test -z "$(sbx systemctl list-units --all --no-legend 'sdflow_team-s_*')"
+sbx systemctl restart sdflowd.service
+check "sdflowd starts the replicas' sockets again" wait_for 30 is_state sdflow_team-s_sklearn-iris_2_0.socket active
+check "... of every revision with traffic (the canary's too)" is_state sdflow_team-s_canary_2_0.socket active
+out=$(gw sklearn-iris /v1/models/sklearn-iris:predict "$W/iris-v1.json")
+check "and the models answer as before" test "$out" = '{"predictions":[1,1]} 200'
+out=$(gw custom /v1/models/custom:predict "$W/iris-v1.json")
+check "... the custom container too" test "$out" = '{"predictions": [15.799999999999999, 15.5], "greeting": "hello"} 200'
+
 # --- bearer tokens per namespace -----------------------------------------------------------
 sbx useradd -m bob
 sed 's/team-s/team-t/; s/name: alice/name: bob/' "$W/profile.yaml" >"$W/profile-t.yaml"
