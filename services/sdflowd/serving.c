@@ -661,17 +661,39 @@ void serving_observe(Namespaces *n, json_t *isvc) {
         json_int_t total = 0;
         if (!n->bus || !st)
                 return;
+        char down[320] = "";
         json_array_foreach(json_object_get(st, "revisions"), i, rev) {
                 json_int_t active = 0;
                 json_array_foreach(json_object_get(rev, "replicas"), k, rep) {
                         const char *unit = json_string_value(json_object_get(rep, "unit"));
                         if (unit && manager_unit_active(n->bus, unit) > 0)
                                 active++;
+                        /* A ready revision's socket that systemd stopped (its
+                         * server crash-looped) answers nothing until revived. */
+                        if (unit && json_is_true(json_object_get(rev, "ready")) && !down[0]) {
+                                char sock[320];
+                                snprintf(sock, sizeof sock, "%.*s.socket", (int) (strlen(unit) - strlen(".service")),
+                                         unit);
+                                if (manager_unit_active(n->bus, sock) == 0)
+                                        snprintf(down, sizeof down, "%s", sock);
+                        }
                 }
                 json_object_set_new(rev, "activeReplicas", json_integer(active));
                 total += active;
         }
         json_object_set_new(st, "activeReplicas", json_integer(total));
+        if (down[0]) {
+                char msg[512];
+                snprintf(msg, sizeof msg, "%s is not listening (its server failed to start too often); "
+                                          "sdflow-revive@%s.service starts it again shortly", down, down);
+                json_t *cond;
+                json_array_foreach(json_object_get(st, "conditions"), i, cond)
+                        if (!strcmp(json_string_value(json_object_get(cond, "type")) ?: "", "Ready")) {
+                                json_object_set_new(cond, "status", json_string("False"));
+                                json_object_set_new(cond, "reason", json_string("ReplicaSocketDown"));
+                                json_object_set_new(cond, "message", json_string(msg));
+                        }
+        }
 }
 
 void serving_restore(Namespaces *n, json_t *isvc) {

@@ -33,7 +33,8 @@ json_t *serving_route(json_t *isvc);
 void serving_restore(Namespaces *n, json_t *isvc);
 
 /* Adds what runs now to isvc's status (not stored): activeReplicas, in all
- * and per revision, from systemd. */
+ * and per revision, from systemd, and Ready False (ReplicaSocketDown) while
+ * a ready revision's socket is not listening. */
 void serving_observe(Namespaces *n, json_t *isvc);
 
 /* Stops the replicas and removes the model copies.  Returns 0 or a negative

@@ -125,7 +125,7 @@ check "the next request is served by a new process" test "$out" = '{"predictions
 
 # A replica that crash-loops makes systemd stop its socket (start limit);
 # sdflow-revive@.service brings it back after a pause (1 s here).
-sbx systemctl set-environment SDFLOW_REVIVE_DELAY=1
+sbx systemctl set-environment SDFLOW_REVIVE_DELAY=4
 isvc flaky $M/xgboost-iris xgboost >"$W/flaky.yaml"
 as_alice sdflow apply -f "$W/flaky.yaml" >/dev/null
 for _ in 1 2 3 4 5 6 7; do
@@ -133,7 +133,10 @@ for _ in 1 2 3 4 5 6 7; do
         sbx systemctl kill --signal=SIGSEGV sdflow_team-s_flaky_1_0.service >/dev/null 2>&1
 done
 revived() { sbx journalctl -u 'sdflow-revive@sdflow_team-s_flaky_1_0.socket.service' | grep -q 'listens again'; }
+socket_down() { sbx sdflow -n team-s get isvc flaky -o wide | grep -q 'False .*ReplicaSocketDown'; }
+check "while the socket is down, the InferenceService says so (ReplicaSocketDown)" wait_for 4 socket_down
 check "the crash loop took the socket down, and sdflow-revive brought it back" wait_for 30 revived
+check "... and the InferenceService is Ready again" sh -c "'$SANDBOX' exec $SB sdflow -n team-s get isvc flaky | grep -q ' True '"
 out=$(gw flaky /v1/models/flaky:predict "$W/iris-v1.json")
 check "and the model answers again" test "${out##* }" = 200
 
