@@ -46,6 +46,13 @@ static const char *const migrations[] = {
         "  sha256 TEXT NOT NULL,"
         "  created TEXT NOT NULL,"
         "  PRIMARY KEY (namespace, name));",
+        /* 3 -> 4: outputs of successful pipeline steps, by cache key */
+        "CREATE TABLE step_cache ("
+        "  namespace TEXT NOT NULL,"
+        "  key TEXT NOT NULL,"          /* SHA-256 of the resolved step, hex */
+        "  workflow TEXT NOT NULL,"     /* where the outputs are */
+        "  outputs TEXT NOT NULL,"      /* the node's outputs, JSON */
+        "  PRIMARY KEY (namespace, key));",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
@@ -644,4 +651,57 @@ int store_tokens(Store *s, const char *ns, json_t **ret) {
         }
         *ret = a;
         return 0;
+}
+
+int store_cache_put(Store *s, const char *ns, const char *key, const char *workflow, json_t *outputs) {
+        sqlite3_stmt *st;
+        char *text = json_dumps(outputs, JSON_COMPACT);
+        if (!text)
+                return -ENOMEM;
+        int rc = sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO step_cache VALUES (?1, ?2, ?3, ?4)", -1, &st, NULL);
+        if (rc == SQLITE_OK) {
+                sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC);
+                sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+                sqlite3_bind_text(st, 3, workflow, -1, SQLITE_STATIC);
+                sqlite3_bind_text(st, 4, text, -1, SQLITE_STATIC);
+                rc = sqlite3_step(st);
+                sqlite3_finalize(st);
+        }
+        free(text);
+        return rc == SQLITE_DONE ? 0 : sql_err(rc);
+}
+
+int store_cache_get(Store *s, const char *ns, const char *key, json_t **outputs, char *workflow, size_t size) {
+        sqlite3_stmt *st;
+        int rc = sqlite3_prepare_v2(s->db, "SELECT workflow, outputs FROM step_cache WHERE namespace = ?1 AND key = ?2",
+                                    -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return sql_err(rc);
+        sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        int r = -ENOENT;
+        if (rc == SQLITE_ROW) {
+                snprintf(workflow, size, "%s", (const char *) sqlite3_column_text(st, 0));
+                *outputs = json_loads((const char *) sqlite3_column_text(st, 1), 0, NULL);
+                r = *outputs ? 0 : -EBADMSG;
+        } else if (rc != SQLITE_DONE)
+                r = sql_err(rc);
+        sqlite3_finalize(st);
+        return r;
+}
+
+int store_cache_forget(Store *s, const char *ns, const char *workflow) {
+        sqlite3_stmt *st;
+        int rc = sqlite3_prepare_v2(s->db, workflow ? "DELETE FROM step_cache WHERE namespace = ?1 AND workflow = ?2"
+                                                    : "DELETE FROM step_cache WHERE namespace = ?1",
+                                    -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return sql_err(rc);
+        sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC);
+        if (workflow)
+                sqlite3_bind_text(st, 2, workflow, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        sqlite3_finalize(st);
+        return rc == SQLITE_DONE ? 0 : sql_err(rc);
 }

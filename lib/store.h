@@ -16,7 +16,7 @@
 #include "macro.h"
 #include "manifest.h"
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 #define STORE_EVENTS_KEPT 10000
 
 typedef struct Store Store;
@@ -84,6 +84,14 @@ int store_contributors_clear(Store *s, const char *ns);
 int store_token_add(Store *s, const char *ns, const char *name, const char *sha256, const char *created);
 int store_token_delete(Store *s, const char *ns, const char *name);
 int store_tokens(Store *s, const char *ns, json_t **ret);
+
+/* The step cache of pipelines: a successful step's outputs by the key of
+ * what it ran, per namespace; workflow names where the outputs' files lie.
+ * store_cache_get() returns -ENOENT on a miss; store_cache_forget() drops
+ * the entries of a workflow (all of the namespace's when NULL). */
+int store_cache_put(Store *s, const char *ns, const char *key, const char *workflow, json_t *outputs);
+int store_cache_get(Store *s, const char *ns, const char *key, json_t **outputs, char *workflow, size_t size);
+int store_cache_forget(Store *s, const char *ns, const char *workflow);
 
 /* Runs PRAGMA integrity_check; 0 when it says "ok". */
 int store_check(Store *s);

@@ -160,7 +160,7 @@ int main(void) {
         /* A version-1 database (before contributors) is migrated on open. */
         sqlite3 *db1;
         sqlite3_open(path, &db1);
-        sqlite3_exec(db1, "DROP TABLE contributors; DROP TABLE tokens; PRAGMA user_version=1", NULL, NULL, NULL);
+        sqlite3_exec(db1, "DROP TABLE contributors; DROP TABLE tokens; DROP TABLE step_cache; PRAGMA user_version=1", NULL, NULL, NULL);
         sqlite3_close(db1);
         CHECK(store_open(path, &s, err, sizeof err) == 0);
         CHECK(store_contributors(s, "team-a", &cs) == 0);
@@ -171,6 +171,19 @@ int main(void) {
         json_decref(cs);
         CHECK(store_get(s, &kind_profile, NULL, "team-a", &got) == 0);
         json_decref(got);
+
+        /* The step cache: a miss, a hit, and entries that go with their workflow. */
+        char wfname[64];
+        json_t *outs = json_pack("{s:s}", "result", "42"), *back = NULL;
+        CHECK(store_cache_get(s, "team-a", "k1", &back, wfname, sizeof wfname) == -ENOENT);
+        CHECK(store_cache_put(s, "team-a", "k1", "wf-1", outs) == 0);
+        CHECK(store_cache_get(s, "team-b", "k1", &back, wfname, sizeof wfname) == -ENOENT);
+        CHECK(store_cache_get(s, "team-a", "k1", &back, wfname, sizeof wfname) == 0);
+        CHECK(back && json_equal(back, outs) && strcmp(wfname, "wf-1") == 0);
+        json_decref(back);
+        CHECK(store_cache_forget(s, "team-a", "wf-1") == 0);
+        CHECK(store_cache_get(s, "team-a", "k1", &back, wfname, sizeof wfname) == -ENOENT);
+        json_decref(outs);
         store_close(s);
 
         /* A database from a newer sdflow is refused, not touched. */
