@@ -629,6 +629,7 @@ const Kind kind_workflow = {
         .namespaced = true,
         .spec = workflow_spec,
         .spec_required = true,
+        .generate_name = true,
         .validate = workflow_validate,
 };
 

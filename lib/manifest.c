@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <strings.h>
 
 #include "manifest.h"
@@ -69,6 +70,16 @@ static bool is_alnum_lower(char c) {
 
 static bool is_alnum(char c) {
         return is_alnum_lower(c) || (c >= 'A' && c <= 'Z');
+}
+
+/* A generateName prefix: a label's characters, not starting with '-' (it may end with one). */
+static bool name_is_dns1123_label_prefix(const char *s) {
+        if (!*s || *s == '-')
+                return false;
+        for (const char *p = s; *p; p++)
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-'))
+                        return false;
+        return true;
 }
 
 bool name_is_dns1123_label(const char *s) {
@@ -369,6 +380,30 @@ static void check_metadata(json_t *obj, const Kind *k, Diags *d) {
                 return;
         }
         v = json_object_get(md, "name");
+        json_t *gen = json_object_get(md, "generateName");
+        if (!v && gen && k && k->generate_name) {
+                /* As the Kubernetes API server does: the prefix and five random characters. */
+                const char *prefix = json_string_value(gen);
+                if (!prefix || strlen(prefix) > 58 || !name_is_dns1123_label_prefix(prefix))
+                        diags_add(d, true, "metadata.generateName",
+                                  "'%.80s' is not a valid name prefix: at most 58 characters of lower-case letters, "
+                                  "digits and '-', starting with a letter or digit", prefix ?: "");
+                else {
+                        static const char alphabet[] = "bcdfghjklmnpqrstvwxz2456789";
+                        unsigned char rnd[5];
+                        char name[64];
+                        if (getrandom(rnd, sizeof rnd, 0) != (ssize_t) sizeof rnd)
+                                for (size_t i = 0; i < sizeof rnd; i++)
+                                        rnd[i] = (unsigned char) random();
+                        size_t n = (size_t) snprintf(name, sizeof name, "%s", prefix);
+                        for (size_t i = 0; i < sizeof rnd; i++)
+                                name[n++] = alphabet[rnd[i] % (sizeof alphabet - 1)];
+                        name[n] = '\0';
+                        json_object_set_new(md, "name", json_string(name));
+                        v = json_object_get(md, "name");
+                }
+                gen = NULL;
+        }
         if (!v)
                 diags_add(d, true, "metadata.name", "required field is missing");
         else if (!json_is_string(v))
@@ -395,7 +430,7 @@ static void check_metadata(json_t *obj, const Kind *k, Diags *d) {
         v = json_object_get(md, "resourceVersion");
         if (v && (!json_is_string(v) || json_string_length(v) == 0))
                 diags_add(d, true, "metadata.resourceVersion", "must be a non-empty string");
-        if ((v = json_object_get(md, "generateName")))
+        if (gen && !(k && k->generate_name))
                 diags_add(d, true, "metadata.generateName", "is not supported for %s; set metadata.name",
                           k ? k->kind : "this kind");
 

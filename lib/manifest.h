@@ -73,6 +73,7 @@ typedef struct Kind {
         bool namespaced;
         const Field *spec; /* members of spec, ending in F_END */
         bool spec_required;
+        bool generate_name; /* metadata.generateName makes a name (Workflows) */
         /* Checks beyond the schema; spec is never NULL here. */
         void (*validate)(json_t *obj, Diags *d);
 } Kind;
