@@ -351,6 +351,7 @@ int daemon_main(const DaemonInfo *info, int argc, char **argv) {
         if (r < 0)
                 return EXIT_FAILURE;
         HttpServerConfig cfg = daemon_http_config(settings);
+        cfg.busy = info->busy;
         r = http_server_new(&s, e, &cfg, info->handler, userdata);
         if (r < 0)
                 log_error_errno(r, "Failed to create server: %m");

@@ -2,6 +2,7 @@
  * configuration file, sockets from systemd, and the notify/watchdog loop. */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
@@ -39,6 +40,8 @@ typedef struct DaemonInfo {
         int (*confine)(void *userdata);
         void (*teardown)(void *userdata);
         HttpHandler handler;
+        /* True while work goes on without connections: no idle exit then. */
+        bool (*busy)(void *userdata);
         const char *status; /* STATUS= once ready */
 } DaemonInfo;
 

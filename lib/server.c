@@ -662,6 +662,10 @@ static int on_idle(sd_event_source *es, uint64_t usec, void *userdata) {
         HttpServer *s = userdata;
         (void) es;
         (void) usec;
+        if (s->n_conns == 0 && s->cfg.busy && s->cfg.busy(s->userdata)) {
+                server_arm_idle(s); /* not idle: look again later */
+                return 0;
+        }
         if (s->n_conns == 0) {
                 log_info("No connections for %g s, exiting.", (double) s->cfg.idle_exit_usec / USEC_PER_SEC);
                 return sd_event_exit(s->event, 0);

@@ -28,6 +28,7 @@ typedef struct HttpServerConfig {
         uint64_t request_timeout_usec;   /* a request must arrive whole within this */
         uint64_t keepalive_timeout_usec; /* an idle keep-alive connection is closed after this */
         uint64_t idle_exit_usec;         /* exit the loop after this long without connections; 0 = never */
+        bool (*busy)(void *userdata);    /* when it says true (userdata: the handler's), idle is not idle */
 } HttpServerConfig;
 
 #define HTTP_SERVER_CONFIG_DEFAULT                                                                 \
