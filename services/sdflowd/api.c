@@ -21,6 +21,7 @@
 #include "serving.h"
 #include "slice.h"
 #include "version.h"
+#include "workflow.h"
 
 #define WATCH_TIMEOUT_DEFAULT_SEC 1800
 #define WATCH_TIMEOUT_MAX_SEC 3600
@@ -37,6 +38,7 @@ struct Api {
         char routes_path[256], routes_path_tmp[264];
         gid_t admin_gid;
         Watcher *watchers;
+        Engine *engine;
 };
 
 struct Watcher {
@@ -169,6 +171,13 @@ static int route_parse(const char *path, size_t len, Route *rt) {
                 return r;
         if (rt->has_name && rt->kind == &kind_isvc && next_segment(&p, end, rt->sub, sizeof rt->sub) >= 0) {
                 if (strcmp(rt->sub, "log") != 0)
+                        return -ENOENT;
+        } else if (rt->has_name && rt->kind == &kind_workflow && next_segment(&p, end, rt->sub, sizeof rt->sub) >= 0) {
+                static const char *const subs[] = { "log", "suspend", "resume", "stop", "terminate", "retry", NULL };
+                bool ok = false;
+                for (size_t i = 0; subs[i]; i++)
+                        ok = ok || strcmp(rt->sub, subs[i]) == 0;
+                if (!ok)
                         return -ENOENT;
         } else if (rt->has_name && rt->kind == &kind_profile && next_segment(&p, end, rt->sub, sizeof rt->sub) >= 0) {
                 if (strcmp(rt->sub, "contributors") != 0 && strcmp(rt->sub, "tokens") != 0)
@@ -400,6 +409,13 @@ void api_reconcile_all(Api *a) {
                 serving_restore(a->namespaces, o);
         json_decref(items);
         write_routes(a);
+        /* Workflows that were running when sdflowd stopped. */
+        if (a->engine)
+                engine_resume_all(a->engine);
+}
+
+bool api_busy(Api *a) {
+        return a && engine_busy(a->engine);
 }
 
 /* ---- handlers -------------------------------------------------------------- */
@@ -759,6 +775,15 @@ static void handle_apply(Api *a, HttpConn *c, const Caller *caller, const Route 
                                 stored = now;
                         }
                 }
+        } else if (k == &kind_workflow) {
+                if (change == STORE_CREATED && a->engine) {
+                        engine_submit(a->engine, ns, name);
+                        json_t *now;
+                        if (store_get(a->store, k, ns, name, &now) >= 0) {
+                                json_decref(stored);
+                                stored = now;
+                        }
+                }
         } else if (!json_object_get(stored, "status"))
                 mark_not_run(a, k, &stored);
         /* kubectl tells created/configured/unchanged apart; so does sdflow apply. */
@@ -824,6 +849,24 @@ static void handle_delete(Api *a, HttpConn *c, const Caller *caller, const Route
                 if (k < 0) {
                         reply_status(c, 500, rt, NULL, "stopping the replicas failed: %s", err);
                         return;
+                }
+        }
+        if (rt->kind == &kind_workflow) {
+                json_t *wf;
+                if (store_get(a->store, rt->kind, rt->ns, rt->name, &wf) == -ENOENT) {
+                        reply_status(c, 404, rt, NULL, "%s \"%s\" not found", rt->kind->plural, rt->name);
+                        return;
+                }
+                json_decref(wf);
+                if (a->engine)
+                        engine_forget(a->engine, rt->ns, rt->name);
+                /* Its artifacts belong to the namespace's user: the helper removes them. */
+                if (a->namespaces->bus) {
+                        char *argv[] = { (char *) a->namespaces->helper, (char *) "rmwf", (char *) rt->ns,
+                                         (char *) rt->name, NULL };
+                        if (manager_run(a->namespaces->bus, "sdflow-ns", argv, 60 * USEC_PER_SEC, err, sizeof err) < 0)
+                                log_warning("Workflow %s/%s: removing its artifacts failed, ignoring: %s", rt->ns,
+                                            rt->name, err);
                 }
         }
         int r = store_delete(a->store, rt->kind, rt->ns, rt->name, &old);
@@ -1056,6 +1099,91 @@ static void handle_log(Api *a, HttpConn *c, const Caller *caller, const Route *r
         free(text);
 }
 
+/* GET .../workflows/NAME/log[?node=N&tailLines=N]: the steps' journal lines
+ * (of one node, by id, name or display name, when given). */
+static void handle_wf_log(Api *a, HttpConn *c, const Caller *caller, const Route *rt, const char *query, size_t qlen) {
+        char v[32], want[256] = "";
+        unsigned tail = 1000;
+        json_t *wf, *n;
+        const char *id;
+        if (!caller_may_use_namespace(caller, a->store, rt->ns)) {
+                reply_status(c, 403, rt, NULL, "user %s may not use namespace %s", caller->user, rt->ns);
+                return;
+        }
+        if (http_query_get(query, qlen, "tailLines", v, sizeof v) > 0) {
+                char *end;
+                unsigned long t = strtoul(v, &end, 10);
+                if (*end || t == 0 || t > 100000) {
+                        reply_status(c, 400, rt, NULL, "tailLines must be 1..100000");
+                        return;
+                }
+                tail = (unsigned) t;
+        }
+        (void) http_query_get(query, qlen, "node", want, sizeof want);
+        if (store_get(a->store, rt->kind, rt->ns, rt->name, &wf) < 0) {
+                reply_status(c, 404, rt, NULL, "%s \"%s\" not found", rt->kind->plural, rt->name);
+                return;
+        }
+        json_t *nodes = json_object_get(json_object_get(wf, "status"), "nodes");
+        size_t cap = json_object_size(nodes) + 1, n_units = 0;
+        char(*units)[300] = calloc(cap, sizeof *units);
+        json_object_foreach(nodes, id, n) {
+                const char *u = json_string_value(json_object_get(n, "sdflowUnit"));
+                if (!u || !units)
+                        continue;
+                if (want[0] && strcmp(want, id) != 0 &&
+                    strcmp(want, json_string_value(json_object_get(n, "name")) ?: "") != 0 &&
+                    strcmp(want, json_string_value(json_object_get(n, "displayName")) ?: "") != 0)
+                        continue;
+                snprintf(units[n_units++], sizeof units[0], "%s", u);
+        }
+        json_decref(wf);
+        if (want[0] && n_units == 0) {
+                free(units);
+                reply_status(c, 404, rt, NULL, "workflow %s has no step node '%s' that ran", rt->name, want);
+                return;
+        }
+        char *text = NULL;
+        size_t len = 0;
+        int r = n_units ? journal_tail(units, n_units, tail, &text, &len) : 0;
+        free(units);
+        if (r < 0) {
+                reply_status(c, 500, rt, NULL, "reading the journal failed: %s", strerror(-r));
+                return;
+        }
+        (void) http_conn_reply(c, 200, "text/plain; charset=utf-8", text ?: "", len, NULL);
+        free(text);
+}
+
+/* PUT .../workflows/NAME/{suspend,resume,stop,terminate,retry}, as Argo's server has them. */
+static void handle_wf_action(Api *a, HttpConn *c, const Caller *caller, const Route *rt) {
+        char msg[512];
+        if (!caller_may_use_namespace(caller, a->store, rt->ns)) {
+                reply_status(c, 403, rt, NULL, "user %s may not use namespace %s", caller->user, rt->ns);
+                return;
+        }
+        if (!a->engine) {
+                reply_status(c, 503, rt, NULL, "the pipeline engine is not running (systemd cannot be reached)");
+                return;
+        }
+        int r = engine_action(a->engine, rt->ns, rt->name, rt->sub, msg, sizeof msg);
+        if (r == -ENOENT) {
+                reply_status(c, 404, rt, NULL, "%s \"%s\" not found", rt->kind->plural, rt->name);
+                return;
+        }
+        if (r < 0) {
+                reply_status(c, 409, rt, NULL, "%s", msg);
+                return;
+        }
+        log_info("Workflow %s/%s: %s by %s.", rt->ns, rt->name, rt->sub, caller->user);
+        json_t *wf;
+        if (store_get(a->store, rt->kind, rt->ns, rt->name, &wf) < 0) {
+                reply_status(c, 404, rt, NULL, "%s \"%s\" not found", rt->kind->plural, rt->name);
+                return;
+        }
+        reply_json(c, 200, wf, NULL);
+}
+
 /* Quota and use of every namespace the caller may see, from the slices' cgroup files. */
 static void handle_top(Api *a, HttpConn *c, const Caller *caller) {
         json_t *items, *out = json_array();
@@ -1169,6 +1297,16 @@ void api_handle(HttpConn *c, const HttpMessage *req, const char *body, size_t bo
                         reply_status(c, 405, &rt, NULL, "use GET on .../log");
                 return;
         }
+        if (rt.sub[0] && rt.kind == &kind_workflow) {
+                if (strcmp(rt.sub, "log") == 0 && get)
+                        handle_wf_log(a, c, &caller, &rt, query, query_len);
+                else if (strcmp(rt.sub, "log") != 0 && http_method_is(req, "PUT"))
+                        handle_wf_action(a, c, &caller, &rt);
+                else
+                        reply_status(c, 405, &rt, NULL, "use GET on .../log, PUT on .../suspend, resume, stop, "
+                                                        "terminate or retry");
+                return;
+        }
         if (rt.sub[0] && strcmp(rt.sub, "tokens") == 0) {
                 handle_tokens(a, c, &caller, &rt, req);
                 return;
@@ -1192,6 +1330,10 @@ void api_handle(HttpConn *c, const HttpMessage *req, const char *body, size_t bo
                 reply_status(c, 405, &rt, NULL, "%.*s is not allowed on this path", (int) req->method_len, req->method);
 }
 
+static void engine_notify(const Kind *k, const char *type, json_t *obj, void *userdata) {
+        notify(userdata, k, type, obj);
+}
+
 int api_new(Api **ret, sd_event *e, Store *store, Namespaces *namespaces, gid_t admin_gid) {
         Api *a = calloc(1, sizeof *a);
         if (!a)
@@ -1202,6 +1344,11 @@ int api_new(Api **ret, sd_event *e, Store *store, Namespaces *namespaces, gid_t 
         snprintf(a->routes_path, sizeof a->routes_path, "%s", API_ROUTES_FILE);
         snprintf(a->routes_path_tmp, sizeof a->routes_path_tmp, "%s.tmp", API_ROUTES_FILE);
         a->admin_gid = admin_gid;
+        if (namespaces->bus) {
+                int r = engine_new(&a->engine, e, store, namespaces, engine_notify, a);
+                if (r < 0)
+                        log_warning_errno(r, "Cannot start the pipeline engine, workflows will not run: %m");
+        }
         *ret = a;
         return 0;
 }
@@ -1211,6 +1358,7 @@ Api *api_free(Api *a) {
                 return NULL;
         while (a->watchers)
                 watcher_free(a->watchers);
+        engine_free(a->engine);
         sd_event_unref(a->event);
         free(a);
         return NULL;

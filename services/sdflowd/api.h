@@ -17,6 +17,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <sys/types.h>
 #include <systemd/sd-event.h>
 
@@ -34,6 +35,9 @@ int api_new(Api **ret, sd_event *e, Store *store, Namespaces *namespaces, gid_t 
  * slices are transient and do not survive a reboot). */
 void api_reconcile_all(Api *a);
 Api *api_free(Api *a);
+
+/* True while work runs that needs sdflowd (a workflow): no idle exit. */
+bool api_busy(Api *a);
 
 /* The HttpHandler of sdflowd; userdata is the Api. */
 void api_handle(HttpConn *c, const HttpMessage *req, const char *body, size_t body_len, void *userdata);

@@ -437,3 +437,112 @@ int manager_unit_active(sd_bus *bus, const char *unit) {
         free(state);
         return r;
 }
+
+/* The sandbox of a pipeline step, appended to an open a(sv). */
+static int append_step_sandbox(sd_bus_message *m, const StepSpec *sp) {
+        int r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)",
+                                      "Description", "s", sp->description, "Type", "s", "oneshot", "User", "s",
+                                      sp->user, "Group", "s", sp->user, "Slice", "s", sp->slice, "NoNewPrivileges",
+                                      "b", 1, "PrivateNetwork", "b", 1, "PrivateTmp", "b", 1, "ProtectSystem", "s",
+                                      "strict", "ProtectHome", "s", "yes", "PrivateDevices", "b", 1, "DevicePolicy",
+                                      "s", "closed", "CapabilityBoundingSet", "t", (uint64_t) 0, "MemoryMax", "t",
+                                      sp->memory_max, "CPUQuotaPerSecUSec", "t", sp->cpu_quota_per_sec_usec,
+                                      "TimeoutStartUSec", "t", sp->timeout_usec);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)", "RestrictAddressFamilies",
+                                          "(bas)", 1, 1, "AF_UNIX", "SystemCallArchitectures", "as", 1, "native",
+                                          "SystemCallErrorNumber", "i", (int32_t) EPERM, "SystemCallFilter", "(bas)",
+                                          1, 1, "@system-service", "RestrictNamespaces", "t", (uint64_t) 0,
+                                          "LockPersonality", "b", 1, "ProtectKernelTunables", "b", 1,
+                                          "ProtectControlGroups", "b", 1, "UMask", "u", (uint32_t) 0027,
+                                          "MemorySwapMax", "t", sp->memory_max == UINT64_MAX ? UINT64_MAX : 0);
+        if (r >= 0) {
+                char *rw[] = { (char *) sp->rw_path, NULL };
+                r = append_strv_prop(m, "ReadWritePaths", rw);
+        }
+        if (r >= 0 && sp->env)
+                r = append_strv_prop(m, "Environment", (char **) sp->env);
+        if (r >= 0 && sp->working_directory)
+                r = sd_bus_message_append(m, "(sv)", "WorkingDirectory", "s", sp->working_directory);
+        if (r >= 0 && sp->root_directory)
+                r = sd_bus_message_append(m, "(sv)", "RootDirectory", "s", sp->root_directory);
+        if (r >= 0 && sp->root_image)
+                r = sd_bus_message_append(m, "(sv)", "RootImage", "s", sp->root_image);
+        return r;
+}
+
+int manager_start_step(sd_bus *bus, const StepSpec *sp, sd_bus_message_handler_t cb, void *userdata, char *err,
+                       size_t errsz) {
+        sd_bus_message *m = NULL;
+        int r = sd_bus_message_new_method_call(bus, &m, DEST, PATH, IFACE, "StartTransientUnit");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "ss", sp->unit, "fail");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "(sv)");
+        if (r >= 0)
+                r = append_step_sandbox(m, sp);
+        if (r >= 0)
+                r = append_exec(m, sp->argv);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "a(sa(sv))", 0);
+        if (r < 0) {
+                sd_bus_message_unref(m);
+                return bus_fail(r, NULL, err, errsz, "building StartTransientUnit");
+        }
+        r = sd_bus_call_async(bus, NULL, m, cb, userdata, 0);
+        sd_bus_message_unref(m);
+        if (r < 0)
+                return bus_fail(r, NULL, err, errsz, "sending StartTransientUnit");
+        return 0;
+}
+
+int manager_subscribe(sd_bus *bus, sd_bus_slot **slot, sd_bus_message_handler_t cb, void *userdata) {
+        int r = sd_bus_match_signal(bus, slot, DEST, PATH, IFACE, "JobRemoved", cb, userdata);
+        if (r < 0)
+                return r;
+        return sd_bus_call_method_async(bus, NULL, DEST, PATH, IFACE, "Subscribe", NULL, NULL, "");
+}
+
+int manager_unit_result(sd_bus *bus, const char *unit, char *state, size_t state_size, char *result,
+                        size_t result_size, int *exit_status) {
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        sd_bus_message *reply = NULL;
+        const char *path;
+        char *s = NULL, *res = NULL;
+        int32_t status = 0;
+        int r = sd_bus_call_method(bus, DEST, PATH, IFACE, "GetUnit", &e, &reply, "s", unit);
+        if (r < 0) {
+                r = sd_bus_error_has_name(&e, "org.freedesktop.systemd1.NoSuchUnit") ? -ENOENT : r;
+                sd_bus_error_free(&e);
+                return r;
+        }
+        r = sd_bus_message_read(reply, "o", &path);
+        if (r >= 0)
+                r = sd_bus_get_property_string(bus, DEST, path, "org.freedesktop.systemd1.Unit", "ActiveState", NULL,
+                                               &s);
+        if (r >= 0)
+                r = sd_bus_get_property_string(bus, DEST, path, "org.freedesktop.systemd1.Service", "Result", NULL,
+                                               &res);
+        if (r >= 0)
+                r = sd_bus_get_property_trivial(bus, DEST, path, "org.freedesktop.systemd1.Service", "ExecMainStatus",
+                                                NULL, 'i', &status);
+        if (r >= 0) {
+                snprintf(state, state_size, "%s", s);
+                snprintf(result, result_size, "%s", res);
+                *exit_status = status;
+        }
+        free(s);
+        free(res);
+        sd_bus_message_unref(reply);
+        return r < 0 ? r : 0;
+}
+
+void manager_reset_failed(sd_bus *bus, const char *unit) {
+        (void) sd_bus_call_method_async(bus, NULL, DEST, PATH, IFACE, "ResetFailedUnit", NULL, NULL, "s", unit);
+}
+
+void manager_stop_async(sd_bus *bus, const char *unit) {
+        (void) sd_bus_call_method_async(bus, NULL, DEST, PATH, IFACE, "StopUnit", NULL, NULL, "ss", unit, "replace");
+}

@@ -59,3 +59,42 @@ int manager_start_replica(sd_bus *bus, const ReplicaSpec *spec, char *err, size_
 /* 1 when unit runs (active, activating, reloading or deactivating), 0 when
  * not, or a negative errno. */
 int manager_unit_active(sd_bus *bus, const char *unit);
+
+/* A pipeline step: a transient oneshot service running argv (sdflow-step
+ * and the step's command) as user in slice, sandboxed, with write access
+ * to rw_path only.  Started without waiting: cb gets StartTransientUnit's
+ * reply (an error, or the job), userdata with it.  The unit's end comes as
+ * JobRemoved (manager_subscribe); a successful unit is collected at once, a
+ * failed one stays loaded until manager_reset_failed(). */
+typedef struct StepSpec {
+        const char *unit;
+        const char *slice;
+        const char *user;
+        const char *description;
+        const char *rw_path;
+        const char *working_directory, *root_directory, *root_image; /* or NULL */
+        char *const *argv;
+        char *const *env;                /* NAME=VALUE..., NULL-terminated, or NULL */
+        uint64_t memory_max;             /* UINT64_MAX: none */
+        uint64_t cpu_quota_per_sec_usec; /* UINT64_MAX: none */
+        uint64_t timeout_usec;           /* UINT64_MAX: none */
+} StepSpec;
+
+int manager_start_step(sd_bus *bus, const StepSpec *spec, sd_bus_message_handler_t cb, void *userdata, char *err,
+                       size_t errsz);
+
+/* Asks systemd for every JobRemoved signal (Subscribe), also of jobs other
+ * connections queued (a step started before sdflowd restarted), and calls
+ * cb with each: "uoss" id, job path, unit, result. */
+int manager_subscribe(sd_bus *bus, sd_bus_slot **slot, sd_bus_message_handler_t cb, void *userdata);
+
+/* What systemd knows of unit now: its ActiveState ("" when not loaded),
+ * Result ("success", "exit-code", "signal", "timeout", "oom-kill", …) and
+ * the main process's exit status (or signal).  Returns 0, or -ENOENT when
+ * the unit is not loaded, or another negative errno. */
+int manager_unit_result(sd_bus *bus, const char *unit, char *state, size_t state_size, char *result,
+                        size_t result_size, int *exit_status);
+
+/* Without waiting: clears a failed unit (so it is collected), or stops a unit. */
+void manager_reset_failed(sd_bus *bus, const char *unit);
+void manager_stop_async(sd_bus *bus, const char *unit);

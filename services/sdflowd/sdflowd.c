@@ -109,6 +109,11 @@ static void handle(HttpConn *c, const HttpMessage *req, const char *body, size_t
         api_handle(c, req, body, body_len, d->api);
 }
 
+static bool busy(void *userdata) {
+        Sdflowd *d = userdata;
+        return d && api_busy(d->api);
+}
+
 static const DaemonInfo info = {
         .program = "sdflowd",
         .summary = "The sdflow control plane: the REST API on /run/sdflow/api.sock.",
@@ -122,6 +127,7 @@ static const DaemonInfo info = {
         .setup = setup,
         .teardown = teardown,
         .handler = handle,
+        .busy = busy,
         .status = "Serving the API.",
 };
 
