@@ -25,6 +25,7 @@ typedef struct Cli {
         bool yes;
         unsigned tail; /* logs --tail=N; 0: the default */
         uint64_t timeout_usec;
+        json_t *submitted; /* submit: the workflows created, [{ns, name}] */
 } Cli;
 
 int cli_apply(Cli *cli, int argc, char **argv);
@@ -38,3 +39,19 @@ int cli_contributor(Cli *cli, int argc, char **argv);
 int cli_token(Cli *cli, int argc, char **argv);
 int cli_predict(Cli *cli, int argc, char **argv);
 int cli_logs(Cli *cli, int argc, char **argv);
+int cli_submit(Cli *cli, int argc, char **argv);
+int cli_wf_action(Cli *cli, int argc, char **argv);
+int cli_resubmit(Cli *cli, int argc, char **argv);
+
+/* A request with a JSON body (or none) whose 200/201 answer is returned
+ * parsed; NULL after printing the server's error. */
+json_t *cli_request_json(Cli *cli, const char *method, const char *target, json_t *body);
+/* Prints one workflow's progress until it finishes; CLI_FAIL unless it succeeded. */
+int cli_watch_workflow(Cli *cli, const char *ns, const char *name);
+
+/* workflows.c: table columns, the node tree, a watched workflow's progress
+ * (returns 1 once it has finished). */
+void wf_header(void);
+void wf_columns(json_t *o);
+void wf_print_tree(json_t *o);
+int wf_watch_event(json_t *o, json_t *seen);

@@ -81,6 +81,22 @@ static json_t *get_json(Cli *cli, const char *target) {
         return j;
 }
 
+json_t *cli_request_json(Cli *cli, const char *method, const char *target, json_t *body) {
+        HttpResponse resp;
+        char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+        int r = call(cli, method, target, text, text ? strlen(text) : 0, &resp);
+        free(text);
+        if (r < 0)
+                return NULL;
+        json_t *o = NULL;
+        if (resp.status == 200 || resp.status == 201)
+                o = json_loadb(resp.body, resp.body_len, 0, NULL);
+        else
+                print_server_error(&resp);
+        http_response_done(&resp);
+        return o;
+}
+
 static void url(char *buf, size_t size, const Kind *k, const char *ns, const char *name, const char *query) {
         int n;
         if (k->namespaced && ns)
@@ -210,9 +226,12 @@ static int apply_object(Cli *cli, json_t *obj, const char *source) {
                         printf("%s%s", s ?: "", !strcmp(cli->output, "json") ? "\n" : "");
                         free(s);
                 } else if (cli->output && !strcmp(cli->output, "name"))
-                        printf("%s/%s\n", ref, manifest_name(obj));
+                        printf("%s/%s\n", ref, manifest_name(stored) ?: manifest_name(obj));
                 else
-                        printf("%s/%s %s\n", ref, manifest_name(obj), result);
+                        printf("%s/%s %s\n", ref, manifest_name(stored) ?: manifest_name(obj), result);
+                if (k == &kind_workflow && cli->submitted && manifest_name(stored))
+                        json_array_append_new(cli->submitted, json_pack("{s:s, s:s}", "ns", ns, "name",
+                                                                        manifest_name(stored)));
                 json_decref(stored);
         } else {
                 print_server_error(&resp);
@@ -321,6 +340,24 @@ int cli_apply(Cli *cli, int argc, char **argv) {
         return rc;
 }
 
+/* submit -f FILE [-w]: apply (a Workflow with generateName gets a new name
+ * each time), then with -w follow each workflow created until it ends. */
+int cli_submit(Cli *cli, int argc, char **argv) {
+        cli->submitted = json_array();
+        bool watch = cli->watch;
+        cli->watch = false;
+        int rc = cli_apply(cli, argc, argv);
+        size_t i;
+        json_t *w;
+        json_array_foreach(cli->submitted, i, w)
+                if (watch && rc == CLI_OK)
+                        rc = cli_watch_workflow(cli, json_string_value(json_object_get(w, "ns")),
+                                                json_string_value(json_object_get(w, "name")));
+        json_decref(cli->submitted);
+        cli->submitted = NULL;
+        return rc;
+}
+
 /* ---- get ----------------------------------------------------------------------- */
 
 static void age(json_t *obj, char *buf, size_t size) {
@@ -405,6 +442,8 @@ static void table_row(Table *t, json_t *o, const char *event) {
                         if (t->wide)
                                 printf("%-30s %-18s ", "PREVROLLEDOUTREVISION", "REASON");
                 }
+                else if (t->kind == &kind_workflow)
+                        wf_header();
                 else
                         printf("%-7s %-18s ", "READY", "REASON");
                 if (profile && t->wide)
@@ -434,6 +473,8 @@ static void table_row(Table *t, json_t *o, const char *event) {
                         }
                 if (t->kind == &kind_isvc)
                         isvc_columns(t, o, ready, reason);
+                else if (t->kind == &kind_workflow)
+                        wf_columns(o);
                 else
                         printf("%-7s %-18s ", ready, reason);
         }
@@ -463,6 +504,8 @@ typedef struct WatchCtx {
         Cli *cli;
         Table *table;
         bool first_batch_done;
+        json_t *wf_seen; /* watching one workflow: the phases shown */
+        bool wf_failed;
 } WatchCtx;
 
 static int on_watch_line(const char *line, size_t len, void *ud) {
@@ -476,7 +519,15 @@ static int on_watch_line(const char *line, size_t len, void *ud) {
                 json_decref(ev);
                 return -EIO;
         }
-        if (type && obj)
+        if (type && obj && w->wf_seen) {
+                int done = wf_watch_event(obj, w->wf_seen);
+                if (done) {
+                        const char *ph = json_string_value(json_object_get(json_object_get(obj, "status"), "phase"));
+                        w->wf_failed = !ph || strcmp(ph, "Succeeded") != 0;
+                        json_decref(ev);
+                        return -ECANCELED; /* finished: stop watching */
+                }
+        } else if (type && obj)
                 print_object(w->cli, w->table, obj, w->cli->output ? NULL : type);
         json_decref(ev);
         return 0;
@@ -485,7 +536,10 @@ static int on_watch_line(const char *line, size_t len, void *ud) {
 static int do_watch(Cli *cli, const Kind *k, const char *ns, const char *name, const char *rv, Table *t) {
         char target[2048], query[1200], sel[1024] = "";
         HttpResponse err;
-        WatchCtx w = { cli, t, false };
+        WatchCtx w = { cli, t, false, NULL, false };
+        /* One workflow in a table: its progress, until it finishes. */
+        if (k == &kind_workflow && name && !cli->output)
+                w.wf_seen = json_object();
 
         if (cli->selector)
                 url_escape(cli->selector, sel, sizeof sel);
@@ -497,11 +551,21 @@ static int do_watch(Cli *cli, const Kind *k, const char *ns, const char *name, c
                 http_response_done(&err);
                 return CLI_FAIL;
         }
+        json_decref(w.wf_seen);
         if (r < 0) {
                 fprintf(stderr, "error: cannot watch through %s: %s\n", cli->socket, transport_error(r));
                 return CLI_FAIL;
         }
-        return CLI_OK;
+        return w.wf_failed ? CLI_FAIL : CLI_OK;
+}
+
+int cli_watch_workflow(Cli *cli, const char *ns, const char *name) {
+        Table t = { .kind = &kind_workflow };
+        const char *saved = cli->output;
+        cli->output = NULL;
+        int rc = do_watch(cli, &kind_workflow, ns, name, "0", &t);
+        cli->output = saved;
+        return rc;
 }
 
 int cli_get(Cli *cli, int argc, char **argv) {
@@ -548,6 +612,9 @@ int cli_get(Cli *cli, int argc, char **argv) {
                                         json_array_append(list, o);
                                 else
                                         print_object(cli, &t, o, NULL);
+                                /* One workflow in a table: its node tree too, as argo get shows it. */
+                                if (k == &kind_workflow && !cli->output && !t.wide && !cli->watch)
+                                        wf_print_tree(o);
                                 json_decref(last);
                                 last = o;
                         }
@@ -1076,9 +1143,9 @@ int cli_predict(Cli *cli, int argc, char **argv) {
 int cli_logs(Cli *cli, int argc, char **argv) {
         char target[600], query[32];
         HttpResponse resp;
-        const char *slash = argc == 2 ? strchr(argv[1], '/') : NULL;
+        const char *slash = argc == 2 || argc == 3 ? strchr(argv[1], '/') : NULL;
         if (!slash) {
-                fprintf(stderr, "error: use: logs isvc/NAME -n NAMESPACE [--tail=N]\n");
+                fprintf(stderr, "error: use: logs isvc/NAME | wf/NAME [NODE] -n NAMESPACE [--tail=N]\n");
                 return CLI_USAGE;
         }
         char kind[64];
@@ -1086,17 +1153,26 @@ int cli_logs(Cli *cli, int argc, char **argv) {
         const Kind *k = kind_arg(kind);
         if (!k)
                 return CLI_FAIL;
-        if (k != &kind_isvc) {
-                fprintf(stderr, "error: logs are kept for inferenceservices, not %s\n", k->plural);
+        if (k != &kind_isvc && k != &kind_workflow) {
+                fprintf(stderr, "error: logs are kept for inferenceservices and workflows, not %s\n", k->plural);
+                return CLI_USAGE;
+        }
+        if (argc == 3 && k != &kind_workflow) {
+                fprintf(stderr, "error: only a workflow's logs take a node name\n");
                 return CLI_USAGE;
         }
         if (!cli->ns) {
                 fprintf(stderr, "error: %s are namespaced: use -n NAMESPACE\n", k->plural);
                 return CLI_USAGE;
         }
-        snprintf(query, sizeof query, "tailLines=%u", cli->tail ? cli->tail : 100);
+        snprintf(query, sizeof query, "tailLines=%u", cli->tail ? cli->tail : k == &kind_workflow ? 1000 : 100);
         url(target, sizeof target, k, cli->ns, slash + 1, NULL);
         snprintf(target + strlen(target), sizeof target - strlen(target), "/log?%s", query);
+        if (argc == 3) {
+                char node[300];
+                url_escape(argv[2], node, sizeof node);
+                snprintf(target + strlen(target), sizeof target - strlen(target), "&node=%s", node);
+        }
         if (call(cli, "GET", target, NULL, 0, &resp) < 0)
                 return CLI_FAIL;
         int rc = CLI_OK;

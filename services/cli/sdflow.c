@@ -23,10 +23,20 @@ static void help(void) {
                "                          Let Unix users use NS, or not (owner or admin)\n"
                "  predict NAME -f FILE    Send a KServe V1 or V2 request to an InferenceService\n"
                "  logs isvc/NAME          The replicas' log lines from the journal (--tail=N)\n"
+               "  logs wf/NAME [NODE]     A workflow's steps' log lines (of one node: id or name)\n"
+               "  submit -f FILE [-w]     Create workflows (generateName gives each run a name);\n"
+               "                          -w follows them until they end (exit 1 if one failed)\n"
+               "  resubmit NAME           Run a workflow again, as a new one (NAME-xxxxx)\n"
+               "  retry NAME              Run again what failed in a workflow, keep what succeeded\n"
+               "  stop NAME               Stop a workflow's steps; its exit handler still runs\n"
+               "  terminate NAME          Stop a workflow's steps, without the exit handler\n"
+               "  suspend|resume NAME     Hold a workflow's new steps, or let them (and suspend\n"
+               "                          steps) go on\n"
                "  api-resources           List the kinds the server knows, with short names\n"
                "  version                 Print the client and server versions\n"
                "\nKinds: profile (profiles), isvc (inferenceservices), wf (workflows),\n"
-               "cwf (cronworkflows); Workflows are validated and stored, not run yet.\n"
+               "cwf (cronworkflows).  get wf NAME draws the node tree; get wf NAME -w follows\n"
+               "the workflow until it ends.\n"
                "\nOptions:\n"
                "  -h --help               Show this help and exit\n"
                "     --version            Show the client version and exit\n"
@@ -59,6 +69,13 @@ static const struct {
         { "token", cli_token },
         { "predict", cli_predict },
         { "logs", cli_logs },
+        { "submit", cli_submit },
+        { "resubmit", cli_resubmit },
+        { "retry", cli_wf_action },
+        { "stop", cli_wf_action },
+        { "terminate", cli_wf_action },
+        { "suspend", cli_wf_action },
+        { "resume", cli_wf_action },
         { "version", cli_version },
 };
 

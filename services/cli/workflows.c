@@ -1,0 +1,211 @@
+/* workflows.c: what the CLI shows and does of Argo Workflows: the table
+ * columns, the node tree (as `argo get` draws it), progress while watching,
+ * and submit, resubmit, retry, stop, terminate, suspend and resume. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "kinds.h"
+
+static const char *str(json_t *o, const char *k) {
+        return json_string_value(json_object_get(o, k));
+}
+
+static long parse_ts(const char *s) {
+        struct tm tm = {};
+        if (!s || !strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm))
+                return -1;
+        return (long) timegm(&tm);
+}
+
+/* The time from startedAt to finishedAt (or now), as 1m5s. */
+static void duration(json_t *o, char *buf, size_t size) {
+        long a = parse_ts(str(o, "startedAt")), b = parse_ts(str(o, "finishedAt"));
+        if (a < 0) {
+                snprintf(buf, size, "-");
+                return;
+        }
+        if (b < 0)
+                b = (long) time(NULL);
+        long d = b > a ? b - a : 0;
+        if (d >= 3600)
+                snprintf(buf, size, "%ldh%ldm", d / 3600, d % 3600 / 60);
+        else if (d >= 60)
+                snprintf(buf, size, "%ldm%lds", d / 60, d % 60);
+        else
+                snprintf(buf, size, "%lds", d);
+}
+
+void wf_header(void) {
+        printf("%-10s %-9s %-9s %-40s ", "STATUS", "PROGRESS", "DURATION", "MESSAGE");
+}
+
+void wf_columns(json_t *o) {
+        json_t *st = json_object_get(o, "status");
+        char d[32];
+        duration(st, d, sizeof d);
+        const char *phase = str(st, "phase") ?: "Pending";
+        if (json_is_true(json_object_get(st, "sdflowSuspended")) && strcmp(phase, "Running") == 0)
+                phase = "Suspended";
+        printf("%-10s %-9s %-9s %-40.40s ", phase, str(st, "progress") ?: "-", d, str(st, "message") ?: "");
+}
+
+/* Prints s padded to width columns (UTF-8 code points, not bytes). */
+static void pad(const char *s, int width) {
+        int n = 0;
+        for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+                n += (*p & 0xC0) != 0x80;
+        fputs(s, stdout);
+        for (; n < width; n++)
+                putchar(' ');
+        putchar(' ');
+}
+
+static void tree(json_t *nodes, json_t *n, const char *prefix, bool last, bool top) {
+        char d[32], line[512];
+        const char *type = str(n, "type") ?: "";
+        /* Argo hides the group and retry nodes' own lines where they add nothing. */
+        duration(n, d, sizeof d);
+        snprintf(line, sizeof line, "%s%s%s", prefix, top ? "" : last ? "└─ " : "├─ ", str(n, "displayName") ?: "");
+        const char *phase = str(n, "phase") ?: "";
+        const char *mark = strcmp(phase, "Succeeded") == 0 ? "✔"
+                           : strcmp(phase, "Failed") == 0 || strcmp(phase, "Error") == 0 ? "✖"
+                           : strcmp(phase, "Running") == 0 ? "●"
+                           : strcmp(phase, "Skipped") == 0 || strcmp(phase, "Omitted") == 0 ? "○"
+                                                                                             : "◷";
+        char msg[200] = "";
+        if (json_object_get(n, "sdflowCachedFrom"))
+                snprintf(msg, sizeof msg, "(cached)");
+        else if (str(n, "message"))
+                snprintf(msg, sizeof msg, "%s", str(n, "message"));
+        printf(" %s ", mark);
+        pad(line, 44);
+        printf("%-18s %-10s %-8s %s\n", str(n, "templateName") ?: type, phase, d, msg);
+        json_t *ch = json_object_get(n, "children"), *id;
+        size_t i, k = json_array_size(ch);
+        char sub[256];
+        snprintf(sub, sizeof sub, "%s%s", prefix, top ? "" : last ? "   " : "│  ");
+        json_array_foreach(ch, i, id) {
+                json_t *c = json_object_get(nodes, json_string_value(id));
+                if (c)
+                        tree(nodes, c, sub, i + 1 == k, false);
+        }
+}
+
+void wf_print_tree(json_t *o) {
+        json_t *st = json_object_get(o, "status"), *nodes = json_object_get(st, "nodes");
+        const char *name = json_string_value(json_object_get(json_object_get(o, "metadata"), "name"));
+        json_t *root = json_object_get(nodes, name ?: "");
+        if (!root)
+                return;
+        printf("\n   %-44s %-18s %-10s %-8s %s\n", "STEP", "TEMPLATE", "PHASE", "DURATION", "MESSAGE");
+        tree(nodes, root, "", true, true);
+        char exit_name[300];
+        snprintf(exit_name, sizeof exit_name, "%s.onExit", name);
+        const char *id;
+        json_t *n;
+        json_object_foreach(nodes, id, n)
+                if (str(n, "name") && strcmp(str(n, "name"), exit_name) == 0)
+                        tree(nodes, n, "", true, true);
+}
+
+/* Watching one workflow: a line per node whose phase changed; 1 once the
+ * workflow has finished (0 while it runs). */
+int wf_watch_event(json_t *o, json_t *seen) {
+        json_t *st = json_object_get(o, "status"), *n;
+        const char *id;
+        char d[32];
+        json_object_foreach(json_object_get(st, "nodes"), id, n) {
+                const char *phase = str(n, "phase") ?: "";
+                const char *was = str(seen, id);
+                if (was && strcmp(was, phase) == 0)
+                        continue;
+                json_object_set_new(seen, id, json_string(phase));
+                const char *type = str(n, "type") ?: "";
+                if (strcmp(type, "Pod") != 0 && strcmp(type, "Skipped") != 0 && strcmp(type, "Suspend") != 0)
+                        continue;
+                duration(n, d, sizeof d);
+                printf("%-50s %-10s %-8s %s%s\n", str(n, "name") ?: id, phase, d,
+                       json_object_get(n, "sdflowCachedFrom") ? "(cached) " : "", str(n, "message") ?: "");
+        }
+        const char *phase = str(st, "phase") ?: "";
+        const char *was = str(seen, "");
+        if (!was || strcmp(was, phase) != 0) {
+                json_object_set_new(seen, "", json_string(phase));
+                duration(st, d, sizeof d);
+                printf("workflow %s: %s %s %s%s%s\n", json_string_value(json_object_get(json_object_get(o, "metadata"), "name")),
+                       phase[0] ? phase : "Pending", str(st, "progress") ?: "", d, str(st, "message") ? " — " : "",
+                       str(st, "message") ?: "");
+        }
+        fflush(stdout);
+        return strcmp(phase, "Succeeded") == 0 || strcmp(phase, "Failed") == 0 || strcmp(phase, "Error") == 0;
+}
+
+/* sdflow retry|stop|terminate|suspend|resume NAME... -n NS */
+int cli_wf_action(Cli *cli, int argc, char **argv) {
+        if (argc < 2) {
+                fprintf(stderr, "error: %s needs a workflow name\n", argv[0]);
+                return CLI_USAGE;
+        }
+        if (!cli->ns) {
+                fprintf(stderr, "error: workflows are namespaced: use -n NAMESPACE\n");
+                return CLI_USAGE;
+        }
+        int rc = CLI_OK;
+        for (int i = 1; i < argc; i++) {
+                char target[600];
+                snprintf(target, sizeof target, "/apis/argoproj.io/v1alpha1/namespaces/%s/workflows/%s/%s", cli->ns,
+                         argv[i], argv[0]);
+                json_t *o = cli_request_json(cli, "PUT", target, NULL);
+                if (!o) {
+                        rc = CLI_FAIL;
+                        continue;
+                }
+                static const struct {
+                        const char *verb, *done;
+                } past[] = { { "retry", "retried" }, { "stop", "stopped" }, { "terminate", "terminated" },
+                             { "suspend", "suspended" }, { "resume", "resumed" } };
+                const char *done = argv[0];
+                for (size_t k = 0; k < sizeof past / sizeof past[0]; k++)
+                        if (strcmp(past[k].verb, argv[0]) == 0)
+                                done = past[k].done;
+                printf("workflow.argoproj.io/%s %s\n", argv[i], done);
+                json_decref(o);
+        }
+        return rc;
+}
+
+/* sdflow resubmit NAME -n NS: a new workflow with the same spec, named NAME-xxxxx. */
+int cli_resubmit(Cli *cli, int argc, char **argv) {
+        if (argc != 2 || !cli->ns) {
+                fprintf(stderr, "error: use: resubmit NAME -n NAMESPACE\n");
+                return CLI_USAGE;
+        }
+        char target[600], prefix[80];
+        snprintf(target, sizeof target, "/apis/argoproj.io/v1alpha1/namespaces/%s/workflows/%s", cli->ns, argv[1]);
+        json_t *o = cli_request_json(cli, "GET", target, NULL);
+        if (!o)
+                return CLI_FAIL;
+        snprintf(prefix, sizeof prefix, "%.57s-", argv[1]);
+        json_t *md = json_object_get(o, "metadata");
+        json_t *nmd = json_pack("{s:s, s:s}", "generateName", prefix, "namespace", cli->ns);
+        if (json_object_get(md, "labels"))
+                json_object_set(nmd, "labels", json_object_get(md, "labels"));
+        if (json_object_get(md, "annotations"))
+                json_object_set(nmd, "annotations", json_object_get(md, "annotations"));
+        json_t *nw = json_pack("{s:s, s:s, s:o, s:O}", "apiVersion", "argoproj.io/v1alpha1", "kind", "Workflow",
+                               "metadata", nmd, "spec", json_object_get(o, "spec"));
+        json_decref(o);
+        snprintf(target, sizeof target, "/apis/argoproj.io/v1alpha1/namespaces/%s/workflows", cli->ns);
+        json_t *created = cli_request_json(cli, "POST", target, nw);
+        json_decref(nw);
+        if (!created)
+                return CLI_FAIL;
+        printf("workflow.argoproj.io/%s created\n",
+               json_string_value(json_object_get(json_object_get(created, "metadata"), "name")));
+        json_decref(created);
+        return CLI_OK;
+}
