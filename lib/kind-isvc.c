@@ -211,9 +211,17 @@ static void isvc_validate(json_t *obj, Diags *d) {
         for (size_t i = 0; i < 3; i++) {
                 const char *uri = json_string_value(json_object_get(json_object_get(pred, which[i]), "storageUri"));
                 snprintf(path, sizeof path, "spec.predictor.%s.storageUri", which[i]);
-                if (uri && strncmp(uri, "file:///", 8) != 0 && strncmp(uri, "pvc://", 6) != 0)
+                if (uri && strncmp(uri, "artifact://", 11) == 0) {
+                        const char *p = uri + 11;
+                        int parts = 1;
+                        for (const char *q = p; *q; q++)
+                                parts += *q == '/';
+                        if (parts != 3 || strstr(p, "//") || p[strlen(p) - 1] == '/' || strstr(p, ".."))
+                                diags_add(d, true, path, "'%.100s' must be artifact://WORKFLOW/STEP/ARTIFACT", uri);
+                } else if (uri && strncmp(uri, "file:///", 8) != 0 && strncmp(uri, "pvc://", 6) != 0)
                         diags_add(d, true, path,
-                                  "'%.100s' cannot be fetched on this host: use file:///path (gs://, s3:// and "
+                                  "'%.100s' cannot be fetched on this host: use file:///path or "
+                                  "artifact://WORKFLOW/STEP/ARTIFACT (gs://, s3:// and "
                                   "http(s):// need a network sdflow does not use)", uri);
                 else if (uri && strncmp(uri, "pvc://", 6) == 0)
                         diags_add(d, true, path, "pvc:// needs Kubernetes volumes: use file:///path");

@@ -1330,6 +1330,11 @@ void api_handle(HttpConn *c, const HttpMessage *req, const char *body, size_t bo
                 reply_status(c, 405, &rt, NULL, "%.*s is not allowed on this path", (int) req->method_len, req->method);
 }
 
+static int engine_artifact_path_cb(void *userdata, const char *ns, const char *uri, char *path, size_t size,
+                                   char *msg, size_t msg_size) {
+        return engine_artifact_path(userdata, ns, uri, path, size, msg, msg_size);
+}
+
 static void engine_notify(const Kind *k, const char *type, json_t *obj, void *userdata) {
         notify(userdata, k, type, obj);
 }
@@ -1348,6 +1353,10 @@ int api_new(Api **ret, sd_event *e, Store *store, Namespaces *namespaces, gid_t 
                 int r = engine_new(&a->engine, e, store, namespaces, engine_notify, a);
                 if (r < 0)
                         log_warning_errno(r, "Cannot start the pipeline engine, workflows will not run: %m");
+                else {
+                        namespaces->artifact_path = engine_artifact_path_cb;
+                        namespaces->artifact_userdata = a->engine;
+                }
         }
         *ret = a;
         return 0;

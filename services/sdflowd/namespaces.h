@@ -13,6 +13,11 @@ typedef struct Namespaces {
         sd_bus *bus;        /* NULL when systemd is not reachable */
         const char *helper;    /* the privileged helper, run as a transient unit */
         const char *image_map; /* container images to roots (imagemap.h) */
+        /* A pipeline's output artifact, artifact://WORKFLOW/STEP/NAME, as a
+         * host path (the pipeline engine's; NULL without one). */
+        int (*artifact_path)(void *userdata, const char *ns, const char *uri, char *path, size_t size, char *msg,
+                             size_t msg_size);
+        void *artifact_userdata;
 } Namespaces;
 
 /* The system user of namespace ns: "sdflow-<ns>", shortened with a hash

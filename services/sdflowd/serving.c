@@ -406,10 +406,19 @@ static json_t *create_revision(Namespaces *n, json_t *isvc, json_t *profile, jso
         snprintf(num, sizeof num, "%lld", (long long) number);
         if (!c0) {
                 const char *uri = json_string_value(json_object_get(m, "storageUri"));
-                if (!uri || strncmp(uri, "file://", 7) != 0)
-                        NOT_READY("InvalidStorageUri", "storageUri must be file:///path");
+                char src[1024];
+                if (uri && strncmp(uri, "artifact://", 11) == 0) {
+                        /* A model a pipeline step made. */
+                        char why[512] = "no pipeline engine";
+                        if (!n->artifact_path ||
+                            n->artifact_path(n->artifact_userdata, ns, uri, src, sizeof src, why, sizeof why) < 0)
+                                NOT_READY("InvalidStorageUri", "%s", why);
+                } else if (!uri || strncmp(uri, "file://", 7) != 0)
+                        NOT_READY("InvalidStorageUri", "storageUri must be file:///path or artifact://WORKFLOW/STEP/ARTIFACT");
+                else
+                        snprintf(src, sizeof src, "%s", uri + 7);
                 char *const copy[] = { (char *) n->helper, (char *) "model", (char *) ns, user, (char *) owner,
-                                       (char *) uri + 7, (char *) name, num, (char *) format, NULL };
+                                       src, (char *) name, num, (char *) format, NULL };
                 if (manager_run(n->bus, "sdflow-ns-model", copy, 120 * USEC_PER_SEC, err, sizeof err) < 0)
                         NOT_READY("ModelCopyFailed", "%s", err);
                 snprintf(dir, sizeof dir, "/var/lib/sdflow/ns/%s/models/%s/%s", ns, name, num);

@@ -53,6 +53,7 @@ typedef struct Ctx {
         unsigned running; /* pods running in this workflow */
         bool stopping;    /* shutdown: start nothing new */
         uint64_t wake_at; /* epoch seconds, 0: nothing to wait for */
+        long attempt;     /* {{retries}} of the pod being resolved, or -1 */
         json_t *wfvars;   /* workflow.* */
 } Ctx;
 
@@ -505,6 +506,9 @@ static json_t *resolve_pod(Ctx *c, json_t *tmpl, json_t *node, char *msg, size_t
         char err[256];
         size_t i;
         var_set(s.vars, "pod.name", str(node, "id"));
+        char rbuf[32];
+        snprintf(rbuf, sizeof rbuf, "%ld", c->attempt < 0 ? 0 : c->attempt);
+        var_set(s.vars, "retries", rbuf);
         var_set(s.vars, "node.name", str(node, "name"));
         json_t *r = json_pack("{s:s, s:[], s:[], s:[]}", "image", str(proc, "image"), "command", "args", "env");
         static const char *const lists[] = { "command", "args" };
@@ -1390,7 +1394,9 @@ static json_t *execute(Ctx *c, const char *node_name, const char *display, const
                         char an[800], ad[400];
                         snprintf(an, sizeof an, "%s(%zu)", node_name, n);
                         snprintf(ad, sizeof ad, "%s(%zu)", display, n);
+                        c->attempt = (long) n;
                         last = execute(c, an, ad, tmpl_name, args, boundary, true);
+                        c->attempt = -1;
                         add_child(node, last);
                 } else
                         execute(c, str(last, "name"), str(last, "displayName"), tmpl_name, args, boundary, true);
@@ -1459,6 +1465,27 @@ static void make_wfvars(Ctx *c) {
         const char *st = str(c->status, "sdflowExitStatus");
         if (st)
                 var_set(v, "workflow.status", st);
+        var_set(v, "workflow.mainEntrypoint", str(c->spec, "entrypoint") ?: "");
+        char user[64], buf[64];
+        ns_user_name(c->ns, user, sizeof user);
+        var_set(v, "workflow.serviceAccountName", user);
+        uint64_t started = parse_time(str(c->status, "startedAt"));
+        snprintf(buf, sizeof buf, "%llu", (unsigned long long) (started && c->now_sec > started ? c->now_sec - started : 0));
+        var_set(v, "workflow.duration", buf);
+        /* workflow.failures: the failed steps, as Argo lists them for exit handlers. */
+        json_t *fails = json_array(), *n;
+        const char *id;
+        json_object_foreach(c->nodes, id, n)
+                if (phase_bad(node_phase(n)) && strcmp(str(n, "type") ?: "", "Pod") == 0)
+                        json_array_append_new(fails, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "displayName",
+                                                               str(n, "displayName") ?: "", "message",
+                                                               str(n, "message") ?: "", "templateName",
+                                                               str(n, "templateName") ?: "", "phase", node_phase(n),
+                                                               "podName", id, "finishedAt", str(n, "finishedAt") ?: ""));
+        char *ft = json_dumps(fails, JSON_COMPACT);
+        var_set(v, "workflow.failures", ft ?: "[]");
+        free(ft);
+        json_decref(fails);
         c->wfvars = v;
 }
 
@@ -1706,6 +1733,7 @@ static void ctx_init(Ctx *c, Engine *e, const char *key, json_t *wf) {
         }
         format_now_rfc3339(c->now, sizeof c->now);
         c->now_sec = epoch_now();
+        c->attempt = -1;
         c->starts = json_array();
         make_wfvars(c);
 }
