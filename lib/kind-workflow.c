@@ -475,9 +475,26 @@ static int check_var(const char *name, void *userdata) {
         if (v->call && (has_prefix(name, "tasks.", &rest) || has_prefix(name, "steps.", &rest))) {
                 dot = strchr(rest, '.');
                 size_t n = dot ? (size_t) (dot - rest) : strlen(rest);
-                if (!json_is_object(v->siblings) || !json_object_getn(v->siblings, rest, n))
+                json_t *tname = json_is_object(v->siblings) ? json_object_getn(v->siblings, rest, n) : NULL;
+                if (!tname) {
                         diags_add(v->d, true, v->path, "'{{%s}}': there is no %s named '%.*s' here", name,
                                   name[0] == 't' ? "task" : "step", (int) n, rest);
+                        return 0;
+                }
+                /* An output must be one the called template declares. */
+                json_t *called = find_template(v->spec, json_string_value(tname));
+                const char *out;
+                if (called && dot) {
+                        bool art = has_prefix(dot + 1, "outputs.artifacts.", &out);
+                        if (art || has_prefix(dot + 1, "outputs.parameters.", &out)) {
+                                json_t *list = json_object_get(json_object_get(called, "outputs"),
+                                                               art ? "artifacts" : "parameters");
+                                if (!declared(list, out, strlen(out)))
+                                        diags_add(v->d, true, v->path,
+                                                  "'{{%s}}': template '%s' has no output %s '%s'", name,
+                                                  json_string_value(tname), art ? "artifact" : "parameter", out);
+                        }
+                }
                 return 0;
         }
         diags_add(v->d, true, v->path, "'{{%s}}' names no variable sdflow knows here", name);
@@ -551,12 +568,15 @@ static void check_variables(json_t *spec, json_t *t, const char *base, Diags *d)
         snprintf(p, sizeof p, "%s.script", base);
         check_process(&v, json_object_get(t, "script"), p);
         json_t *names = json_object();
+        /* name -> the template it calls */
         json_array_foreach(json_object_get(json_object_get(t, "dag"), "tasks"), i, x)
                 if (json_is_string(json_object_get(x, "name")))
-                        json_object_set_new(names, json_string_value(json_object_get(x, "name")), json_true());
+                        json_object_set_new(names, json_string_value(json_object_get(x, "name")),
+                                            json_string(json_string_value(json_object_get(x, "template")) ?: ""));
         json_array_foreach(json_object_get(t, "steps"), g, group) json_array_foreach(group, i, x)
                 if (json_is_string(json_object_get(x, "name")))
-                        json_object_set_new(names, json_string_value(json_object_get(x, "name")), json_true());
+                        json_object_set_new(names, json_string_value(json_object_get(x, "name")),
+                                            json_string(json_string_value(json_object_get(x, "template")) ?: ""));
         v.siblings = names;
         json_array_foreach(json_object_get(json_object_get(t, "dag"), "tasks"), i, x) {
                 snprintf(p, sizeof p, "%s.dag.tasks[%zu]", base, i);
