@@ -27,6 +27,10 @@
 #define STEP_PATH "PATH=/usr/lib/sdflow/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define MAX_ITEMS 10000
 #define VALUE_MAX (256 * 1024)
+/* StartTransientUnit calls in flight at once: the bus caps a connection's
+ * pending replies (dbus-daemon: 128), and systemd works one at a time anyway. */
+#define MAX_STARTS_IN_FLIGHT 32
+#define SAVE_INTERVAL_USEC (250 * 1000)
 
 struct Engine {
         sd_event *event;
@@ -35,11 +39,13 @@ struct Engine {
         EngineNotify notify;
         void *userdata;
         sd_bus_slot *job_slot;
-        sd_event_source *tick, *wake;
+        sd_event_source *tick, *wake, *flush;
         json_t *active;  /* "ns/name" -> the Workflow object being run */
         json_t *dirty;   /* "ns/name" -> true: operate() again */
         json_t *unsaved; /* "ns/name" -> true: write its status */
         json_t *units;   /* unit -> {"key", "node"} */
+        json_t *queue;   /* [{"key", "node"}]: units to start, in order */
+        unsigned in_flight;
 };
 
 /* One operate() pass over one workflow. */
@@ -1623,7 +1629,7 @@ static uint64_t quantity_or_max(json_t *limits, const char *what, bool cpu) {
 }
 
 /* Starts the unit of a pod node whose status is saved. */
-static void start_unit(Engine *e, const char *key, json_t *wf, json_t *node) {
+static void send_start(Engine *e, const char *key, json_t *wf, json_t *node) {
         const char *ns = manifest_namespace(wf), *name = manifest_name(wf);
         json_t *step = json_object_get(node, "sdflowStep"), *x;
         char user[64], slice[300], rw[400], err[512], desc[400];
@@ -1703,6 +1709,8 @@ static void start_unit(Engine *e, const char *key, json_t *wf, json_t *node) {
         snprintf(ref->node, sizeof ref->node, "%s", str(node, "id"));
         json_object_set_new(e->units, sp.unit, json_pack("{s:s, s:s}", "key", key, "node", str(node, "id")));
         int r = manager_start_step(e->ns->bus, &sp, on_started, ref, err, sizeof err);
+        if (r >= 0)
+                e->in_flight++;
         if (r < 0) {
                 free(ref);
                 json_object_del(e->units, sp.unit);
@@ -1713,6 +1721,27 @@ static void start_unit(Engine *e, const char *key, json_t *wf, json_t *node) {
         free(av);
         free(env);
         json_decref(argv);
+}
+
+/* Sends queued starts while fewer than MAX_STARTS_IN_FLIGHT wait for systemd's reply. */
+static void pump(Engine *e) {
+        while (e->in_flight < MAX_STARTS_IN_FLIGHT && json_array_size(e->queue) > 0) {
+                json_t *q = json_incref(json_array_get(e->queue, 0));
+                json_array_remove(e->queue, 0);
+                json_t *wf = json_object_get(e->active, str(q, "key"));
+                json_t *node = wf ? json_object_get(json_object_get(json_object_get(wf, "status"), "nodes"),
+                                                    str(q, "node"))
+                                  : NULL;
+                if (node && !phase_done(node_phase(node)))
+                        send_start(e, str(q, "key"), wf, node);
+                json_decref(q);
+        }
+}
+
+static void start_unit(Engine *e, const char *key, json_t *wf, json_t *node) {
+        (void) wf;
+        json_array_append_new(e->queue, json_pack("{s:s, s:s}", "key", key, "node", str(node, "id")));
+        pump(e);
 }
 
 /* The Ctx of a workflow being run, for a pass or for an event. */
@@ -1782,6 +1811,7 @@ static int on_started(sd_bus_message *m, void *userdata, sd_bus_error *ret_error
         StartRef *ref = userdata;
         Engine *e = ref->e;
         (void) ret_error;
+        e->in_flight--;
         if (sd_bus_message_is_method_error(m, NULL)) {
                 const sd_bus_error *err = sd_bus_message_get_error(m);
                 json_t *wf = json_object_get(e->active, ref->key);
@@ -1800,6 +1830,7 @@ static int on_started(sd_bus_message *m, void *userdata, sd_bus_error *ret_error
                 }
         }
         free(ref);
+        pump(e);
         return 0;
 }
 
@@ -1905,7 +1936,6 @@ static int on_tick(sd_event_source *s, void *userdata) {
                                 continue;
                         Ctx c;
                         ctx_init(&c, e, key, wf);
-                        char *before = json_dumps(c.status, JSON_COMPACT | JSON_SORT_KEYS);
                         count_running(&c);
                         if (!str(c.status, "phase")) {
                                 json_object_set_new(c.status, "phase", json_string("Running"));
@@ -1913,11 +1943,7 @@ static int on_tick(sd_event_source *s, void *userdata) {
                         }
                         operate(&c);
                         set_progress(&c);
-                        char *after = json_dumps(c.status, JSON_COMPACT | JSON_SORT_KEYS);
-                        if (!before || !after || strcmp(before, after) != 0)
-                                json_object_set_new(e->unsaved, key, json_true());
-                        free(before);
-                        free(after);
+                        json_object_set_new(e->unsaved, key, json_true());
                         arm_wake(e, c.wake_at);
                         /* Saved first, started after: a restart never starts a step twice. */
                         if (json_array_size(c.starts) > 0) {
@@ -1932,10 +1958,21 @@ static int on_tick(sd_event_source *s, void *userdata) {
                 }
                 json_decref(dirty);
         }
+        /* Statuses are written when a workflow ends, else at most every
+         * SAVE_INTERVAL (and always before a step starts, above): a fan-out
+         * of 200 steps is then a few writes, not 200. */
         const char *key;
         json_t *v;
         void *tmp;
         json_object_foreach_safe(e->unsaved, tmp, key, v) {
+                json_t *wf = json_object_get(e->active, key);
+                if (wf && !phase_done(str(json_object_get(wf, "status"), "phase"))) {
+                        if (sd_event_source_get_enabled(e->flush, NULL) <= 0) {
+                                (void) sd_event_source_set_time_relative(e->flush, SAVE_INTERVAL_USEC);
+                                (void) sd_event_source_set_enabled(e->flush, SD_EVENT_ONESHOT);
+                        }
+                        continue;
+                }
                 save(e, key);
                 json_object_del(e->unsaved, key);
         }
@@ -1947,6 +1984,20 @@ static int on_tick(sd_event_source *s, void *userdata) {
         }
         if (json_object_size(e->dirty) > 0)
                 schedule(e);
+        return 0;
+}
+
+static int on_flush(sd_event_source *s, uint64_t usec, void *userdata) {
+        Engine *e = userdata;
+        const char *key;
+        json_t *v;
+        void *tmp;
+        (void) s;
+        (void) usec;
+        json_object_foreach_safe(e->unsaved, tmp, key, v) {
+                save(e, key);
+                json_object_del(e->unsaved, key);
+        }
         return 0;
 }
 
@@ -1975,9 +2026,18 @@ int engine_new(Engine **ret, sd_event *ev, Store *store, Namespaces *n, EngineNo
         e->dirty = json_object();
         e->unsaved = json_object();
         e->units = json_object();
+        e->queue = json_array();
         int r = sd_event_add_defer(ev, &e->tick, on_tick, e);
         if (r >= 0)
                 r = sd_event_source_set_enabled(e->tick, SD_EVENT_OFF);
+        /* After every other event: the unit ends already queued on the bus
+         * are all taken in before the next pass. */
+        if (r >= 0)
+                r = sd_event_source_set_priority(e->tick, SD_EVENT_PRIORITY_IDLE);
+        if (r >= 0)
+                r = sd_event_add_time_relative(ev, &e->flush, CLOCK_MONOTONIC, SAVE_INTERVAL_USEC, 0, on_flush, e);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(e->flush, SD_EVENT_OFF);
         if (r >= 0)
                 r = sd_event_add_time_relative(ev, &e->wake, CLOCK_MONOTONIC, 1000000, 0, on_wake, e);
         if (r >= 0)
@@ -2002,11 +2062,13 @@ Engine *engine_free(Engine *e) {
         sd_bus_slot_unref(e->job_slot);
         sd_event_source_disable_unref(e->tick);
         sd_event_source_disable_unref(e->wake);
+        sd_event_source_disable_unref(e->flush);
         sd_event_unref(e->event);
         json_decref(e->active);
         json_decref(e->dirty);
         json_decref(e->unsaved);
         json_decref(e->units);
+        json_decref(e->queue);
         free(e);
         return NULL;
 }
