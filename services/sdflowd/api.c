@@ -21,6 +21,7 @@
 #include "serving.h"
 #include "slice.h"
 #include "version.h"
+#include "cronwf.h"
 #include "workflow.h"
 
 #define WATCH_TIMEOUT_DEFAULT_SEC 1800
@@ -178,6 +179,10 @@ static int route_parse(const char *path, size_t len, Route *rt) {
                 for (size_t i = 0; subs[i]; i++)
                         ok = ok || strcmp(rt->sub, subs[i]) == 0;
                 if (!ok)
+                        return -ENOENT;
+        } else if (rt->has_name && rt->kind == &kind_cronworkflow &&
+                   next_segment(&p, end, rt->sub, sizeof rt->sub) >= 0) {
+                if (strcmp(rt->sub, "trigger") != 0)
                         return -ENOENT;
         } else if (rt->has_name && rt->kind == &kind_profile && next_segment(&p, end, rt->sub, sizeof rt->sub) >= 0) {
                 if (strcmp(rt->sub, "contributors") != 0 && strcmp(rt->sub, "tokens") != 0)
@@ -390,6 +395,8 @@ static void mark_not_run(Api *a, const Kind *k, json_t **obj) {
         json_decref(st);
 }
 
+static void cron_reconcile(Api *a, json_t *cwf);
+
 void api_reconcile_all(Api *a) {
         json_t *items;
         size_t i;
@@ -409,9 +416,15 @@ void api_reconcile_all(Api *a) {
                 serving_restore(a->namespaces, o);
         json_decref(items);
         write_routes(a);
-        /* Workflows that were running when sdflowd stopped. */
+        /* Workflows that were running when sdflowd stopped; the timers of
+         * CronWorkflows (transient: gone after a reboot). */
         if (a->engine)
                 engine_resume_all(a->engine);
+        if (store_list(a->store, &kind_cronworkflow, NULL, &items, NULL) >= 0) {
+                json_array_foreach(items, i, o)
+                        cron_reconcile(a, o);
+                json_decref(items);
+        }
 }
 
 bool api_busy(Api *a) {
@@ -775,6 +788,15 @@ static void handle_apply(Api *a, HttpConn *c, const Caller *caller, const Route 
                                 stored = now;
                         }
                 }
+        } else if (k == &kind_cronworkflow) {
+                if (change != STORE_UNCHANGED || !json_object_get(stored, "status")) {
+                        cron_reconcile(a, stored);
+                        json_t *now;
+                        if (store_get(a->store, k, ns, name, &now) >= 0) {
+                                json_decref(stored);
+                                stored = now;
+                        }
+                }
         } else if (k == &kind_workflow) {
                 if (change == STORE_CREATED && a->engine) {
                         engine_submit(a->engine, ns, name);
@@ -801,6 +823,197 @@ out:
         json_decref(profile);
         json_decref(objs);
         diags_clear(&d);
+}
+
+/* A workflow about to be deleted: its steps stop, its artifacts go. */
+static void workflow_release(Api *a, const char *ns, const char *name) {
+        char err[512];
+        if (a->engine)
+                engine_forget(a->engine, ns, name);
+        /* Its artifacts belong to the namespace's user: the helper removes them. */
+        if (a->namespaces->bus) {
+                char *argv[] = { (char *) a->namespaces->helper, (char *) "rmwf", (char *) ns, (char *) name, NULL };
+                if (manager_run(a->namespaces->bus, "sdflow-ns", argv, 60 * USEC_PER_SEC, err, sizeof err) < 0)
+                        log_warning("Workflow %s/%s: removing its artifacts failed, ignoring: %s", ns, name, err);
+        }
+}
+
+static void workflow_delete(Api *a, const char *ns, const char *name) {
+        json_t *gone;
+        workflow_release(a, ns, name);
+        if (store_delete(a->store, &kind_workflow, ns, name, &gone) >= 0) {
+                log_info("Deleted workflows/%s/%s.", ns, name);
+                notify(a, &kind_workflow, "DELETED", gone);
+                json_decref(gone);
+        }
+}
+
+/* The Workflows a CronWorkflow made (label workflows.argoproj.io/cron-workflow), oldest first. */
+static json_t *cron_children(Api *a, const char *ns, const char *cwf) {
+        json_t *items, *out = json_array(), *w;
+        size_t i;
+        if (store_list(a->store, &kind_workflow, ns, &items, NULL) < 0)
+                return out;
+        json_array_foreach(items, i, w) {
+                const char *l = json_string_value(json_object_get(
+                        json_object_get(json_object_get(w, "metadata"), "labels"), "workflows.argoproj.io/cron-workflow"));
+                if (l && strcmp(l, cwf) == 0)
+                        json_array_append(out, w);
+        }
+        json_decref(items);
+        /* By creation time (then name). */
+        size_t n = json_array_size(out);
+        for (size_t x = 1; x < n; x++)
+                for (size_t y = x; y > 0; y--) {
+                        json_t *p = json_array_get(out, y - 1), *q = json_array_get(out, y);
+                        const char *tp = json_string_value(json_object_get(json_object_get(p, "metadata"), "creationTimestamp")) ?: "";
+                        const char *tq = json_string_value(json_object_get(json_object_get(q, "metadata"), "creationTimestamp")) ?: "";
+                        int cmp = strcmp(tp, tq);
+                        if (cmp < 0 || (cmp == 0 && strcmp(manifest_name(p), manifest_name(q)) <= 0))
+                                break;
+                        json_incref(p);
+                        json_array_set(out, y - 1, q);
+                        json_array_set_new(out, y, p);
+                }
+        return out;
+}
+
+static bool wf_finished(json_t *w) {
+        const char *ph = json_string_value(json_object_get(json_object_get(w, "status"), "phase"));
+        return ph && (strcmp(ph, "Succeeded") == 0 || strcmp(ph, "Failed") == 0 || strcmp(ph, "Error") == 0);
+}
+
+/* Arms a CronWorkflow's timer and stores its status. */
+static void cron_reconcile(Api *a, json_t *cwf) {
+        char err[512] = "";
+        json_t *cal = NULL, *st = json_deep_copy(json_object_get(cwf, "status") ?: json_object());
+        if (!json_is_object(st)) {
+                json_decref(st);
+                st = json_object();
+        }
+        int r = a->namespaces->bus ? cronwf_arm(a->namespaces, cwf, &cal, err, sizeof err) : -ENOTCONN;
+        char ts[32];
+        format_now_rfc3339(ts, sizeof ts);
+        bool suspended = json_is_true(json_object_get(json_object_get(cwf, "spec"), "suspend"));
+        json_object_set_new(st, "conditions",
+                            json_pack("[{s:s, s:s, s:s, s:s, s:s}]", "type", "Ready", "status", r < 0 ? "False" : "True",
+                                      "reason", r < 0 ? "TimerFailed" : suspended ? "Suspended" : "Scheduled", "message",
+                                      r < 0 ? (err[0] ? err : "systemd cannot be reached")
+                                            : suspended ? "suspended: no timer runs"
+                                                        : "a systemd timer runs it",
+                                      "lastTransitionTime", ts));
+        if (cal)
+                json_object_set_new(st, "sdflowOnCalendar", cal);
+        if (r < 0)
+                log_warning("CronWorkflow %s/%s: %s", manifest_namespace(cwf), manifest_name(cwf), err);
+        set_status(a, &kind_cronworkflow, cwf, st);
+        json_decref(st);
+}
+
+/* PUT .../cronworkflows/NAME/trigger[?scheduled=1]: one run, as the timer
+ * makes them: concurrencyPolicy, a Workflow NAME-<unix time>, history limits. */
+static void handle_cron_trigger(Api *a, HttpConn *c, const Caller *caller, const Route *rt, const char *query,
+                                size_t qlen) {
+        json_t *cwf;
+        if (!caller_may_use_namespace(caller, a->store, rt->ns)) {
+                reply_status(c, 403, rt, NULL, "user %s may not use namespace %s", caller->user, rt->ns);
+                return;
+        }
+        if (store_get(a->store, rt->kind, rt->ns, rt->name, &cwf) < 0) {
+                reply_status(c, 404, rt, NULL, "%s \"%s\" not found", rt->kind->plural, rt->name);
+                return;
+        }
+        json_t *spec = json_object_get(cwf, "spec");
+        bool scheduled = param_true(query, qlen, "scheduled");
+        const char *policy = json_string_value(json_object_get(spec, "concurrencyPolicy")) ?: "Allow";
+        json_t *children = cron_children(a, rt->ns, rt->name), *w;
+        size_t i, active = 0;
+        json_array_foreach(children, i, w)
+                active += !wf_finished(w);
+        char msg[512], name[128], ts[32];
+        format_now_rfc3339(ts, sizeof ts);
+        json_t *st = json_deep_copy(json_object_get(cwf, "status") ?: json_object());
+        if (scheduled)
+                json_object_set_new(st, "lastScheduledTime", json_string(ts));
+        json_t *created = NULL;
+        if (active > 0 && strcmp(policy, "Forbid") == 0) {
+                snprintf(msg, sizeof msg, "skipped: %zu run%s still active and concurrencyPolicy is Forbid", active,
+                         active == 1 ? "" : "s");
+        } else {
+                if (active > 0 && strcmp(policy, "Replace") == 0 && a->engine)
+                        json_array_foreach(children, i, w)
+                                if (!wf_finished(w))
+                                        (void) engine_action(a->engine, rt->ns, manifest_name(w), "terminate", msg,
+                                                             sizeof msg);
+                /* NAME-<unix time>, as Argo names them; -N after it for a second run in the same second. */
+                long now = (long) time(NULL);
+                json_t *exists = NULL;
+                for (int k = 0; k < 100; k++) {
+                        if (k == 0)
+                                snprintf(name, sizeof name, "%.50s-%ld", rt->name, now);
+                        else
+                                snprintf(name, sizeof name, "%.50s-%ld-%d", rt->name, now, k);
+                        if (store_get(a->store, &kind_workflow, rt->ns, name, &exists) < 0)
+                                break;
+                        json_decref(exists);
+                        exists = NULL;
+                }
+                json_t *wf = cronwf_workflow(cwf, name), *stored = NULL;
+                StoreChange change;
+                int r = store_apply(a->store, &kind_workflow, wf, &stored, &change);
+                json_decref(wf);
+                if (r < 0) {
+                        snprintf(msg, sizeof msg, "creating workflow %s failed: %s", name, strerror(-r));
+                } else {
+                        notify(a, &kind_workflow, "ADDED", stored);
+                        if (a->engine)
+                                engine_submit(a->engine, rt->ns, name);
+                        snprintf(msg, sizeof msg, "created workflow %s", name);
+                        created = stored;
+                        log_info("CronWorkflow %s/%s: %s run, workflow %s.", rt->ns, rt->name,
+                                 scheduled ? "scheduled" : "manual", name);
+                }
+        }
+        /* History: the newest successfulJobsHistoryLimit (3) that succeeded
+         * and failedJobsHistoryLimit (1) that failed are kept. */
+        json_t *lim_ok = json_object_get(spec, "successfulJobsHistoryLimit");
+        json_t *lim_bad = json_object_get(spec, "failedJobsHistoryLimit");
+        long keep_ok = json_is_integer(lim_ok) ? (long) json_integer_value(lim_ok) : 3;
+        long keep_bad = json_is_integer(lim_bad) ? (long) json_integer_value(lim_bad) : 1;
+        long n_ok = 0, n_bad = 0;
+        json_t *still = json_array();
+        for (size_t k = json_array_size(children); k-- > 0;) {
+                w = json_array_get(children, k);
+                if (!wf_finished(w)) {
+                        json_array_append_new(still, json_pack("{s:s, s:s, s:s, s:s, s:s}", "apiVersion",
+                                                               "argoproj.io/v1alpha1", "kind", "Workflow", "namespace",
+                                                               rt->ns, "name", manifest_name(w), "uid",
+                                                               json_string_value(json_object_get(json_object_get(w, "metadata"), "uid")) ?: ""));
+                        continue;
+                }
+                const char *ph = json_string_value(json_object_get(json_object_get(w, "status"), "phase"));
+                bool ok = strcmp(ph, "Succeeded") == 0;
+                if (ok ? ++n_ok > keep_ok : ++n_bad > keep_bad)
+                        workflow_delete(a, rt->ns, manifest_name(w));
+        }
+        if (created)
+                json_array_append_new(still, json_pack("{s:s, s:s, s:s, s:s, s:s}", "apiVersion", "argoproj.io/v1alpha1",
+                                                       "kind", "Workflow", "namespace", rt->ns, "name",
+                                                       manifest_name(created), "uid",
+                                                       json_string_value(json_object_get(json_object_get(created, "metadata"), "uid")) ?: ""));
+        json_object_set_new(st, "active", still);
+        json_object_set_new(st, "sdflowLastMessage", json_string(msg));
+        set_status(a, &kind_cronworkflow, cwf, st);
+        json_decref(st);
+        json_decref(children);
+        json_t *reply = json_pack("{s:s, s:s, s:s, s:i, s:s}", "kind", "Status", "apiVersion", "v1", "status", "Success",
+                                  "code", 200, "message", msg);
+        if (created)
+                json_object_set_new(reply, "details", json_pack("{s:s, s:s}", "name", manifest_name(created), "kind",
+                                                                "workflows"));
+        json_decref(created);
+        json_decref(cwf);
+        reply_json(c, 200, reply, NULL);
 }
 
 static void handle_delete(Api *a, HttpConn *c, const Caller *caller, const Route *rt) {
@@ -858,16 +1071,19 @@ static void handle_delete(Api *a, HttpConn *c, const Caller *caller, const Route
                         return;
                 }
                 json_decref(wf);
-                if (a->engine)
-                        engine_forget(a->engine, rt->ns, rt->name);
-                /* Its artifacts belong to the namespace's user: the helper removes them. */
-                if (a->namespaces->bus) {
-                        char *argv[] = { (char *) a->namespaces->helper, (char *) "rmwf", (char *) rt->ns,
-                                         (char *) rt->name, NULL };
-                        if (manager_run(a->namespaces->bus, "sdflow-ns", argv, 60 * USEC_PER_SEC, err, sizeof err) < 0)
-                                log_warning("Workflow %s/%s: removing its artifacts failed, ignoring: %s", rt->ns,
-                                            rt->name, err);
+                workflow_release(a, rt->ns, rt->name);
+        }
+        if (rt->kind == &kind_cronworkflow) {
+                if (a->namespaces->bus && cronwf_disarm(a->namespaces, rt->ns, rt->name, err, sizeof err) < 0) {
+                        reply_status(c, 500, rt, NULL, "stopping the timer failed: %s", err);
+                        return;
                 }
+                /* Its workflows go with it, as Kubernetes' garbage collector takes them in Argo. */
+                json_t *children = cron_children(a, rt->ns, rt->name), *w;
+                size_t i;
+                json_array_foreach(children, i, w)
+                        workflow_delete(a, rt->ns, manifest_name(w));
+                json_decref(children);
         }
         int r = store_delete(a->store, rt->kind, rt->ns, rt->name, &old);
         if (r == -ENOENT) {
@@ -1295,6 +1511,13 @@ void api_handle(HttpConn *c, const HttpMessage *req, const char *body, size_t bo
                         handle_log(a, c, &caller, &rt, query, query_len);
                 else
                         reply_status(c, 405, &rt, NULL, "use GET on .../log");
+                return;
+        }
+        if (rt.sub[0] && rt.kind == &kind_cronworkflow) {
+                if (http_method_is(req, "PUT"))
+                        handle_cron_trigger(a, c, &caller, &rt, query, query_len);
+                else
+                        reply_status(c, 405, &rt, NULL, "use PUT on .../trigger");
                 return;
         }
         if (rt.sub[0] && rt.kind == &kind_workflow) {

@@ -549,3 +549,70 @@ void manager_reset_failed(sd_bus *bus, const char *unit) {
 void manager_stop_async(sd_bus *bus, const char *unit) {
         (void) sd_bus_call_method_async(bus, NULL, DEST, PATH, IFACE, "StopUnit", NULL, NULL, "ss", unit, "replace");
 }
+
+int manager_start_timer(sd_bus *bus, const char *base, char *const *calendars, bool persistent, char *const *argv,
+                        const char *description, char *err, size_t errsz) {
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        sd_bus_message *m = NULL;
+        char timer[300], svc[300];
+        int r;
+
+        snprintf(timer, sizeof timer, "%s.timer", base);
+        snprintf(svc, sizeof svc, "%s.service", base);
+        /* A changed schedule replaces the timer. */
+        r = manager_stop_unit(bus, timer, err, errsz);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_new_method_call(bus, &m, DEST, PATH, IFACE, "StartTransientUnit");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "ss", timer, "replace");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "(sv)");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)", "Description", "s", description, "Persistent", "b",
+                                          (int) persistent, "AccuracyUSec", "t", (uint64_t) 1000000, "RemainAfterElapse",
+                                          "b", 1);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'r', "sv");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", "TimersCalendar");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'v', "a(ss)");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "(ss)");
+        for (size_t i = 0; calendars[i] && r >= 0; i++)
+                r = sd_bus_message_append(m, "(ss)", "OnCalendar", calendars[i]);
+        for (int k = 0; k < 3 && r >= 0; k++)
+                r = sd_bus_message_close_container(m);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        /* The service the timer starts: a client of the API, nothing more. */
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "(sa(sv))");
+        if (r >= 0)
+                r = open_aux(m, svc);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)", "Description", "s",
+                                          description, "Type", "s", "oneshot", "CollectMode", "s",
+                                          "inactive-or-failed", "NoNewPrivileges", "b", 1, "PrivateNetwork", "b", 1,
+                                          "PrivateTmp", "b", 1, "ProtectSystem", "s", "strict", "ProtectHome", "s",
+                                          "yes", "CapabilityBoundingSet", "t", (uint64_t) 0, "PrivateDevices", "b", 1);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "(sv)", "RestrictAddressFamilies", "(bas)", 1, 1, "AF_UNIX");
+        if (r >= 0)
+                r = append_exec(m, argv);
+        if (r >= 0)
+                r = close_aux(m);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r < 0) {
+                sd_bus_message_unref(m);
+                return bus_fail(r, NULL, err, errsz, "building StartTransientUnit");
+        }
+        r = sd_bus_call(bus, m, 0, &e, NULL);
+        sd_bus_message_unref(m);
+        if (r < 0)
+                bus_fail(r, &e, err, errsz, "starting the timer");
+        sd_bus_error_free(&e);
+        return r < 0 ? r : 0;
+}

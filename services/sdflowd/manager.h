@@ -98,3 +98,11 @@ int manager_unit_result(sd_bus *bus, const char *unit, char *state, size_t state
 /* Without waiting: clears a failed unit (so it is collected), or stops a unit. */
 void manager_reset_failed(sd_bus *bus, const char *unit);
 void manager_stop_async(sd_bus *bus, const char *unit);
+
+/* A transient timer base.timer with an OnCalendar= line per calendar
+ * (NULL-terminated; Persistent= when persistent) that starts base.service,
+ * a oneshot running argv as root, sandboxed, with only the API socket to
+ * talk to.  Replaces a timer of that name.  Returns 0 or a negative errno
+ * with a message in err. */
+int manager_start_timer(sd_bus *bus, const char *base, char *const *calendars, bool persistent, char *const *argv,
+                        const char *description, char *err, size_t errsz);

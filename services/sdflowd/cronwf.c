@@ -1,0 +1,86 @@
+/* cronwf.c: see cronwf.h. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cron.h"
+#include "cronwf.h"
+#include "manager.h"
+#include "manifest.h"
+
+#define SDFLOW_CLI "/usr/bin/sdflow"
+
+static void timer_base(const char *ns, const char *name, char *buf, size_t size) {
+        snprintf(buf, size, "sdflow-cron_%s_%s", ns, name);
+}
+
+int cronwf_arm(Namespaces *n, json_t *cwf, json_t **calendars, char *err, size_t errsz) {
+        json_t *spec = json_object_get(cwf, "spec"), *s;
+        const char *ns = manifest_namespace(cwf), *name = manifest_name(cwf);
+        const char *tz = json_string_value(json_object_get(spec, "timezone"));
+        char base[300], desc[400];
+        size_t i;
+        timer_base(ns, name, base, sizeof base);
+
+        json_t *schedules = json_array();
+        if (json_is_string(json_object_get(spec, "schedule")))
+                json_array_append(schedules, json_object_get(spec, "schedule"));
+        json_array_foreach(json_object_get(spec, "schedules"), i, s)
+                json_array_append(schedules, s);
+        json_t *lines = json_array();
+        json_array_foreach(schedules, i, s) {
+                char out[CRON_MAX_EVENTS][CRON_EVENT_MAX];
+                int k = cron_to_oncalendar(json_string_value(s), tz, out, err, errsz);
+                if (k < 0) {
+                        json_decref(schedules);
+                        json_decref(lines);
+                        return k;
+                }
+                for (int j = 0; j < k; j++)
+                        json_array_append_new(lines, json_string(out[j]));
+        }
+        json_decref(schedules);
+        if (calendars)
+                *calendars = json_incref(lines);
+        int r;
+        if (json_is_true(json_object_get(spec, "suspend"))) {
+                char timer[320];
+                snprintf(timer, sizeof timer, "%s.timer", base);
+                r = manager_stop_unit(n->bus, timer, err, errsz);
+        } else {
+                size_t nl = json_array_size(lines);
+                char **cal = calloc(nl + 1, sizeof *cal);
+                json_array_foreach(lines, i, s)
+                        cal[i] = (char *) json_string_value(s);
+                char *argv[] = { (char *) SDFLOW_CLI, (char *) "-n", (char *) ns, (char *) "trigger", (char *) name,
+                                 (char *) "--scheduled", NULL };
+                snprintf(desc, sizeof desc, "sdflow CronWorkflow %s/%s", ns, name);
+                /* startingDeadlineSeconds: a run missed while the host was
+                 * down happens when it is up again (Persistent=). */
+                bool persistent = json_is_integer(json_object_get(spec, "startingDeadlineSeconds"));
+                r = manager_start_timer(n->bus, base, cal, persistent, argv, desc, err, errsz);
+                free(cal);
+        }
+        json_decref(lines);
+        return r;
+}
+
+int cronwf_disarm(Namespaces *n, const char *ns, const char *name, char *err, size_t errsz) {
+        char base[300], timer[320];
+        timer_base(ns, name, base, sizeof base);
+        snprintf(timer, sizeof timer, "%s.timer", base);
+        return manager_stop_unit(n->bus, timer, err, errsz);
+}
+
+json_t *cronwf_workflow(json_t *cwf, const char *name) {
+        json_t *spec = json_object_get(cwf, "spec");
+        json_t *wmd = json_object_get(spec, "workflowMetadata");
+        json_t *labels = json_deep_copy(json_object_get(wmd, "labels") ?: json_object());
+        json_object_set_new(labels, "workflows.argoproj.io/cron-workflow", json_string(manifest_name(cwf)));
+        json_t *md = json_pack("{s:s, s:s, s:o}", "name", name, "namespace", manifest_namespace(cwf), "labels", labels);
+        if (json_object_get(wmd, "annotations"))
+                json_object_set(md, "annotations", json_object_get(wmd, "annotations"));
+        return json_pack("{s:s, s:s, s:o, s:O}", "apiVersion", "argoproj.io/v1alpha1", "kind", "Workflow", "metadata",
+                         md, "spec", json_object_get(spec, "workflowSpec"));
+}
