@@ -26,6 +26,7 @@ typedef struct Cli {
         unsigned tail; /* logs --tail=N; 0: the default */
         uint64_t timeout_usec;
         json_t *submitted; /* submit: the workflows created, [{ns, name}] */
+        bool scheduled;    /* trigger --scheduled: the timer's run */
 } Cli;
 
 int cli_apply(Cli *cli, int argc, char **argv);
@@ -42,6 +43,7 @@ int cli_logs(Cli *cli, int argc, char **argv);
 int cli_submit(Cli *cli, int argc, char **argv);
 int cli_wf_action(Cli *cli, int argc, char **argv);
 int cli_resubmit(Cli *cli, int argc, char **argv);
+int cli_trigger(Cli *cli, int argc, char **argv);
 
 /* A request with a JSON body (or none) whose 200/201 answer is returned
  * parsed; NULL after printing the server's error. */

@@ -32,6 +32,7 @@ static void help(void) {
                "  terminate NAME          Stop a workflow's steps, without the exit handler\n"
                "  suspend|resume NAME     Hold a workflow's new steps, or let them (and suspend\n"
                "                          steps) go on\n"
+               "  trigger CRONWORKFLOW    Run a CronWorkflow now, as its systemd timer does\n"
                "  api-resources           List the kinds the server knows, with short names\n"
                "  version                 Print the client and server versions\n"
                "\nKinds: profile (profiles), isvc (inferenceservices), wf (workflows),\n"
@@ -76,11 +77,12 @@ static const struct {
         { "terminate", cli_wf_action },
         { "suspend", cli_wf_action },
         { "resume", cli_wf_action },
+        { "trigger", cli_trigger },
         { "version", cli_version },
 };
 
 int main(int argc, char **argv) {
-        enum { ARG_VERSION = 0x100, ARG_TIMEOUT, ARG_TAIL };
+        enum { ARG_VERSION = 0x100, ARG_TIMEOUT, ARG_TAIL, ARG_SCHEDULED };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
@@ -94,6 +96,7 @@ int main(int argc, char **argv) {
                 { "yes", no_argument, NULL, 'y' },
                 { "request-timeout", required_argument, NULL, ARG_TIMEOUT },
                 { "tail", required_argument, NULL, ARG_TAIL },
+                { "scheduled", no_argument, NULL, ARG_SCHEDULED },
                 {},
         };
         Cli cli = {
@@ -143,6 +146,9 @@ int main(int argc, char **argv) {
                         break;
                 case 'w':
                         cli.watch = true;
+                        break;
+                case ARG_SCHEDULED:
+                        cli.scheduled = true;
                         break;
                 case 'y':
                         cli.yes = true;

@@ -209,3 +209,21 @@ int cli_resubmit(Cli *cli, int argc, char **argv) {
         json_decref(created);
         return CLI_OK;
 }
+
+/* sdflow trigger NAME -n NS [--scheduled]: one run of a CronWorkflow now
+ * (its timer runs this with --scheduled). */
+int cli_trigger(Cli *cli, int argc, char **argv) {
+        if (argc != 2 || !cli->ns) {
+                fprintf(stderr, "error: use: trigger CRONWORKFLOW -n NAMESPACE\n");
+                return CLI_USAGE;
+        }
+        char target[600];
+        snprintf(target, sizeof target, "/apis/argoproj.io/v1alpha1/namespaces/%s/cronworkflows/%s/trigger%s", cli->ns,
+                 argv[1], cli->scheduled ? "?scheduled=1" : "");
+        json_t *o = cli_request_json(cli, "PUT", target, NULL);
+        if (!o)
+                return CLI_FAIL;
+        printf("cronworkflow.argoproj.io/%s: %s\n", argv[1], str(o, "message") ?: "triggered");
+        json_decref(o);
+        return CLI_OK;
+}
