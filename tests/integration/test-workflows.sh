@@ -188,6 +188,44 @@ out=$(as_alice sdflow -n team-a predict iris-from-pipeline -f "$TOP/build/it-wf-
 check "the InferenceService serves the pipeline's model (virginica, setosa)" /usr/bin/python3 -c "
 import json,sys; p=json.loads(sys.argv[1])['predictions']
 assert [r.index(max(r)) for r in p] == [2, 0], p" "$out"
+# CronWorkflow: a systemd timer with the schedules as OnCalendar= lines; its
+# service makes a run as the timer would; Forbid; history limits; delete.
+cat >"$TOP/build/it-wf-cron.yaml" <<'EOF'
+apiVersion: argoproj.io/v1alpha1
+kind: CronWorkflow
+metadata: {name: nightly}
+spec:
+  schedules: ["0 3 * * 1-5", "*/15 9-17 1,15 * *"]
+  timezone: Europe/Berlin
+  concurrencyPolicy: Forbid
+  successfulJobsHistoryLimit: 2
+  workflowSpec:
+    entrypoint: hello
+    templates:
+    - name: hello
+      container: {image: busybox, command: [sh, -c, "echo run {{workflow.name}}; sleep 1"]}
+EOF
+as_alice sdflow -n team-a apply -f "$TOP/build/it-wf-cron.yaml" >/dev/null
+cal=$(sbx systemctl show -P TimersCalendar sdflow-cron_team-a_nightly.timer)
+check "cron: a timer with each schedule as OnCalendar= (time zone kept)" grep -q 'OnCalendar=Mon..Fri \*-\*-\* 03:00:00 Europe/Berlin' <<<"$cal"
+check "cron: and the second schedule" grep -q 'OnCalendar=\*-\*-01,15 09..17:00,15,30,45:00 Europe/Berlin' <<<"$cal"
+cron_runs() { sbx sdflow -n team-a get wf -l workflows.argoproj.io/cron-workflow=nightly -o name 2>/dev/null | wc -l; }
+cron_idle() { ! sbx sdflow -n team-a get wf -l workflows.argoproj.io/cron-workflow=nightly -o json | grep -q '"phase": "Running"'; }
+sbx systemctl start sdflow-cron_team-a_nightly.service
+check "cron: the timer's service makes a run" test "$(cron_runs)" = 1
+out=$(as_alice sdflow -n team-a trigger nightly)
+check "cron: Forbid skips a run while one is active" grep -q 'skipped: 1 run still active' <<<"$out"
+for i in 1 2 3; do
+        wait_for 20 cron_idle
+        as_alice sdflow -n team-a trigger nightly >/dev/null
+done
+wait_for 20 cron_idle
+as_alice sdflow -n team-a trigger nightly >/dev/null
+check "cron: history keeps 2 succeeded runs (and the new one)" test "$(cron_runs)" = 3
+as_alice sdflow -n team-a delete cwf nightly >/dev/null
+check "cron: delete stops the timer" test "$(sbx systemctl show -P LoadState sdflow-cron_team-a_nightly.timer)" = not-found
+check "cron: and removes its runs" test "$(cron_runs)" = 0
+
 as_alice sdflow -n team-a delete wf fail >/dev/null
 check "deleting a workflow removes its artifacts" sh -c "! '$SANDBOX' exec $SB test -e /var/lib/sdflow/ns/team-a/artifacts/fail"
 finish
