@@ -683,12 +683,73 @@ static void pod_begin(Ctx *c, json_t *node, json_t *tmpl) {
         json_object_set_new(node, "sdflowStep", resolved);
 }
 
-/* Whether a queued pod may start now: parallelism, then the namespace's quota. */
-static bool pod_may_start(Ctx *c) {
+static uint64_t quantity_or_max(json_t *limits, const char *what, bool cpu);
+
+/* What a pod node's step asks of the namespace: CPU (CPUQuotaPerSecUSec)
+ * and memory; 0 for what it does not limit. */
+static void pod_needs(json_t *node, uint64_t *cpu, uint64_t *mem) {
+        json_t *res = json_object_get(json_object_get(node, "sdflowStep"), "resources");
+        uint64_t c = quantity_or_max(res, "cpu", true), m = quantity_or_max(res, "memory", false);
+        *cpu = c == UINT64_MAX ? 0 : c;
+        *mem = m == UINT64_MAX ? 0 : m;
+}
+
+/* Whether a queued pod may start now: the workflow's parallelism, then the
+ * namespace's quota (its Profile's cpu and memory) less what the steps
+ * that run in the namespace already hold.  A step that could never fit
+ * fails; one that does not fit now waits (msg says why). */
+static int pod_may_start(Ctx *c, json_t *node, char *msg, size_t size) {
         json_int_t par = json_integer_value(json_object_get(c->spec, "parallelism"));
-        if (par > 0 && c->running >= (unsigned) par)
-                return false;
-        return true;
+        if (par > 0 && c->running >= (unsigned) par) {
+                snprintf(msg, size, "waiting: the workflow's parallelism (%lld) is reached", (long long) par);
+                return 0;
+        }
+        uint64_t cpu, mem;
+        pod_needs(node, &cpu, &mem);
+        if (cpu == 0 && mem == 0)
+                return 1;
+        json_t *profile;
+        if (store_get(c->e->store, &kind_profile, NULL, c->ns, &profile) < 0)
+                return 1;
+        uint64_t gpus;
+        SliceLimits l = ns_profile_limits(profile, &gpus);
+        json_decref(profile);
+        if ((cpu && l.cpu_quota_per_sec_usec != UINT64_MAX && cpu > l.cpu_quota_per_sec_usec) ||
+            (mem && l.memory_max != UINT64_MAX && mem > l.memory_max)) {
+                snprintf(msg, size, "the step's limits (cpu %llum, memory %llu bytes) exceed the namespace's quota "
+                                    "(cpu %llum, memory %llu bytes)",
+                         (unsigned long long) cpu / 1000, (unsigned long long) mem,
+                         (unsigned long long) (l.cpu_quota_per_sec_usec == UINT64_MAX ? 0 : l.cpu_quota_per_sec_usec / 1000),
+                         (unsigned long long) (l.memory_max == UINT64_MAX ? 0 : l.memory_max));
+                return -E2BIG;
+        }
+        /* What runs in the namespace now, in every workflow the engine holds. */
+        uint64_t used_cpu = 0, used_mem = 0;
+        char prefix[200];
+        snprintf(prefix, sizeof prefix, "%s/", c->ns);
+        const char *key, *id;
+        json_t *wf, *n;
+        json_object_foreach(c->e->active, key, wf) {
+                if (strncmp(key, prefix, strlen(prefix)) != 0)
+                        continue;
+                json_object_foreach(json_object_get(json_object_get(wf, "status"), "nodes"), id, n)
+                        if (str(n, "sdflowUnit") && !phase_done(node_phase(n))) {
+                                uint64_t a, b;
+                                pod_needs(n, &a, &b);
+                                used_cpu += a;
+                                used_mem += b;
+                        }
+        }
+        if ((cpu && l.cpu_quota_per_sec_usec != UINT64_MAX && used_cpu + cpu > l.cpu_quota_per_sec_usec) ||
+            (mem && l.memory_max != UINT64_MAX && used_mem + mem > l.memory_max)) {
+                snprintf(msg, size, "waiting for quota: running steps hold cpu %llum and memory %llu of the namespace's "
+                                    "cpu %llum and memory %llu",
+                         (unsigned long long) used_cpu / 1000, (unsigned long long) used_mem,
+                         (unsigned long long) (l.cpu_quota_per_sec_usec == UINT64_MAX ? 0 : l.cpu_quota_per_sec_usec / 1000),
+                         (unsigned long long) (l.memory_max == UINT64_MAX ? 0 : l.memory_max));
+                return 0;
+        }
+        return 1;
 }
 
 static void pod_start(Ctx *c, json_t *node) {
@@ -1434,12 +1495,16 @@ static json_t *execute(Ctx *c, const char *node_name, const char *display, const
         }
         if (strcmp(type, "Pod") == 0) {
                 if (!str(node, "sdflowUnit")) {
+                        int may = c->stopping ? 0 : pod_may_start(c, node, msg, sizeof msg);
                         if (c->stopping)
                                 set_phase(c, node, "Failed", "stopped before it started");
-                        else if (pod_may_start(c))
+                        else if (may > 0) {
+                                json_object_del(node, "message");
                                 pod_start(c, node);
+                        } else if (may < 0)
+                                set_phase(c, node, "Failed", msg);
                         else
-                                set_phase(c, node, "Pending", "waiting: the workflow's parallelism is reached");
+                                set_phase(c, node, "Pending", msg);
                 }
                 return node;
         }
@@ -1803,6 +1868,18 @@ static void finish_unit(Engine *e, const char *unit, const char *job_result) {
                 pod_finish(&c, node, result, status);
                 json_object_set_new(e->unsaved, key, json_true());
                 mark_dirty(e, key);
+                /* What it held of the namespace's quota is free: steps waiting elsewhere may fit now. */
+                uint64_t cpu, mem;
+                pod_needs(node, &cpu, &mem);
+                if (cpu || mem) {
+                        char prefix[200];
+                        snprintf(prefix, sizeof prefix, "%s/", c.ns);
+                        const char *k;
+                        json_t *v;
+                        json_object_foreach(e->active, k, v)
+                                if (strncmp(k, prefix, strlen(prefix)) == 0)
+                                        json_object_set_new(e->dirty, k, json_true());
+                }
         }
         ctx_done(&c);
 }

@@ -188,6 +188,41 @@ out=$(as_alice sdflow -n team-a predict iris-from-pipeline -f "$TOP/build/it-wf-
 check "the InferenceService serves the pipeline's model (virginica, setosa)" /usr/bin/python3 -c "
 import json,sys; p=json.loads(sys.argv[1])['predictions']
 assert [r.index(max(r)) for r in p] == [2, 0], p" "$out"
+# Steps' limits against the namespace's quota (cpu 1500m, memory 512Mi):
+# three steps of 200Mi each, at most two at a time; one of 1Gi never fits.
+cat >"$TOP/build/it-wf-quota.yaml" <<'EOF'
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: quota}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    dag:
+      failFast: false
+      tasks:
+      - {name: big, template: big}
+      - {name: w, template: work, withItems: [1, 2, 3]}
+  - name: work
+    metadata: {labels: {pipelines.kubeflow.org/cache_enabled: "false"}}
+    container:
+      image: debian:12
+      command: [sh, -c, "d=/var/lib/sdflow/ns/team-a/artifacts/quota-log; echo start >> $d; sleep 2; echo end >> $d"]
+      resources: {limits: {memory: 200Mi, cpu: 100m}}
+  - name: big
+    container:
+      image: debian:12
+      command: ["true"]
+      resources: {limits: {memory: 1Gi}}
+EOF
+as_alice sdflow -n team-a submit -w -f "$TOP/build/it-wf-quota.yaml" >/dev/null
+check "quota: a step whose limits exceed the namespace's quota fails, saying so" wf_check quota "
+assert nodes['big']['phase']=='Failed' and 'exceed the namespace' in nodes['big']['message'], nodes['big']"
+check "quota: the steps that fit all ran" wf_check quota "
+assert all(nodes['w(%d:%d)' % (i, i + 1)]['phase']=='Succeeded' for i in range(3))"
+most=$(sbx cat /var/lib/sdflow/ns/team-a/artifacts/quota-log | awk '/start/{n++; if (n>m) m=n} /end/{n--} END{print m}')
+check "quota: at most two ran at once (the third waited for room)" test "$most" = 2
+
 # CronWorkflow: a systemd timer with the schedules as OnCalendar= lines; its
 # service makes a run as the timer would; Forbid; history limits; delete.
 cat >"$TOP/build/it-wf-cron.yaml" <<'EOF'
