@@ -100,6 +100,20 @@ if [ -n "$DEB" ]; then
         pct=$(( (u1 - u0) * 1000 / ((t1 - t0) / 1000) ))
         echo "info: Profile cpu 500m: measured $((pct / 10)).$((pct % 10)) %"
         t "Profile cpu: 500m holds a busy loop within 40-60 %" test "$pct" -ge 400 -a "$pct" -le 600
+        # A pipeline step over its memory limit is OOM-killed, and its node says so.
+        install -m 0755 "$HOG" /usr/local/bin/sdflow-hog
+        printf '%s\n' 'apiVersion: argoproj.io/v1alpha1' 'kind: Workflow' 'metadata: {name: oom, namespace: team-b}' \
+                'spec:' '  entrypoint: hog' '  templates:' '  - name: hog' '    container:' '      image: debian:12' \
+                '      command: [/usr/local/bin/sdflow-hog, mem, "200", "0"]' \
+                '      resources: {limits: {memory: 50Mi}}' | sdflow --request-timeout=120 apply -f - >/dev/null
+        wf() { sdflow --request-timeout=120 -n team-b get wf oom -o json; }
+        for _ in $(seq 300); do
+                wf | grep -q '"phase": "Failed"' && break
+                sleep 1
+        done
+        out=$(wf)
+        echo "info: OOM step: $(grep -o '"message": "[^"]*"' <<<"$out" | sort -u | tr '\n' ' ')"
+        t "a pipeline step over its memory limit fails as OOMKilled" grep -q '"message": "OOMKilled (exit code 137)"' <<<"$out"
 fi
 
 echo "enforce: $pass passed, $failed failed"
