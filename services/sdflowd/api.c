@@ -688,7 +688,7 @@ static void check_images(Api *a, json_t *obj, const Kind *k, Diags *d) {
 
 static void handle_apply(Api *a, HttpConn *c, const Caller *caller, const Route *rt, const char *body, size_t len) {
         Diags d = {};
-        json_t *objs = NULL, *obj, *stored = NULL, *profile = NULL;
+        json_t *objs = NULL, *obj, *stored = NULL, *profile = NULL, *before = NULL;
         const Kind *k;
         StoreChange change;
         char *warnings = NULL;
@@ -757,6 +757,26 @@ static void handle_apply(Api *a, HttpConn *c, const Caller *caller, const Route 
                 goto out;
         }
 
+        /* A Workflow that has started keeps its spec; spec.shutdown and
+         * spec.suspend are how Argo's users stop and pause one. */
+        if (k == &kind_workflow && store_get(a->store, k, ns, name, &before) >= 0 &&
+            json_object_get(before, "status")) {
+                json_t *x = json_deep_copy(json_object_get(before, "spec")), *y = json_deep_copy(json_object_get(obj, "spec"));
+                json_object_del(x, "shutdown");
+                json_object_del(x, "suspend");
+                json_object_del(y, "shutdown");
+                json_object_del(y, "suspend");
+                bool same = json_equal(x, y);
+                json_decref(x);
+                json_decref(y);
+                if (!same) {
+                        json_decref(before);
+                        diags_add(&d, true, "spec", "workflow %s has started: only spec.shutdown and spec.suspend may "
+                                                    "change (submit a new workflow, or use sdflow resubmit)", name);
+                        reply_invalid(c, rt, &d);
+                        goto out;
+                }
+        }
         r = store_apply(a->store, k, obj, &stored, &change);
         if (r == -ESTALE) {
                 reply_status(c, 409, rt, NULL,
@@ -798,6 +818,18 @@ static void handle_apply(Api *a, HttpConn *c, const Caller *caller, const Route 
                         }
                 }
         } else if (k == &kind_workflow) {
+                if (change == STORE_UPDATED && a->engine && before) {
+                        json_t *ospec = json_object_get(before, "spec"), *nspec = json_object_get(stored, "spec");
+                        const char *sd = json_string_value(json_object_get(nspec, "shutdown"));
+                        const char *osd = json_string_value(json_object_get(ospec, "shutdown"));
+                        char m[256];
+                        if (sd && (!osd || strcmp(sd, osd) != 0))
+                                (void) engine_action(a->engine, ns, name, strcmp(sd, "Stop") == 0 ? "stop" : "terminate",
+                                                     m, sizeof m);
+                        bool sus = json_is_true(json_object_get(nspec, "suspend"));
+                        if (sus != json_is_true(json_object_get(ospec, "suspend")))
+                                (void) engine_action(a->engine, ns, name, sus ? "suspend" : "resume", m, sizeof m);
+                }
                 if (change == STORE_CREATED && a->engine) {
                         engine_submit(a->engine, ns, name);
                         json_t *now;
@@ -818,6 +850,7 @@ static void handle_apply(Api *a, HttpConn *c, const Caller *caller, const Route 
         reply_json(c, change == STORE_CREATED ? 201 : 200, stored, warnings);
         stored = NULL;
 out:
+        json_decref(before);
         free(warnings);
         json_decref(stored);
         json_decref(profile);

@@ -1181,19 +1181,73 @@ static json_t *find_task(json_t *dag, const char *name) {
         return NULL;
 }
 
+/* The names a depends expression or dependencies list mentions, into set. */
+static void task_deps(json_t *task, json_t *set) {
+        json_t *d;
+        size_t i;
+        json_array_foreach(json_object_get(task, "dependencies"), i, d)
+                json_object_set_new(set, json_string_value(d), json_true());
+        const char *p = str(task, "depends");
+        while (p && *p) {
+                if (isalnum((unsigned char) *p) || *p == '_' || *p == '-') {
+                        const char *start = p;
+                        while (*p && (isalnum((unsigned char) *p) || *p == '_' || *p == '-'))
+                                p++;
+                        char word[300];
+                        snprintf(word, sizeof word, "%.*s", (int) (p - start), start);
+                        if (strcmp(word, "true") != 0 && strcmp(word, "false") != 0)
+                                json_object_set_new(set, word, json_true());
+                        while (*p && (isalnum((unsigned char) *p) || *p == '.' || *p == '_' || *p == '-'))
+                                p++;
+                } else
+                        p++;
+        }
+}
+
+/* A DAG's tasks, or with dag.target (names, space-separated) only those and what they depend on. */
+static json_t *dag_tasks(json_t *dag) {
+        json_t *all = json_object_get(dag, "tasks");
+        const char *target = str(dag, "target");
+        if (!target || !*target)
+                return json_incref(all);
+        json_t *want = json_object(), *t;
+        char buf[1024];
+        snprintf(buf, sizeof buf, "%s", target);
+        for (char *save = NULL, *w = strtok_r(buf, " ,", &save); w; w = strtok_r(NULL, " ,", &save))
+                json_object_set_new(want, w, json_true());
+        size_t i;
+        bool grew = true;
+        while (grew) {
+                grew = false;
+                json_array_foreach(all, i, t)
+                        if (json_object_get(want, str(t, "name"))) {
+                                size_t before = json_object_size(want);
+                                task_deps(t, want);
+                                grew = grew || json_object_size(want) != before;
+                        }
+        }
+        json_t *out = json_array();
+        json_array_foreach(all, i, t)
+                if (json_object_get(want, str(t, "name")))
+                        json_array_append(out, t);
+        json_decref(want);
+        return out;
+}
+
 static void execute_dag(Ctx *c, json_t *node, json_t *tmpl) {
         json_t *dag = json_object_get(tmpl, "dag"), *task;
         const char *name = str(node, "name");
         Scope s = { .c = c, .vars = input_vars(tmpl, node), .dag = name, .keep = json_array() };
         bool fail_fast = !json_is_false(json_object_get(dag, "failFast"));
         json_int_t par = json_integer_value(json_object_get(tmpl, "parallelism"));
-        size_t i, n = json_array_size(json_object_get(dag, "tasks")), n_done = 0;
+        json_t *tasks = dag_tasks(dag);
+        size_t i, n = json_array_size(tasks), n_done = 0;
         bool failed = false, any_bad = false;
         unsigned running = 0;
         char err[256];
 
         /* First the tasks already done, to know about failures. */
-        json_array_foreach(json_object_get(dag, "tasks"), i, task) {
+        json_array_foreach(tasks, i, task) {
                 char nn[700];
                 snprintf(nn, sizeof nn, "%s.%s", name, str(task, "name"));
                 json_t *tn = get_node(c, nn);
@@ -1202,7 +1256,7 @@ static void execute_dag(Ctx *c, json_t *node, json_t *tmpl) {
                 if (tn && !phase_done(node_phase(tn)))
                         running++;
         }
-        json_array_foreach(json_object_get(dag, "tasks"), i, task) {
+        json_array_foreach(tasks, i, task) {
                 char nn[700];
                 const char *tname = str(task, "name");
                 snprintf(nn, sizeof nn, "%s.%s", name, tname);
@@ -1267,7 +1321,7 @@ static void execute_dag(Ctx *c, json_t *node, json_t *tmpl) {
         bool done = n_done == n;
         if (!done && (failed || c->stopping)) {
                 done = true;
-                json_array_foreach(json_object_get(dag, "tasks"), i, task) {
+                json_array_foreach(tasks, i, task) {
                         char nn[700];
                         snprintf(nn, sizeof nn, "%s.%s", name, str(task, "name"));
                         json_t *tn = get_node(c, nn);
@@ -1287,6 +1341,7 @@ static void execute_dag(Ctx *c, json_t *node, json_t *tmpl) {
         }
         json_decref(s.vars);
         json_decref(s.keep);
+        json_decref(tasks);
 }
 
 static void execute_steps(Ctx *c, json_t *node, json_t *tmpl) {

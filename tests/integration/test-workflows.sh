@@ -172,6 +172,36 @@ as_alice sdflow -n team-a stop susp >/dev/null
 check "stop ends the running step; the exit handler runs" wait_for 15 wf_check susp "
 assert st['phase']=='Failed' and nodes['long']['phase']=='Failed'
 assert [n for n in st['nodes'].values() if n['name']=='susp.onExit'][0]['outputs']['result']=='bye Failed'"
+# dag.target; spec.shutdown as Argo's users set it; other spec changes refused.
+cat >"$TOP/build/it-wf-target.yaml" <<'EOF'
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: target}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    dag:
+      target: B
+      tasks:
+      - {name: A, template: fast}
+      - {name: B, template: t, depends: A}
+      - {name: C, template: t, dependencies: [A]}
+  - name: fast
+    container: {image: debian:12, command: ["true"]}
+  - name: t
+    container: {image: debian:12, command: [sleep, "30"]}
+EOF
+as_alice sdflow -n team-a apply -f "$TOP/build/it-wf-target.yaml" >/dev/null
+check "dag.target: the target runs after what it depends on" wait_for 15 wf_check target "assert nodes['A']['phase']=='Succeeded' and nodes['B']['phase']=='Running'"
+check "dag.target: a task the target does not need never starts" wf_check target "assert 'C' not in nodes, sorted(nodes)"
+sed 's/sleep, "30"/sleep, "31"/' "$TOP/build/it-wf-target.yaml" >"$TOP/build/it-wf-target2.yaml"
+out=$(as_alice sdflow -n team-a apply -f "$TOP/build/it-wf-target2.yaml" 2>&1)
+check "a started workflow's spec cannot change (but for shutdown and suspend)" grep -q 'only spec.shutdown and spec.suspend may change' <<<"$out"
+sed 's/^  entrypoint: main/  entrypoint: main\n  shutdown: Terminate/' "$TOP/build/it-wf-target.yaml" >"$TOP/build/it-wf-target3.yaml"
+as_alice sdflow -n team-a apply -f "$TOP/build/it-wf-target3.yaml" >/dev/null
+check "spec.shutdown: Terminate stops it" wait_for 15 wf_check target "assert st['phase']=='Failed' and 'Terminate' in st['message'], st"
+
 sbx useradd -m mallory
 out=$(sbx runuser -u mallory -- sdflow -n team-a stop fail 2>&1)
 check "another user cannot act on the namespace's workflows" grep -q Forbidden <<<"$out"
