@@ -121,10 +121,14 @@ check "a contributor must be a Unix user (422)" test "$rc" = 1 -a -n "$(grep -F 
 check "alice removes bob" as alice sdflow contributor remove team-a bob
 check "bob no longer sees team-a" test "$(as bob sdflow get profiles -o name)" = "profile.kubeflow.org/team-b"
 
-# Argo Workflows are validated and stored; the engine that runs them is issue 5.
+# Argo Workflows are validated, stored and run in the owner's namespace; nobody else sees them.
 sed 's/  name: dag-diamond/  name: dag-diamond\n  namespace: team-a/' "$TOP/examples/workflows/diamond.yaml" >"$TOP/build/it-wf.yaml"
 check "alice applies Argo's DAG diamond" as alice sdflow apply -f "$TOP/build/it-wf.yaml"
-check "it is stored and says it is not run yet" sh -c "'$SANDBOX' exec $SB runuser -u alice -- sdflow -n team-a get wf dag-diamond -o wide | grep -q 'False .*NotImplemented'"
+check "it runs to the end" sh -c "'$SANDBOX' exec $SB runuser -u alice -- sdflow -n team-a get wf dag-diamond -w | tail -1 | grep -q 'Succeeded 4/4'"
+out=$(as bob sdflow -n team-a get wf dag-diamond 2>&1); rc=$?
+check "a user who is not in team-a cannot see it (403)" test "$rc" = 1 -a -n "$(grep -F 'Error from server (Forbidden)' <<<"$out")"
+out=$(as bob sdflow -n team-a logs wf/dag-diamond 2>&1); rc=$?
+check "nor read its steps' logs" test "$rc" = 1 -a -n "$(grep -F 'Error from server (Forbidden)' <<<"$out")"
 printf 'apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: loop, namespace: team-a}\nspec:\n  entrypoint: d\n  templates:\n  - {name: e, container: {image: busybox}}\n  - name: d\n    dag:\n      tasks:\n      - {name: a, template: e, dependencies: [b]}\n      - {name: b, template: e, dependencies: [a]}\n' >"$TOP/build/it-wf-loop.yaml"
 out=$(as alice sdflow apply -f "$TOP/build/it-wf-loop.yaml" 2>&1); rc=$?
 check "a DAG with a cycle is refused, naming the field" test "$rc" = 1 -a -n "$(grep -F 'spec.templates[1].dag.tasks: the dependencies form a cycle' <<<"$out")"
