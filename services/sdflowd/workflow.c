@@ -1,6 +1,6 @@
-/* workflow.c: the pipeline engine; see workflow.h.  Node names, ids,
- * types and phases follow Argo's NodeStatus so that the status reads as
- * Argo's does. */
+/* workflow.c: the pipeline engine's driver; see workflow.h.  What to run
+ * is decided in wf-operate.c; here units are started and their ends read,
+ * statuses stored, and the engine's timers kept. */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -20,12 +20,12 @@
 #include "slice.h"
 #include "tmpl.h"
 #include "when.h"
+#include "wf-operate.h"
 #include "workflow.h"
 
-#define ARTIFACTS_BASE "/var/lib/sdflow/ns"
+#define ARTIFACTS_BASE WF_ARTIFACTS_BASE
 #define STEP_BINARY "/usr/lib/sdflow/sdflow-step"
 #define STEP_PATH "PATH=/usr/lib/sdflow/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-#define MAX_ITEMS 10000
 #define VALUE_MAX (256 * 1024)
 /* StartTransientUnit calls in flight at once: the bus caps a connection's
  * pending replies (dbus-daemon: 128), and systemd works one at a time anyway. */
@@ -48,724 +48,22 @@ struct Engine {
         unsigned in_flight;
 };
 
-/* One operate() pass over one workflow. */
-typedef struct Ctx {
-        Engine *e;
-        json_t *wf, *spec, *status, *nodes;
-        const char *ns, *name, *key;
-        char now[32];
-        uint64_t now_sec;
-        json_t *starts;   /* node ids to start after the status is saved */
-        unsigned running; /* pods running in this workflow */
-        bool stopping;    /* shutdown: start nothing new */
-        uint64_t wake_at; /* epoch seconds, 0: nothing to wait for */
-        long attempt;     /* {{retries}} of the pod being resolved, or -1 */
-        json_t *wfvars;   /* workflow.* */
-} Ctx;
-
-/* ---- small helpers ---------------------------------------------------------------- */
 
 static const char *str(json_t *o, const char *k) {
         return json_string_value(json_object_get(o, k));
-}
-
-static bool phase_done(const char *p) {
-        return p && (strcmp(p, "Succeeded") == 0 || strcmp(p, "Failed") == 0 || strcmp(p, "Error") == 0 ||
-                     strcmp(p, "Skipped") == 0 || strcmp(p, "Omitted") == 0);
-}
-
-static bool phase_bad(const char *p) {
-        return p && (strcmp(p, "Failed") == 0 || strcmp(p, "Error") == 0);
 }
 
 static const char *node_phase(json_t *n) {
         return str(n, "phase");
 }
 
+/* Reads what a finished step left and settles its node. */
 static uint64_t epoch_now(void) {
         return (uint64_t) time(NULL);
 }
 
-static uint64_t parse_time(const char *s) {
-        struct tm tm = {};
-        if (!s || !strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm))
-                return 0;
-        return (uint64_t) timegm(&tm);
-}
-
-/* Argo's node id: the workflow's name for the root, else name-<fnv32a of the node name>. */
-static void node_id(const char *wf, const char *node_name, char *buf, size_t size) {
-        if (strcmp(wf, node_name) == 0) {
-                snprintf(buf, size, "%s", wf);
-                return;
-        }
-        uint32_t h = 2166136261u;
-        for (const unsigned char *p = (const unsigned char *) node_name; *p; p++) {
-                h ^= *p;
-                h *= 16777619u;
-        }
-        snprintf(buf, size, "%s-%u", wf, h);
-}
-
-/* A Go-style duration ("30s", "1m30s", "2h", or a bare number of seconds) in seconds; -1 if malformed. */
-static int64_t parse_duration(json_t *v) {
-        if (json_is_integer(v))
-                return json_integer_value(v);
-        const char *s = json_string_value(v);
-        if (!s || !*s)
-                return -1;
-        char *end;
-        long long plain = strtoll(s, &end, 10);
-        if (!*end)
-                return plain;
-        double total = 0;
-        while (*s) {
-                double x = strtod(s, &end);
-                if (end == s)
-                        return -1;
-                s = end;
-                if (strncmp(s, "ms", 2) == 0) {
-                        total += x / 1000;
-                        s += 2;
-                } else if (*s == 's') {
-                        total += x;
-                        s++;
-                } else if (*s == 'm') {
-                        total += x * 60;
-                        s++;
-                } else if (*s == 'h') {
-                        total += x * 3600;
-                        s++;
-                } else
-                        return -1;
-        }
-        return (int64_t) total;
-}
-
-static json_t *find_template(Ctx *c, const char *name) {
-        size_t i;
-        json_t *t;
-        json_array_foreach(json_object_get(c->spec, "templates"), i, t)
-                if (name && str(t, "name") && strcmp(str(t, "name"), name) == 0)
-                        return t;
-        return NULL;
-}
-
-static json_t *get_node(Ctx *c, const char *node_name) {
-        char id[300];
-        node_id(c->name, node_name, id, sizeof id);
-        return json_object_get(c->nodes, id);
-}
-
-static json_t *new_node(Ctx *c, const char *node_name, const char *display, const char *type, const char *tmpl,
-                        const char *boundary) {
-        char id[300];
-        node_id(c->name, node_name, id, sizeof id);
-        json_t *n = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "id", id, "name", node_name, "displayName", display,
-                              "type", type, "phase", "Pending", "startedAt", c->now);
-        if (tmpl)
-                json_object_set_new(n, "templateName", json_string(tmpl));
-        if (boundary)
-                json_object_set_new(n, "boundaryID", json_string(boundary));
-        json_object_set_new(c->nodes, id, n);
-        return n;
-}
-
-static void add_child(json_t *parent, json_t *child) {
-        json_t *ch = json_object_get(parent, "children");
-        if (!ch) {
-                ch = json_array();
-                json_object_set_new(parent, "children", ch);
-        }
-        const char *id = str(child, "id");
-        size_t i;
-        json_t *x;
-        json_array_foreach(ch, i, x)
-                if (strcmp(json_string_value(x), id) == 0)
-                        return;
-        json_array_append_new(ch, json_string(id));
-}
-
-static void set_phase(Ctx *c, json_t *n, const char *phase, const char *msg) {
-        if (!n)
-                return;
-        const char *old = node_phase(n);
-        if (old && strcmp(old, phase) == 0 && (!msg || (str(n, "message") && strcmp(str(n, "message"), msg) == 0)))
-                return;
-        json_object_set_new(n, "phase", json_string(phase));
-        if (msg)
-                json_object_set_new(n, "message", json_string(msg));
-        else if (strcmp(phase, "Succeeded") == 0)
-                json_object_del(n, "message");
-        if (phase_done(phase) && !json_object_get(n, "finishedAt"))
-                json_object_set_new(n, "finishedAt", json_string(c->now));
-}
-
-static void wake_at(Ctx *c, uint64_t t) {
-        if (c->wake_at == 0 || t < c->wake_at)
-                c->wake_at = t;
-}
-
-/* ---- variables ----------------------------------------------------------------------- */
-
-typedef struct Scope {
-        Ctx *c;
-        json_t *vars;         /* name -> string */
-        const char *dag;      /* node name of the DAG whose tasks are named */
-        json_t *steps;        /* step name -> node name */
-        json_t *keep;         /* strings made while expanding */
-} Scope;
-
-static json_t *scope_node(Scope *s, const char *name, size_t n, bool task) {
-        char nn[600];
-        if (task) {
-                if (!s->dag)
-                        return NULL;
-                snprintf(nn, sizeof nn, "%s.%.*s", s->dag, (int) n, name);
-                return get_node(s->c, nn);
-        }
-        if (!s->steps)
-                return NULL;
-        json_t *v = json_object_getn(s->steps, name, n);
-        return v ? get_node(s->c, json_string_value(v)) : NULL;
-}
-
-/* One output of a node; of a node expanded by withItems, a JSON list of its children's. */
-static json_t *node_output(Scope *s, json_t *node, const char *what) {
-        json_t *outs = json_object_get(node, "outputs");
-        const char *type = str(node, "type");
-        if (type && (strcmp(type, "TaskGroup") == 0 || strcmp(type, "StepGroup") == 0) &&
-            json_object_get(node, "sdflowExpanded")) {
-                json_t *list = json_array(), *id;
-                size_t i;
-                json_array_foreach(json_object_get(node, "children"), i, id) {
-                        json_t *child = json_object_get(s->c->nodes, json_string_value(id));
-                        json_t *v = child ? node_output(s, child, what) : NULL;
-                        if (v) {
-                                json_t *parsed = json_loads(json_string_value(v), JSON_DECODE_ANY, NULL);
-                                json_array_append_new(list, parsed ?: json_incref(v));
-                        }
-                }
-                char *text = json_dumps(list, JSON_COMPACT);
-                json_decref(list);
-                json_t *r = json_string(text ?: "[]");
-                free(text);
-                json_array_append_new(s->keep, r);
-                return r;
-        }
-        if (strcmp(what, "result") == 0)
-                return json_object_get(outs, "result");
-        if (strcmp(what, "exitCode") == 0)
-                return json_object_get(outs, "exitCode");
-        const char *sections[] = { "parameters.", "artifacts." };
-        for (int k = 0; k < 2; k++)
-                if (strncmp(what, sections[k], strlen(sections[k])) == 0) {
-                        const char *want = what + strlen(sections[k]);
-                        size_t i;
-                        json_t *p;
-                        json_array_foreach(json_object_get(outs, k == 0 ? "parameters" : "artifacts"), i, p)
-                                if (str(p, "name") && strcmp(str(p, "name"), want) == 0)
-                                        return json_object_get(p, k == 0 ? "value" : "hostPath");
-                }
-        return NULL;
-}
-
-static int lookup(const char *name, const char **value, void *userdata) {
-        Scope *s = userdata;
-        json_t *v = json_object_get(s->vars, name);
-        if (!v)
-                v = json_object_get(s->c->wfvars, name);
-        if (v) {
-                *value = json_string_value(v);
-                return 0;
-        }
-        bool task = strncmp(name, "tasks.", 6) == 0;
-        if (task || strncmp(name, "steps.", 6) == 0) {
-                const char *rest = name + 6, *dot = strchr(rest, '.');
-                if (!dot)
-                        return -ENOENT;
-                json_t *node = scope_node(s, rest, (size_t) (dot - rest), task);
-                if (!node)
-                        return -ENOENT;
-                const char *field = dot + 1;
-                if (strcmp(field, "status") == 0 || strcmp(field, "id") == 0 || strcmp(field, "startedAt") == 0 ||
-                    strcmp(field, "finishedAt") == 0) {
-                        v = json_object_get(node, strcmp(field, "status") == 0 ? "phase" : field);
-                } else if (strncmp(field, "outputs.", 8) == 0)
-                        v = node_output(s, node, field + 8);
-                if (!json_is_string(v))
-                        return -ENOENT;
-                *value = json_string_value(v);
-                return 0;
-        }
-        return -ENOENT;
-}
-
-/* Expands text in scope; NULL with err on failure. */
-static char *expand(Scope *s, const char *text, char *err, size_t errsz) {
-        char *out = NULL;
-        if (!text)
-                return strdup("");
-        if (tmpl_expand(text, lookup, s, &out, err, errsz) < 0)
-                return NULL;
-        return out;
-}
-
-/* The string form of a JSON value: strings as they are, the rest as JSON. */
-static char *value_text(json_t *v) {
-        if (json_is_string(v))
-                return strdup(json_string_value(v));
-        if (!v || json_is_null(v))
-                return strdup("");
-        return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-}
-
-static void var_set(json_t *vars, const char *name, const char *value) {
-        json_object_set_new(vars, name, json_string(value));
-}
-
-/* Adds item (and item.key for objects) to vars. */
-static void item_vars(json_t *vars, json_t *item) {
-        char *t = value_text(item);
-        var_set(vars, "item", t ?: "");
-        free(t);
-        const char *k;
-        json_t *v;
-        json_object_foreach(item, k, v) {
-                char name[300];
-                snprintf(name, sizeof name, "item.%s", k);
-                t = value_text(v);
-                var_set(vars, name, t ?: "");
-                free(t);
-        }
-}
-
-/* The inputs of a template's node as variables: inputs.parameters.x, inputs.artifacts.x.path. */
-static json_t *input_vars(json_t *tmpl, json_t *node) {
-        json_t *vars = json_object(), *p;
-        size_t i;
-        char name[300];
-        json_array_foreach(json_object_get(json_object_get(node, "inputs"), "parameters"), i, p) {
-                snprintf(name, sizeof name, "inputs.parameters.%s", str(p, "name"));
-                var_set(vars, name, str(p, "value") ?: "");
-        }
-        json_array_foreach(json_object_get(json_object_get(tmpl, "inputs"), "artifacts"), i, p) {
-                snprintf(name, sizeof name, "inputs.artifacts.%s.path", str(p, "name"));
-                if (str(p, "path"))
-                        var_set(vars, name, str(p, "path"));
-        }
-        return vars;
-}
-
-/* ---- inputs -------------------------------------------------------------------------- */
-
-/* Resolves a template's inputs from the caller's arguments (already
- * expanded: {"parameters": [{name, value}], "artifacts": [{name, hostPath}]})
- * into node.inputs.  Returns 0 or -EINVAL with msg. */
-static int resolve_inputs(Ctx *c, json_t *tmpl, json_t *args, json_t *node, char *msg, size_t size) {
-        json_t *ins = json_object(), *params = json_array(), *arts = json_array(), *p, *a;
-        size_t i, j;
-        json_object_set_new(ins, "parameters", params);
-        json_object_set_new(ins, "artifacts", arts);
-        json_object_set_new(node, "inputs", ins);
-        json_array_foreach(json_object_get(json_object_get(tmpl, "inputs"), "parameters"), i, p) {
-                const char *name = str(p, "name");
-                json_t *val = NULL;
-                json_array_foreach(json_object_get(args, "parameters"), j, a)
-                        if (strcmp(str(a, "name"), name) == 0)
-                                val = json_object_get(a, "value");
-                char *text = NULL;
-                if (!val) {
-                        /* value, else default, expanded with the workflow's variables */
-                        json_t *d = json_object_get(p, "value") ?: json_object_get(p, "default");
-                        if (!d) {
-                                snprintf(msg, size, "inputs.parameters.%s was not supplied (template %s)", name,
-                                         str(tmpl, "name"));
-                                return -EINVAL;
-                        }
-                        char *raw = value_text(d), err[256];
-                        Scope s = { .c = c, .vars = json_object(), .keep = json_array() };
-                        text = expand(&s, raw, err, sizeof err);
-                        json_decref(s.vars);
-                        json_decref(s.keep);
-                        free(raw);
-                        if (!text) {
-                                snprintf(msg, size, "inputs.parameters.%s: %s", name, err);
-                                return -EINVAL;
-                        }
-                } else
-                        text = value_text(val);
-                json_t *en = json_object_get(p, "enum");
-                if (json_array_size(en) > 0) {
-                        bool ok = false;
-                        json_t *x;
-                        json_array_foreach(en, j, x) {
-                                char *t = value_text(x);
-                                ok = ok || (t && strcmp(t, text) == 0);
-                                free(t);
-                        }
-                        if (!ok) {
-                                snprintf(msg, size, "inputs.parameters.%s: '%.100s' is not one of its enum values", name,
-                                         text);
-                                free(text);
-                                return -EINVAL;
-                        }
-                }
-                json_array_append_new(params, json_pack("{s:s, s:s}", "name", name, "value", text));
-                free(text);
-        }
-        json_array_foreach(json_object_get(json_object_get(tmpl, "inputs"), "artifacts"), i, p) {
-                const char *name = str(p, "name"), *host = NULL;
-                json_array_foreach(json_object_get(args, "artifacts"), j, a)
-                        if (strcmp(str(a, "name"), name) == 0)
-                                host = str(a, "hostPath");
-                if (!host && json_is_true(json_object_get(p, "optional")))
-                        continue;
-                if (!host) {
-                        snprintf(msg, size, "inputs.artifacts.%s was not supplied (template %s)", name,
-                                 str(tmpl, "name"));
-                        return -EINVAL;
-                }
-                json_t *art = json_pack("{s:s, s:s}", "name", name, "hostPath", host);
-                if (str(p, "path"))
-                        json_object_set_new(art, "path", json_string(str(p, "path")));
-                json_array_append_new(arts, art);
-        }
-        return 0;
-}
-
-/* Expands a call's (task's or step's) arguments in scope. */
-static json_t *expand_args(Scope *s, json_t *call, char *msg, size_t size) {
-        json_t *args = json_pack("{s:[], s:[]}", "parameters", "artifacts"), *p;
-        size_t i;
-        char err[256], prefix[128];
-        snprintf(prefix, sizeof prefix, "%s/%s", s->c->ns, "");
-        json_array_foreach(json_object_get(json_object_get(call, "arguments"), "parameters"), i, p) {
-                char *raw = value_text(json_object_get(p, "value"));
-                char *v = expand(s, raw, err, sizeof err);
-                free(raw);
-                if (!v) {
-                        snprintf(msg, size, "arguments.parameters.%s: %s", str(p, "name"), err);
-                        json_decref(args);
-                        return NULL;
-                }
-                json_array_append_new(json_object_get(args, "parameters"),
-                                      json_pack("{s:s, s:s}", "name", str(p, "name"), "value", v));
-                free(v);
-        }
-        json_array_foreach(json_object_get(json_object_get(call, "arguments"), "artifacts"), i, p) {
-                char base[400];
-                snprintf(base, sizeof base, ARTIFACTS_BASE "/%s/artifacts/", s->c->ns);
-                char *v = expand(s, str(p, "from"), err, sizeof err);
-                if (!v) {
-                        snprintf(msg, size, "arguments.artifacts.%s.from: %s", str(p, "name"), err);
-                        json_decref(args);
-                        return NULL;
-                }
-                if (strncmp(v, base, strlen(base)) != 0 || strstr(v, "/../")) {
-                        snprintf(msg, size, "arguments.artifacts.%s.from: '%.100s' is not an output artifact of this "
-                                            "namespace (use {{tasks.T.outputs.artifacts.NAME}})", str(p, "name"), v);
-                        free(v);
-                        json_decref(args);
-                        return NULL;
-                }
-                json_array_append_new(json_object_get(args, "artifacts"),
-                                      json_pack("{s:s, s:s}", "name", str(p, "name"), "hostPath", v));
-                free(v);
-        }
-        return args;
-}
-
-/* ---- pods ------------------------------------------------------------------------------ */
-
-static void node_dir(Ctx *c, json_t *node, char *buf, size_t size) {
-        json_int_t run = json_integer_value(json_object_get(c->status, "sdflowRun"));
-        if (run > 0)
-                snprintf(buf, size, ARTIFACTS_BASE "/%s/artifacts/%s/%s.%lld", c->ns, c->name, str(node, "id"),
-                         (long long) run);
-        else
-                snprintf(buf, size, ARTIFACTS_BASE "/%s/artifacts/%s/%s", c->ns, c->name, str(node, "id"));
-}
-
-static bool cache_enabled(Ctx *c, json_t *tmpl) {
-        static const char *const where[] = { "labels", "annotations" };
-        json_t *md = json_object_get(c->wf, "metadata"), *tmd = json_object_get(tmpl, "metadata");
-        for (int i = 0; i < 2; i++) {
-                const char *v = str(json_object_get(md, where[i]), "pipelines.kubeflow.org/cache_enabled");
-                if (v && strcmp(v, "false") == 0)
-                        return false;
-                v = str(json_object_get(tmd, where[i]), "pipelines.kubeflow.org/cache_enabled");
-                if (v && strcmp(v, "false") == 0)
-                        return false;
-                v = str(json_object_get(tmd, where[i]), "pipelines.kubeflow.org/max_cache_staleness");
-                if (v && strcmp(v, "P0D") == 0)
-                        return false;
-        }
-        return true;
-}
-
-/* The resolved step: what decides its outputs.  Also the cache key's input. */
-static json_t *resolve_pod(Ctx *c, json_t *tmpl, json_t *node, char *msg, size_t size) {
-        bool script = json_object_get(tmpl, "script") != NULL;
-        json_t *proc = json_object_get(tmpl, script ? "script" : "container"), *x;
-        Scope s = { .c = c, .vars = input_vars(tmpl, node), .keep = json_array() };
-        char err[256];
-        size_t i;
-        var_set(s.vars, "pod.name", str(node, "id"));
-        char rbuf[32];
-        snprintf(rbuf, sizeof rbuf, "%ld", c->attempt < 0 ? 0 : c->attempt);
-        var_set(s.vars, "retries", rbuf);
-        var_set(s.vars, "node.name", str(node, "name"));
-        json_t *r = json_pack("{s:s, s:[], s:[], s:[]}", "image", str(proc, "image"), "command", "args", "env");
-        static const char *const lists[] = { "command", "args" };
-        for (int k = 0; k < 2; k++)
-                json_array_foreach(json_object_get(proc, lists[k]), i, x) {
-                        char *v = expand(&s, json_string_value(x), err, sizeof err);
-                        if (!v) {
-                                snprintf(msg, size, "%s.%s[%zu]: %s", script ? "script" : "container", lists[k], i, err);
-                                goto fail;
-                        }
-                        json_array_append_new(json_object_get(r, lists[k]), json_string(v));
-                        free(v);
-                }
-        json_array_foreach(json_object_get(proc, "env"), i, x) {
-                char *v = expand(&s, str(x, "value"), err, sizeof err), *kv = NULL;
-                if (!v || asprintf(&kv, "%s=%s", str(x, "name"), v) < 0) {
-                        snprintf(msg, size, "env[%zu].value: %s", i, err);
-                        free(v);
-                        goto fail;
-                }
-                json_array_append_new(json_object_get(r, "env"), json_string(kv));
-                free(kv);
-                free(v);
-        }
-        if (script) {
-                char *v = expand(&s, str(proc, "source"), err, sizeof err);
-                if (!v) {
-                        snprintf(msg, size, "script.source: %s", err);
-                        goto fail;
-                }
-                json_object_set_new(r, "source", json_string(v));
-                free(v);
-                if (json_array_size(json_object_get(r, "command")) == 0)
-                        json_array_append_new(json_object_get(r, "command"), json_string("sh"));
-        }
-        if (json_array_size(json_object_get(r, "command")) == 0 && json_array_size(json_object_get(r, "args")) == 0) {
-                snprintf(msg, size, "container.command: give a command (images have no entrypoint here)");
-                goto fail;
-        }
-        if (str(proc, "workingDir"))
-                json_object_set_new(r, "workingDir", json_string(str(proc, "workingDir")));
-        json_object_set(r, "resources", json_object_get(json_object_get(proc, "resources"), "limits") ?: json_null());
-        json_object_set(r, "inputs", json_object_get(node, "inputs"));
-        /* Outputs: where the step leaves them. */
-        json_t *outs = json_pack("{s:[], s:[]}", "parameters", "artifacts");
-        json_object_set_new(r, "outputs", outs);
-        json_array_foreach(json_object_get(json_object_get(tmpl, "outputs"), "parameters"), i, x) {
-                json_t *vf = json_object_get(x, "valueFrom");
-                char *path = str(vf, "path") ? expand(&s, str(vf, "path"), err, sizeof err) : NULL;
-                json_t *o = json_pack("{s:s}", "name", str(x, "name"));
-                if (path)
-                        json_object_set_new(o, "path", json_string(path));
-                if (json_object_get(vf, "default"))
-                        json_object_set(o, "default", json_object_get(vf, "default"));
-                if (json_object_get(x, "value"))
-                        json_object_set(o, "value", json_object_get(x, "value"));
-                free(path);
-                json_array_append_new(json_object_get(outs, "parameters"), o);
-        }
-        json_array_foreach(json_object_get(json_object_get(tmpl, "outputs"), "artifacts"), i, x) {
-                if (!str(x, "path"))
-                        continue;
-                char *path = expand(&s, str(x, "path"), err, sizeof err);
-                json_array_append_new(json_object_get(outs, "artifacts"),
-                                      json_pack("{s:s, s:s, s:b}", "name", str(x, "name"), "path", path ?: "",
-                                                "optional", json_is_true(json_object_get(x, "optional"))));
-                free(path);
-        }
-        json_decref(s.vars);
-        json_decref(s.keep);
-        return r;
-fail:
-        json_decref(s.vars);
-        json_decref(s.keep);
-        json_decref(r);
-        return NULL;
-}
-
-static void cache_key(json_t *resolved, char *hex, size_t size) {
-        /* Input artifacts count by content, not by where they lie. */
-        json_t *copy = json_deep_copy(resolved), *a;
-        size_t i;
-        json_array_foreach(json_object_get(json_object_get(copy, "inputs"), "artifacts"), i, a)
-                json_object_del(a, "hostPath");
-        char *text = json_dumps(copy, JSON_COMPACT | JSON_SORT_KEYS);
-        json_decref(copy);
-        unsigned char h[EVP_MAX_MD_SIZE];
-        unsigned hl = 0;
-        EVP_Digest(text, strlen(text), h, &hl, EVP_sha256(), NULL);
-        free(text);
-        size_t o = 0;
-        for (unsigned k = 0; k < hl && o + 3 <= size; k++)
-                o += (size_t) snprintf(hex + o, size - o, "%02x", h[k]);
-}
-
-/* True when every artifact file the cached outputs name still exists. */
-static bool outputs_exist(json_t *outs) {
-        json_t *a;
-        size_t i;
-        struct stat st;
-        json_array_foreach(json_object_get(outs, "artifacts"), i, a)
-                if (!str(a, "hostPath") || stat(str(a, "hostPath"), &st) < 0)
-                        return false;
-        return true;
-}
-
-/* A pod node's step: resolve, look in the cache, or queue its unit. */
-static void pod_begin(Ctx *c, json_t *node, json_t *tmpl) {
-        char msg[512], key[80] = "";
-        json_t *resolved = resolve_pod(c, tmpl, node, msg, sizeof msg);
-        if (!resolved) {
-                set_phase(c, node, "Error", msg);
-                return;
-        }
-        /* Input artifacts' digests, from the nodes that made them. */
-        json_t *a;
-        size_t i;
-        json_array_foreach(json_object_get(json_object_get(resolved, "inputs"), "artifacts"), i, a) {
-                char dig[200];
-                snprintf(dig, sizeof dig, "%s.sha256", str(a, "hostPath"));
-                (void) dig;
-                const char *host = str(a, "hostPath");
-                /* hostPath: .../<node dir>/artifacts/<name>; its digest is in .../<node dir>/digests */
-                char dir[1024], name[256];
-                snprintf(dir, sizeof dir, "%s", host);
-                char *slash = strrchr(dir, '/');
-                if (slash) {
-                        snprintf(name, sizeof name, "%s", slash + 1);
-                        *slash = '\0';
-                        slash = strrchr(dir, '/');
-                        if (slash)
-                                *slash = '\0';
-                        char path[1100], line[400];
-                        snprintf(path, sizeof path, "%s/digests", dir);
-                        FILE *f = fopen(path, "re");
-                        while (f && fgets(line, sizeof line, f)) {
-                                size_t n = strlen(name);
-                                if (strncmp(line, name, n) == 0 && line[n] == ' ') {
-                                        line[strcspn(line, "\n")] = '\0';
-                                        json_object_set_new(a, "sha256", json_string(line + n + 1));
-                                }
-                        }
-                        if (f)
-                                fclose(f);
-                }
-        }
-        if (cache_enabled(c, tmpl)) {
-                cache_key(resolved, key, sizeof key);
-                json_t *outs = NULL;
-                char from[256];
-                if (store_cache_get(c->e->store, c->ns, key, &outs, from, sizeof from) == 0) {
-                        if (outputs_exist(outs)) {
-                                json_object_set_new(node, "outputs", outs);
-                                json_object_set_new(node, "sdflowCachedFrom", json_string(from));
-                                char m[400];
-                                snprintf(m, sizeof m, "cached: the outputs of an identical step of workflow %s", from);
-                                set_phase(c, node, "Succeeded", NULL);
-                                json_object_set_new(node, "message", json_string(m));
-                                json_decref(resolved);
-                                return;
-                        }
-                        json_decref(outs);
-                }
-                json_object_set_new(node, "sdflowCacheKey", json_string(key));
-        }
-        json_object_set_new(node, "sdflowStep", resolved);
-}
-
-static uint64_t quantity_or_max(json_t *limits, const char *what, bool cpu);
-
-/* What a pod node's step asks of the namespace: CPU (CPUQuotaPerSecUSec)
- * and memory; 0 for what it does not limit. */
-static void pod_needs(json_t *node, uint64_t *cpu, uint64_t *mem) {
-        json_t *res = json_object_get(json_object_get(node, "sdflowStep"), "resources");
-        uint64_t c = quantity_or_max(res, "cpu", true), m = quantity_or_max(res, "memory", false);
-        *cpu = c == UINT64_MAX ? 0 : c;
-        *mem = m == UINT64_MAX ? 0 : m;
-}
-
-/* Whether a queued pod may start now: the workflow's parallelism, then the
- * namespace's quota (its Profile's cpu and memory) less what the steps
- * that run in the namespace already hold.  A step that could never fit
- * fails; one that does not fit now waits (msg says why). */
-static int pod_may_start(Ctx *c, json_t *node, char *msg, size_t size) {
-        json_int_t par = json_integer_value(json_object_get(c->spec, "parallelism"));
-        if (par > 0 && c->running >= (unsigned) par) {
-                snprintf(msg, size, "waiting: the workflow's parallelism (%lld) is reached", (long long) par);
-                return 0;
-        }
-        uint64_t cpu, mem;
-        pod_needs(node, &cpu, &mem);
-        if (cpu == 0 && mem == 0)
-                return 1;
-        json_t *profile;
-        if (store_get(c->e->store, &kind_profile, NULL, c->ns, &profile) < 0)
-                return 1;
-        uint64_t gpus;
-        SliceLimits l = ns_profile_limits(profile, &gpus);
-        json_decref(profile);
-        if ((cpu && l.cpu_quota_per_sec_usec != UINT64_MAX && cpu > l.cpu_quota_per_sec_usec) ||
-            (mem && l.memory_max != UINT64_MAX && mem > l.memory_max)) {
-                snprintf(msg, size, "the step's limits (cpu %llum, memory %llu bytes) exceed the namespace's quota "
-                                    "(cpu %llum, memory %llu bytes)",
-                         (unsigned long long) cpu / 1000, (unsigned long long) mem,
-                         (unsigned long long) (l.cpu_quota_per_sec_usec == UINT64_MAX ? 0 : l.cpu_quota_per_sec_usec / 1000),
-                         (unsigned long long) (l.memory_max == UINT64_MAX ? 0 : l.memory_max));
-                return -E2BIG;
-        }
-        /* What runs in the namespace now, in every workflow the engine holds. */
-        uint64_t used_cpu = 0, used_mem = 0;
-        char prefix[200];
-        snprintf(prefix, sizeof prefix, "%s/", c->ns);
-        const char *key, *id;
-        json_t *wf, *n;
-        json_object_foreach(c->e->active, key, wf) {
-                if (strncmp(key, prefix, strlen(prefix)) != 0)
-                        continue;
-                json_object_foreach(json_object_get(json_object_get(wf, "status"), "nodes"), id, n)
-                        if (str(n, "sdflowUnit") && !phase_done(node_phase(n))) {
-                                uint64_t a, b;
-                                pod_needs(n, &a, &b);
-                                used_cpu += a;
-                                used_mem += b;
-                        }
-        }
-        if ((cpu && l.cpu_quota_per_sec_usec != UINT64_MAX && used_cpu + cpu > l.cpu_quota_per_sec_usec) ||
-            (mem && l.memory_max != UINT64_MAX && used_mem + mem > l.memory_max)) {
-                snprintf(msg, size, "waiting for quota: running steps hold cpu %llum and memory %llu of the namespace's "
-                                    "cpu %llum and memory %llu",
-                         (unsigned long long) used_cpu / 1000, (unsigned long long) used_mem,
-                         (unsigned long long) (l.cpu_quota_per_sec_usec == UINT64_MAX ? 0 : l.cpu_quota_per_sec_usec / 1000),
-                         (unsigned long long) (l.memory_max == UINT64_MAX ? 0 : l.memory_max));
-                return 0;
-        }
-        return 1;
-}
-
-static void pod_start(Ctx *c, json_t *node) {
-        char unit[400], dir[600];
-        json_int_t run = json_integer_value(json_object_get(c->status, "sdflowRun"));
-        snprintf(unit, sizeof unit, "sdflowwf_%s_%s_%lld.service", c->ns, str(node, "id"), (long long) run);
-        node_dir(c, node, dir, sizeof dir);
-        json_object_set_new(node, "sdflowUnit", json_string(unit));
-        json_object_set_new(node, "sdflowDir", json_string(dir));
-        set_phase(c, node, "Running", NULL);
-        json_array_append_new(c->starts, json_string(str(node, "id")));
-        c->running++;
-}
-
-/* Reads what a finished step left and settles its node. */
-static void pod_finish(Ctx *c, json_t *node, const char *sd_result, int sd_status) {
+static void pod_finish(Engine *e, json_t *wf, json_t *node, const char *sd_result, int sd_status) {
+        json_t *wst = json_object_get(wf, "status");
         char path[700], buf[VALUE_MAX + 1], msg[600] = "";
         const char *dir = str(node, "sdflowDir");
         json_t *step = json_object_get(node, "sdflowStep");
@@ -809,12 +107,12 @@ static void pod_finish(Ctx *c, json_t *node, const char *sd_result, int sd_statu
                         }
                 }
                 if (!v && json_object_get(p, "default")) {
-                        char *t = value_text(json_object_get(p, "default"));
+                        char *t = wf_value_text(json_object_get(p, "default"));
                         v = json_string(t ?: "");
                         free(t);
                 }
                 if (!v && json_object_get(p, "value")) {
-                        char *t = value_text(json_object_get(p, "value"));
+                        char *t = wf_value_text(json_object_get(p, "value"));
                         v = json_string(t ?: "");
                         free(t);
                 }
@@ -858,7 +156,7 @@ static void pod_finish(Ctx *c, json_t *node, const char *sd_result, int sd_statu
                 snprintf(msg, sizeof msg, "Step exceeded its deadline (timeout)");
         } else if (sd_result && strcmp(sd_result, "canceled") == 0) {
                 phase = "Failed";
-                snprintf(msg, sizeof msg, "Stopped: %s", str(c->status, "sdflowShutdown") ?: "the step was stopped");
+                snprintf(msg, sizeof msg, "Stopped: %s", str(wst, "sdflowShutdown") ?: "the step was stopped");
         } else if (code < 0) {
                 phase = "Error";
                 if (!msg[0])
@@ -874,831 +172,9 @@ static void pod_finish(Ctx *c, json_t *node, const char *sd_result, int sd_statu
         if (code >= 0)
                 json_object_set_new(outs, "exitCode", json_sprintf("%d", code));
         json_object_set_new(node, "outputs", outs);
-        set_phase(c, node, phase, strcmp(phase, "Succeeded") == 0 ? NULL : msg);
+        wf_set_phase(node, phase, strcmp(phase, "Succeeded") == 0 ? NULL : msg, epoch_now());
         if (strcmp(phase, "Succeeded") == 0 && str(node, "sdflowCacheKey"))
-                (void) store_cache_put(c->e->store, c->ns, str(node, "sdflowCacheKey"), c->name, outs);
-}
-
-/* ---- templates ------------------------------------------------------------------------ */
-
-static json_t *execute(Ctx *c, const char *node_name, const char *display, const char *tmpl_name, json_t *args,
-                       const char *boundary, bool in_retry);
-
-/* A template's outputs that come from its children (dag, steps):
- * valueFrom.parameter and from. */
-static void collect_outputs(Ctx *c, json_t *tmpl, json_t *node, Scope *s) {
-        json_t *outs = json_pack("{s:[], s:[]}", "parameters", "artifacts"), *p;
-        size_t i;
-        char err[256];
-        json_array_foreach(json_object_get(json_object_get(tmpl, "outputs"), "parameters"), i, p) {
-                const char *from = str(json_object_get(p, "valueFrom"), "parameter");
-                char *v = from ? expand(s, from, err, sizeof err) : NULL;
-                if (v)
-                        json_array_append_new(json_object_get(outs, "parameters"),
-                                              json_pack("{s:s, s:s}", "name", str(p, "name"), "value", v));
-                free(v);
-        }
-        json_array_foreach(json_object_get(json_object_get(tmpl, "outputs"), "artifacts"), i, p) {
-                char *v = str(p, "from") ? expand(s, str(p, "from"), err, sizeof err) : NULL;
-                if (v)
-                        json_array_append_new(json_object_get(outs, "artifacts"),
-                                              json_pack("{s:s, s:s}", "name", str(p, "name"), "hostPath", v));
-                free(v);
-        }
-        json_object_set_new(node, "outputs", outs);
-        (void) c;
-}
-
-/* A withSequence format with exactly one integer conversion (%d, %05d, %x, %X, %o). */
-static bool int_format(const char *f) {
-        const char *p = strchr(f, '%');
-        if (!p || strchr(p + 1, '%'))
-                return false;
-        p++;
-        while (*p == '0' || *p == '-' || *p == ' ' || *p == '+')
-                p++;
-        while (isdigit((unsigned char) *p))
-                p++;
-        return *p && strchr("dxXo", *p) != NULL;
-}
-
-/* The items of withItems, withParam or withSequence; NULL when there are
- * none; -EINVAL (msg) when malformed. */
-static int call_items(Scope *s, json_t *call, json_t **ret, char *msg, size_t size) {
-        *ret = NULL;
-        json_t *items = json_object_get(call, "withItems");
-        if (items) {
-                *ret = json_incref(items);
-                return 0;
-        }
-        char err[256];
-        if (str(call, "withParam")) {
-                char *v = expand(s, str(call, "withParam"), err, sizeof err);
-                if (!v) {
-                        snprintf(msg, size, "withParam: %s", err);
-                        return -EINVAL;
-                }
-                json_error_t je;
-                json_t *list = json_loads(v, 0, &je);
-                if (!json_is_array(list)) {
-                        snprintf(msg, size, "withParam: '%.80s' is not a JSON list", v);
-                        free(v);
-                        json_decref(list);
-                        return -EINVAL;
-                }
-                free(v);
-                *ret = list;
-                return 0;
-        }
-        json_t *seq = json_object_get(call, "withSequence");
-        if (seq) {
-                long long start = 0, end = 0, count = -1;
-                json_t *x;
-                char *t;
-                if ((x = json_object_get(seq, "start")) && (t = value_text(x))) {
-                        char *e2 = expand(s, t, err, sizeof err);
-                        start = e2 ? strtoll(e2, NULL, 10) : 0;
-                        free(e2);
-                        free(t);
-                }
-                if ((x = json_object_get(seq, "end")) && (t = value_text(x))) {
-                        char *e2 = expand(s, t, err, sizeof err);
-                        end = e2 ? strtoll(e2, NULL, 10) : 0;
-                        free(e2);
-                        free(t);
-                }
-                if ((x = json_object_get(seq, "count")) && (t = value_text(x))) {
-                        char *e2 = expand(s, t, err, sizeof err);
-                        count = e2 ? strtoll(e2, NULL, 10) : 0;
-                        free(e2);
-                        free(t);
-                        end = start + count - 1;
-                }
-                long long n = end >= start ? end - start + 1 : start - end + 1;
-                if (count == 0)
-                        n = 0;
-                if (n > MAX_ITEMS) {
-                        snprintf(msg, size, "withSequence: %lld items (at most %d)", n, MAX_ITEMS);
-                        return -EINVAL;
-                }
-                json_t *list = json_array();
-                const char *fmt = str(seq, "format");
-                for (long long i = 0; i < n; i++) {
-                        long long v = end >= start ? start + i : start - i;
-                        char b[64];
-                        if (fmt && int_format(fmt)) {
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-nonliteral"
-                                snprintf(b, sizeof b, fmt, (int) v); /* checked: one %d, %x, %X or %o */
-#pragma GCC diagnostic pop
-                        } else
-                                snprintf(b, sizeof b, "%lld", v);
-                        json_array_append_new(list, json_string(b));
-                }
-                *ret = list;
-        }
-        return 0;
-}
-
-/* The label Argo gives an item in a node name: name(i:value). */
-static void item_label(json_t *item, size_t i, char *buf, size_t size) {
-        char *t = value_text(item);
-        snprintf(buf, size, "(%zu:%.60s)", i, t ?: "");
-        free(t);
-}
-
-/* Runs one call (a DAG task or a step) named node_name in scope s, with
- * its when and items.  Returns its node (never NULL once created). */
-static json_t *run_call(Ctx *c, json_t *call, const char *node_name, const char *display, const char *boundary,
-                        Scope *s) {
-        json_t *node = get_node(c, node_name);
-        if (node && phase_done(node_phase(node)))
-                return node;
-        char msg[512], err[256];
-        const char *tname = str(call, "template");
-        /* when */
-        if (!node && str(call, "when")) {
-                char *w = expand(s, str(call, "when"), err, sizeof err);
-                int r = w ? when_eval(w, err, sizeof err) : -EINVAL;
-                if (r <= 0) {
-                        node = new_node(c, node_name, display, "Skipped", tname, boundary);
-                        if (r == 0)
-                                snprintf(msg, sizeof msg, "when '%.200s' evaluated false", w);
-                        else
-                                snprintf(msg, sizeof msg, "when: %s", err);
-                        set_phase(c, node, r == 0 ? "Skipped" : "Error", msg);
-                        free(w);
-                        return node;
-                }
-                free(w);
-        }
-        bool expanded = json_object_get(call, "withItems") || json_object_get(call, "withParam") ||
-                        json_object_get(call, "withSequence");
-        if (!expanded) {
-                json_t *args = expand_args(s, call, msg, sizeof msg);
-                if (!args) {
-                        node = node ?: new_node(c, node_name, display, "Pod", tname, boundary);
-                        set_phase(c, node, "Error", msg);
-                        return node;
-                }
-                node = execute(c, node_name, display, tname, args, boundary, false);
-                json_decref(args);
-                return node;
-        }
-        /* withItems and friends: a group node with one child per item. */
-        if (!node) {
-                node = new_node(c, node_name, display, "TaskGroup", tname, boundary);
-                json_object_set_new(node, "sdflowExpanded", json_true());
-        }
-        json_t *items = NULL;
-        if (call_items(s, call, &items, msg, sizeof msg) < 0) {
-                set_phase(c, node, "Error", msg);
-                return node;
-        }
-        size_t i, n_done = 0, n_bad = 0, n = json_array_size(items);
-        json_t *item;
-        json_array_foreach(items, i, item) {
-                char label[128], child_name[700], child_display[400];
-                item_label(item, i, label, sizeof label);
-                snprintf(child_name, sizeof child_name, "%s%s", node_name, label);
-                snprintf(child_display, sizeof child_display, "%s%s", display, label);
-                Scope is = *s;
-                is.vars = json_deep_copy(s->vars);
-                item_vars(is.vars, item);
-                json_t *child = get_node(c, child_name);
-                if (!child) {
-                        json_t *args = expand_args(&is, call, msg, sizeof msg);
-                        if (!args) {
-                                child = new_node(c, child_name, child_display, "Pod", tname, str(node, "id"));
-                                set_phase(c, child, "Error", msg);
-                        } else {
-                                child = execute(c, child_name, child_display, tname, args, str(node, "id"), false);
-                                json_decref(args);
-                        }
-                } else if (!phase_done(node_phase(child))) {
-                        json_t *args = expand_args(&is, call, msg, sizeof msg);
-                        if (args)
-                                child = execute(c, child_name, child_display, tname, args, str(node, "id"), false);
-                        json_decref(args);
-                }
-                json_decref(is.vars);
-                if (child) {
-                        add_child(node, child);
-                        if (phase_done(node_phase(child)))
-                                n_done++;
-                        if (phase_bad(node_phase(child)))
-                                n_bad++;
-                }
-        }
-        json_decref(items);
-        if (n_done == n) {
-                set_phase(c, node, n_bad ? "Failed" : "Succeeded", n_bad ? "child failed" : NULL);
-        } else if (strcmp(node_phase(node), "Pending") == 0)
-                set_phase(c, node, "Running", NULL);
-        return node;
-}
-
-/* continueOn: a failed (or errored) node that its caller lets pass. */
-static bool passes(json_t *call, json_t *node) {
-        const char *p = node_phase(node);
-        json_t *co = json_object_get(call, "continueOn");
-        if (!phase_bad(p))
-                return true;
-        if (strcmp(p, "Failed") == 0 && json_is_true(json_object_get(co, "failed")))
-                return true;
-        if (strcmp(p, "Error") == 0 && json_is_true(json_object_get(co, "error")))
-                return true;
-        return false;
-}
-
-/* Evaluates a depends expression against the task nodes; every task it
- * names must be done.  Returns 1, 0, or -EAGAIN (not yet decidable). */
-static int eval_depends(Ctx *c, const char *dag_name, const char *expr, char *err, size_t errsz) {
-        /* Rewrite "A.Succeeded" etc. to true/false, then use when_eval. */
-        char out[4096];
-        size_t o = 0;
-        const char *p = expr;
-        while (*p && o + 8 < sizeof out) {
-                if (isalnum((unsigned char) *p) || *p == '_' || *p == '-') {
-                        const char *start = p;
-                        while (*p && (isalnum((unsigned char) *p) || *p == '_' || *p == '-' || *p == '.'))
-                                p++;
-                        char word[300];
-                        snprintf(word, sizeof word, "%.*s", (int) (p - start), start);
-                        char *dot = strchr(word, '.');
-                        const char *what = dot ? dot + 1 : NULL;
-                        if (dot)
-                                *dot = '\0';
-                        char nn[700];
-                        snprintf(nn, sizeof nn, "%s.%s", dag_name, word);
-                        json_t *n = get_node(c, nn);
-                        if (!n || !phase_done(node_phase(n)))
-                                return -EAGAIN;
-                        const char *ph = node_phase(n);
-                        bool v;
-                        if (!what)
-                                v = strcmp(ph, "Succeeded") == 0 || strcmp(ph, "Skipped") == 0;
-                        else if (strcmp(what, "Succeeded") == 0)
-                                v = strcmp(ph, "Succeeded") == 0;
-                        else if (strcmp(what, "Failed") == 0)
-                                v = strcmp(ph, "Failed") == 0;
-                        else if (strcmp(what, "Errored") == 0)
-                                v = strcmp(ph, "Error") == 0;
-                        else if (strcmp(what, "Skipped") == 0)
-                                v = strcmp(ph, "Skipped") == 0;
-                        else if (strcmp(what, "Omitted") == 0)
-                                v = strcmp(ph, "Omitted") == 0;
-                        else if (strcmp(what, "Daemoned") == 0)
-                                v = false;
-                        else if (strcmp(what, "AnySucceeded") == 0 || strcmp(what, "AllFailed") == 0) {
-                                bool any = false, all = true;
-                                json_t *id;
-                                size_t i;
-                                json_array_foreach(json_object_get(n, "children"), i, id) {
-                                        const char *cp = node_phase(json_object_get(c->nodes, json_string_value(id)));
-                                        any = any || (cp && strcmp(cp, "Succeeded") == 0);
-                                        all = all && cp && phase_bad(cp);
-                                }
-                                v = what[1] == 'n' ? any : all;
-                        } else {
-                                snprintf(err, errsz, "depends: unknown result '%s'", what);
-                                return -EINVAL;
-                        }
-                        o += (size_t) snprintf(out + o, sizeof out - o, "%s", v ? "true" : "false");
-                } else
-                        out[o++] = *p++;
-        }
-        out[o] = '\0';
-        return when_eval(out, err, errsz);
-}
-
-static json_t *find_task(json_t *dag, const char *name) {
-        json_t *t;
-        size_t i;
-        json_array_foreach(json_object_get(dag, "tasks"), i, t)
-                if (strcmp(str(t, "name"), name) == 0)
-                        return t;
-        return NULL;
-}
-
-/* The names a depends expression or dependencies list mentions, into set. */
-static void task_deps(json_t *task, json_t *set) {
-        json_t *d;
-        size_t i;
-        json_array_foreach(json_object_get(task, "dependencies"), i, d)
-                json_object_set_new(set, json_string_value(d), json_true());
-        const char *p = str(task, "depends");
-        while (p && *p) {
-                if (isalnum((unsigned char) *p) || *p == '_' || *p == '-') {
-                        const char *start = p;
-                        while (*p && (isalnum((unsigned char) *p) || *p == '_' || *p == '-'))
-                                p++;
-                        char word[300];
-                        snprintf(word, sizeof word, "%.*s", (int) (p - start), start);
-                        if (strcmp(word, "true") != 0 && strcmp(word, "false") != 0)
-                                json_object_set_new(set, word, json_true());
-                        while (*p && (isalnum((unsigned char) *p) || *p == '.' || *p == '_' || *p == '-'))
-                                p++;
-                } else
-                        p++;
-        }
-}
-
-/* A DAG's tasks, or with dag.target (names, space-separated) only those and what they depend on. */
-static json_t *dag_tasks(json_t *dag) {
-        json_t *all = json_object_get(dag, "tasks");
-        const char *target = str(dag, "target");
-        if (!target || !*target)
-                return json_incref(all);
-        json_t *want = json_object(), *t;
-        char buf[1024];
-        snprintf(buf, sizeof buf, "%s", target);
-        for (char *save = NULL, *w = strtok_r(buf, " ,", &save); w; w = strtok_r(NULL, " ,", &save))
-                json_object_set_new(want, w, json_true());
-        size_t i;
-        bool grew = true;
-        while (grew) {
-                grew = false;
-                json_array_foreach(all, i, t)
-                        if (json_object_get(want, str(t, "name"))) {
-                                size_t before = json_object_size(want);
-                                task_deps(t, want);
-                                grew = grew || json_object_size(want) != before;
-                        }
-        }
-        json_t *out = json_array();
-        json_array_foreach(all, i, t)
-                if (json_object_get(want, str(t, "name")))
-                        json_array_append(out, t);
-        json_decref(want);
-        return out;
-}
-
-static void execute_dag(Ctx *c, json_t *node, json_t *tmpl) {
-        json_t *dag = json_object_get(tmpl, "dag"), *task;
-        const char *name = str(node, "name");
-        Scope s = { .c = c, .vars = input_vars(tmpl, node), .dag = name, .keep = json_array() };
-        bool fail_fast = !json_is_false(json_object_get(dag, "failFast"));
-        json_int_t par = json_integer_value(json_object_get(tmpl, "parallelism"));
-        json_t *tasks = dag_tasks(dag);
-        size_t i, n = json_array_size(tasks), n_done = 0;
-        bool failed = false, any_bad = false;
-        unsigned running = 0;
-        char err[256];
-
-        /* First the tasks already done, to know about failures. */
-        json_array_foreach(tasks, i, task) {
-                char nn[700];
-                snprintf(nn, sizeof nn, "%s.%s", name, str(task, "name"));
-                json_t *tn = get_node(c, nn);
-                if (tn && phase_done(node_phase(tn)) && !passes(task, tn))
-                        failed = true;
-                if (tn && !phase_done(node_phase(tn)))
-                        running++;
-        }
-        json_array_foreach(tasks, i, task) {
-                char nn[700];
-                const char *tname = str(task, "name");
-                snprintf(nn, sizeof nn, "%s.%s", name, tname);
-                json_t *tn = get_node(c, nn);
-                if (!tn) {
-                        if (c->stopping || (failed && fail_fast))
-                                continue;
-                        if (par > 0 && running >= (unsigned) par)
-                                continue;
-                        /* Dependencies. */
-                        int ok = 1;
-                        if (str(task, "depends")) {
-                                ok = eval_depends(c, name, str(task, "depends"), err, sizeof err);
-                                if (ok == -EAGAIN)
-                                        continue;
-                        } else {
-                                json_t *d;
-                                size_t k;
-                                json_array_foreach(json_object_get(task, "dependencies"), k, d) {
-                                        char dn[700];
-                                        snprintf(dn, sizeof dn, "%s.%s", name, json_string_value(d));
-                                        json_t *dnode = get_node(c, dn);
-                                        if (!dnode || !phase_done(node_phase(dnode))) {
-                                                ok = -EAGAIN;
-                                                break;
-                                        }
-                                        const char *ph = node_phase(dnode);
-                                        json_t *dt = find_task(dag, json_string_value(d));
-                                        if (!(strcmp(ph, "Succeeded") == 0 || strcmp(ph, "Skipped") == 0 ||
-                                              (dt && phase_bad(ph) && passes(dt, dnode))))
-                                                ok = 0;
-                                }
-                                if (ok == -EAGAIN)
-                                        continue;
-                        }
-                        if (ok <= 0) {
-                                tn = new_node(c, nn, tname, "Skipped", str(task, "template"), str(node, "id"));
-                                if (ok == 0)
-                                        set_phase(c, tn, "Omitted", "omitted: depends condition not met");
-                                else
-                                        set_phase(c, tn, "Error", err);
-                                add_child(node, tn);
-                                n_done++;
-                                continue;
-                        }
-                        running++;
-                }
-                tn = run_call(c, task, nn, tname, str(node, "id"), &s);
-                if (!tn)
-                        continue;
-                add_child(node, tn);
-                if (phase_done(node_phase(tn))) {
-                        n_done++;
-                        if (!passes(task, tn))
-                                failed = any_bad = true;
-                }
-        }
-        if (strcmp(node_phase(node), "Pending") == 0)
-                set_phase(c, node, "Running", NULL);
-        /* Done when every task is done, or (after a failure, or while
-         * stopping) when nothing more runs. */
-        bool done = n_done == n;
-        if (!done && (failed || c->stopping)) {
-                done = true;
-                json_array_foreach(tasks, i, task) {
-                        char nn[700];
-                        snprintf(nn, sizeof nn, "%s.%s", name, str(task, "name"));
-                        json_t *tn = get_node(c, nn);
-                        if (tn && !phase_done(node_phase(tn)))
-                                done = false;
-                }
-        }
-        if (done) {
-                if (any_bad || failed)
-                        set_phase(c, node, "Failed", "child failed");
-                else if (c->stopping && n_done < n)
-                        set_phase(c, node, "Failed", "stopped");
-                else {
-                        collect_outputs(c, tmpl, node, &s);
-                        set_phase(c, node, "Succeeded", NULL);
-                }
-        }
-        json_decref(s.vars);
-        json_decref(s.keep);
-        json_decref(tasks);
-}
-
-static void execute_steps(Ctx *c, json_t *node, json_t *tmpl) {
-        const char *name = str(node, "name");
-        Scope s = { .c = c, .vars = input_vars(tmpl, node), .steps = json_object(), .keep = json_array() };
-        json_t *group;
-        size_t g, n_groups = json_array_size(json_object_get(tmpl, "steps"));
-        bool failed = false, all_done = true;
-        if (strcmp(node_phase(node), "Pending") == 0)
-                set_phase(c, node, "Running", NULL);
-        json_array_foreach(json_object_get(tmpl, "steps"), g, group) {
-                char gname[700], gdisplay[64];
-                snprintf(gname, sizeof gname, "%s[%zu]", name, g);
-                snprintf(gdisplay, sizeof gdisplay, "[%zu]", g);
-                json_t *gn = get_node(c, gname);
-                if (!gn) {
-                        if (c->stopping) {
-                                all_done = false;
-                                break;
-                        }
-                        gn = new_node(c, gname, gdisplay, "StepGroup", NULL, str(node, "id"));
-                        set_phase(c, gn, "Running", NULL);
-                }
-                add_child(node, gn);
-                json_t *step;
-                size_t i, n_done = 0;
-                bool gfailed = false;
-                json_array_foreach(group, i, step) {
-                        char sn[800];
-                        snprintf(sn, sizeof sn, "%s.%s", gname, str(step, "name"));
-                        json_t *stn = run_call(c, step, sn, str(step, "name"), str(gn, "id"), &s);
-                        if (!stn)
-                                continue;
-                        add_child(gn, stn);
-                        if (phase_done(node_phase(stn))) {
-                                n_done++;
-                                if (!passes(step, stn))
-                                        gfailed = true;
-                        }
-                }
-                /* This group's steps are visible to the next groups. */
-                json_array_foreach(group, i, step) {
-                        char sn[800];
-                        snprintf(sn, sizeof sn, "%s.%s", gname, str(step, "name"));
-                        json_object_set_new(s.steps, str(step, "name"), json_string(sn));
-                }
-                if (n_done < json_array_size(group)) {
-                        all_done = false;
-                        break;
-                }
-                set_phase(c, gn, gfailed ? "Failed" : "Succeeded", gfailed ? "child failed" : NULL);
-                if (gfailed) {
-                        failed = true;
-                        break;
-                }
-                if (g + 1 == n_groups)
-                        break;
-        }
-        if (failed)
-                set_phase(c, node, "Failed", "child failed");
-        else if (all_done && c->stopping && json_array_size(json_object_get(node, "children")) < n_groups)
-                set_phase(c, node, "Failed", "stopped");
-        else if (all_done) {
-                collect_outputs(c, tmpl, node, &s);
-                set_phase(c, node, "Succeeded", NULL);
-        }
-        json_decref(s.vars);
-        json_decref(s.steps);
-        json_decref(s.keep);
-}
-
-static void execute_suspend(Ctx *c, json_t *node, json_t *tmpl) {
-        if (json_is_true(json_object_get(node, "sdflowResumed"))) {
-                set_phase(c, node, "Succeeded", NULL);
-                return;
-        }
-        if (c->stopping) {
-                set_phase(c, node, "Failed", "stopped");
-                return;
-        }
-        int64_t d = parse_duration(json_object_get(json_object_get(tmpl, "suspend"), "duration"));
-        uint64_t start = parse_time(str(node, "startedAt"));
-        if (d >= 0 && json_object_get(json_object_get(tmpl, "suspend"), "duration")) {
-                if (c->now_sec >= start + (uint64_t) d) {
-                        set_phase(c, node, "Succeeded", NULL);
-                        return;
-                }
-                wake_at(c, start + (uint64_t) d);
-        }
-        set_phase(c, node, "Running", "suspended: resume with sdflow resume");
-}
-
-/* A retryStrategy allows another attempt after this one? */
-static bool may_retry(json_t *rs, json_t *last, size_t attempts) {
-        json_t *lim = json_object_get(rs, "limit");
-        long long limit = json_is_integer(lim) ? json_integer_value(lim)
-                          : json_is_string(lim) ? strtoll(json_string_value(lim), NULL, 10)
-                                                : -1; /* no limit given: Argo retries without end */
-        if (limit >= 0 && attempts > (size_t) limit)
-                return false;
-        const char *pol = str(rs, "retryPolicy") ?: "OnFailure";
-        const char *ph = node_phase(last);
-        if (strcmp(pol, "Always") == 0)
-                return true;
-        if (strcmp(pol, "OnFailure") == 0)
-                return strcmp(ph, "Failed") == 0;
-        return strcmp(ph, "Error") == 0; /* OnError, OnTransientError */
-}
-
-static json_t *execute(Ctx *c, const char *node_name, const char *display, const char *tmpl_name, json_t *args,
-                       const char *boundary, bool in_retry) {
-        json_t *node = get_node(c, node_name), *tmpl = find_template(c, tmpl_name);
-        char msg[512];
-        if (node && phase_done(node_phase(node)))
-                return node;
-        if (!tmpl) {
-                node = node ?: new_node(c, node_name, display, "Pod", tmpl_name, boundary);
-                snprintf(msg, sizeof msg, "no template named '%s'", tmpl_name ?: "");
-                set_phase(c, node, "Error", msg);
-                return node;
-        }
-        json_t *rs = json_object_get(tmpl, "retryStrategy");
-        if (rs && !in_retry) {
-                if (!node)
-                        node = new_node(c, node_name, display, "Retry", tmpl_name, boundary);
-                json_t *ch = json_object_get(node, "children");
-                size_t n = json_array_size(ch);
-                json_t *last = n ? json_object_get(c->nodes, json_string_value(json_array_get(ch, n - 1))) : NULL;
-                if (last && phase_done(node_phase(last))) {
-                        if (strcmp(node_phase(last), "Succeeded") == 0) {
-                                json_object_set(node, "outputs", json_object_get(last, "outputs"));
-                                set_phase(c, node, "Succeeded", NULL);
-                                return node;
-                        }
-                        if (c->stopping || !may_retry(rs, last, n)) {
-                                json_object_set(node, "outputs", json_object_get(last, "outputs"));
-                                snprintf(msg, sizeof msg, "%s (after %zu attempt%s)", str(last, "message") ?: "failed", n,
-                                         n == 1 ? "" : "s");
-                                set_phase(c, node, node_phase(last), msg);
-                                return node;
-                        }
-                        /* Backoff: duration * factor^(n-1), at most maxDuration after the first start. */
-                        json_t *bo = json_object_get(rs, "backoff");
-                        int64_t dur = parse_duration(json_object_get(bo, "duration"));
-                        if (dur > 0) {
-                                double f = 1;
-                                json_t *fac = json_object_get(bo, "factor");
-                                double factor = json_is_number(fac) ? json_number_value(fac)
-                                                : json_is_string(fac) ? strtod(json_string_value(fac), NULL)
-                                                                      : 1;
-                                for (size_t k = 1; k < n; k++)
-                                        f *= factor;
-                                uint64_t at = parse_time(str(last, "finishedAt")) + (uint64_t) (dur * f);
-                                int64_t maxd = parse_duration(json_object_get(bo, "maxDuration"));
-                                if (maxd > 0 && at > parse_time(str(node, "startedAt")) + (uint64_t) maxd) {
-                                        set_phase(c, node, node_phase(last), "retries exceeded the backoff's maxDuration");
-                                        return node;
-                                }
-                                if (c->now_sec < at) {
-                                        wake_at(c, at);
-                                        set_phase(c, node, "Running", NULL);
-                                        return node;
-                                }
-                        }
-                        last = NULL;
-                }
-                if (!last) {
-                        if (c->stopping) {
-                                set_phase(c, node, "Failed", "stopped");
-                                return node;
-                        }
-                        char an[800], ad[400];
-                        snprintf(an, sizeof an, "%s(%zu)", node_name, n);
-                        snprintf(ad, sizeof ad, "%s(%zu)", display, n);
-                        c->attempt = (long) n;
-                        last = execute(c, an, ad, tmpl_name, args, boundary, true);
-                        c->attempt = -1;
-                        add_child(node, last);
-                } else
-                        execute(c, str(last, "name"), str(last, "displayName"), tmpl_name, args, boundary, true);
-                if (strcmp(node_phase(node), "Pending") == 0)
-                        set_phase(c, node, "Running", NULL);
-                if (phase_done(node_phase(last)))
-                        return execute(c, node_name, display, tmpl_name, args, boundary, false);
-                return node;
-        }
-        const char *type = json_object_get(tmpl, "dag") ? "DAG"
-                           : json_object_get(tmpl, "steps") ? "Steps"
-                           : json_object_get(tmpl, "suspend") ? "Suspend"
-                                                              : "Pod";
-        if (!node) {
-                node = new_node(c, node_name, display, type, tmpl_name, boundary);
-                if (resolve_inputs(c, tmpl, args, node, msg, sizeof msg) < 0) {
-                        set_phase(c, node, "Error", msg);
-                        return node;
-                }
-                if (strcmp(type, "Pod") == 0) {
-                        if (c->stopping) {
-                                set_phase(c, node, "Failed", "stopped before it started");
-                                return node;
-                        }
-                        pod_begin(c, node, tmpl);
-                        if (phase_done(node_phase(node)))
-                                return node;
-                }
-        }
-        if (strcmp(type, "Pod") == 0) {
-                if (!str(node, "sdflowUnit")) {
-                        int may = c->stopping ? 0 : pod_may_start(c, node, msg, sizeof msg);
-                        if (c->stopping)
-                                set_phase(c, node, "Failed", "stopped before it started");
-                        else if (may > 0) {
-                                json_object_del(node, "message");
-                                pod_start(c, node);
-                        } else if (may < 0)
-                                set_phase(c, node, "Failed", msg);
-                        else
-                                set_phase(c, node, "Pending", msg);
-                }
-                return node;
-        }
-        if (strcmp(type, "DAG") == 0)
-                execute_dag(c, node, tmpl);
-        else if (strcmp(type, "Steps") == 0)
-                execute_steps(c, node, tmpl);
-        else
-                execute_suspend(c, node, tmpl);
-        return node;
-}
-
-/* ---- one workflow ------------------------------------------------------------------- */
-
-static void make_wfvars(Ctx *c) {
-        json_t *v = json_object(), *p;
-        size_t i;
-        var_set(v, "workflow.name", c->name);
-        var_set(v, "workflow.namespace", c->ns);
-        var_set(v, "workflow.uid", str(json_object_get(c->wf, "metadata"), "uid") ?: "");
-        var_set(v, "workflow.creationTimestamp", str(json_object_get(c->wf, "metadata"), "creationTimestamp") ?: "");
-        json_array_foreach(json_object_get(json_object_get(c->spec, "arguments"), "parameters"), i, p) {
-                char name[300];
-                snprintf(name, sizeof name, "workflow.parameters.%s", str(p, "name"));
-                char *t = value_text(json_object_get(p, "value") ?: json_object_get(p, "default"));
-                var_set(v, name, t ?: "");
-                free(t);
-        }
-        const char *st = str(c->status, "sdflowExitStatus");
-        if (st)
-                var_set(v, "workflow.status", st);
-        var_set(v, "workflow.mainEntrypoint", str(c->spec, "entrypoint") ?: "");
-        char user[64], buf[64];
-        ns_user_name(c->ns, user, sizeof user);
-        var_set(v, "workflow.serviceAccountName", user);
-        uint64_t started = parse_time(str(c->status, "startedAt"));
-        snprintf(buf, sizeof buf, "%llu", (unsigned long long) (started && c->now_sec > started ? c->now_sec - started : 0));
-        var_set(v, "workflow.duration", buf);
-        /* workflow.failures: the failed steps, as Argo lists them for exit handlers. */
-        json_t *fails = json_array(), *n;
-        const char *id;
-        json_object_foreach(c->nodes, id, n)
-                if (phase_bad(node_phase(n)) && strcmp(str(n, "type") ?: "", "Pod") == 0)
-                        json_array_append_new(fails, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "displayName",
-                                                               str(n, "displayName") ?: "", "message",
-                                                               str(n, "message") ?: "", "templateName",
-                                                               str(n, "templateName") ?: "", "phase", node_phase(n),
-                                                               "podName", id, "finishedAt", str(n, "finishedAt") ?: ""));
-        char *ft = json_dumps(fails, JSON_COMPACT);
-        var_set(v, "workflow.failures", ft ?: "[]");
-        free(ft);
-        json_decref(fails);
-        c->wfvars = v;
-}
-
-static void count_running(Ctx *c) {
-        const char *id;
-        json_t *n;
-        c->running = 0;
-        json_object_foreach(c->nodes, id, n)
-                if (str(n, "sdflowUnit") && !phase_done(node_phase(n)))
-                        c->running++;
-}
-
-/* Walks the workflow once.  Returns true when it finished in this pass. */
-static void operate(Ctx *c) {
-        const char *wphase = str(c->status, "phase");
-        if (phase_done(wphase))
-                return;
-        c->stopping = str(c->status, "sdflowShutdown") != NULL;
-        json_t *root_args = json_pack("{s:O, s:[]}", "parameters",
-                                      json_object_get(json_object_get(c->spec, "arguments"), "parameters") ?: json_array(),
-                                      "artifacts");
-        /* workflow.parameters feed the entrypoint's inputs by name. */
-        json_t *p;
-        size_t i;
-        json_array_foreach(json_object_get(root_args, "parameters"), i, p)
-                if (!json_object_get(p, "value") && json_object_get(p, "default"))
-                        json_object_set(p, "value", json_object_get(p, "default"));
-        /* Deadline of the whole workflow. */
-        json_t *ads = json_object_get(c->spec, "activeDeadlineSeconds");
-        uint64_t started = parse_time(str(c->status, "startedAt"));
-        if (json_is_integer(ads) && !c->stopping) {
-                uint64_t end = started + (uint64_t) json_integer_value(ads);
-                if (c->now_sec >= end) {
-                        json_object_set_new(c->status, "sdflowShutdown", json_string("Terminate"));
-                        json_object_set_new(c->status, "message", json_string("Max duration limit exceeded"));
-                        c->stopping = true;
-                } else
-                        wake_at(c, end);
-        }
-        if (json_is_true(json_object_get(c->status, "sdflowSuspended"))) {
-                json_decref(root_args);
-                return;
-        }
-        json_t *root = execute(c, c->name, c->name, str(c->spec, "entrypoint"), root_args, NULL, false);
-        json_decref(root_args);
-        const char *rphase = node_phase(root);
-        if (!phase_done(rphase))
-                return;
-        /* The exit handler, with workflow.status; not after terminate. */
-        const char *on_exit = str(c->spec, "onExit");
-        const char *shutdown = str(c->status, "sdflowShutdown");
-        const char *final = strcmp(rphase, "Succeeded") == 0 ? "Succeeded" : phase_bad(rphase) ? rphase : "Failed";
-        if (on_exit && !(shutdown && strcmp(shutdown, "Terminate") == 0)) {
-                if (!str(c->status, "sdflowExitStatus")) {
-                        json_object_set_new(c->status, "sdflowExitStatus", json_string(final));
-                        var_set(c->wfvars, "workflow.status", final);
-                }
-                bool was_stopping = c->stopping;
-                c->stopping = false; /* the exit handler runs also after stop */
-                char en[400];
-                snprintf(en, sizeof en, "%s.onExit", c->name);
-                json_t *args = json_pack("{s:[], s:[]}", "parameters", "artifacts");
-                json_t *ex = execute(c, en, en, on_exit, args, NULL, false);
-                json_decref(args);
-                c->stopping = was_stopping;
-                if (!phase_done(node_phase(ex)))
-                        return;
-                if (phase_bad(node_phase(ex)) && strcmp(final, "Succeeded") == 0)
-                        final = "Failed";
-        }
-        json_object_set_new(c->status, "phase", json_string(final));
-        json_object_set_new(c->status, "finishedAt", json_string(c->now));
-        if (!str(c->status, "message") && strcmp(final, "Succeeded") != 0)
-                json_object_set_new(c->status, "message", json_string(str(root, "message") ?: "failed"));
-}
-
-static void set_progress(Ctx *c) {
-        size_t pods = 0, done = 0;
-        const char *id;
-        json_t *n;
-        json_object_foreach(c->nodes, id, n)
-                if (strcmp(str(n, "type") ?: "", "Pod") == 0) {
-                        pods++;
-                        if (phase_done(node_phase(n)))
-                                done++;
-                }
-        json_object_set_new(c->status, "progress", json_sprintf("%zu/%zu", done, pods));
+                (void) store_cache_put(e->store, manifest_namespace(wf), str(node, "sdflowCacheKey"), manifest_name(wf), outs);
 }
 
 /* ---- the engine ------------------------------------------------------------------------ */
@@ -1738,15 +214,6 @@ typedef struct StartRef {
         char node[300];
 } StartRef;
 
-static uint64_t quantity_or_max(json_t *limits, const char *what, bool cpu) {
-        Quantity q;
-        json_t *v = json_object_get(limits, what);
-        if (!v || profile_quota_value(v, &q) < 0)
-                return UINT64_MAX;
-        if (cpu)
-                return quantity_ceil_milli(q) * 1000; /* CPUQuotaPerSecUSec: 1000 m = 1 s per s */
-        return quantity_ceil_units(q);
-}
 
 /* Starts the unit of a pod node whose status is saved. */
 static void send_start(Engine *e, const char *key, json_t *wf, json_t *node) {
@@ -1797,9 +264,9 @@ static void send_start(Engine *e, const char *key, json_t *wf, json_t *node) {
         json_array_foreach(json_object_get(json_object_get(wf, "spec"), "templates"), i, t)
                 if (str(node, "templateName") && strcmp(str(t, "name"), str(node, "templateName")) == 0)
                         tmpl = t;
-        int64_t tsec = parse_duration(json_object_get(tmpl, "timeout"));
+        int64_t tsec = wf_parse_duration(json_object_get(tmpl, "timeout"));
         if (tsec < 0)
-                tsec = parse_duration(json_object_get(tmpl, "activeDeadlineSeconds"));
+                tsec = wf_parse_duration(json_object_get(tmpl, "activeDeadlineSeconds"));
         if (tsec > 0)
                 timeout = (uint64_t) tsec * 1000000ULL;
 
@@ -1819,8 +286,8 @@ static void send_start(Engine *e, const char *key, json_t *wf, json_t *node) {
                 .root_image = root.kind == IMAGE_DISK ? root.path : NULL,
                 .argv = av,
                 .env = env,
-                .memory_max = quantity_or_max(res, "memory", false),
-                .cpu_quota_per_sec_usec = quantity_or_max(res, "cpu", true),
+                .memory_max = wf_quantity(res, "memory", false),
+                .cpu_quota_per_sec_usec = wf_quantity(res, "cpu", true),
                 .timeout_usec = timeout,
         };
         StartRef *ref = calloc(1, sizeof *ref);
@@ -1852,7 +319,7 @@ static void pump(Engine *e) {
                 json_t *node = wf ? json_object_get(json_object_get(json_object_get(wf, "status"), "nodes"),
                                                     str(q, "node"))
                                   : NULL;
-                if (node && !phase_done(node_phase(node)))
+                if (node && !wf_phase_done(node_phase(node)))
                         send_start(e, str(q, "key"), wf, node);
                 json_decref(q);
         }
@@ -1864,33 +331,6 @@ static void start_unit(Engine *e, const char *key, json_t *wf, json_t *node) {
         pump(e);
 }
 
-/* The Ctx of a workflow being run, for a pass or for an event. */
-static void ctx_init(Ctx *c, Engine *e, const char *key, json_t *wf) {
-        *c = (Ctx) { .e = e, .wf = wf, .key = key };
-        c->ns = manifest_namespace(wf);
-        c->name = manifest_name(wf);
-        c->spec = json_object_get(wf, "spec");
-        c->status = json_object_get(wf, "status");
-        if (!json_is_object(c->status)) {
-                c->status = json_object();
-                json_object_set_new(wf, "status", c->status);
-        }
-        c->nodes = json_object_get(c->status, "nodes");
-        if (!json_is_object(c->nodes)) {
-                c->nodes = json_object();
-                json_object_set_new(c->status, "nodes", c->nodes);
-        }
-        format_now_rfc3339(c->now, sizeof c->now);
-        c->now_sec = epoch_now();
-        c->attempt = -1;
-        c->starts = json_array();
-        make_wfvars(c);
-}
-
-static void ctx_done(Ctx *c) {
-        json_decref(c->starts);
-        json_decref(c->wfvars);
-}
 
 /* A pod node's unit ended (or is found ended): settle it. */
 static void finish_unit(Engine *e, const char *unit, const char *job_result) {
@@ -1904,10 +344,8 @@ static void finish_unit(Engine *e, const char *unit, const char *job_result) {
         json_t *wf = json_object_get(e->active, key);
         if (!wf)
                 return;
-        Ctx c;
-        ctx_init(&c, e, key, wf);
-        json_t *node = json_object_get(c.nodes, nodeid);
-        if (node && !phase_done(node_phase(node))) {
+        json_t *node = json_object_get(json_object_get(json_object_get(wf, "status"), "nodes"), nodeid);
+        if (node && !wf_phase_done(node_phase(node))) {
                 char state[32] = "", result[32] = "";
                 int status = 0;
                 if (job_result && strcmp(job_result, "done") == 0)
@@ -1920,15 +358,15 @@ static void finish_unit(Engine *e, const char *unit, const char *job_result) {
                         if (job_result && strcmp(job_result, "canceled") == 0)
                                 snprintf(result, sizeof result, "canceled");
                 }
-                pod_finish(&c, node, result, status);
+                pod_finish(e, wf, node, result, status);
                 json_object_set_new(e->unsaved, key, json_true());
                 mark_dirty(e, key);
                 /* What it held of the namespace's quota is free: steps waiting elsewhere may fit now. */
                 uint64_t cpu, mem;
-                pod_needs(node, &cpu, &mem);
+                wf_pod_needs(node, &cpu, &mem);
                 if (cpu || mem) {
                         char prefix[200];
-                        snprintf(prefix, sizeof prefix, "%s/", c.ns);
+                        snprintf(prefix, sizeof prefix, "%s/", manifest_namespace(wf));
                         const char *k;
                         json_t *v;
                         json_object_foreach(e->active, k, v)
@@ -1936,7 +374,6 @@ static void finish_unit(Engine *e, const char *unit, const char *job_result) {
                                         json_object_set_new(e->dirty, k, json_true());
                 }
         }
-        ctx_done(&c);
 }
 
 static int on_started(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
@@ -1949,7 +386,7 @@ static int on_started(sd_bus_message *m, void *userdata, sd_bus_error *ret_error
                 json_t *wf = json_object_get(e->active, ref->key);
                 json_t *node = wf ? json_object_get(json_object_get(json_object_get(wf, "status"), "nodes"), ref->node)
                                   : NULL;
-                if (node && !phase_done(node_phase(node))) {
+                if (node && !wf_phase_done(node_phase(node))) {
                         json_object_del(e->units, str(node, "sdflowUnit") ?: "");
                         json_object_set_new(node, "phase", json_string("Error"));
                         json_object_set_new(node, "message", json_sprintf("the step's unit could not be started: %s",
@@ -2053,6 +490,98 @@ static void arm_wake(Engine *e, uint64_t at) {
         (void) sd_event_source_set_enabled(e->wake, SD_EVENT_ONESHOT);
 }
 
+/* ---- what the engine's logic asks of the world (WfEnv) ---- */
+
+static json_t *env_cache_lookup(void *userdata, const char *ns, const char *key, char *from, size_t from_size) {
+        Engine *e = userdata;
+        json_t *outs = NULL, *a;
+        size_t i;
+        struct stat st;
+        if (store_cache_get(e->store, ns, key, &outs, from, from_size) < 0)
+                return NULL;
+        /* Only while every artifact it names still exists (a deleted workflow takes its own). */
+        json_array_foreach(json_object_get(outs, "artifacts"), i, a)
+                if (!str(a, "hostPath") || stat(str(a, "hostPath"), &st) < 0) {
+                        json_decref(outs);
+                        return NULL;
+                }
+        return outs;
+}
+
+/* hostPath is NODEDIR/artifacts/NAME; sdflow-step wrote "NAME HEX" in NODEDIR/digests. */
+static bool env_artifact_digest(void *userdata, const char *host_path, char *buf, size_t size) {
+        char dir[1024], name[256], path[1100], line[400];
+        bool found = false;
+        (void) userdata;
+        snprintf(dir, sizeof dir, "%s", host_path ?: "");
+        char *slash = strrchr(dir, '/');
+        if (!slash)
+                return false;
+        snprintf(name, sizeof name, "%s", slash + 1);
+        *slash = '\0';
+        slash = strrchr(dir, '/');
+        if (!slash)
+                return false;
+        *slash = '\0';
+        snprintf(path, sizeof path, "%s/digests", dir);
+        FILE *f = fopen(path, "re");
+        size_t n = strlen(name);
+        while (f && fgets(line, sizeof line, f))
+                if (strncmp(line, name, n) == 0 && line[n] == ' ') {
+                        line[strcspn(line, "\n")] = '\0';
+                        snprintf(buf, size, "%s", line + n + 1);
+                        found = true;
+                }
+        if (f)
+                fclose(f);
+        return found;
+}
+
+/* The namespace's quota (its Profile's cpu and memory) less what the
+ * steps running in it, in every workflow the engine holds, already hold. */
+static int env_admit(void *userdata, const char *ns, uint64_t cpu, uint64_t mem, char *msg, size_t size) {
+        Engine *e = userdata;
+        json_t *profile;
+        if (store_get(e->store, &kind_profile, NULL, ns, &profile) < 0)
+                return 1;
+        uint64_t gpus;
+        SliceLimits l = ns_profile_limits(profile, &gpus);
+        json_decref(profile);
+        unsigned long long qc = l.cpu_quota_per_sec_usec == UINT64_MAX ? 0 : l.cpu_quota_per_sec_usec / 1000;
+        unsigned long long qm = l.memory_max == UINT64_MAX ? 0 : l.memory_max;
+        if ((cpu && l.cpu_quota_per_sec_usec != UINT64_MAX && cpu > l.cpu_quota_per_sec_usec) ||
+            (mem && l.memory_max != UINT64_MAX && mem > l.memory_max)) {
+                snprintf(msg, size, "the step's limits (cpu %llum, memory %llu bytes) exceed the namespace's quota "
+                                    "(cpu %llum, memory %llu bytes)",
+                         (unsigned long long) cpu / 1000, (unsigned long long) mem, qc, qm);
+                return -E2BIG;
+        }
+        uint64_t used_cpu = 0, used_mem = 0;
+        char prefix[200];
+        snprintf(prefix, sizeof prefix, "%s/", ns);
+        const char *key, *id;
+        json_t *wf, *n;
+        json_object_foreach(e->active, key, wf) {
+                if (strncmp(key, prefix, strlen(prefix)) != 0)
+                        continue;
+                json_object_foreach(json_object_get(json_object_get(wf, "status"), "nodes"), id, n)
+                        if (str(n, "sdflowUnit") && !wf_phase_done(node_phase(n))) {
+                                uint64_t a, b;
+                                wf_pod_needs(n, &a, &b);
+                                used_cpu += a;
+                                used_mem += b;
+                        }
+        }
+        if ((cpu && l.cpu_quota_per_sec_usec != UINT64_MAX && used_cpu + cpu > l.cpu_quota_per_sec_usec) ||
+            (mem && l.memory_max != UINT64_MAX && used_mem + mem > l.memory_max)) {
+                snprintf(msg, size, "waiting for quota: running steps hold cpu %llum and memory %llu of the namespace's "
+                                    "cpu %llum and memory %llu",
+                         (unsigned long long) used_cpu / 1000, (unsigned long long) used_mem, qc, qm);
+                return 0;
+        }
+        return 1;
+}
+
 static int on_tick(sd_event_source *s, void *userdata) {
         Engine *e = userdata;
         (void) s;
@@ -2066,27 +595,30 @@ static int on_tick(sd_event_source *s, void *userdata) {
                         json_t *wf = json_object_get(e->active, key);
                         if (!wf)
                                 continue;
-                        Ctx c;
-                        ctx_init(&c, e, key, wf);
-                        count_running(&c);
-                        if (!str(c.status, "phase")) {
-                                json_object_set_new(c.status, "phase", json_string("Running"));
-                                json_object_set_new(c.status, "startedAt", json_string(c.now));
-                        }
-                        operate(&c);
-                        set_progress(&c);
+                        char user[64];
+                        ns_user_name(manifest_namespace(wf), user, sizeof user);
+                        WfEnv env = {
+                                .cache_lookup = env_cache_lookup,
+                                .artifact_digest = env_artifact_digest,
+                                .admit = env_admit,
+                                .userdata = e,
+                                .service_account = user,
+                        };
+                        json_t *starts = json_array();
+                        uint64_t wake = 0;
+                        wf_operate(wf, &env, epoch_now(), starts, &wake);
                         json_object_set_new(e->unsaved, key, json_true());
-                        arm_wake(e, c.wake_at);
+                        arm_wake(e, wake);
                         /* Saved first, started after: a restart never starts a step twice. */
-                        if (json_array_size(c.starts) > 0) {
+                        if (json_array_size(starts) > 0) {
                                 save(e, key);
                                 json_object_del(e->unsaved, key);
-                                json_t *id;
+                                json_t *id, *nodes = json_object_get(json_object_get(wf, "status"), "nodes");
                                 size_t i;
-                                json_array_foreach(c.starts, i, id)
-                                        start_unit(e, key, wf, json_object_get(c.nodes, json_string_value(id)));
+                                json_array_foreach(starts, i, id)
+                                        start_unit(e, key, wf, json_object_get(nodes, json_string_value(id)));
                         }
-                        ctx_done(&c);
+                        json_decref(starts);
                 }
                 json_decref(dirty);
         }
@@ -2098,7 +630,7 @@ static int on_tick(sd_event_source *s, void *userdata) {
         void *tmp;
         json_object_foreach_safe(e->unsaved, tmp, key, v) {
                 json_t *wf = json_object_get(e->active, key);
-                if (wf && !phase_done(str(json_object_get(wf, "status"), "phase"))) {
+                if (wf && !wf_phase_done(str(json_object_get(wf, "status"), "phase"))) {
                         if (sd_event_source_get_enabled(e->flush, NULL) <= 0) {
                                 (void) sd_event_source_set_time_relative(e->flush, SAVE_INTERVAL_USEC);
                                 (void) sd_event_source_set_enabled(e->flush, SD_EVENT_ONESHOT);
@@ -2111,7 +643,7 @@ static int on_tick(sd_event_source *s, void *userdata) {
         /* Finished workflows leave memory. */
         json_object_foreach_safe(e->active, tmp, key, v) {
                 const char *ph = str(json_object_get(v, "status"), "phase");
-                if (phase_done(ph) && !json_object_get(e->dirty, key))
+                if (wf_phase_done(ph) && !json_object_get(e->dirty, key))
                         json_object_del(e->active, key);
         }
         if (json_object_size(e->dirty) > 0)
@@ -2220,7 +752,7 @@ void engine_submit(Engine *e, const char *ns, const char *name) {
                 return;
         }
         json_t *st = json_object_get(wf, "status");
-        if (!json_is_object(st) || phase_done(str(st, "phase")) || !json_object_get(st, "nodes")) {
+        if (!json_is_object(st) || wf_phase_done(str(st, "phase")) || !json_object_get(st, "nodes")) {
                 /* suspend in the spec starts it suspended, as in Argo. */
                 json_t *fresh = json_object();
                 if (json_is_true(json_object_get(json_object_get(wf, "spec"), "suspend")))
@@ -2237,7 +769,7 @@ void engine_resume_all(Engine *e) {
                 return;
         json_array_foreach(items, i, o) {
                 const char *ph = str(json_object_get(o, "status"), "phase");
-                if (phase_done(ph))
+                if (wf_phase_done(ph))
                         continue;
                 char key[400];
                 key_of(manifest_namespace(o), manifest_name(o), key, sizeof key);
@@ -2247,7 +779,7 @@ void engine_resume_all(Engine *e) {
                 json_t *nodes = json_object_get(json_object_get(wf, "status"), "nodes"), *n;
                 const char *id;
                 json_object_foreach(nodes, id, n)
-                        if (str(n, "sdflowUnit") && !phase_done(node_phase(n)))
+                        if (str(n, "sdflowUnit") && !wf_phase_done(node_phase(n)))
                                 reattach(e, key, n);
                 mark_dirty(e, key);
         }
@@ -2268,7 +800,7 @@ int engine_action(Engine *e, const char *ns, const char *name, const char *actio
                 json_object_set_new(wf, "status", st);
         }
         const char *ph = str(st, "phase");
-        bool done = phase_done(ph);
+        bool done = wf_phase_done(ph);
         if (strcmp(action, "retry") == 0) {
                 if (!done || strcmp(ph, "Succeeded") == 0) {
                         snprintf(msg, size, "only a workflow that failed can be retried (it is %s)", ph ?: "Pending");
@@ -2312,7 +844,7 @@ int engine_action(Engine *e, const char *ns, const char *name, const char *actio
                 json_t *n;
                 const char *id;
                 json_object_foreach(json_object_get(st, "nodes"), id, n)
-                        if (strcmp(str(n, "type") ?: "", "Suspend") == 0 && !phase_done(node_phase(n)))
+                        if (strcmp(str(n, "type") ?: "", "Suspend") == 0 && !wf_phase_done(node_phase(n)))
                                 json_object_set_new(n, "sdflowResumed", json_true());
         } else if (strcmp(action, "stop") == 0 || strcmp(action, "terminate") == 0) {
                 json_object_set_new(st, "sdflowShutdown", json_string(action[0] == 's' ? "Stop" : "Terminate"));
@@ -2321,7 +853,7 @@ int engine_action(Engine *e, const char *ns, const char *name, const char *actio
                 json_t *n;
                 const char *id;
                 json_object_foreach(json_object_get(st, "nodes"), id, n)
-                        if (str(n, "sdflowUnit") && !phase_done(node_phase(n)))
+                        if (str(n, "sdflowUnit") && !wf_phase_done(node_phase(n)))
                                 manager_stop_async(e->ns->bus, str(n, "sdflowUnit"));
         } else {
                 snprintf(msg, size, "unknown action '%s' (suspend, resume, stop, terminate, retry)", action);
@@ -2338,7 +870,7 @@ void engine_forget(Engine *e, const char *ns, const char *name) {
         json_t *wf = json_object_get(e->active, key), *n;
         const char *id;
         json_object_foreach(json_object_get(json_object_get(wf, "status"), "nodes"), id, n)
-                if (str(n, "sdflowUnit") && !phase_done(node_phase(n))) {
+                if (str(n, "sdflowUnit") && !wf_phase_done(node_phase(n))) {
                         json_object_del(e->units, str(n, "sdflowUnit"));
                         manager_stop_async(e->ns->bus, str(n, "sdflowUnit"));
                 }
