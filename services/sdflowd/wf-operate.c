@@ -1409,8 +1409,9 @@ static void operate(Ctx *c) {
         if (phase_done(wphase))
                 return;
         c->stopping = str(c->status, "sdflowShutdown") != NULL;
-        json_t *root_args = json_pack("{s:O, s:[]}", "parameters",
-                                      json_object_get(json_object_get(c->spec, "arguments"), "parameters") ?: json_array(),
+        /* A copy: defaults are filled in below, not into the spec. */
+        json_t *params = json_object_get(json_object_get(c->spec, "arguments"), "parameters");
+        json_t *root_args = json_pack("{s:o, s:[]}", "parameters", params ? json_deep_copy(params) : json_array(),
                                       "artifacts");
         /* workflow.parameters feed the entrypoint's inputs by name. */
         json_t *p;
