@@ -30,6 +30,13 @@ typedef struct Ctx {
         uint64_t wake_at; /* epoch seconds, 0: nothing to wait for */
         long attempt;     /* {{retries}} of the pod being resolved, or -1 */
         json_t *wfvars;   /* workflow.* */
+        /* The templates with parallelism around the node being walked: at
+         * most limit pods below each run at once. */
+        struct {
+                long limit;
+                unsigned running;
+        } par[32];
+        unsigned n_par;
 } Ctx;
 
 /* ---- small helpers ---------------------------------------------------------------- */
@@ -640,6 +647,11 @@ static int pod_may_start(Ctx *c, json_t *node, char *msg, size_t size) {
                 snprintf(msg, size, "waiting: the workflow's parallelism (%lld) is reached", (long long) par);
                 return 0;
         }
+        for (unsigned k = 0; k < c->n_par; k++)
+                if (c->par[k].running >= (unsigned long) c->par[k].limit) {
+                        snprintf(msg, size, "waiting: a template's parallelism (%ld) is reached", c->par[k].limit);
+                        return 0;
+                }
         uint64_t cpu, mem;
         pod_needs(node, &cpu, &mem);
         if ((cpu == 0 && mem == 0) || !c->env->admit)
@@ -657,6 +669,26 @@ static void pod_start(Ctx *c, json_t *node) {
         set_phase(c, node, "Running", NULL);
         json_array_append_new(c->starts, json_string(str(node, "id")));
         c->running++;
+        for (unsigned k = 0; k < c->n_par; k++)
+                c->par[k].running++;
+}
+
+/* Pods running below node (its descendants). */
+static unsigned running_below(Ctx *c, json_t *node, int depth) {
+        unsigned n = 0;
+        json_t *id;
+        size_t i;
+        if (depth > 64)
+                return 0;
+        json_array_foreach(json_object_get(node, "children"), i, id) {
+                json_t *ch = json_object_get(c->nodes, json_string_value(id));
+                if (!ch)
+                        continue;
+                if (str(ch, "sdflowUnit") && !phase_done(node_phase(ch)))
+                        n++;
+                n += running_below(c, ch, depth + 1);
+        }
+        return n;
 }
 
 /* ---- templates ------------------------------------------------------------------------ */
@@ -1019,11 +1051,9 @@ static void execute_dag(Ctx *c, json_t *node, json_t *tmpl) {
         const char *name = str(node, "name");
         Scope s = { .c = c, .vars = input_vars(tmpl, node), .dag = name, .keep = json_array() };
         bool fail_fast = !json_is_false(json_object_get(dag, "failFast"));
-        json_int_t par = json_integer_value(json_object_get(tmpl, "parallelism"));
         json_t *tasks = dag_tasks(dag);
         size_t i, n = json_array_size(tasks), n_done = 0;
         bool failed = false, any_bad = false;
-        unsigned running = 0;
         char err[256];
 
         /* First the tasks already done, to know about failures. */
@@ -1033,8 +1063,6 @@ static void execute_dag(Ctx *c, json_t *node, json_t *tmpl) {
                 json_t *tn = get_node(c, nn);
                 if (tn && phase_done(node_phase(tn)) && !passes(task, tn))
                         failed = true;
-                if (tn && !phase_done(node_phase(tn)))
-                        running++;
         }
         json_array_foreach(tasks, i, task) {
                 char nn[700];
@@ -1043,8 +1071,6 @@ static void execute_dag(Ctx *c, json_t *node, json_t *tmpl) {
                 json_t *tn = get_node(c, nn);
                 if (!tn) {
                         if (c->stopping || (failed && fail_fast))
-                                continue;
-                        if (par > 0 && running >= (unsigned) par)
                                 continue;
                         /* Dependencies. */
                         int ok = 1;
@@ -1082,7 +1108,6 @@ static void execute_dag(Ctx *c, json_t *node, json_t *tmpl) {
                                 n_done++;
                                 continue;
                         }
-                        running++;
                 }
                 tn = run_call(c, task, nn, tname, str(node, "id"), &s);
                 if (!tn)
@@ -1343,12 +1368,22 @@ static json_t *execute(Ctx *c, const char *node_name, const char *display, const
                 }
                 return node;
         }
+        /* parallelism: at most that many pods below this template at once. */
+        json_int_t par = json_integer_value(json_object_get(tmpl, "parallelism"));
+        bool scoped = par > 0 && c->n_par < sizeof c->par / sizeof c->par[0];
+        if (scoped) {
+                c->par[c->n_par].limit = (long) par;
+                c->par[c->n_par].running = running_below(c, node, 0);
+                c->n_par++;
+        }
         if (strcmp(type, "DAG") == 0)
                 execute_dag(c, node, tmpl);
         else if (strcmp(type, "Steps") == 0)
                 execute_steps(c, node, tmpl);
         else
                 execute_suspend(c, node, tmpl);
+        if (scoped)
+                c->n_par--;
         return node;
 }
 

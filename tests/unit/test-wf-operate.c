@@ -311,6 +311,27 @@ static void test_parallelism_and_quota(void) {
         json_decref(starts);
         sim_free(&s);
 
+        /* A template's parallelism counts pods below it, loops included. */
+        s = sim(HEAD "spec:\n  entrypoint: d\n  templates:\n"
+                     "  - {name: e, inputs: {parameters: [{name: i}]}, container: {image: x, command: [echo, '{{inputs.parameters.i}}']}}\n"
+                     "  - name: d\n    parallelism: 2\n    dag:\n      tasks:\n"
+                     "      - {name: many, template: e, withItems: [a, b, c, d, e], arguments: {parameters: [{name: i, value: '{{item}}'}]}}\n"
+                     "      - {name: one, template: e, arguments: {parameters: [{name: i, value: x}]}}\n");
+        starts = json_array();
+        wf_operate(s.wf, &env, s.now, starts, &wake);
+        CHECK_EQ_INT(json_array_size(starts), 2);
+        CHECK(strstr(json_string_value(json_object_get(node(&s, "one"), "message")) ?: "", "template's parallelism") != NULL);
+        json_decref(starts);
+        sim_free(&s);
+        s = sim(HEAD "spec:\n  entrypoint: d\n  templates:\n"
+                     "  - {name: e, inputs: {parameters: [{name: i}]}, container: {image: x, command: [echo, '{{inputs.parameters.i}}']}}\n"
+                     "  - name: d\n    parallelism: 2\n    dag:\n      tasks:\n"
+                     "      - {name: many, template: e, withItems: [a, b, c, d, e], arguments: {parameters: [{name: i, value: '{{item}}'}]}}\n");
+        run(&s);
+        CHECK_STREQ(wf_phase(&s), "Succeeded");
+        CHECK_EQ_INT(s.max_running, 2);
+        sim_free(&s);
+
         /* A step the namespace has no room for waits; one that never fits fails. */
         const char *yaml = HEAD "spec:\n  entrypoint: e\n  templates:\n"
                                 "  - {name: e, container: {image: x, command: [echo, x], resources: {limits: {memory: 1Gi}}}}\n";
