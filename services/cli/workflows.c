@@ -114,11 +114,32 @@ void wf_print_tree(json_t *o) {
 
 /* Watching one workflow: a line per node whose phase changed; 1 once the
  * workflow has finished (0 while it runs). */
+static bool phase_finished(const char *p) {
+        return p && (strcmp(p, "Succeeded") == 0 || strcmp(p, "Failed") == 0 || strcmp(p, "Error") == 0 ||
+                     strcmp(p, "Skipped") == 0 || strcmp(p, "Omitted") == 0);
+}
+
+/* When a node's phase changed last: its end, or its start. */
+static const char *changed_at(json_t *n) {
+        return phase_finished(str(n, "phase")) ? str(n, "finishedAt") ?: "" : str(n, "startedAt") ?: "";
+}
+
+static int by_change(const void *a, const void *b) {
+        json_t *x = *(json_t *const *) a, *y = *(json_t *const *) b;
+        int r = strcmp(changed_at(x), changed_at(y));
+        if (r == 0) /* in the same second: ends before starts */
+                r = (int) !phase_finished(str(x, "phase")) - (int) !phase_finished(str(y, "phase"));
+        return r ? r : strcmp(str(x, "name") ?: "", str(y, "name") ?: "");
+}
+
 int wf_watch_event(json_t *o, json_t *seen) {
         json_t *st = json_object_get(o, "status"), *n;
         const char *id;
         char d[32];
-        json_object_foreach(json_object_get(st, "nodes"), id, n) {
+        json_t *nodes = json_object_get(st, "nodes");
+        size_t cap = json_object_size(nodes), k = 0;
+        json_t **changed = calloc(cap + 1, sizeof *changed);
+        json_object_foreach(nodes, id, n) {
                 const char *phase = str(n, "phase") ?: "";
                 const char *was = str(seen, id);
                 if (was && strcmp(was, phase) == 0)
@@ -127,10 +148,18 @@ int wf_watch_event(json_t *o, json_t *seen) {
                 const char *type = str(n, "type") ?: "";
                 if (strcmp(type, "Pod") != 0 && strcmp(type, "Skipped") != 0 && strcmp(type, "Suspend") != 0)
                         continue;
+                if (changed)
+                        changed[k++] = n;
+        }
+        if (changed)
+                qsort(changed, k, sizeof *changed, by_change);
+        for (size_t i = 0; i < k; i++) {
+                n = changed[i];
                 duration(n, d, sizeof d);
-                printf("%-50s %-10s %-8s %s%s\n", str(n, "name") ?: id, phase, d,
+                printf("%-50s %-10s %-8s %s%s\n", str(n, "name") ?: "", str(n, "phase") ?: "", d,
                        json_object_get(n, "sdflowCachedFrom") ? "(cached) " : "", str(n, "message") ?: "");
         }
+        free(changed);
         const char *phase = str(st, "phase") ?: "";
         const char *was = str(seen, "");
         if (!was || strcmp(was, phase) != 0) {
