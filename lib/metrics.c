@@ -1,0 +1,135 @@
+/* metrics.c: see metrics.h. */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <pcre2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "metrics.h"
+
+struct MetricsParser {
+        size_t n;
+        pcre2_code **re;
+        pcre2_match_data *md;
+};
+
+static pcre2_code *compile(const char *re, char *err, size_t errsz) {
+        int code;
+        PCRE2_SIZE off;
+        pcre2_code *c = pcre2_compile((PCRE2_SPTR) re, PCRE2_ZERO_TERMINATED, PCRE2_UTF, &code, &off, NULL);
+        if (!c) {
+                PCRE2_UCHAR msg[256];
+                pcre2_get_error_message(code, msg, sizeof msg);
+                snprintf(err, errsz, "'%.80s': %s at offset %zu", re, (const char *) msg, (size_t) off);
+                return NULL;
+        }
+        uint32_t groups = 0;
+        pcre2_pattern_info(c, PCRE2_INFO_CAPTURECOUNT, &groups);
+        if (groups < 2) {
+                snprintf(err, errsz, "'%.80s' has %u capturing groups; it needs two (name, value)", re, groups);
+                pcre2_code_free(c);
+                return NULL;
+        }
+        return c;
+}
+
+bool metrics_format_ok(const char *re) {
+        char err[200];
+        pcre2_code *c = re ? compile(re, err, sizeof err) : NULL;
+        pcre2_code_free(c);
+        return c != NULL;
+}
+
+int metrics_parser_new(const char *const *formats, size_t n, MetricsParser **ret, char *err, size_t errsz) {
+        static const char *const defaults[] = { METRICS_DEFAULT_FORMAT };
+        if (n == 0) {
+                formats = defaults;
+                n = 1;
+        }
+        MetricsParser *p = calloc(1, sizeof *p);
+        if (!p)
+                return -ENOMEM;
+        p->re = calloc(n, sizeof *p->re);
+        if (!p->re) {
+                free(p);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < n; i++) {
+                p->re[i] = compile(formats[i], err, errsz);
+                if (!p->re[i]) {
+                        p->n = i;
+                        metrics_parser_free(p);
+                        return -EINVAL;
+                }
+        }
+        p->n = n;
+        p->md = pcre2_match_data_create(16, NULL);
+        *ret = p;
+        return 0;
+}
+
+MetricsParser *metrics_parser_free(MetricsParser *p) {
+        if (!p)
+                return NULL;
+        for (size_t i = 0; i < p->n; i++)
+                pcre2_code_free(p->re[i]);
+        free(p->re);
+        pcre2_match_data_free(p->md);
+        free(p);
+        return NULL;
+}
+
+static bool parse_value(const char *s, size_t len, double *ret) {
+        char buf[64], *end;
+        if (len == 0 || len >= sizeof buf)
+                return false;
+        memcpy(buf, s, len);
+        buf[len] = '\0';
+        *ret = strtod(buf, &end);
+        return *end == '\0' && isfinite(*ret);
+}
+
+void metrics_parse_line(MetricsParser *p, const char *line, size_t len, metrics_cb cb, void *userdata) {
+        for (size_t i = 0; i < p->n; i++) {
+                PCRE2_SIZE start = 0;
+                while (start <= len) {
+                        int rc = pcre2_match(p->re[i], (PCRE2_SPTR) line, len, start, 0, p->md, NULL);
+                        if (rc < 3)
+                                break;
+                        PCRE2_SIZE *ov = pcre2_get_ovector_pointer(p->md);
+                        if (ov[2] != PCRE2_UNSET && ov[4] != PCRE2_UNSET) {
+                                char name[128];
+                                size_t nl = ov[3] - ov[2];
+                                double v;
+                                if (nl > 0 && nl < sizeof name && parse_value(line + ov[4], ov[5] - ov[4], &v)) {
+                                        memcpy(name, line + ov[2], nl);
+                                        name[nl] = '\0';
+                                        cb(name, v, userdata);
+                                }
+                        }
+                        if (ov[1] <= start) /* an empty match: step on */
+                                start++;
+                        else
+                                start = ov[1];
+                }
+        }
+}
+
+void metrics_parse_json_line(const char *line, size_t len, metrics_cb cb, void *userdata) {
+        json_t *o = json_loadb(line, len, JSON_DECODE_ANY, NULL);
+        const char *k;
+        json_t *v;
+        json_object_foreach(o, k, v) {
+                double x;
+                if (strcmp(k, "timestamp") == 0)
+                        continue;
+                if (json_is_number(v))
+                        cb(k, json_number_value(v), userdata);
+                else if (json_is_string(v) && parse_value(json_string_value(v), json_string_length(v), &x))
+                        cb(k, x, userdata);
+        }
+        json_decref(o);
+}
