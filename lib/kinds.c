@@ -6,6 +6,7 @@ const Kind *const kinds[] = {
         &kind_isvc,
         &kind_workflow,
         &kind_cronworkflow,
+        &kind_experiment,
         NULL,
 };
 

@@ -10,6 +10,7 @@ extern const Kind kind_profile;
 extern const Kind kind_isvc;
 extern const Kind kind_workflow;
 extern const Kind kind_cronworkflow;
+extern const Kind kind_experiment;
 
 /* Schema parts the kinds share: a quantity, a string, resources (limits and
  * requests), one env entry (name, value). */
