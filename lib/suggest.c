@@ -1,0 +1,929 @@
+/* suggest.c: see suggest.h. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "suggest.h"
+
+#define TPE_MAX_OBS 4096
+#define GP_MAX_OBS 512
+
+typedef enum Algorithm { ALG_RANDOM, ALG_GRID, ALG_TPE, ALG_MTPE, ALG_GP } Algorithm;
+
+struct Suggester {
+        Algorithm alg;
+        SuggestParam p[SUGGEST_MAX_PARAMS];
+        size_t n;
+        uint64_t random_state;
+        /* tpe */
+        size_t n_startup;
+        size_t n_candidates;
+        double prior_weight;
+        /* bayesianoptimization */
+        size_t n_initial;
+};
+
+/* ---- random numbers: xoshiro256** seeded by splitmix64 ------------------------------- */
+
+typedef struct Rng {
+        uint64_t s[4];
+} Rng;
+
+static uint64_t splitmix64(uint64_t *x) {
+        uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+        return z ^ (z >> 31);
+}
+
+static void rng_seed(Rng *r, uint64_t seed, uint64_t index) {
+        uint64_t x = seed * 0x100000001b3ULL ^ (index + 0x632be59bd9b4e019ULL);
+        for (int i = 0; i < 4; i++)
+                r->s[i] = splitmix64(&x);
+}
+
+static uint64_t rotl(uint64_t x, int k) {
+        return (x << k) | (x >> (64 - k));
+}
+
+static uint64_t rng_next(Rng *r) {
+        uint64_t *s = r->s, result = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+        s[2] ^= s[0];
+        s[3] ^= s[1];
+        s[1] ^= s[2];
+        s[0] ^= s[3];
+        s[2] ^= t;
+        s[3] = rotl(s[3], 45);
+        return result;
+}
+
+static double uniform01(Rng *r) {
+        return (double) (rng_next(r) >> 11) * 0x1.0p-53;
+}
+
+static double normal01(Rng *r) {
+        double u = uniform01(r), v = uniform01(r);
+        if (u < 1e-300)
+                u = 1e-300;
+        return sqrt(-2 * log(u)) * cos(2 * M_PI * v);
+}
+
+/* ---- the parameters' internal spaces ------------------------------------------------- */
+
+static bool is_log(const SuggestParam *p) {
+        return p->dist == SUGGEST_LOG_UNIFORM || p->dist == SUGGEST_LOG_NORMAL;
+}
+
+static bool is_categorical(const SuggestParam *p) {
+        return p->type == SUGGEST_CATEGORICAL || p->type == SUGGEST_DISCRETE;
+}
+
+static double int_step(const SuggestParam *p) {
+        return p->step > 0 ? p->step : 1;
+}
+
+/* The continuous interval a numeric parameter is searched in (log-scaled
+ * when its distribution is; an int's ends widened by half a step). */
+static void bounds(const SuggestParam *p, double *lo, double *hi) {
+        double a = p->min, b = p->max;
+        if (p->type == SUGGEST_INT) {
+                a -= 0.5 * int_step(p);
+                b += 0.5 * int_step(p);
+                if (is_log(p) && a <= 0)
+                        a = p->min * 0.5;
+        }
+        if (is_log(p)) {
+                a = log(a);
+                b = log(b);
+        }
+        *lo = a;
+        *hi = b;
+}
+
+static double to_internal(const SuggestParam *p, double v) {
+        return is_log(p) ? log(v) : v;
+}
+
+/* From the internal space to a value of the parameter: snapped to its step, inside its range. */
+static double to_value(const SuggestParam *p, double u) {
+        double v = is_log(p) ? exp(u) : u;
+        if (p->type == SUGGEST_INT) {
+                double s = int_step(p);
+                v = p->min + round((v - p->min) / s) * s;
+        } else if (p->step > 0)
+                v = p->min + round((v - p->min) / p->step) * p->step;
+        if (v < p->min)
+                v = p->min;
+        if (v > p->max)
+                v = p->max;
+        return v;
+}
+
+static double category_value(const SuggestParam *p, size_t i);
+
+static double sample_prior(const SuggestParam *p, Rng *r) {
+        if (is_categorical(p))
+                return category_value(p, rng_next(r) % p->n_values);
+        double lo, hi;
+        bounds(p, &lo, &hi);
+        double u;
+        if (p->dist == SUGGEST_NORMAL || p->dist == SUGGEST_LOG_NORMAL) {
+                /* Katib's normal: centred in the range, three deviations to each end, kept inside. */
+                u = 0.5 * (lo + hi) + normal01(r) * (hi - lo) / 6;
+                u = fmin(hi, fmax(lo, u));
+        } else
+                u = lo + uniform01(r) * (hi - lo);
+        return to_value(p, u);
+}
+
+/* A categorical/discrete value's index, from what a trial holds. */
+static size_t category_of(const SuggestParam *p, double v) {
+        if (p->type == SUGGEST_CATEGORICAL) {
+                long i = lround(v);
+                return i < 0 ? 0 : (size_t) i < p->n_values ? (size_t) i : p->n_values - 1;
+        }
+        size_t best = 0;
+        for (size_t i = 1; i < p->n_values; i++)
+                if (fabs(p->values[i] - v) < fabs(p->values[best] - v))
+                        best = i;
+        return best;
+}
+
+static double category_value(const SuggestParam *p, size_t i) {
+        return p->type == SUGGEST_CATEGORICAL ? (double) i : p->values[i];
+}
+
+/* ---- grid ------------------------------------------------------------------------------ */
+
+static size_t grid_size(const SuggestParam *p) {
+        if (is_categorical(p))
+                return p->n_values;
+        double s = p->type == SUGGEST_INT ? int_step(p) : p->step;
+        return (size_t) floor((p->max - p->min) / s + 1e-9) + 1;
+}
+
+static int grid_point(Suggester *s, size_t index, double *x) {
+        /* The last parameter moves fastest, as Katib's grid lists them. */
+        size_t rest = index;
+        for (size_t k = s->n; k-- > 0;) {
+                const SuggestParam *p = &s->p[k];
+                size_t m = grid_size(p), i = rest % m;
+                rest /= m;
+                if (is_categorical(p))
+                        x[k] = category_value(p, i);
+                else {
+                        double st = p->type == SUGGEST_INT ? int_step(p) : p->step;
+                        x[k] = fmin(p->max, p->min + (double) i * st);
+                }
+        }
+        return rest > 0 ? -ENOSPC : 0;
+}
+
+/* ---- TPE --------------------------------------------------------------------------------- */
+
+static double log_sum_exp(const double *a, size_t n) {
+        double m = -INFINITY, s = 0;
+        for (size_t i = 0; i < n; i++)
+                m = fmax(m, a[i]);
+        if (!isfinite(m))
+                return m;
+        for (size_t i = 0; i < n; i++)
+                s += exp(a[i] - m);
+        return m + log(s);
+}
+
+static double norm_cdf(double z) {
+        return 0.5 * erfc(-z / M_SQRT2);
+}
+
+/* A one-dimensional Parzen estimator: a truncated-normal mixture on [lo, hi]. */
+typedef struct Parzen {
+        size_t n;
+        double *mu, *sigma, *logw, *lognorm;
+        double lo, hi;
+} Parzen;
+
+/* Optuna's default weights: the 25 most recent observations weigh 1, older ones less. */
+static void default_weights(size_t n, double *w) {
+        if (n < 25) {
+                for (size_t i = 0; i < n; i++)
+                        w[i] = 1;
+                return;
+        }
+        size_t ramp = n - 25;
+        for (size_t i = 0; i < ramp; i++)
+                w[i] = ramp > 1 ? 1.0 / (double) n + (1 - 1.0 / (double) n) * (double) i / (double) (ramp - 1)
+                                : 1.0 / (double) n;
+        for (size_t i = ramp; i < n; i++)
+                w[i] = 1;
+}
+
+static int cmp_double_idx(const void *a, const void *b, void *arg) {
+        const double *v = arg;
+        double x = v[*(const size_t *) a], y = v[*(const size_t *) b];
+        return x < y ? -1 : x > y;
+}
+
+/* obs (n, oldest first) with prior_weight; Optuna's univariate rules:
+ * each kernel's width is the larger gap to its neighbours (the prior's is
+ * the whole range), clipped to [range / min(100, n + 1), range]. */
+static void parzen_build(Parzen *pz, const double *obs, size_t n, double lo, double hi, double prior_weight) {
+        size_t m = n + 1;
+        pz->n = m;
+        pz->lo = lo;
+        pz->hi = hi;
+        pz->mu = calloc(m, sizeof(double));
+        pz->sigma = calloc(m, sizeof(double));
+        pz->logw = calloc(m, sizeof(double));
+        pz->lognorm = calloc(m, sizeof(double));
+        double *w = calloc(m, sizeof(double));
+        size_t *order = calloc(m, sizeof(size_t));
+        default_weights(n, w);
+        for (size_t i = 0; i < n; i++)
+                pz->mu[i] = obs[i];
+        pz->mu[n] = 0.5 * (lo + hi);
+        w[n] = prior_weight;
+        for (size_t i = 0; i < m; i++)
+                order[i] = i;
+        qsort_r(order, m, sizeof(size_t), cmp_double_idx, pz->mu);
+        for (size_t k = 0; k < m; k++) {
+                size_t i = order[k];
+                double left = (k == 0 ? pz->mu[i] - lo : pz->mu[i] - pz->mu[order[k - 1]]);
+                double right = (k + 1 == m ? hi - pz->mu[i] : pz->mu[order[k + 1]] - pz->mu[i]);
+                if (m >= 2 && k == 0)
+                        left = right; /* no endpoints considered */
+                if (m >= 2 && k + 1 == m)
+                        right = left;
+                pz->sigma[i] = fmax(left, right);
+        }
+        pz->sigma[n] = hi - lo;
+        double maxs = hi - lo, mins = (hi - lo) / fmin(100.0, 1.0 + (double) m);
+        double wsum = 0;
+        for (size_t i = 0; i < m; i++) {
+                pz->sigma[i] = fmin(maxs, fmax(mins, pz->sigma[i]));
+                wsum += w[i];
+        }
+        for (size_t i = 0; i < m; i++) {
+                pz->logw[i] = log(w[i] / wsum);
+                double mass = norm_cdf((hi - pz->mu[i]) / pz->sigma[i]) - norm_cdf((lo - pz->mu[i]) / pz->sigma[i]);
+                pz->lognorm[i] = log(fmax(mass, 1e-300));
+        }
+        free(w);
+        free(order);
+}
+
+static void parzen_free(Parzen *pz) {
+        free(pz->mu);
+        free(pz->sigma);
+        free(pz->logw);
+        free(pz->lognorm);
+}
+
+/* unscaled: without each kernel's -log(sigma), as python3-optuna 3.1's
+ * truncnorm.logpdf computes it (and as the benchmark shows, to better
+ * effect on Branin and Hartmann: wide kernels count for more). */
+static bool unscaled = true;
+
+static double parzen_logpdf(const Parzen *pz, double x) {
+        double a[TPE_MAX_OBS + 1];
+        for (size_t i = 0; i < pz->n; i++) {
+                double z = (x - pz->mu[i]) / pz->sigma[i];
+                a[i] = pz->logw[i] - 0.5 * z * z - log(sqrt(2 * M_PI)) - pz->lognorm[i] - (unscaled ? 0 : log(pz->sigma[i]));
+        }
+        return log_sum_exp(a, pz->n);
+}
+
+static size_t pick_component(const double *logw, size_t n, Rng *r) {
+        double u = uniform01(r), acc = 0;
+        for (size_t i = 0; i < n; i++) {
+                acc += exp(logw[i]);
+                if (u < acc)
+                        return i;
+        }
+        return n - 1;
+}
+
+static double truncated_normal(double mu, double sigma, double lo, double hi, Rng *r) {
+        for (int tries = 0; tries < 100; tries++) {
+                double x = mu + sigma * normal01(r);
+                if (x >= lo && x <= hi)
+                        return x;
+        }
+        return fmin(hi, fmax(lo, mu));
+}
+
+static double parzen_sample(const Parzen *pz, Rng *r) {
+        size_t i = pick_component(pz->logw, pz->n, r);
+        return truncated_normal(pz->mu[i], pz->sigma[i], pz->lo, pz->hi, r);
+}
+
+/* The trials with results, by trial order, and how many of the best form "below". */
+typedef struct Split {
+        size_t n;
+        const SuggestTrial **t; /* completed, oldest first */
+        bool *below;
+        size_t n_below;
+} Split;
+
+static int cmp_y(const void *a, const void *b, void *arg) {
+        const SuggestTrial *const *t = arg;
+        double x = t[*(const size_t *) a]->y, y = t[*(const size_t *) b]->y;
+        return x < y ? -1 : x > y ? 1 : (*(const size_t *) a > *(const size_t *) b) - (*(const size_t *) a < *(const size_t *) b);
+}
+
+static void split(const SuggestTrial *trials, size_t n_trials, Split *sp) {
+        sp->t = calloc(n_trials + 1, sizeof *sp->t);
+        sp->below = calloc(n_trials + 1, sizeof *sp->below);
+        sp->n = 0;
+        for (size_t i = 0; i < n_trials && sp->n < TPE_MAX_OBS; i++)
+                if (isfinite(trials[i].y))
+                        sp->t[sp->n++] = &trials[i];
+        size_t gamma = (size_t) ceil(0.1 * (double) sp->n);
+        if (gamma > 25)
+                gamma = 25;
+        sp->n_below = gamma;
+        size_t *order = calloc(sp->n + 1, sizeof(size_t));
+        for (size_t i = 0; i < sp->n; i++)
+                order[i] = i;
+        qsort_r(order, sp->n, sizeof(size_t), cmp_y, sp->t);
+        for (size_t i = 0; i < gamma; i++)
+                sp->below[order[i]] = true;
+        free(order);
+}
+
+static void split_free(Split *sp) {
+        free(sp->t);
+        free(sp->below);
+}
+
+/* Categorical: the probability of each choice, from the weighted observations and a flat prior. */
+static void categorical_probs(const SuggestParam *p, const double *obs, size_t n, double prior_weight, double *prob) {
+        double w[TPE_MAX_OBS];
+        default_weights(n, w);
+        double total = prior_weight;
+        for (size_t c = 0; c < p->n_values; c++)
+                prob[c] = prior_weight / (double) p->n_values;
+        for (size_t i = 0; i < n; i++) {
+                prob[category_of(p, obs[i])] += w[i];
+                total += w[i];
+        }
+        for (size_t c = 0; c < p->n_values; c++)
+                prob[c] /= total;
+}
+
+static void tpe_univariate(Suggester *s, const Split *sp, Rng *r, double *x) {
+        double *below = calloc(sp->n + 1, sizeof(double)), *above = calloc(sp->n + 1, sizeof(double));
+        for (size_t k = 0; k < s->n; k++) {
+                const SuggestParam *p = &s->p[k];
+                size_t nb = 0, na = 0;
+                for (size_t i = 0; i < sp->n; i++) {
+                        double v = is_categorical(p) ? sp->t[i]->x[k] : to_internal(p, sp->t[i]->x[k]);
+                        if (sp->below[i])
+                                below[nb++] = v;
+                        else
+                                above[na++] = v;
+                }
+                if (is_categorical(p)) {
+                        double pl[SUGGEST_MAX_VALUES], pg[SUGGEST_MAX_VALUES];
+                        categorical_probs(p, below, nb, s->prior_weight, pl);
+                        categorical_probs(p, above, na, s->prior_weight, pg);
+                        double best = -INFINITY;
+                        size_t pick = 0;
+                        for (size_t c = 0; c < s->n_candidates; c++) {
+                                double u = uniform01(r), acc = 0;
+                                size_t i = 0;
+                                for (; i + 1 < p->n_values; i++) {
+                                        acc += pl[i];
+                                        if (u < acc)
+                                                break;
+                                }
+                                double score = log(pl[i]) - log(pg[i]);
+                                if (score > best) {
+                                        best = score;
+                                        pick = i;
+                                }
+                        }
+                        x[k] = category_value(p, pick);
+                        continue;
+                }
+                double lo, hi;
+                bounds(p, &lo, &hi);
+                Parzen l, g;
+                parzen_build(&l, below, nb, lo, hi, s->prior_weight);
+                parzen_build(&g, above, na, lo, hi, s->prior_weight);
+                double best = -INFINITY, pick = 0.5 * (lo + hi);
+                for (size_t c = 0; c < s->n_candidates; c++) {
+                        double cand = parzen_sample(&l, r);
+                        double score = parzen_logpdf(&l, cand) - parzen_logpdf(&g, cand);
+                        if (score > best) {
+                                best = score;
+                                pick = cand;
+                        }
+                }
+                x[k] = to_value(p, pick);
+                parzen_free(&l);
+                parzen_free(&g);
+        }
+        free(below);
+        free(above);
+}
+
+/* Multivariate TPE: one kernel per observation over all parameters at
+ * once (widths by Scott's rule, as Optuna's multivariate sampler). */
+typedef struct MKernels {
+        size_t n;
+        const Split *sp;
+        bool want_below;
+        const Suggester *s;
+        double *logw;
+        double sigma[SUGGEST_MAX_PARAMS];
+} MKernels;
+
+static double mk_value(const MKernels *m, size_t obs, size_t k) {
+        const SuggestParam *p = &m->s->p[k];
+        return is_categorical(p) ? m->sp->t[obs]->x[k] : to_internal(p, m->sp->t[obs]->x[k]);
+}
+
+/* Kernel j: observation index (or the prior when j == count). */
+static double mk_logpdf(const MKernels *m, const size_t *idx, size_t count, const double *x) {
+        double *a = calloc(count + 1, sizeof(double));
+        for (size_t j = 0; j <= count; j++) {
+                double lp = m->logw[j];
+                for (size_t k = 0; k < m->s->n; k++) {
+                        const SuggestParam *p = &m->s->p[k];
+                        if (is_categorical(p)) {
+                                size_t c = category_of(p, x[k]);
+                                double C = (double) p->n_values;
+                                double pk = j == count ? 1 / C
+                                                       : (category_of(p, mk_value(m, idx[j], k)) == c ? 1 : 0) * 0.8 + 0.2 / C;
+                                lp += log(pk);
+                                continue;
+                        }
+                        double lo, hi;
+                        bounds(p, &lo, &hi);
+                        double mu = j == count ? 0.5 * (lo + hi) : mk_value(m, idx[j], k);
+                        double sg = j == count ? hi - lo : m->sigma[k];
+                        double z = (x[k] - mu) / sg;
+                        double mass = norm_cdf((hi - mu) / sg) - norm_cdf((lo - mu) / sg);
+                        lp += -0.5 * z * z - log(sg * sqrt(2 * M_PI)) - log(fmax(mass, 1e-300));
+                }
+                a[j] = lp;
+        }
+        double r = log_sum_exp(a, count + 1);
+        free(a);
+        return r;
+}
+
+static void mk_init(MKernels *m, const Suggester *s, const Split *sp, bool below, size_t *idx, size_t *count) {
+        m->s = s;
+        m->sp = sp;
+        m->want_below = below;
+        size_t c = 0;
+        for (size_t i = 0; i < sp->n; i++)
+                if (sp->below[i] == below)
+                        idx[c++] = i;
+        *count = c;
+        double *w = calloc(c + 1, sizeof(double)), sum = 0;
+        default_weights(c, w);
+        w[c] = s->prior_weight;
+        for (size_t j = 0; j <= c; j++)
+                sum += w[j];
+        m->logw = calloc(c + 1, sizeof(double));
+        for (size_t j = 0; j <= c; j++)
+                m->logw[j] = log(w[j] / sum);
+        free(w);
+        double d = (double) s->n;
+        for (size_t k = 0; k < s->n; k++) {
+                double lo, hi;
+                bounds(&s->p[k], &lo, &hi);
+                m->sigma[k] = 0.2 * (hi - lo) * pow((double) (c + 1), -1.0 / (d + 4));
+                m->sigma[k] = fmax(m->sigma[k], (hi - lo) / fmin(100.0, 1.0 + (double) (c + 1)));
+        }
+}
+
+static void tpe_multivariate(Suggester *s, const Split *sp, Rng *r, double *x) {
+        size_t *ib = calloc(sp->n + 1, sizeof(size_t)), *ia = calloc(sp->n + 1, sizeof(size_t)), nb, na;
+        MKernels l, g;
+        mk_init(&l, s, sp, true, ib, &nb);
+        mk_init(&g, s, sp, false, ia, &na);
+        double best = -INFINITY, cand[SUGGEST_MAX_PARAMS];
+        for (size_t c = 0; c < s->n_candidates; c++) {
+                size_t j = pick_component(l.logw, nb + 1, r);
+                for (size_t k = 0; k < s->n; k++) {
+                        const SuggestParam *p = &s->p[k];
+                        if (is_categorical(p)) {
+                                if (j == nb || uniform01(r) < 0.2)
+                                        cand[k] = category_value(p, rng_next(r) % p->n_values);
+                                else
+                                        cand[k] = category_value(p, category_of(p, sp->t[ib[j]]->x[k]));
+                                continue;
+                        }
+                        double lo, hi;
+                        bounds(p, &lo, &hi);
+                        double mu = j == nb ? 0.5 * (lo + hi) : to_internal(p, sp->t[ib[j]]->x[k]);
+                        double sg = j == nb ? hi - lo : l.sigma[k];
+                        cand[k] = truncated_normal(mu, sg, lo, hi, r);
+                }
+                double score = mk_logpdf(&l, ib, nb, cand) - mk_logpdf(&g, ia, na, cand);
+                if (score > best) {
+                        best = score;
+                        for (size_t k = 0; k < s->n; k++)
+                                x[k] = is_categorical(&s->p[k]) ? cand[k] : to_value(&s->p[k], cand[k]);
+                }
+        }
+        free(l.logw);
+        free(g.logw);
+        free(ib);
+        free(ia);
+}
+
+/* ---- Gaussian process with expected improvement ------------------------------------- */
+
+/* A trial's point in [0,1]^d. */
+static void unit_point(const Suggester *s, const double *x, double *u) {
+        for (size_t k = 0; k < s->n; k++) {
+                const SuggestParam *p = &s->p[k];
+                if (is_categorical(p)) {
+                        u[k] = p->n_values > 1 ? (double) category_of(p, x[k]) / (double) (p->n_values - 1) : 0.5;
+                        continue;
+                }
+                double lo, hi;
+                bounds(p, &lo, &hi);
+                u[k] = hi > lo ? (to_internal(p, x[k]) - lo) / (hi - lo) : 0.5;
+        }
+}
+
+static void from_unit(const Suggester *s, const double *u, double *x) {
+        for (size_t k = 0; k < s->n; k++) {
+                const SuggestParam *p = &s->p[k];
+                if (is_categorical(p)) {
+                        long i = lround(u[k] * (double) (p->n_values - 1));
+                        x[k] = category_value(p, (size_t) (i < 0 ? 0 : i));
+                        continue;
+                }
+                double lo, hi;
+                bounds(p, &lo, &hi);
+                x[k] = to_value(p, lo + u[k] * (hi - lo));
+        }
+}
+
+static double matern52(const double *a, const double *b, size_t d, double ls) {
+        double r2 = 0;
+        for (size_t k = 0; k < d; k++)
+                r2 += (a[k] - b[k]) * (a[k] - b[k]);
+        double r = sqrt(r2) / ls, s5 = sqrt(5.0) * r;
+        return (1 + s5 + 5.0 / 3.0 * r * r) * exp(-s5);
+}
+
+/* Cholesky of the n x n matrix K in place (lower); false if not positive definite. */
+static bool cholesky(double *K, size_t n) {
+        for (size_t j = 0; j < n; j++) {
+                double s = K[j * n + j];
+                for (size_t k = 0; k < j; k++)
+                        s -= K[j * n + k] * K[j * n + k];
+                if (s <= 0)
+                        return false;
+                K[j * n + j] = sqrt(s);
+                for (size_t i = j + 1; i < n; i++) {
+                        double t = K[i * n + j];
+                        for (size_t k = 0; k < j; k++)
+                                t -= K[i * n + k] * K[j * n + k];
+                        K[i * n + j] = t / K[j * n + j];
+                }
+        }
+        return true;
+}
+
+static void solve_lower(const double *L, size_t n, const double *b, double *x) {
+        for (size_t i = 0; i < n; i++) {
+                double s = b[i];
+                for (size_t k = 0; k < i; k++)
+                        s -= L[i * n + k] * x[k];
+                x[i] = s / L[i * n + i];
+        }
+}
+
+static void solve_upper_t(const double *L, size_t n, const double *b, double *x) {
+        for (size_t i = n; i-- > 0;) {
+                double s = b[i];
+                for (size_t k = i + 1; k < n; k++)
+                        s -= L[k * n + i] * x[k];
+                x[i] = s / L[i * n + i];
+        }
+}
+
+typedef struct Gp {
+        size_t n, d;
+        double ls;
+        double *X, *L, *alpha, ybest;
+} Gp;
+
+/* Fits the GP (length scale by marginal likelihood over a small grid). */
+static bool gp_fit(Gp *gp, const double *X, const double *y, size_t n, size_t d) {
+        static const double scales[] = { 0.05, 0.1, 0.2, 0.35, 0.6, 1.0 };
+        double best = -INFINITY;
+        gp->n = n;
+        gp->d = d;
+        gp->X = malloc(n * d * sizeof(double));
+        memcpy(gp->X, X, n * d * sizeof(double));
+        gp->L = malloc(n * n * sizeof(double));
+        gp->alpha = malloc(n * sizeof(double));
+        double *K = malloc(n * n * sizeof(double)), *tmp = malloc(n * sizeof(double)), *al = malloc(n * sizeof(double));
+        bool ok = false;
+        for (size_t si = 0; si < sizeof scales / sizeof scales[0]; si++) {
+                for (size_t i = 0; i < n; i++)
+                        for (size_t j = 0; j < n; j++)
+                                K[i * n + j] = matern52(&X[i * d], &X[j * d], d, scales[si]) + (i == j ? 1e-6 : 0);
+                if (!cholesky(K, n))
+                        continue;
+                solve_lower(K, n, y, tmp);
+                solve_upper_t(K, n, tmp, al);
+                double ll = 0;
+                for (size_t i = 0; i < n; i++)
+                        ll -= 0.5 * y[i] * al[i] + log(K[i * n + i]);
+                if (ll > best) {
+                        best = ll;
+                        gp->ls = scales[si];
+                        memcpy(gp->L, K, n * n * sizeof(double));
+                        memcpy(gp->alpha, al, n * sizeof(double));
+                        ok = true;
+                }
+        }
+        free(K);
+        free(tmp);
+        free(al);
+        return ok;
+}
+
+static void gp_free(Gp *gp) {
+        free(gp->X);
+        free(gp->L);
+        free(gp->alpha);
+}
+
+static double gp_ei(const Gp *gp, const double *u, double *kbuf, double *vbuf) {
+        for (size_t i = 0; i < gp->n; i++)
+                kbuf[i] = matern52(u, &gp->X[i * gp->d], gp->d, gp->ls);
+        double mean = 0;
+        for (size_t i = 0; i < gp->n; i++)
+                mean += kbuf[i] * gp->alpha[i];
+        solve_lower(gp->L, gp->n, kbuf, vbuf);
+        double var = 1;
+        for (size_t i = 0; i < gp->n; i++)
+                var -= vbuf[i] * vbuf[i];
+        double sd = sqrt(fmax(var, 1e-12));
+        double imp = gp->ybest - mean - 0.01, z = imp / sd;
+        return imp * norm_cdf(z) + sd * exp(-0.5 * z * z) / sqrt(2 * M_PI);
+}
+
+static void gp_suggest(Suggester *s, const SuggestTrial *trials, size_t n_trials, Rng *r, double *x) {
+        size_t d = s->n, n = 0;
+        double *X = malloc((n_trials + 1) * d * sizeof(double)), *y = malloc((n_trials + 1) * sizeof(double));
+        for (size_t i = 0; i < n_trials && n < GP_MAX_OBS; i++)
+                if (isfinite(trials[i].y)) {
+                        unit_point(s, trials[i].x, &X[n * d]);
+                        y[n++] = trials[i].y;
+                }
+        /* Standardised objective. */
+        double mean = 0, var = 0;
+        for (size_t i = 0; i < n; i++)
+                mean += y[i] / (double) n;
+        for (size_t i = 0; i < n; i++)
+                var += (y[i] - mean) * (y[i] - mean) / (double) n;
+        double sd = var > 0 ? sqrt(var) : 1;
+        double ybest = INFINITY;
+        size_t ibest = 0;
+        for (size_t i = 0; i < n; i++) {
+                y[i] = (y[i] - mean) / sd;
+                if (y[i] < ybest) {
+                        ybest = y[i];
+                        ibest = i;
+                }
+        }
+        Gp gp = {};
+        if (!gp_fit(&gp, X, y, n, d)) {
+                for (size_t k = 0; k < d; k++)
+                        x[k] = sample_prior(&s->p[k], r);
+                gp_free(&gp);
+                free(X);
+                free(y);
+                return;
+        }
+        gp.ybest = ybest;
+        double *kb = malloc(n * sizeof(double)), *vb = malloc(n * sizeof(double));
+        double u[SUGGEST_MAX_PARAMS], bestu[SUGGEST_MAX_PARAMS], best = -INFINITY;
+        /* Random candidates, then perturbations around the best point and the best candidate. */
+        for (size_t c = 0; c < 1500; c++) {
+                for (size_t k = 0; k < d; k++) {
+                        if (c < 1000)
+                                u[k] = uniform01(r);
+                        else {
+                                const double *centre = c < 1250 ? &X[ibest * d] : bestu;
+                                double w = c < 1250 ? 0.1 : 0.03;
+                                u[k] = fmin(1, fmax(0, centre[k] + w * normal01(r)));
+                        }
+                }
+                double ei = gp_ei(&gp, u, kb, vb);
+                if (ei > best) {
+                        best = ei;
+                        memcpy(bestu, u, d * sizeof(double));
+                }
+        }
+        from_unit(s, bestu, x);
+        free(kb);
+        free(vb);
+        gp_free(&gp);
+        free(X);
+        free(y);
+}
+
+/* ---- the interface ------------------------------------------------------------------- */
+
+static bool setting_number(json_t *settings, const char *name, double *ret, bool *bad) {
+        json_t *s;
+        size_t i;
+        json_array_foreach(settings, i, s) {
+                const char *n = json_string_value(json_object_get(s, "name"));
+                const char *v = json_string_value(json_object_get(s, "value"));
+                if (n && strcmp(n, name) == 0 && v) {
+                        char *end;
+                        *ret = strtod(v, &end);
+                        if (*end || end == v)
+                                *bad = true;
+                        return !*bad;
+                }
+        }
+        return false;
+}
+
+int suggest_new(const char *algorithm, json_t *settings, const SuggestParam *params, size_t n_params, Suggester **ret,
+                char *err, size_t errsz) {
+        static const struct {
+                const char *name;
+                Algorithm alg;
+        } names[] = { { "random", ALG_RANDOM }, { "grid", ALG_GRID }, { "tpe", ALG_TPE },
+                      { "multivariate-tpe", ALG_MTPE }, { "bayesianoptimization", ALG_GP } };
+        if (n_params == 0 || n_params > SUGGEST_MAX_PARAMS) {
+                snprintf(err, errsz, "an experiment has 1 to %d parameters, not %zu", SUGGEST_MAX_PARAMS, n_params);
+                return -EINVAL;
+        }
+        Suggester *s = calloc(1, sizeof *s);
+        if (!s)
+                return -ENOMEM;
+        bool found = false;
+        for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+                if (algorithm && strcmp(names[i].name, algorithm) == 0) {
+                        s->alg = names[i].alg;
+                        found = true;
+                }
+        if (!found) {
+                bool katib = algorithm && (strcmp(algorithm, "cmaes") == 0 || strcmp(algorithm, "sobol") == 0 ||
+                                           strcmp(algorithm, "hyperband") == 0);
+                snprintf(err, errsz, katib ? "%s is not implemented in sdflow yet (random, grid, tpe, multivariate-tpe "
+                                             "and bayesianoptimization are)"
+                                           : "'%s' is not an algorithm sdflow has",
+                         algorithm ?: "");
+                free(s);
+                return katib ? -EOPNOTSUPP : -EINVAL;
+        }
+        memcpy(s->p, params, n_params * sizeof *params);
+        s->n = n_params;
+        double v;
+        bool bad = false;
+        s->random_state = setting_number(settings, "random_state", &v, &bad) ? (uint64_t) v : 0;
+        s->n_startup = setting_number(settings, "n_startup_trials", &v, &bad) ? (size_t) v : 10;
+        s->n_candidates = setting_number(settings, "n_ei_candidates", &v, &bad) ? (size_t) v
+                          : setting_number(settings, "n_EI_candidates", &v, &bad) ? (size_t) v
+                                                                                  : 24;
+        s->prior_weight = setting_number(settings, "prior_weight", &v, &bad) ? v : 1.0;
+        s->n_initial = setting_number(settings, "n_initial_points", &v, &bad) ? (size_t) v : 10;
+        if (bad || s->n_candidates == 0 || s->prior_weight <= 0) {
+                snprintf(err, errsz, "a setting of %s is not a number in its range", algorithm);
+                free(s);
+                return -EINVAL;
+        }
+        for (size_t k = 0; k < n_params; k++) {
+                const SuggestParam *p = &params[k];
+                if (s->alg == ALG_GRID && p->type == SUGGEST_DOUBLE && p->step <= 0) {
+                        snprintf(err, errsz, "grid needs a step for the double parameter '%s'", p->name);
+                        free(s);
+                        return -EINVAL;
+                }
+                if (is_categorical(p) && (p->n_values == 0 || p->n_values > SUGGEST_MAX_VALUES)) {
+                        snprintf(err, errsz, "parameter '%s' has %zu values (1 to %d)", p->name, p->n_values,
+                                 SUGGEST_MAX_VALUES);
+                        free(s);
+                        return -EINVAL;
+                }
+        }
+        *ret = s;
+        return 0;
+}
+
+Suggester *suggest_free(Suggester *s) {
+        free(s);
+        return NULL;
+}
+
+int suggest_next(Suggester *s, const SuggestTrial *trials, size_t n_trials, size_t index, double *x) {
+        Rng r;
+        rng_seed(&r, s->random_state, index);
+        if (s->alg == ALG_GRID)
+                return grid_point(s, index, x);
+        size_t done = 0;
+        for (size_t i = 0; i < n_trials; i++)
+                done += isfinite(trials[i].y);
+        if (s->alg == ALG_RANDOM || ((s->alg == ALG_TPE || s->alg == ALG_MTPE) && done < s->n_startup) ||
+            (s->alg == ALG_GP && done < s->n_initial)) {
+                for (size_t k = 0; k < s->n; k++)
+                        x[k] = sample_prior(&s->p[k], &r);
+                return 0;
+        }
+        if (s->alg == ALG_GP) {
+                gp_suggest(s, trials, n_trials, &r, x);
+                return 0;
+        }
+        Split sp;
+        split(trials, n_trials, &sp);
+        if (s->alg == ALG_TPE)
+                tpe_univariate(s, &sp, &r, x);
+        else
+                tpe_multivariate(s, &sp, &r, x);
+        split_free(&sp);
+        return 0;
+}
+
+int suggest_params_from_spec(json_t *parameters, SuggestParam *params, size_t max, char *err, size_t errsz) {
+        json_t *p;
+        size_t i;
+        if (json_array_size(parameters) > max) {
+                snprintf(err, errsz, "at most %zu parameters", max);
+                return -EINVAL;
+        }
+        json_array_foreach(parameters, i, p) {
+                SuggestParam *sp = &params[i];
+                json_t *fs = json_object_get(p, "feasibleSpace");
+                const char *type = json_string_value(json_object_get(p, "parameterType")) ?: "";
+                const char *dist = json_string_value(json_object_get(fs, "distribution")) ?: "uniform";
+                memset(sp, 0, sizeof *sp);
+                snprintf(sp->name, sizeof sp->name, "%s", json_string_value(json_object_get(p, "name")) ?: "");
+                sp->type = strcmp(type, "double") == 0 ? SUGGEST_DOUBLE
+                           : strcmp(type, "int") == 0 ? SUGGEST_INT
+                           : strcmp(type, "discrete") == 0 ? SUGGEST_DISCRETE
+                                                           : SUGGEST_CATEGORICAL;
+                sp->dist = strcmp(dist, "logUniform") == 0 ? SUGGEST_LOG_UNIFORM
+                           : strcmp(dist, "normal") == 0 ? SUGGEST_NORMAL
+                           : strcmp(dist, "logNormal") == 0 ? SUGGEST_LOG_NORMAL
+                                                            : SUGGEST_UNIFORM;
+                const char *mn = json_string_value(json_object_get(fs, "min"));
+                const char *mx = json_string_value(json_object_get(fs, "max"));
+                const char *st = json_string_value(json_object_get(fs, "step"));
+                sp->min = mn ? strtod(mn, NULL) : 0;
+                sp->max = mx ? strtod(mx, NULL) : 0;
+                sp->step = st ? strtod(st, NULL) : 0;
+                json_t *list = json_object_get(fs, "list"), *v;
+                size_t j;
+                if (sp->type == SUGGEST_DISCRETE || sp->type == SUGGEST_CATEGORICAL) {
+                        if (json_array_size(list) == 0 || json_array_size(list) > SUGGEST_MAX_VALUES) {
+                                snprintf(err, errsz, "parameter '%s' needs 1 to %d values", sp->name, SUGGEST_MAX_VALUES);
+                                return -EINVAL;
+                        }
+                        sp->n_values = json_array_size(list);
+                        json_array_foreach(list, j, v)
+                                sp->values[j] = json_is_string(v) ? strtod(json_string_value(v), NULL) : 0;
+                } else if (!mn || !mx || sp->min > sp->max) {
+                        snprintf(err, errsz, "parameter '%s' needs min <= max", sp->name);
+                        return -EINVAL;
+                }
+        }
+        return (int) json_array_size(parameters);
+}
+
+void suggest_format(const SuggestParam *p, double v, json_t *parameter_spec, char *buf, size_t size) {
+        if (p->type == SUGGEST_CATEGORICAL) {
+                json_t *list = json_object_get(json_object_get(parameter_spec, "feasibleSpace"), "list");
+                snprintf(buf, size, "%s", json_string_value(json_array_get(list, category_of(p, v))) ?: "");
+                return;
+        }
+        if (p->type == SUGGEST_DISCRETE) {
+                json_t *list = json_object_get(json_object_get(parameter_spec, "feasibleSpace"), "list");
+                snprintf(buf, size, "%s", json_string_value(json_array_get(list, category_of(p, v))) ?: "");
+                return;
+        }
+        if (p->type == SUGGEST_INT) {
+                snprintf(buf, size, "%lld", (long long) llround(v));
+                return;
+        }
+        snprintf(buf, size, "%.17g", v);
+        /* the shortest text that reads back the same */
+        for (int prec = 6; prec <= 17; prec++) {
+                char t[64];
+                snprintf(t, sizeof t, "%.*g", prec, v);
+                if (strtod(t, NULL) == v) {
+                        snprintf(buf, size, "%s", t);
+                        break;
+                }
+        }
+}
