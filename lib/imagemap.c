@@ -1,6 +1,7 @@
 /* imagemap.c: see imagemap.h. */
 #include <errno.h>
 #include <fnmatch.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,18 +27,35 @@ int imagemap_lookup(const char *path, const char *image, ImageRoot *ret, char *e
                 char *pattern = strtok_r(line, " \t\r\n", &save);
                 if (!pattern)
                         continue;
-                char *kind = strtok_r(NULL, " \t\r\n", &save), *root = strtok_r(NULL, " \t\r\n", &save);
-                char *extra = strtok_r(NULL, " \t\r\n", &save);
+                char *kind = strtok_r(NULL, " \t\r\n", &save);
+                char *root = kind && strcmp(kind, "host") != 0 ? strtok_r(NULL, " \t\r\n", &save) : NULL;
                 ImageRoot x = {};
-                if (kind && strcmp(kind, "host") == 0 && !root)
+                bool ok = true;
+                if (kind && strcmp(kind, "host") == 0)
                         x.kind = IMAGE_HOST;
                 else if (kind && (strcmp(kind, "directory") == 0 || strcmp(kind, "image") == 0) && root && root[0] == '/' &&
-                         !extra && strlen(root) < sizeof x.path) {
+                         strlen(root) < sizeof x.path) {
                         x.kind = kind[0] == 'd' ? IMAGE_DIRECTORY : IMAGE_DISK;
                         snprintf(x.path, sizeof x.path, "%s", root);
-                } else {
+                } else
+                        ok = false;
+                /* bind SRC:DST ... */
+                for (char *w; ok && (w = strtok_r(NULL, " \t\r\n", &save));) {
+                        char *pair = strtok_r(NULL, " \t\r\n", &save), *colon = pair ? strchr(pair, ':') : NULL;
+                        if (strcmp(w, "bind") != 0 || !colon || pair[0] != '/' || colon[1] != '/' ||
+                            x.n_binds >= IMAGE_MAX_BINDS || (size_t) (colon - pair) >= sizeof x.bind_src[0] ||
+                            strlen(colon + 1) >= sizeof x.bind_dst[0]) {
+                                ok = false;
+                                break;
+                        }
+                        snprintf(x.bind_src[x.n_binds], sizeof x.bind_src[0], "%.*s", (int) (colon - pair), pair);
+                        snprintf(x.bind_dst[x.n_binds], sizeof x.bind_dst[0], "%s", colon + 1);
+                        x.n_binds++;
+                }
+                if (!ok) {
                         snprintf(err, errsz, "%s:%u: expected 'PATTERN host', 'PATTERN directory /PATH' or "
-                                             "'PATTERN image /PATH'", path, n);
+                                             "'PATTERN image /PATH', each optionally followed by 'bind /SRC:/DST'",
+                                 path, n);
                         r = -EBADMSG;
                         break;
                 }

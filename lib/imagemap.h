@@ -9,6 +9,11 @@
  *   PATTERN  directory /srv/root  that tree as the root (RootDirectory=)
  *   PATTERN  image /srv/img.raw   that disk image as the root (RootImage=)
  *
+ * Any rule may end with "bind SRC:DST" (up to IMAGE_MAX_BINDS times): the
+ * host's SRC appears read-only at DST in the root, for what an image would
+ * have carried (a program under /opt, say).  Pipeline steps and trials
+ * get them (BindReadOnlyPaths=).
+ *
  * '#' starts a comment.  An image no rule matches is an error that names
  * the image and the map. */
 #pragma once
@@ -21,9 +26,13 @@ typedef enum ImageKind {
         IMAGE_DISK,
 } ImageKind;
 
+#define IMAGE_MAX_BINDS 4
+
 typedef struct ImageRoot {
         ImageKind kind;
         char path[512]; /* for IMAGE_DIRECTORY and IMAGE_DISK */
+        size_t n_binds;
+        char bind_src[IMAGE_MAX_BINDS][256], bind_dst[IMAGE_MAX_BINDS][256];
 } ImageRoot;
 
 /* Looks image up in the map at path.  Returns 0 and fills *ret, -ENOENT

@@ -35,6 +35,17 @@ int main(void) {
         CHECK_EQ_INT(imagemap_lookup(path, "nginx:1", &r, err, sizeof err), 0);
         CHECK_STREQ(r.path, "/srv/fallback");
 
+        /* Binds: what the image would have carried, from the host. */
+        write_map("trainer:* host bind /usr/lib/sdflow/examples/mnist:/opt/mnist bind /srv/data:/data\n"
+                  "bad:* host bind relative:/opt\n");
+        CHECK_EQ_INT(imagemap_lookup(path, "trainer:1", &r, err, sizeof err), 0);
+        CHECK_EQ_INT(r.kind, IMAGE_HOST);
+        CHECK_EQ_INT(r.n_binds, 2);
+        CHECK_STREQ(r.bind_src[0], "/usr/lib/sdflow/examples/mnist");
+        CHECK_STREQ(r.bind_dst[1], "/data");
+        CHECK_EQ_INT(imagemap_lookup(path, "bad:1", &r, err, sizeof err), -EBADMSG);
+        CHECK(strstr(err, ":2: expected") != NULL);
+
         write_map("python:* host\n");
         CHECK_EQ_INT(imagemap_lookup(path, "nginx:1", &r, err, sizeof err), -ENOENT);
         CHECK(strstr(err, "image 'nginx:1' is not in the image map") != NULL);
