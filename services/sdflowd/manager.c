@@ -471,6 +471,20 @@ static int append_step_sandbox(sd_bus_message *m, const StepSpec *sp) {
                 r = sd_bus_message_append(m, "(sv)", "RootDirectory", "s", sp->root_directory);
         if (r >= 0 && sp->root_image)
                 r = sd_bus_message_append(m, "(sv)", "RootImage", "s", sp->root_image);
+        if (r >= 0 && sp->n_binds > 0) {
+                /* BindReadOnlyPaths=: a(ssbt) source, destination, ignore if missing, MS_REC */
+                r = sd_bus_message_open_container(m, 'r', "sv");
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "s", "BindReadOnlyPaths");
+                if (r >= 0)
+                        r = sd_bus_message_open_container(m, 'v', "a(ssbt)");
+                if (r >= 0)
+                        r = sd_bus_message_open_container(m, 'a', "(ssbt)");
+                for (size_t i = 0; i < sp->n_binds && r >= 0; i++)
+                        r = sd_bus_message_append(m, "(ssbt)", sp->bind_src[i], sp->bind_dst[i], 0, (uint64_t) 16384);
+                for (int k = 0; k < 3 && r >= 0; k++)
+                        r = sd_bus_message_close_container(m);
+        }
         return r;
 }
 

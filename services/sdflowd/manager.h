@@ -78,6 +78,8 @@ typedef struct StepSpec {
         uint64_t memory_max;             /* UINT64_MAX: none */
         uint64_t cpu_quota_per_sec_usec; /* UINT64_MAX: none */
         uint64_t timeout_usec;           /* UINT64_MAX: none */
+        size_t n_binds;                  /* read-only binds SRC -> DST (the image map's) */
+        const char *const *bind_src, *const *bind_dst;
 } StepSpec;
 
 int manager_start_step(sd_bus *bus, const StepSpec *spec, sd_bus_message_handler_t cb, void *userdata, char *err,

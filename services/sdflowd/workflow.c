@@ -290,6 +290,14 @@ static void send_start(Engine *e, const char *key, json_t *wf, json_t *node) {
                 .cpu_quota_per_sec_usec = wf_quantity(res, "cpu", true),
                 .timeout_usec = timeout,
         };
+        const char *bsrc[IMAGE_MAX_BINDS], *bdst[IMAGE_MAX_BINDS];
+        for (size_t b = 0; b < root.n_binds; b++) {
+                bsrc[b] = root.bind_src[b];
+                bdst[b] = root.bind_dst[b];
+        }
+        sp.n_binds = root.n_binds;
+        sp.bind_src = bsrc;
+        sp.bind_dst = bdst;
         StartRef *ref = calloc(1, sizeof *ref);
         ref->e = e;
         snprintf(ref->key, sizeof ref->key, "%s", key);
