@@ -22,6 +22,7 @@
 #include "slice.h"
 #include "version.h"
 #include "cronwf.h"
+#include "tuning.h"
 #include "workflow.h"
 
 #define WATCH_TIMEOUT_DEFAULT_SEC 1800
@@ -40,6 +41,7 @@ struct Api {
         gid_t admin_gid;
         Watcher *watchers;
         Engine *engine;
+        Tuning *tuning;
 };
 
 struct Watcher {
@@ -420,6 +422,7 @@ void api_reconcile_all(Api *a) {
          * CronWorkflows (transient: gone after a reboot). */
         if (a->engine)
                 engine_resume_all(a->engine);
+        tuning_resume_all(a->tuning);
         if (store_list(a->store, &kind_cronworkflow, NULL, &items, NULL) >= 0) {
                 json_array_foreach(items, i, o)
                         cron_reconcile(a, o);
@@ -808,6 +811,8 @@ static void handle_apply(Api *a, HttpConn *c, const Caller *caller, const Route 
                                 stored = now;
                         }
                 }
+        } else if (k == &kind_experiment && a->tuning) {
+                tuning_kick(a->tuning, ns, name);
         } else if (k == &kind_cronworkflow) {
                 if (change != STORE_UNCHANGED || !json_object_get(stored, "status")) {
                         cron_reconcile(a, stored);
@@ -1105,6 +1110,21 @@ static void handle_delete(Api *a, HttpConn *c, const Caller *caller, const Route
                 }
                 json_decref(wf);
                 workflow_release(a, rt->ns, rt->name);
+        }
+        if (rt->kind == &kind_experiment) {
+                tuning_forget(a->tuning, rt->ns, rt->name);
+                /* Its trials are workflows labelled with it (unless retained). */
+                json_t *items, *w;
+                size_t i;
+                if (store_list(a->store, &kind_workflow, rt->ns, &items, NULL) >= 0) {
+                        json_array_foreach(items, i, w) {
+                                const char *l = json_string_value(json_object_get(
+                                        json_object_get(json_object_get(w, "metadata"), "labels"), "katib.kubeflow.org/experiment"));
+                                if (l && strcmp(l, rt->name) == 0)
+                                        workflow_delete(a, rt->ns, manifest_name(w));
+                        }
+                        json_decref(items);
+                }
         }
         if (rt->kind == &kind_cronworkflow) {
                 if (a->namespaces->bus && cronwf_disarm(a->namespaces, rt->ns, rt->name, err, sizeof err) < 0) {
@@ -1592,7 +1612,45 @@ static int engine_artifact_path_cb(void *userdata, const char *ns, const char *u
 }
 
 static void engine_notify(const Kind *k, const char *type, json_t *obj, void *userdata) {
-        notify(userdata, k, type, obj);
+        Api *a = userdata;
+        notify(a, k, type, obj);
+        if (k == &kind_workflow)
+                tuning_workflow_changed(a->tuning, obj);
+}
+
+static void tuning_notify(json_t *experiment, void *userdata) {
+        notify(userdata, &kind_experiment, "MODIFIED", experiment);
+}
+
+static void check_images(Api *a, json_t *obj, const Kind *k, Diags *d);
+
+/* A trial's workflow, made by the tuning controller: checked as an applied
+ * one is, stored, and started. */
+static int tuning_create(json_t *wf, void *userdata) {
+        Api *a = userdata;
+        Diags d = {};
+        const Kind *k = NULL;
+        json_t *stored = NULL;
+        StoreChange change;
+        int r = manifest_check(wf, &k, &d);
+        if (r >= 0 && k == &kind_workflow)
+                check_images(a, wf, k, &d);
+        if (r < 0 || d.n_errors > 0 || k != &kind_workflow) {
+                char *m = diags_format(&d, true, false);
+                log_warning("A trial's workflow was refused: %s", m ?: "invalid");
+                free(m);
+                diags_clear(&d);
+                return -EINVAL;
+        }
+        diags_clear(&d);
+        r = store_apply(a->store, k, wf, &stored, &change);
+        if (r < 0)
+                return r;
+        notify(a, k, "ADDED", stored);
+        if (a->engine)
+                engine_submit(a->engine, manifest_namespace(stored), manifest_name(stored));
+        json_decref(stored);
+        return 0;
 }
 
 int api_new(Api **ret, sd_event *e, Store *store, Namespaces *namespaces, gid_t admin_gid) {
@@ -1612,6 +1670,9 @@ int api_new(Api **ret, sd_event *e, Store *store, Namespaces *namespaces, gid_t 
                 else {
                         namespaces->artifact_path = engine_artifact_path_cb;
                         namespaces->artifact_userdata = a->engine;
+                        r = tuning_new(&a->tuning, e, store, a->engine, tuning_create, tuning_notify, a);
+                        if (r < 0)
+                                log_warning_errno(r, "Cannot start the tuning controller, experiments will not run: %m");
                 }
         }
         *ret = a;
@@ -1623,6 +1684,7 @@ Api *api_free(Api *a) {
                 return NULL;
         while (a->watchers)
                 watcher_free(a->watchers);
+        tuning_free(a->tuning);
         engine_free(a->engine);
         sd_event_unref(a->event);
         free(a);

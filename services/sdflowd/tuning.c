@@ -1,0 +1,656 @@
+/* tuning.c: Katib Experiments; see tuning.h. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kinds.h"
+#include "log.h"
+#include "metrics.h"
+#include "suggest.h"
+#include "tuning.h"
+
+#define LABEL_EXPERIMENT "katib.kubeflow.org/experiment"
+#define LABEL_TRIAL "katib.kubeflow.org/trial"
+#define ANN_INDEX "sdflow.io/trial-index"
+#define ANN_ASSIGNMENTS "sdflow.io/parameter-assignments"
+#define MAX_METRIC_VALUES 10000
+
+struct Tuning {
+        sd_event *event;
+        Store *store;
+        Engine *engine;
+        TuningCreate create;
+        TuningNotify notify;
+        void *userdata;
+        sd_event_source *defer;
+        json_t *dirty; /* "ns/name" -> true */
+};
+
+static const char *str(json_t *o, const char *k) {
+        return json_string_value(json_object_get(o, k));
+}
+
+static bool wf_done(const char *p) {
+        return p && (strcmp(p, "Succeeded") == 0 || strcmp(p, "Failed") == 0 || strcmp(p, "Error") == 0);
+}
+
+/* <experiment>-<8 characters of base 36>, from the experiment's uid and the trial's number. */
+static void trial_name(json_t *exp, size_t index, char *buf, size_t size) {
+        const char *uid = str(json_object_get(exp, "metadata"), "uid") ?: "";
+        uint64_t h = 1469598103934665603ULL;
+        char key[128];
+        snprintf(key, sizeof key, "%s:%zu", uid, index);
+        for (const char *p = key; *p; p++) {
+                h ^= (unsigned char) *p;
+                h *= 1099511628211ULL;
+        }
+        char suffix[9];
+        for (int i = 0; i < 8; i++) {
+                suffix[i] = "0123456789abcdefghijklmnopqrstuvwxyz"[h % 36];
+                h /= 36;
+        }
+        suffix[8] = '\0';
+        /* a letter first keeps the name a label whatever the digits */
+        if (suffix[0] >= '0' && suffix[0] <= '9')
+                suffix[0] = (char) ('a' + (suffix[0] - '0'));
+        snprintf(buf, size, "%.54s-%s", manifest_name(exp), suffix);
+}
+
+static void set_condition(json_t *st, const char *type, const char *reason, const char *msg) {
+        json_t *conds = json_object_get(st, "conditions"), *c;
+        size_t i;
+        char ts[32];
+        format_now_rfc3339(ts, sizeof ts);
+        if (!json_is_array(conds)) {
+                conds = json_array();
+                json_object_set_new(st, "conditions", conds);
+        }
+        /* Katib's conditions: the newest one is True, those before False. */
+        json_array_foreach(conds, i, c)
+                if (strcmp(str(c, "type") ?: "", type) != 0)
+                        json_object_set_new(c, "status", json_string("False"));
+        json_array_foreach(conds, i, c)
+                if (strcmp(str(c, "type") ?: "", type) == 0) {
+                        if (strcmp(str(c, "reason") ?: "", reason) != 0 || strcmp(str(c, "message") ?: "", msg) != 0 ||
+                            strcmp(str(c, "status") ?: "", "True") != 0) {
+                                json_object_set_new(c, "status", json_string("True"));
+                                json_object_set_new(c, "reason", json_string(reason));
+                                json_object_set_new(c, "message", json_string(msg));
+                                json_object_set_new(c, "lastUpdateTime", json_string(ts));
+                                json_object_set_new(c, "lastTransitionTime", json_string(ts));
+                        }
+                        return;
+                }
+        json_array_append_new(conds, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "type", type, "status", "True", "reason",
+                                               reason, "message", msg, "lastUpdateTime", ts, "lastTransitionTime", ts));
+}
+
+static const char *current_condition(json_t *st) {
+        json_t *conds = json_object_get(st, "conditions"), *c;
+        size_t i;
+        const char *cur = NULL;
+        json_array_foreach(conds, i, c)
+                if (strcmp(str(c, "status") ?: "", "True") == 0)
+                        cur = str(c, "type");
+        return cur;
+}
+
+/* ---- metrics ------------------------------------------------------------------------------ */
+
+typedef struct Collected {
+        json_t *values; /* name -> [numbers] */
+} Collected;
+
+static void on_metric(const char *name, double value, void *userdata) {
+        Collected *c = userdata;
+        json_t *list = json_object_get(c->values, name);
+        if (!list) {
+                list = json_array();
+                json_object_set_new(c->values, name, list);
+        }
+        if (json_array_size(list) < MAX_METRIC_VALUES)
+                json_array_append_new(list, json_real(value));
+}
+
+static void parse_text(json_t *spec, const char *text, bool json_lines, Collected *c, char *err, size_t errsz) {
+        json_t *formats = json_object_get(json_object_get(json_object_get(json_object_get(spec, "metricsCollectorSpec"),
+                                                                          "source"),
+                                                          "filter"),
+                                          "metricsFormat"), *f;
+        const char *fs[16];
+        size_t n = 0, i;
+        json_array_foreach(formats, i, f)
+                if (n < 16 && json_is_string(f))
+                        fs[n++] = json_string_value(f);
+        MetricsParser *p = NULL;
+        if (!json_lines && metrics_parser_new(fs, n, &p, err, errsz) < 0)
+                return;
+        for (const char *line = text; line && *line;) {
+                const char *nl = strchr(line, '\n');
+                size_t len = nl ? (size_t) (nl - line) : strlen(line);
+                if (json_lines)
+                        metrics_parse_json_line(line, len, on_metric, c);
+                else
+                        metrics_parse_line(p, line, len, on_metric, c);
+                line = nl ? nl + 1 : NULL;
+        }
+        metrics_parser_free(p);
+}
+
+/* Katib's observation: each metric's min, max and latest, as strings. */
+static json_t *observation(json_t *spec, Collected *c) {
+        json_t *obj = json_object_get(spec, "objective"), *names = json_array(), *n;
+        size_t i;
+        json_array_append_new(names, json_string(str(obj, "objectiveMetricName") ?: ""));
+        json_array_foreach(json_object_get(obj, "additionalMetricNames"), i, n)
+                json_array_append(names, n);
+        json_t *metrics = json_array();
+        json_array_foreach(names, i, n) {
+                json_t *list = json_object_get(c->values, json_string_value(n)), *v;
+                size_t j;
+                if (json_array_size(list) == 0)
+                        continue;
+                double mn = INFINITY, mx = -INFINITY, last = 0;
+                json_array_foreach(list, j, v) {
+                        double x = json_real_value(v);
+                        mn = fmin(mn, x);
+                        mx = fmax(mx, x);
+                        last = x;
+                }
+                char a[32], b[32], l[32];
+                snprintf(a, sizeof a, "%.10g", mn);
+                snprintf(b, sizeof b, "%.10g", mx);
+                snprintf(l, sizeof l, "%.10g", last);
+                json_array_append_new(metrics, json_pack("{s:O, s:s, s:s, s:s}", "name", n, "min", a, "max", b, "latest", l));
+        }
+        json_decref(names);
+        return json_pack("{s:o}", "metrics", metrics);
+}
+
+/* The objective's value by its strategy (min, max or latest; by default
+ * the objective's direction); NAN when the metric never appeared. */
+static double objective_value(json_t *spec, json_t *obs) {
+        json_t *obj = json_object_get(spec, "objective"), *m, *s;
+        const char *name = str(obj, "objectiveMetricName") ?: "";
+        const char *strategy = strcmp(str(obj, "type") ?: "minimize", "maximize") == 0 ? "max" : "min";
+        size_t i;
+        json_array_foreach(json_object_get(obj, "metricStrategies"), i, s)
+                if (strcmp(str(s, "name") ?: "", name) == 0 && str(s, "value"))
+                        strategy = str(s, "value");
+        json_array_foreach(json_object_get(obs, "metrics"), i, m)
+                if (strcmp(str(m, "name") ?: "", name) == 0)
+                        return strtod(str(m, strategy) ?: "nan", NULL);
+        return NAN;
+}
+
+/* ---- trials as workflows -------------------------------------------------------------- */
+
+static json_t *primary_container(json_t *spec) {
+        json_t *tt = json_object_get(spec, "trialTemplate"), *c;
+        json_t *cs = json_object_get(json_object_get(json_object_get(json_object_get(json_object_get(tt, "trialSpec"), "spec"),
+                                                                     "template"),
+                                                     "spec"),
+                                     "containers");
+        const char *primary = str(tt, "primaryContainerName");
+        size_t i;
+        json_array_foreach(cs, i, c)
+                if (!primary || strcmp(str(c, "name") ?: "", primary) == 0)
+                        return c;
+        return NULL;
+}
+
+/* text with each ${trialParameters.X} (and ${trialSpec.Name}, ${trialSpec.Namespace}) replaced. */
+static char *substitute(const char *text, json_t *values, const char *trial, const char *ns) {
+        size_t cap = strlen(text) + 256, len = 0;
+        char *out = malloc(cap);
+        for (const char *p = text; *p;) {
+                const char *v = NULL;
+                size_t skip = 0;
+                if (strncmp(p, "${", 2) == 0) {
+                        const char *end = strchr(p, '}');
+                        if (end) {
+                                char key[256];
+                                snprintf(key, sizeof key, "%.*s", (int) (end - p - 2), p + 2);
+                                if (strncmp(key, "trialParameters.", 16) == 0)
+                                        v = str(values, key + 16);
+                                else if (strcmp(key, "trialSpec.Name") == 0)
+                                        v = trial;
+                                else if (strcmp(key, "trialSpec.Namespace") == 0)
+                                        v = ns;
+                                if (v)
+                                        skip = (size_t) (end - p) + 1;
+                        }
+                }
+                const char *piece = v ?: p;
+                size_t n = v ? strlen(v) : 1;
+                if (len + n + 1 > cap) {
+                        cap = (len + n + 1) * 2;
+                        out = realloc(out, cap);
+                }
+                memcpy(out + len, piece, n);
+                len += n;
+                p += v ? skip : 1;
+        }
+        out[len] = '\0';
+        return out;
+}
+
+static json_t *subst_strings(json_t *list, json_t *values, const char *trial, const char *ns) {
+        json_t *out = json_array(), *x;
+        size_t i;
+        json_array_foreach(list, i, x)
+                if (json_is_string(x)) {
+                        char *s = substitute(json_string_value(x), values, trial, ns);
+                        json_array_append_new(out, json_string(s));
+                        free(s);
+                }
+        return out;
+}
+
+/* The one-step Workflow that runs a trial. */
+static json_t *trial_workflow(json_t *exp, const char *name, size_t index, json_t *assignments, json_t *values) {
+        json_t *spec = json_object_get(exp, "spec"), *c = primary_container(spec);
+        const char *ns = manifest_namespace(exp);
+        json_t *container = json_pack("{s:s}", "image", str(c, "image") ?: "");
+        if (json_object_get(c, "command"))
+                json_object_set_new(container, "command", subst_strings(json_object_get(c, "command"), values, name, ns));
+        if (json_object_get(c, "args"))
+                json_object_set_new(container, "args", subst_strings(json_object_get(c, "args"), values, name, ns));
+        if (json_object_get(c, "resources"))
+                json_object_set(container, "resources", json_object_get(c, "resources"));
+        if (str(c, "workingDir"))
+                json_object_set_new(container, "workingDir", json_string(str(c, "workingDir")));
+        json_t *env = json_array(), *e;
+        size_t i;
+        json_array_foreach(json_object_get(c, "env"), i, e)
+                if (str(e, "name") && str(e, "value")) {
+                        char *v = substitute(str(e, "value"), values, name, ns);
+                        json_array_append_new(env, json_pack("{s:s, s:s}", "name", str(e, "name"), "value", v));
+                        free(v);
+                }
+        if (json_array_size(env))
+                json_object_set_new(container, "env", env);
+        else
+                json_decref(env);
+        json_t *tmpl = json_pack("{s:s, s:o}", "name", "trial", "container", container);
+        /* The File collector: the file the trial writes comes out as an artifact. */
+        json_t *mc = json_object_get(spec, "metricsCollectorSpec");
+        if (strcmp(str(json_object_get(mc, "collector"), "kind") ?: "StdOut", "File") == 0) {
+                const char *path = str(json_object_get(json_object_get(mc, "source"), "fileSystemPath"), "path");
+                if (path)
+                        json_object_set_new(tmpl, "outputs",
+                                            json_pack("{s:[{s:s, s:s, s:b}]}", "artifacts", "name", "metrics", "path",
+                                                      path, "optional", 1));
+        }
+        char idx[32];
+        snprintf(idx, sizeof idx, "%zu", index);
+        char *assign = json_dumps(assignments, JSON_COMPACT);
+        json_t *wf = json_pack("{s:s, s:s, s:{s:s, s:s, s:{s:s, s:s, s:s}, s:{s:s, s:s}}, s:{s:s, s:[o]}}", "apiVersion",
+                               "argoproj.io/v1alpha1", "kind", "Workflow", "metadata", "name", name, "namespace", ns,
+                               "labels", LABEL_EXPERIMENT, manifest_name(exp), LABEL_TRIAL, name,
+                               "pipelines.kubeflow.org/cache_enabled", "false", "annotations", ANN_INDEX, idx,
+                               ANN_ASSIGNMENTS, assign ?: "[]", "spec", "entrypoint", "trial", "templates", tmpl);
+        free(assign);
+        return wf;
+}
+
+/* What a finished trial's workflow says: its condition, message and observation. */
+static void read_trial(json_t *spec, json_t *wf, json_t *trial) {
+        json_t *st = json_object_get(wf, "status"), *nodes = json_object_get(st, "nodes"), *n, *pod = NULL;
+        const char *id;
+        json_object_foreach(nodes, id, n)
+                if (strcmp(str(n, "type") ?: "", "Pod") == 0)
+                        pod = n;
+        const char *phase = str(st, "phase");
+        char ts[32];
+        format_now_rfc3339(ts, sizeof ts);
+        json_object_set_new(trial, "completionTime", json_string(str(st, "finishedAt") ?: ts));
+        if (!phase || strcmp(phase, "Succeeded") != 0) {
+                json_object_set_new(trial, "condition", json_string("Failed"));
+                json_object_set_new(trial, "message", json_string(str(pod, "message") ?: str(st, "message") ?: "failed"));
+                return;
+        }
+        json_t *mc = json_object_get(spec, "metricsCollectorSpec");
+        const char *kind = str(json_object_get(mc, "collector"), "kind") ?: "StdOut";
+        if (strcmp(kind, "None") == 0) {
+                json_object_set_new(trial, "condition", json_string("Succeeded"));
+                return;
+        }
+        Collected c = { json_object() };
+        char err[256] = "";
+        if (strcmp(kind, "File") == 0) {
+                json_t *fsp = json_object_get(json_object_get(mc, "source"), "fileSystemPath");
+                bool json_lines = strcmp(str(fsp, "format") ?: "TEXT", "JSON") == 0;
+                json_t *a;
+                size_t i;
+                json_array_foreach(json_object_get(json_object_get(pod, "outputs"), "artifacts"), i, a)
+                        if (strcmp(str(a, "name") ?: "", "metrics") == 0 && str(a, "hostPath")) {
+                                FILE *f = fopen(str(a, "hostPath"), "re");
+                                if (f) {
+                                        static char buf[1 << 20];
+                                        size_t len = fread(buf, 1, sizeof buf - 1, f);
+                                        buf[len] = '\0';
+                                        fclose(f);
+                                        parse_text(spec, buf, json_lines, &c, err, sizeof err);
+                                }
+                        }
+        } else
+                parse_text(spec, str(json_object_get(pod, "outputs"), "result") ?: "", false, &c, err, sizeof err);
+        json_t *obs = observation(spec, &c);
+        json_decref(c.values);
+        json_object_set_new(trial, "observation", obs);
+        if (isnan(objective_value(spec, obs))) {
+                char msg[400];
+                snprintf(msg, sizeof msg, "the objective metric '%s' never appeared in the trial's %s%s%s",
+                         str(json_object_get(spec, "objective"), "objectiveMetricName") ?: "",
+                         strcmp(kind, "File") == 0 ? "metrics file" : "output", err[0] ? ": " : "", err);
+                json_object_set_new(trial, "condition", json_string("MetricsUnavailable"));
+                json_object_set_new(trial, "message", json_string(msg));
+                return;
+        }
+        json_object_set_new(trial, "condition", json_string("Succeeded"));
+}
+
+/* ---- one experiment ------------------------------------------------------------------- */
+
+static bool finished_condition(const char *c) {
+        return c && (strcmp(c, "Succeeded") == 0 || strcmp(c, "Failed") == 0 || strcmp(c, "MetricsUnavailable") == 0 ||
+                     strcmp(c, "EarlyStopped") == 0 || strcmp(c, "Killed") == 0);
+}
+
+static void reconcile(Tuning *t, const char *ns, const char *name) {
+        json_t *exp;
+        if (store_get(t->store, &kind_experiment, ns, name, &exp) < 0)
+                return;
+        json_t *spec = json_object_get(exp, "spec");
+        json_t *st = json_deep_copy(json_object_get(exp, "status") ?: json_object());
+        if (!json_is_object(st)) {
+                json_decref(st);
+                st = json_object();
+        }
+        const char *cur = current_condition(st);
+        if (cur && (strcmp(cur, "Succeeded") == 0 || strcmp(cur, "Failed") == 0)) {
+                json_decref(st);
+                json_decref(exp);
+                return;
+        }
+        char ts[32], msg[512], err[512];
+        format_now_rfc3339(ts, sizeof ts);
+        if (!json_object_get(st, "startTime")) {
+                json_object_set_new(st, "startTime", json_string(ts));
+                set_condition(st, "Created", "ExperimentCreated", "Experiment is created");
+        }
+        json_t *trials = json_object_get(st, "trials");
+        if (!json_is_array(trials)) {
+                trials = json_array();
+                json_object_set_new(st, "trials", trials);
+        }
+        /* Trials' workflows that ended, and ones made but not recorded (a restart in between). */
+        json_t *tr;
+        size_t i;
+        json_array_foreach(trials, i, tr) {
+                if (finished_condition(str(tr, "condition")))
+                        continue;
+                json_t *wf;
+                if (store_get(t->store, &kind_workflow, ns, str(tr, "name"), &wf) < 0) {
+                        json_object_set_new(tr, "condition", json_string("Killed"));
+                        json_object_set_new(tr, "message", json_string("the trial's workflow was deleted"));
+                        continue;
+                }
+                const char *ph = str(json_object_get(wf, "status"), "phase");
+                if (wf_done(ph))
+                        read_trial(spec, wf, tr);
+                else if (ph && strcmp(ph, "Running") == 0)
+                        json_object_set_new(tr, "condition", json_string("Running"));
+                json_decref(wf);
+        }
+        size_t n_params_max = SUGGEST_MAX_PARAMS;
+        SuggestParam *params = calloc(n_params_max, sizeof *params);
+        int np = suggest_params_from_spec(json_object_get(spec, "parameters"), params, n_params_max, err, sizeof err);
+        Suggester *sg = NULL;
+        json_t *alg = json_object_get(spec, "algorithm");
+        if (np > 0 && suggest_new(str(alg, "algorithmName"), json_object_get(alg, "algorithmSettings"), params,
+                                  (size_t) np, &sg, err, sizeof err) < 0)
+                np = -EINVAL;
+        if (np <= 0) {
+                set_condition(st, "Failed", "ExperimentFailed", err);
+                goto store;
+        }
+        bool maximize = strcmp(str(json_object_get(spec, "objective"), "type") ?: "minimize", "maximize") == 0;
+        json_t *goal = json_object_get(json_object_get(spec, "objective"), "goal");
+        json_int_t parallel = json_integer_value(json_object_get(spec, "parallelTrialCount"));
+        json_int_t max_trials = json_integer_value(json_object_get(spec, "maxTrialCount"));
+        json_int_t max_failed = json_integer_value(json_object_get(spec, "maxFailedTrialCount"));
+        if (parallel <= 0)
+                parallel = 3;
+        for (;;) {
+                size_t running = 0, succeeded = 0, failed = 0, unavailable = 0, n = json_array_size(trials);
+                bool goal_reached = false;
+                double best = NAN;
+                json_t *best_trial = NULL;
+                json_array_foreach(trials, i, tr) {
+                        const char *c = str(tr, "condition") ?: "Created";
+                        if (!finished_condition(c))
+                                running++;
+                        else if (strcmp(c, "Succeeded") == 0)
+                                succeeded++;
+                        else if (strcmp(c, "MetricsUnavailable") == 0)
+                                unavailable++;
+                        else
+                                failed++;
+                        double v = strcmp(c, "Succeeded") == 0 ? objective_value(spec, json_object_get(tr, "observation")) : NAN;
+                        if (!isnan(v) && (isnan(best) || (maximize ? v > best : v < best))) {
+                                best = v;
+                                best_trial = tr;
+                        }
+                        if (!isnan(v) && json_is_number(goal) &&
+                            (maximize ? v >= json_number_value(goal) : v <= json_number_value(goal)))
+                                goal_reached = true;
+                }
+                json_object_set_new(st, "trials", json_incref(trials));
+                json_object_set_new(st, "trialsSucceeded", json_integer((json_int_t) succeeded));
+                json_object_set_new(st, "trialsFailed", json_integer((json_int_t) failed));
+                json_object_set_new(st, "trialsRunning", json_integer((json_int_t) running));
+                json_object_set_new(st, "trialMetricsUnavailable", json_integer((json_int_t) unavailable));
+                json_object_set_new(st, "trialsTotal", json_integer((json_int_t) n));
+                if (best_trial)
+                        json_object_set_new(st, "currentOptimalTrial",
+                                            json_pack("{s:O, s:O, s:O}", "bestTrialName", json_object_get(best_trial, "name"),
+                                                      "parameterAssignments",
+                                                      json_object_get(best_trial, "parameterAssignments"), "observation",
+                                                      json_object_get(best_trial, "observation")));
+                if (goal_reached && running == 0) {
+                        set_condition(st, "Succeeded", "ExperimentGoalReached", "Experiment has succeeded because Objective goal has reached");
+                        json_object_set_new(st, "completionTime", json_string(ts));
+                        break;
+                }
+                if (max_failed > 0 && (json_int_t) (failed + unavailable) >= max_failed) {
+                        if (running == 0) {
+                                snprintf(msg, sizeof msg, "Experiment has failed because max failed count has reached (%lld)",
+                                         (long long) max_failed);
+                                set_condition(st, "Failed", "ExperimentMaxFailedTrialsReached", msg);
+                                json_object_set_new(st, "completionTime", json_string(ts));
+                        }
+                        break;
+                }
+                if (goal_reached)
+                        break; /* wait for the running ones to end */
+                if (max_trials > 0 && (json_int_t) n >= max_trials) {
+                        if (running == 0) {
+                                set_condition(st, "Succeeded", "ExperimentMaxTrialsReached",
+                                              "Experiment has succeeded because max trial count has reached");
+                                json_object_set_new(st, "completionTime", json_string(ts));
+                        }
+                        break;
+                }
+                if ((json_int_t) running >= parallel) {
+                        set_condition(st, "Running", "ExperimentRunning", "Experiment is running");
+                        break;
+                }
+                /* One more trial: its number is n; the history is every trial so far. */
+                SuggestTrial *hist = calloc(n + 1, sizeof *hist);
+                json_array_foreach(trials, i, tr) {
+                        json_t *xs = json_object_get(tr, "sdflowX"), *xv;
+                        size_t k;
+                        json_array_foreach(xs, k, xv)
+                                if (k < SUGGEST_MAX_PARAMS)
+                                        hist[i].x[k] = json_number_value(xv);
+                        double v = strcmp(str(tr, "condition") ?: "", "Succeeded") == 0
+                                           ? objective_value(spec, json_object_get(tr, "observation"))
+                                           : NAN;
+                        hist[i].y = maximize ? -v : v;
+                }
+                double x[SUGGEST_MAX_PARAMS];
+                int r = suggest_next(sg, hist, n, n, x);
+                free(hist);
+                if (r == -ENOSPC) {
+                        if (running == 0) {
+                                set_condition(st, "Succeeded", "ExperimentSuggestionEndReached",
+                                              "Experiment has succeeded because the search space is exhausted");
+                                json_object_set_new(st, "completionTime", json_string(ts));
+                        } else
+                                set_condition(st, "Running", "ExperimentRunning", "Experiment is running");
+                        break;
+                }
+                char tname[80];
+                trial_name(exp, n, tname, sizeof tname);
+                json_t *assignments = json_array(), *xs = json_array(), *values = json_object(), *p;
+                json_array_foreach(json_object_get(spec, "parameters"), i, p) {
+                        char buf[256];
+                        suggest_format(&params[i], x[i], p, buf, sizeof buf);
+                        json_array_append_new(assignments, json_pack("{s:s, s:s}", "name", str(p, "name"), "value", buf));
+                        json_array_append_new(xs, json_real(x[i]));
+                }
+                json_array_foreach(json_object_get(json_object_get(spec, "trialTemplate"), "trialParameters"), i, p) {
+                        json_t *a;
+                        size_t k;
+                        json_array_foreach(assignments, k, a)
+                                if (strcmp(str(a, "name"), str(p, "reference") ?: "") == 0)
+                                        json_object_set(values, str(p, "name"), json_object_get(a, "value"));
+                }
+                json_t *trial = json_pack("{s:s, s:I, s:o, s:o, s:s, s:s}", "name", tname, "index", (json_int_t) n,
+                                          "parameterAssignments", assignments, "sdflowX", xs, "condition", "Created",
+                                          "startTime", ts);
+                /* Made before a restart but not recorded: the same trial, adopted. */
+                json_t *existing;
+                if (store_get(t->store, &kind_workflow, ns, tname, &existing) >= 0) {
+                        log_info("Experiment %s/%s: trial %s exists already; adopting it.", ns, name, tname);
+                        json_decref(existing);
+                } else {
+                        json_t *wf = trial_workflow(exp, tname, n, json_object_get(trial, "parameterAssignments"), values);
+                        char cerr[512] = "";
+                        int k = t->create(wf, t->userdata);
+                        json_decref(wf);
+                        if (k < 0) {
+                                snprintf(cerr, sizeof cerr, "the trial's workflow was refused: %s", strerror(-k));
+                                json_object_set_new(trial, "condition", json_string("Failed"));
+                                json_object_set_new(trial, "message", json_string(cerr));
+                        }
+                }
+                json_decref(values);
+                json_array_append_new(trials, trial);
+                log_info("Experiment %s/%s: trial %s.", ns, name, tname);
+        }
+store:
+        suggest_free(sg);
+        free(params);
+        if (!json_equal(st, json_object_get(exp, "status")) &&
+            store_set_status(t->store, &kind_experiment, ns, name, st) >= 0) {
+                json_t *now;
+                if (t->notify && store_get(t->store, &kind_experiment, ns, name, &now) >= 0) {
+                        t->notify(now, t->userdata);
+                        json_decref(now);
+                }
+        }
+        json_decref(st);
+        json_decref(exp);
+}
+
+static int on_defer(sd_event_source *s, void *userdata) {
+        Tuning *t = userdata;
+        (void) s;
+        json_t *dirty = t->dirty;
+        t->dirty = json_object();
+        const char *key;
+        json_t *v;
+        json_object_foreach(dirty, key, v) {
+                char ns[128];
+                const char *slash = strchr(key, '/');
+                if (!slash)
+                        continue;
+                snprintf(ns, sizeof ns, "%.*s", (int) (slash - key), key);
+                reconcile(t, ns, slash + 1);
+        }
+        json_decref(dirty);
+        if (json_object_size(t->dirty) > 0)
+                (void) sd_event_source_set_enabled(t->defer, SD_EVENT_ONESHOT);
+        return 0;
+}
+
+int tuning_new(Tuning **ret, sd_event *e, Store *store, Engine *engine, TuningCreate create, TuningNotify notify,
+               void *userdata) {
+        Tuning *t = calloc(1, sizeof *t);
+        if (!t)
+                return -ENOMEM;
+        t->event = sd_event_ref(e);
+        t->store = store;
+        t->engine = engine;
+        t->create = create;
+        t->notify = notify;
+        t->userdata = userdata;
+        t->dirty = json_object();
+        int r = sd_event_add_defer(e, &t->defer, on_defer, t);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(t->defer, SD_EVENT_OFF);
+        if (r < 0) {
+                tuning_free(t);
+                return r;
+        }
+        *ret = t;
+        return 0;
+}
+
+Tuning *tuning_free(Tuning *t) {
+        if (!t)
+                return NULL;
+        sd_event_source_disable_unref(t->defer);
+        sd_event_unref(t->event);
+        json_decref(t->dirty);
+        free(t);
+        return NULL;
+}
+
+void tuning_kick(Tuning *t, const char *ns, const char *name) {
+        char key[400];
+        if (!t)
+                return;
+        snprintf(key, sizeof key, "%s/%s", ns, name);
+        json_object_set_new(t->dirty, key, json_true());
+        (void) sd_event_source_set_enabled(t->defer, SD_EVENT_ONESHOT);
+}
+
+void tuning_workflow_changed(Tuning *t, json_t *wf) {
+        const char *exp = str(json_object_get(json_object_get(wf, "metadata"), "labels"), LABEL_EXPERIMENT);
+        if (t && exp)
+                tuning_kick(t, manifest_namespace(wf), exp);
+}
+
+void tuning_resume_all(Tuning *t) {
+        json_t *items, *o;
+        size_t i;
+        if (!t || store_list(t->store, &kind_experiment, NULL, &items, NULL) < 0)
+                return;
+        json_array_foreach(items, i, o)
+                tuning_kick(t, manifest_namespace(o), manifest_name(o));
+        json_decref(items);
+}
+
+void tuning_forget(Tuning *t, const char *ns, const char *name) {
+        char key[400];
+        if (!t)
+                return;
+        snprintf(key, sizeof key, "%s/%s", ns, name);
+        json_object_del(t->dirty, key);
+}
