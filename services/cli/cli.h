@@ -57,3 +57,7 @@ void wf_header(void);
 void wf_columns(json_t *o);
 void wf_print_tree(json_t *o);
 int wf_watch_event(json_t *o, json_t *seen);
+void exp_header(void);
+void exp_columns(json_t *o);
+void exp_print_trials(json_t *o);
+int exp_watch_event(json_t *o, json_t *seen);

@@ -444,6 +444,8 @@ static void table_row(Table *t, json_t *o, const char *event) {
                 }
                 else if (t->kind == &kind_workflow)
                         wf_header();
+                else if (t->kind == &kind_experiment)
+                        exp_header();
                 else
                         printf("%-7s %-18s ", "READY", "REASON");
                 if (profile && t->wide)
@@ -475,6 +477,8 @@ static void table_row(Table *t, json_t *o, const char *event) {
                         isvc_columns(t, o, ready, reason);
                 else if (t->kind == &kind_workflow)
                         wf_columns(o);
+                else if (t->kind == &kind_experiment)
+                        exp_columns(o);
                 else
                         printf("%-7s %-18s ", ready, reason);
         }
@@ -504,8 +508,9 @@ typedef struct WatchCtx {
         Cli *cli;
         Table *table;
         bool first_batch_done;
-        json_t *wf_seen; /* watching one workflow: the phases shown */
+        json_t *wf_seen; /* watching one workflow (or experiment): what was shown */
         bool wf_failed;
+        bool experiment;
 } WatchCtx;
 
 static int on_watch_line(const char *line, size_t len, void *ud) {
@@ -520,10 +525,10 @@ static int on_watch_line(const char *line, size_t len, void *ud) {
                 return -EIO;
         }
         if (type && obj && w->wf_seen) {
-                int done = wf_watch_event(obj, w->wf_seen);
+                int done = w->experiment ? exp_watch_event(obj, w->wf_seen) : wf_watch_event(obj, w->wf_seen);
                 if (done) {
                         const char *ph = json_string_value(json_object_get(json_object_get(obj, "status"), "phase"));
-                        w->wf_failed = !ph || strcmp(ph, "Succeeded") != 0;
+                        w->wf_failed = w->experiment ? false : !ph || strcmp(ph, "Succeeded") != 0;
                         json_decref(ev);
                         return -ECANCELED; /* finished: stop watching */
                 }
@@ -536,10 +541,12 @@ static int on_watch_line(const char *line, size_t len, void *ud) {
 static int do_watch(Cli *cli, const Kind *k, const char *ns, const char *name, const char *rv, Table *t) {
         char target[2048], query[1200], sel[1024] = "";
         HttpResponse err;
-        WatchCtx w = { cli, t, false, NULL, false };
-        /* One workflow in a table: its progress, until it finishes. */
-        if (k == &kind_workflow && name && !cli->output)
+        WatchCtx w = { cli, t, false, NULL, false, false };
+        /* One workflow (or experiment) in a table: its progress, until it finishes. */
+        if ((k == &kind_workflow || k == &kind_experiment) && name && !cli->output) {
                 w.wf_seen = json_object();
+                w.experiment = k == &kind_experiment;
+        }
 
         if (cli->selector)
                 url_escape(cli->selector, sel, sizeof sel);
@@ -724,6 +731,8 @@ int cli_describe(Cli *cli, int argc, char **argv) {
                json_string_value(json_object_get(md, "uid")) ?: "");
         print_indented("Spec", json_object_get(o, "spec"));
         print_indented("Status", json_object_get(o, "status"));
+        if (k == &kind_experiment)
+                exp_print_trials(o);
         json_decref(o);
         return CLI_OK;
 }
@@ -1150,6 +1159,9 @@ int cli_logs(Cli *cli, int argc, char **argv) {
         }
         char kind[64];
         snprintf(kind, sizeof kind, "%.*s", (int) (slash - argv[1]), argv[1]);
+        /* A Katib trial runs as a workflow of the same name. */
+        if (strcmp(kind, "trial") == 0 || strcmp(kind, "trials") == 0)
+                snprintf(kind, sizeof kind, "wf");
         const Kind *k = kind_arg(kind);
         if (!k)
                 return CLI_FAIL;

@@ -256,3 +256,89 @@ int cli_trigger(Cli *cli, int argc, char **argv) {
         json_decref(o);
         return CLI_OK;
 }
+
+/* ---- Katib Experiments -------------------------------------------------------------- */
+
+static const char *exp_condition(json_t *st) {
+        json_t *c;
+        size_t i;
+        const char *cur = "Created";
+        json_array_foreach(json_object_get(st, "conditions"), i, c)
+                if (strcmp(str(c, "status") ?: "", "True") == 0)
+                        cur = str(c, "type") ?: cur;
+        return cur;
+}
+
+/* The objective metric of an observation, by the experiment's strategy (its direction by default). */
+static const char *objective_of(json_t *exp, json_t *obs) {
+        json_t *obj = json_object_get(json_object_get(exp, "spec"), "objective"), *m, *s;
+        const char *name = str(obj, "objectiveMetricName") ?: "";
+        const char *strategy = strcmp(str(obj, "type") ?: "", "maximize") == 0 ? "max" : "min";
+        size_t i;
+        json_array_foreach(json_object_get(obj, "metricStrategies"), i, s)
+                if (strcmp(str(s, "name") ?: "", name) == 0 && str(s, "value"))
+                        strategy = str(s, "value");
+        json_array_foreach(json_object_get(obs, "metrics"), i, m)
+                if (strcmp(str(m, "name") ?: "", name) == 0)
+                        return str(m, strategy);
+        return NULL;
+}
+
+void exp_header(void) {
+        printf("%-10s %-7s %-9s %-7s %-6s %-12s ", "STATUS", "TRIALS", "SUCCEEDED", "RUNNING", "FAILED", "OPTIMAL");
+}
+
+void exp_columns(json_t *o) {
+        json_t *st = json_object_get(o, "status");
+        const char *best = objective_of(o, json_object_get(json_object_get(st, "currentOptimalTrial"), "observation"));
+        printf("%-10s %-7lld %-9lld %-7lld %-6lld %-12s ", exp_condition(st),
+               (long long) json_integer_value(json_object_get(st, "trialsTotal")),
+               (long long) json_integer_value(json_object_get(st, "trialsSucceeded")),
+               (long long) json_integer_value(json_object_get(st, "trialsRunning")),
+               (long long) (json_integer_value(json_object_get(st, "trialsFailed")) +
+                            json_integer_value(json_object_get(st, "trialMetricsUnavailable"))),
+               best ?: "-");
+}
+
+/* describe experiment: the table of trials. */
+void exp_print_trials(json_t *o) {
+        json_t *st = json_object_get(o, "status"), *t, *a;
+        size_t i, k;
+        const char *metric = str(json_object_get(json_object_get(o, "spec"), "objective"), "objectiveMetricName") ?: "objective";
+        json_t *best = json_object_get(json_object_get(st, "currentOptimalTrial"), "bestTrialName");
+        printf("Trials:\n  %-26s %-19s %-12s %s\n", "NAME", "CONDITION", metric, "PARAMETERS");
+        json_array_foreach(json_object_get(st, "trials"), i, t) {
+                char params[512] = "";
+                json_array_foreach(json_object_get(t, "parameterAssignments"), k, a)
+                        snprintf(params + strlen(params), sizeof params - strlen(params), "%s%s=%s", k ? " " : "",
+                                 str(a, "name") ?: "", str(a, "value") ?: "");
+                const char *v = objective_of(o, json_object_get(t, "observation"));
+                printf("%s %-26s %-19s %-12s %s%s%s\n",
+                       best && strcmp(json_string_value(best), str(t, "name") ?: "") == 0 ? "*" : " ",
+                       str(t, "name") ?: "", str(t, "condition") ?: "", v ?: "-", params, str(t, "message") ? "  " : "",
+                       str(t, "message") ?: "");
+        }
+}
+
+/* Watching one experiment: a line per trial whose condition changed; 1 once it ended. */
+int exp_watch_event(json_t *o, json_t *seen) {
+        json_t *st = json_object_get(o, "status"), *t;
+        size_t i;
+        json_array_foreach(json_object_get(st, "trials"), i, t) {
+                const char *name = str(t, "name") ?: "", *c = str(t, "condition") ?: "";
+                const char *was = str(seen, name);
+                if (was && strcmp(was, c) == 0)
+                        continue;
+                json_object_set_new(seen, name, json_string(c));
+                const char *v = objective_of(o, json_object_get(t, "observation"));
+                printf("trial %-26s %-19s %s\n", name, c, v ?: "");
+        }
+        const char *cond = exp_condition(st), *was = str(seen, "");
+        if (!was || strcmp(was, cond) != 0) {
+                json_object_set_new(seen, "", json_string(cond));
+                printf("experiment %s: %s\n", json_string_value(json_object_get(json_object_get(o, "metadata"), "name")),
+                       cond);
+        }
+        fflush(stdout);
+        return strcmp(cond, "Succeeded") == 0 || strcmp(cond, "Failed") == 0;
+}
