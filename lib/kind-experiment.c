@@ -152,6 +152,7 @@ typedef struct AlgorithmInfo {
         const char *const *settings;
         bool continuous_only; /* cannot handle discrete or categorical parameters */
         bool needs_step;      /* double parameters need a step (a finite grid) */
+        bool missing;         /* Katib has it, sdflow does not yet */
 } AlgorithmInfo;
 
 static const char *const s_random[] = { "random_state", NULL };
@@ -171,9 +172,9 @@ static const AlgorithmInfo algorithms[] = {
         { "tpe", s_tpe, false, false },
         { "multivariate-tpe", s_tpe, false, false },
         { "bayesianoptimization", s_bayes, false, false },
-        { "cmaes", s_cmaes, true, false },
-        { "sobol", s_sobol, false, false },
-        { "hyperband", s_hyperband, false, false },
+        { "cmaes", s_cmaes, true, false, true },
+        { "sobol", s_sobol, false, false, true },
+        { "hyperband", s_hyperband, false, false, true },
         {},
 };
 
@@ -396,6 +397,10 @@ static void experiment_validate(json_t *obj, Diags *d) {
         if (name && !info)
                 diags_add(d, true, "spec.algorithm.algorithmName", "'%s' is not an algorithm sdflow has (%s)", name,
                           experiment_algorithm_names);
+        if (info && info->missing)
+                diags_add(d, true, "spec.algorithm.algorithmName",
+                          "%s is not implemented in sdflow yet (random, grid, tpe, multivariate-tpe and "
+                          "bayesianoptimization are)", name);
         if (info)
                 check_settings(json_object_get(alg, "algorithmSettings"), info->settings, "spec.algorithm.algorithmSettings",
                                name, d);
