@@ -10,8 +10,8 @@
  *               [--optional-artifact NAME=PATH]...
  *               [--source TEXT] -- COMMAND [ARGS...]
  *
- * NODEDIR gets: started (when the command starts), result (stdout, at most
- * 256 KiB), parameters/NAME, artifacts/NAME (a file or a tree), digests
+ * NODEDIR gets: started (when the command starts), stdout (written as it
+ * comes, at most 256 KiB), result (the same, without its last newline), parameters/NAME, artifacts/NAME (a file or a tree), digests
  * ("NAME HEX" lines), message (what went wrong, one line) and exit (the
  * exit status, written last).  With --source, TEXT is written to a file in
  * /tmp that is appended to the command (a script template).
@@ -274,6 +274,10 @@ static int run_command(char **argv) {
         close(pipefd[1]);
         char *result = malloc(RESULT_MAX + 1);
         size_t used = 0;
+        /* The output as it comes, for whoever reads metrics while the step runs. */
+        char live_path[4200];
+        snprintf(live_path, sizeof live_path, "%s/stdout", node_dir);
+        int live = open(live_path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0640);
         char buf[16384];
         for (;;) {
                 ssize_t n = read(pipefd[0], buf, sizeof buf);
@@ -290,9 +294,15 @@ static int run_command(char **argv) {
                 if (result && used < RESULT_MAX) {
                         size_t k = (size_t) n < RESULT_MAX - used ? (size_t) n : RESULT_MAX - used;
                         memcpy(result + used, buf, k);
+                        if (live >= 0 && write(live, buf, k) < 0) {
+                                close(live);
+                                live = -1;
+                        }
                         used += k;
                 }
         }
+        if (live >= 0)
+                close(live);
         close(pipefd[0]);
         int status;
         while (waitpid(pid, &status, 0) < 0)
@@ -384,7 +394,7 @@ int main(int argc, char **argv) {
                 return EXIT_INTERNAL;
         }
         /* A node run again (retry) starts clean. */
-        static const char *const old[] = { "exit", "message", "result", "digests" };
+        static const char *const old[] = { "exit", "message", "result", "digests", "stdout" };
         for (size_t i = 0; i < sizeof old / sizeof old[0]; i++) {
                 char p[4200];
                 snprintf(p, sizeof p, "%s/%s", node_dir, old[i]);
