@@ -26,7 +26,11 @@ struct Tuning {
         void *userdata;
         sd_event_source *defer;
         json_t *dirty; /* "ns/name" -> true */
+        sd_event_source *poll; /* median stopping: running trials' metrics, every POLL_USEC */
+        json_t *watch;         /* "ns/name" -> true: experiments with medianstop and running trials */
 };
+
+#define POLL_USEC (1000 * 1000)
 
 static const char *str(json_t *o, const char *k) {
         return json_string_value(json_object_get(o, k));
@@ -137,6 +141,12 @@ static void parse_text(json_t *spec, const char *text, bool json_lines, Collecte
                 line = nl ? nl + 1 : NULL;
         }
         metrics_parser_free(p);
+}
+
+/* The objective metric's values in the order the trial reported them. */
+static json_t *objective_steps(json_t *spec, Collected *c) {
+        json_t *list = json_object_get(c->values, str(json_object_get(spec, "objective"), "objectiveMetricName") ?: "");
+        return json_deep_copy(list ?: json_array());
 }
 
 /* Katib's observation: each metric's min, max and latest, as strings. */
@@ -339,6 +349,7 @@ static void read_trial(json_t *spec, json_t *wf, json_t *trial) {
         } else
                 parse_text(spec, str(json_object_get(pod, "outputs"), "result") ?: "", false, &c, err, sizeof err);
         json_t *obs = observation(spec, &c);
+        json_object_set_new(trial, "sdflowSteps", objective_steps(spec, &c));
         json_decref(c.values);
         json_object_set_new(trial, "observation", obs);
         if (isnan(objective_value(spec, obs))) {
@@ -353,12 +364,181 @@ static void read_trial(json_t *spec, json_t *wf, json_t *trial) {
         json_object_set_new(trial, "condition", json_string("Succeeded"));
 }
 
-/* ---- one experiment ------------------------------------------------------------------- */
+/* ---- median stopping ----------------------------------------------------------------- */
 
 static bool finished_condition(const char *c) {
         return c && (strcmp(c, "Succeeded") == 0 || strcmp(c, "Failed") == 0 || strcmp(c, "MetricsUnavailable") == 0 ||
                      strcmp(c, "EarlyStopped") == 0 || strcmp(c, "Killed") == 0);
 }
+
+
+
+static int cmp_dbl(const void *a, const void *b) {
+        double x = *(const double *) a, y = *(const double *) b;
+        return x < y ? -1 : x > y;
+}
+
+static long setting_long(json_t *settings, const char *name, long def) {
+        json_t *x;
+        size_t i;
+        json_array_foreach(settings, i, x)
+                if (strcmp(str(x, "name") ?: "", name) == 0 && str(x, "value"))
+                        return strtol(str(x, "value"), NULL, 10);
+        return def;
+}
+
+/* Katib's median stopping rule: a running trial that has reported at least
+ * start_step values is stopped when its best value so far is strictly
+ * worse than the median, over the succeeded trials (at least
+ * min_trials_required), of their running averages up to the same step.
+ * Returns true when trial tr is to stop (msg says why). */
+static bool median_says_stop(json_t *spec, json_t *trials, json_t *tr, char *msg, size_t size) {
+        json_t *es = json_object_get(spec, "earlyStopping");
+        long min_trials = setting_long(json_object_get(es, "algorithmSettings"), "min_trials_required", 3);
+        long start_step = setting_long(json_object_get(es, "algorithmSettings"), "start_step", 4);
+        bool maximize = strcmp(str(json_object_get(spec, "objective"), "type") ?: "", "maximize") == 0;
+        json_t *steps = json_object_get(tr, "sdflowSteps"), *v, *c;
+        size_t n = json_array_size(steps), i, j;
+        if ((long) n < start_step || n == 0)
+                return false;
+        double best = maximize ? -INFINITY : INFINITY;
+        json_array_foreach(steps, i, v)
+                best = maximize ? fmax(best, json_number_value(v)) : fmin(best, json_number_value(v));
+        double *avg = calloc(json_array_size(trials) + 1, sizeof(double));
+        size_t k = 0;
+        json_array_foreach(trials, i, c) {
+                json_t *cs = json_object_get(c, "sdflowSteps");
+                if (strcmp(str(c, "condition") ?: "", "Succeeded") != 0 || json_array_size(cs) == 0)
+                        continue;
+                size_t upto = json_array_size(cs) < n ? json_array_size(cs) : n;
+                double sum = 0;
+                for (j = 0; j < upto; j++)
+                        sum += json_number_value(json_array_get(cs, j));
+                avg[k++] = sum / (double) upto;
+        }
+        bool stop = false;
+        if ((long) k >= min_trials) {
+                qsort(avg, k, sizeof(double), cmp_dbl);
+                double median = k % 2 ? avg[k / 2] : 0.5 * (avg[k / 2 - 1] + avg[k / 2]);
+                stop = maximize ? best < median : best > median;
+                if (stop)
+                        snprintf(msg, size, "stopped early at step %zu: its best %s so far, %g, is worse than the median "
+                                            "%g of %zu succeeded trials' running averages",
+                                 n, str(json_object_get(spec, "objective"), "objectiveMetricName") ?: "", best, median, k);
+        }
+        free(avg);
+        return stop;
+}
+
+/* Reads the running trials' output so far (sdflow-step's NODEDIR/stdout)
+ * and stops those the rule condemns.  Returns true while some still run. */
+static bool early_stop(Tuning *t, const char *ns, const char *name) {
+        json_t *exp;
+        if (store_get(t->store, &kind_experiment, ns, name, &exp) < 0)
+                return false;
+        json_t *spec = json_object_get(exp, "spec"), *st = json_deep_copy(json_object_get(exp, "status"));
+        json_t *trials = json_object_get(st, "trials"), *tr;
+        size_t i;
+        bool running = false, changed = false;
+        json_array_foreach(trials, i, tr) {
+                if (finished_condition(str(tr, "condition")))
+                        continue;
+                running = true;
+                json_t *wf;
+                if (store_get(t->store, &kind_workflow, ns, str(tr, "name"), &wf) < 0)
+                        continue;
+                const char *id, *dir = NULL;
+                json_t *n;
+                json_object_foreach(json_object_get(json_object_get(wf, "status"), "nodes"), id, n)
+                        if (str(n, "sdflowDir"))
+                                dir = str(n, "sdflowDir");
+                char path[1024];
+                static char buf[256 * 1024 + 1];
+                size_t len = 0;
+                if (dir) {
+                        snprintf(path, sizeof path, "%s/stdout", dir);
+                        FILE *f = fopen(path, "re");
+                        if (f) {
+                                len = fread(buf, 1, sizeof buf - 1, f);
+                                fclose(f);
+                        }
+                }
+                buf[len] = '\0';
+                /* only whole lines */
+                char *last = strrchr(buf, '\n');
+                if (last)
+                        last[1] = '\0';
+                else
+                        buf[0] = '\0';
+                Collected c = { json_object() };
+                char err[256];
+                parse_text(spec, buf, false, &c, err, sizeof err);
+                json_t *steps = objective_steps(spec, &c);
+                if (!json_equal(steps, json_object_get(tr, "sdflowSteps"))) {
+                        json_object_set(tr, "sdflowSteps", steps);
+                        changed = true;
+                }
+                char msg[512];
+                if (median_says_stop(spec, trials, tr, msg, sizeof msg)) {
+                        char ts[32], m2[256];
+                        format_now_rfc3339(ts, sizeof ts);
+                        json_object_set_new(tr, "condition", json_string("EarlyStopped"));
+                        json_object_set_new(tr, "message", json_string(msg));
+                        json_object_set_new(tr, "observation", observation(spec, &c));
+                        json_object_set_new(tr, "completionTime", json_string(ts));
+                        log_info("Experiment %s/%s: %s %s", ns, name, str(tr, "name"), msg);
+                        if (t->engine)
+                                (void) engine_action(t->engine, ns, str(tr, "name"), "terminate", m2, sizeof m2);
+                        changed = true;
+                }
+                json_decref(steps);
+                json_decref(c.values);
+                json_decref(wf);
+        }
+        if (changed && store_set_status(t->store, &kind_experiment, ns, name, st) >= 0) {
+                json_t *now;
+                if (t->notify && store_get(t->store, &kind_experiment, ns, name, &now) >= 0) {
+                        t->notify(now, t->userdata);
+                        json_decref(now);
+                }
+                tuning_kick(t, ns, name);
+        }
+        json_decref(st);
+        json_decref(exp);
+        return running;
+}
+
+static int on_poll(sd_event_source *s, uint64_t usec, void *userdata) {
+        Tuning *t = userdata;
+        const char *key;
+        json_t *v;
+        void *tmp;
+        (void) usec;
+        json_object_foreach_safe(t->watch, tmp, key, v) {
+                char ns[128];
+                const char *slash = strchr(key, '/');
+                snprintf(ns, sizeof ns, "%.*s", (int) (slash ? slash - key : 0), key);
+                if (!slash || !early_stop(t, ns, slash + 1))
+                        json_object_del(t->watch, key);
+        }
+        if (json_object_size(t->watch) > 0) {
+                (void) sd_event_source_set_time_relative(s, POLL_USEC);
+                (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        }
+        return 0;
+}
+
+static void watch(Tuning *t, const char *ns, const char *name) {
+        char key[400];
+        snprintf(key, sizeof key, "%s/%s", ns, name);
+        json_object_set_new(t->watch, key, json_true());
+        if (sd_event_source_get_enabled(t->poll, NULL) <= 0) {
+                (void) sd_event_source_set_time_relative(t->poll, POLL_USEC);
+                (void) sd_event_source_set_enabled(t->poll, SD_EVENT_ONESHOT);
+        }
+}
+
+/* ---- one experiment ------------------------------------------------------------------- */
 
 static void reconcile(Tuning *t, const char *ns, const char *name) {
         json_t *exp;
@@ -434,13 +614,15 @@ static void reconcile(Tuning *t, const char *ns, const char *name) {
                         const char *c = str(tr, "condition") ?: "Created";
                         if (!finished_condition(c))
                                 running++;
-                        else if (strcmp(c, "Succeeded") == 0)
+                        else if (strcmp(c, "Succeeded") == 0 || strcmp(c, "EarlyStopped") == 0)
                                 succeeded++;
                         else if (strcmp(c, "MetricsUnavailable") == 0)
                                 unavailable++;
                         else
                                 failed++;
-                        double v = strcmp(c, "Succeeded") == 0 ? objective_value(spec, json_object_get(tr, "observation")) : NAN;
+                        double v = strcmp(c, "Succeeded") == 0 || strcmp(c, "EarlyStopped") == 0
+                                           ? objective_value(spec, json_object_get(tr, "observation"))
+                                           : NAN;
                         if (!isnan(v) && (isnan(best) || (maximize ? v > best : v < best))) {
                                 best = v;
                                 best_trial = tr;
@@ -454,6 +636,12 @@ static void reconcile(Tuning *t, const char *ns, const char *name) {
                 json_object_set_new(st, "trialsFailed", json_integer((json_int_t) failed));
                 json_object_set_new(st, "trialsRunning", json_integer((json_int_t) running));
                 json_object_set_new(st, "trialMetricsUnavailable", json_integer((json_int_t) unavailable));
+                size_t early = 0;
+                json_array_foreach(trials, i, tr)
+                        early += strcmp(str(tr, "condition") ?: "", "EarlyStopped") == 0;
+                json_object_set_new(st, "trialsEarlyStopped", json_integer((json_int_t) early));
+                if (running > 0 && strcmp(str(json_object_get(spec, "earlyStopping"), "algorithmName") ?: "", "medianstop") == 0)
+                        watch(t, ns, name);
                 json_object_set_new(st, "trialsTotal", json_integer((json_int_t) n));
                 if (best_trial)
                         json_object_set_new(st, "currentOptimalTrial",
@@ -497,7 +685,8 @@ static void reconcile(Tuning *t, const char *ns, const char *name) {
                         json_array_foreach(xs, k, xv)
                                 if (k < SUGGEST_MAX_PARAMS)
                                         hist[i].x[k] = json_number_value(xv);
-                        double v = strcmp(str(tr, "condition") ?: "", "Succeeded") == 0
+                        const char *tc = str(tr, "condition") ?: "";
+                        double v = strcmp(tc, "Succeeded") == 0 || strcmp(tc, "EarlyStopped") == 0
                                            ? objective_value(spec, json_object_get(tr, "observation"))
                                            : NAN;
                         hist[i].y = maximize ? -v : v;
@@ -601,9 +790,14 @@ int tuning_new(Tuning **ret, sd_event *e, Store *store, Engine *engine, TuningCr
         t->notify = notify;
         t->userdata = userdata;
         t->dirty = json_object();
+        t->watch = json_object();
         int r = sd_event_add_defer(e, &t->defer, on_defer, t);
         if (r >= 0)
                 r = sd_event_source_set_enabled(t->defer, SD_EVENT_OFF);
+        if (r >= 0)
+                r = sd_event_add_time_relative(e, &t->poll, CLOCK_MONOTONIC, POLL_USEC, 0, on_poll, t);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(t->poll, SD_EVENT_OFF);
         if (r < 0) {
                 tuning_free(t);
                 return r;
@@ -616,8 +810,10 @@ Tuning *tuning_free(Tuning *t) {
         if (!t)
                 return NULL;
         sd_event_source_disable_unref(t->defer);
+        sd_event_source_disable_unref(t->poll);
         sd_event_unref(t->event);
         json_decref(t->dirty);
+        json_decref(t->watch);
         free(t);
         return NULL;
 }
@@ -653,4 +849,5 @@ void tuning_forget(Tuning *t, const char *ns, const char *name) {
                 return;
         snprintf(key, sizeof key, "%s/%s", ns, name);
         json_object_del(t->dirty, key);
+        json_object_del(t->watch, key);
 }

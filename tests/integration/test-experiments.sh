@@ -114,6 +114,42 @@ assert t['condition']=='MetricsUnavailable' and \"objective metric 'score' never
 out=$(sed 's/algorithmName: grid/algorithmName: annealing/; s/name: grid}/name: bad}/' "$TOP/build/it-exp-grid.yaml" | as_alice sdflow apply -f - 2>&1)
 check "an unknown algorithm is refused, naming the field" grep -q "spec.algorithm.algorithmName: 'annealing' is not an algorithm sdflow has" <<<"$out"
 
+# Median stopping: two good trials finish; the bad ones are stopped mid-run.
+cat >"$TOP/build/it-exp-median.yaml" <<'EOF'
+apiVersion: kubeflow.org/v1beta1
+kind: Experiment
+metadata: {namespace: kubeflow, name: median}
+spec:
+  objective: {type: minimize, objectiveMetricName: loss}
+  algorithm: {algorithmName: grid}
+  earlyStopping:
+    algorithmName: medianstop
+    algorithmSettings: [{name: min_trials_required, value: "2"}, {name: start_step, value: "2"}]
+  parallelTrialCount: 1
+  maxTrialCount: 4
+  parameters:
+  - {name: x, parameterType: discrete, feasibleSpace: {list: ["1", "2", "8", "9"]}}
+  trialTemplate:
+    trialParameters: [{name: x, reference: x}]
+    trialSpec:
+      apiVersion: batch/v1
+      kind: Job
+      spec:
+        template:
+          spec:
+            containers:
+            - name: t
+              image: busybox
+              command: [sh, -c, "for i in 1 2 3 4 5 6 7 8; do echo epoch $i loss=${trialParameters.x}; sleep 0.7; done"]
+EOF
+as_alice sdflow apply -f "$TOP/build/it-exp-median.yaml" >/dev/null
+check "medianstop: the two good trials run to the end, the two bad ones are stopped mid-run" wait_for 90 exp_check median "
+assert cond.get('type')=='Succeeded', cond
+c=[t['condition'] for t in trials]
+assert c==['Succeeded','Succeeded','EarlyStopped','EarlyStopped'], c
+assert all(len(t['sdflowSteps'])==8 for t in trials[:2]) and all(2<=len(t['sdflowSteps'])<8 for t in trials[2:]), [len(t.get('sdflowSteps',[])) for t in trials]
+assert 'worse than the median 1.5' in trials[2]['message'] and st['trialsEarlyStopped']==2, trials[2]['message']"
+
 # tpe on the trainer: runs, and its later trials come from the model (deterministic by random_state).
 sed -e 's/name: random}/name: tpe}/' -e 's/algorithm: {algorithmName: random}/algorithm: {algorithmName: tpe, algorithmSettings: [{name: random_state, value: "7"}, {name: n_startup_trials, value: "4"}]}/' \
     "$TOP/examples/katib/random.yaml" >"$TOP/build/it-exp-tpe.yaml"
