@@ -173,7 +173,7 @@ static const AlgorithmInfo algorithms[] = {
         { "multivariate-tpe", s_tpe, false, false },
         { "bayesianoptimization", s_bayes, false, false },
         { "cmaes", s_cmaes, true, false, true },
-        { "sobol", s_sobol, false, false, true },
+        { "sobol", s_sobol, false, false },
         { "hyperband", s_hyperband, false, false, true },
         {},
 };
@@ -399,8 +399,8 @@ static void experiment_validate(json_t *obj, Diags *d) {
                           experiment_algorithm_names);
         if (info && info->missing)
                 diags_add(d, true, "spec.algorithm.algorithmName",
-                          "%s is not implemented in sdflow yet (random, grid, tpe, multivariate-tpe and "
-                          "bayesianoptimization are)", name);
+                          "%s is not implemented in sdflow yet (random, grid, tpe, multivariate-tpe, "
+                          "bayesianoptimization and sobol are)", name);
         if (info)
                 check_settings(json_object_get(alg, "algorithmSettings"), info->settings, "spec.algorithm.algorithmSettings",
                                name, d);

@@ -10,7 +10,7 @@
 #define TPE_MAX_OBS 4096
 #define GP_MAX_OBS 512
 
-typedef enum Algorithm { ALG_RANDOM, ALG_GRID, ALG_TPE, ALG_MTPE, ALG_GP } Algorithm;
+typedef enum Algorithm { ALG_RANDOM, ALG_GRID, ALG_TPE, ALG_MTPE, ALG_GP, ALG_SOBOL } Algorithm;
 
 struct Suggester {
         Algorithm alg;
@@ -739,6 +739,83 @@ static void gp_suggest(Suggester *s, const SuggestTrial *trials, size_t n_trials
         free(y);
 }
 
+
+/* ---- Sobol -------------------------------------------------------------------------------- */
+
+/* Joe and Kuo's direction numbers (new-joe-kuo-6.21201, as SciPy ships
+ * them) for the first 32 dimensions: the primitive polynomial (with its
+ * leading and trailing 1) and the initial m values. */
+static const uint32_t sobol_poly[SUGGEST_MAX_PARAMS] = { 1, 3, 7, 11, 13, 19, 25, 37, 41, 47, 55, 59, 61, 67, 91, 97, 103, 109, 115, 131, 137, 143, 145, 157, 167, 171, 185, 191, 193, 203, 211, 213 };
+static const uint32_t sobol_m[SUGGEST_MAX_PARAMS][8] = {
+        { 1, 0, 0, 0, 0, 0, 0, 0 },
+        { 1, 0, 0, 0, 0, 0, 0, 0 },
+        { 1, 3, 0, 0, 0, 0, 0, 0 },
+        { 1, 3, 1, 0, 0, 0, 0, 0 },
+        { 1, 1, 1, 0, 0, 0, 0, 0 },
+        { 1, 1, 3, 3, 0, 0, 0, 0 },
+        { 1, 3, 5, 13, 0, 0, 0, 0 },
+        { 1, 1, 5, 5, 17, 0, 0, 0 },
+        { 1, 1, 5, 5, 5, 0, 0, 0 },
+        { 1, 1, 7, 11, 19, 0, 0, 0 },
+        { 1, 1, 5, 1, 1, 0, 0, 0 },
+        { 1, 1, 1, 3, 11, 0, 0, 0 },
+        { 1, 3, 5, 5, 31, 0, 0, 0 },
+        { 1, 3, 3, 9, 7, 49, 0, 0 },
+        { 1, 1, 1, 15, 21, 21, 0, 0 },
+        { 1, 3, 1, 13, 27, 49, 0, 0 },
+        { 1, 1, 1, 15, 7, 5, 0, 0 },
+        { 1, 3, 1, 15, 13, 25, 0, 0 },
+        { 1, 1, 5, 5, 19, 61, 0, 0 },
+        { 1, 3, 7, 11, 23, 15, 103, 0 },
+        { 1, 3, 7, 13, 13, 15, 69, 0 },
+        { 1, 1, 3, 13, 7, 35, 63, 0 },
+        { 1, 3, 5, 9, 1, 25, 53, 0 },
+        { 1, 3, 1, 13, 9, 35, 107, 0 },
+        { 1, 3, 1, 5, 27, 61, 31, 0 },
+        { 1, 1, 5, 11, 19, 41, 61, 0 },
+        { 1, 3, 5, 3, 3, 13, 69, 0 },
+        { 1, 1, 7, 13, 1, 19, 1, 0 },
+        { 1, 3, 7, 5, 13, 19, 59, 0 },
+        { 1, 1, 3, 9, 25, 29, 41, 0 },
+        { 1, 3, 5, 13, 23, 1, 55, 0 },
+        { 1, 3, 7, 3, 13, 59, 17, 0 },
+};
+
+static void sobol_directions(size_t dim, uint32_t v[32]) {
+        if (dim == 0) {
+                for (int k = 0; k < 32; k++)
+                        v[k] = 1u << (31 - k);
+                return;
+        }
+        uint32_t poly = sobol_poly[dim];
+        int s = 0;
+        while ((poly >> (s + 1)) != 0)
+                s++;
+        uint32_t a = (poly >> 1) & ((1u << (s - 1)) - 1); /* the middle coefficients */
+        for (int k = 0; k < s && k < 32; k++)
+                v[k] = sobol_m[dim][k] << (31 - k);
+        for (int k = s; k < 32; k++) {
+                uint32_t x = v[k - s] ^ (v[k - s] >> s);
+                for (int l = 1; l < s; l++)
+                        if ((a >> (s - 1 - l)) & 1)
+                                x ^= v[k - l];
+                v[k] = x;
+        }
+}
+
+/* Point number index + 1 of the Sobol sequence (the first, all zeros, is skipped). */
+static void sobol_point(const Suggester *s, size_t index, double *u) {
+        uint64_t i = (uint64_t) index + 1, gray = i ^ (i >> 1);
+        for (size_t k = 0; k < s->n; k++) {
+                uint32_t v[32], x = 0;
+                sobol_directions(k, v);
+                for (int b = 0; b < 32; b++)
+                        if ((gray >> b) & 1)
+                                x ^= v[b];
+                u[k] = (double) x / 4294967296.0;
+        }
+}
+
 /* ---- the interface ------------------------------------------------------------------- */
 
 static bool setting_number(json_t *settings, const char *name, double *ret, bool *bad) {
@@ -764,7 +841,7 @@ int suggest_new(const char *algorithm, json_t *settings, const SuggestParam *par
                 const char *name;
                 Algorithm alg;
         } names[] = { { "random", ALG_RANDOM }, { "grid", ALG_GRID }, { "tpe", ALG_TPE },
-                      { "multivariate-tpe", ALG_MTPE }, { "bayesianoptimization", ALG_GP } };
+                      { "multivariate-tpe", ALG_MTPE }, { "bayesianoptimization", ALG_GP }, { "sobol", ALG_SOBOL } };
         if (n_params == 0 || n_params > SUGGEST_MAX_PARAMS) {
                 snprintf(err, errsz, "an experiment has 1 to %d parameters, not %zu", SUGGEST_MAX_PARAMS, n_params);
                 return -EINVAL;
@@ -779,10 +856,9 @@ int suggest_new(const char *algorithm, json_t *settings, const SuggestParam *par
                         found = true;
                 }
         if (!found) {
-                bool katib = algorithm && (strcmp(algorithm, "cmaes") == 0 || strcmp(algorithm, "sobol") == 0 ||
-                                           strcmp(algorithm, "hyperband") == 0);
-                snprintf(err, errsz, katib ? "%s is not implemented in sdflow yet (random, grid, tpe, multivariate-tpe "
-                                             "and bayesianoptimization are)"
+                bool katib = algorithm && (strcmp(algorithm, "cmaes") == 0 || strcmp(algorithm, "hyperband") == 0);
+                snprintf(err, errsz, katib ? "%s is not implemented in sdflow yet (random, grid, tpe, multivariate-tpe, "
+                                             "bayesianoptimization and sobol are)"
                                            : "'%s' is not an algorithm sdflow has",
                          algorithm ?: "");
                 free(s);
@@ -832,6 +908,12 @@ int suggest_next(Suggester *s, const SuggestTrial *trials, size_t n_trials, size
         rng_seed(&r, s->random_state, index);
         if (s->alg == ALG_GRID)
                 return grid_point(s, index, x);
+        if (s->alg == ALG_SOBOL) {
+                double u[SUGGEST_MAX_PARAMS];
+                sobol_point(s, index, u);
+                from_unit(s, u, x);
+                return 0;
+        }
         size_t done = 0;
         for (size_t i = 0; i < n_trials; i++)
                 done += isfinite(trials[i].y);

@@ -13,6 +13,8 @@
  *   multivariate-tpe      the same with joint kernels over all parameters
  *   bayesianoptimization  a Gaussian process (Matern 5/2 on [0,1]^d) with
  *                         expected improvement, maximised over candidates
+ *   sobol                 the Sobol sequence (Joe and Kuo's direction
+ *                         numbers), from its second point
  *
  * Values: double, int and discrete parameters are numbers; a categorical
  * one is the index of its value in the list.  Objectives are minimised:

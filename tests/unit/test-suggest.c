@@ -101,6 +101,22 @@ int main(void) {
         CHECK(t < r && m < r && gp < r);
         CHECK(gp < 0.01);
 
+        /* Sobol: SciPy's unscrambled points (qmc.Sobol(d=3, scramble=False)), from the second. */
+        SuggestParam u3[3] = { dbl("a", 0, 1), dbl("b", 0, 1), dbl("c", 0, 1) };
+        s = make("sobol", u3, 3, 0);
+        static const double want[7][3] = { { .5, .5, .5 },        { .75, .25, .25 },      { .25, .75, .75 },
+                                           { .375, .375, .625 }, { .875, .875, .125 }, { .625, .125, .875 },
+                                           { .125, .625, .375 } };
+        bool same = true;
+        for (size_t i = 0; i < 7; i++) {
+                double y[3];
+                suggest_next(s, NULL, 0, i, y);
+                for (int k = 0; k < 3; k++)
+                        same = same && fabs(y[k] - want[i][k]) < 1e-12;
+        }
+        CHECK(same);
+        suggest_free(s);
+
         /* Values as Katib writes them. */
         char buf[64];
         suggest_format(&p[1], 4, NULL, buf, sizeof buf);
