@@ -172,7 +172,7 @@ static const AlgorithmInfo algorithms[] = {
         { "tpe", s_tpe, false, false },
         { "multivariate-tpe", s_tpe, false, false },
         { "bayesianoptimization", s_bayes, false, false },
-        { "cmaes", s_cmaes, true, false, true },
+        { "cmaes", s_cmaes, true, false },
         { "sobol", s_sobol, false, false },
         { "hyperband", s_hyperband, false, false, true },
         {},
@@ -400,7 +400,7 @@ static void experiment_validate(json_t *obj, Diags *d) {
         if (info && info->missing)
                 diags_add(d, true, "spec.algorithm.algorithmName",
                           "%s is not implemented in sdflow yet (random, grid, tpe, multivariate-tpe, "
-                          "bayesianoptimization and sobol are)", name);
+                          "bayesianoptimization, cmaes and sobol are)", name);
         if (info)
                 check_settings(json_object_get(alg, "algorithmSettings"), info->settings, "spec.algorithm.algorithmSettings",
                                name, d);

@@ -10,7 +10,7 @@
 #define TPE_MAX_OBS 4096
 #define GP_MAX_OBS 512
 
-typedef enum Algorithm { ALG_RANDOM, ALG_GRID, ALG_TPE, ALG_MTPE, ALG_GP, ALG_SOBOL } Algorithm;
+typedef enum Algorithm { ALG_RANDOM, ALG_GRID, ALG_TPE, ALG_MTPE, ALG_GP, ALG_SOBOL, ALG_CMAES } Algorithm;
 
 struct Suggester {
         Algorithm alg;
@@ -23,6 +23,8 @@ struct Suggester {
         double prior_weight;
         /* bayesianoptimization */
         size_t n_initial;
+        /* cmaes: the initial step, in the unit cube */
+        double sigma0;
 };
 
 /* ---- random numbers: xoshiro256** seeded by splitmix64 ------------------------------- */
@@ -740,6 +742,231 @@ static void gp_suggest(Suggester *s, const SuggestTrial *trials, size_t n_trials
 }
 
 
+
+/* ---- CMA-ES ------------------------------------------------------------------------------- */
+
+/* Eigen-decomposition of the symmetric n x n matrix A (row-major) by
+ * Jacobi rotations: values in d, vectors in the columns of V. */
+static void jacobi_eigen(const double *A, size_t n, double *d, double *V) {
+        double *a = malloc(n * n * sizeof(double));
+        memcpy(a, A, n * n * sizeof(double));
+        for (size_t i = 0; i < n; i++)
+                for (size_t j = 0; j < n; j++)
+                        V[i * n + j] = i == j;
+        for (int sweep = 0; sweep < 100; sweep++) {
+                double off = 0;
+                for (size_t p = 0; p < n; p++)
+                        for (size_t q = p + 1; q < n; q++)
+                                off += a[p * n + q] * a[p * n + q];
+                if (off < 1e-30)
+                        break;
+                for (size_t p = 0; p < n; p++)
+                        for (size_t q = p + 1; q < n; q++) {
+                                double apq = a[p * n + q];
+                                if (fabs(apq) < 1e-300)
+                                        continue;
+                                double theta = (a[q * n + q] - a[p * n + p]) / (2 * apq);
+                                double t = (theta >= 0 ? 1 : -1) / (fabs(theta) + sqrt(theta * theta + 1));
+                                double c = 1 / sqrt(t * t + 1), s = t * c;
+                                for (size_t k = 0; k < n; k++) {
+                                        double akp = a[k * n + p], akq = a[k * n + q];
+                                        a[k * n + p] = c * akp - s * akq;
+                                        a[k * n + q] = s * akp + c * akq;
+                                }
+                                for (size_t k = 0; k < n; k++) {
+                                        double apk = a[p * n + k], aqk = a[q * n + k];
+                                        a[p * n + k] = c * apk - s * aqk;
+                                        a[q * n + k] = s * apk + c * aqk;
+                                }
+                                for (size_t k = 0; k < n; k++) {
+                                        double vkp = V[k * n + p], vkq = V[k * n + q];
+                                        V[k * n + p] = c * vkp - s * vkq;
+                                        V[k * n + q] = s * vkp + c * vkq;
+                                }
+                        }
+        }
+        for (size_t i = 0; i < n; i++)
+                d[i] = a[i * n + i];
+        free(a);
+}
+
+typedef struct Cma {
+        size_t n, lambda, mu;
+        double w[64], mueff, cc, cs, c1, cmu, ds, chin, sigma;
+        double m[SUGGEST_MAX_PARAMS], pc[SUGGEST_MAX_PARAMS], ps[SUGGEST_MAX_PARAMS];
+        double C[SUGGEST_MAX_PARAMS * SUGGEST_MAX_PARAMS];
+} Cma;
+
+static size_t cma_lambda(size_t n) {
+        return 4 + (size_t) floor(3 * log((double) n));
+}
+
+static void cma_init(Cma *c, size_t n, double sigma0) {
+        memset(c, 0, sizeof *c);
+        c->n = n;
+        c->lambda = cma_lambda(n);
+        c->mu = c->lambda / 2;
+        double sum = 0, sq = 0;
+        for (size_t i = 0; i < c->mu; i++) {
+                c->w[i] = log((double) c->mu + 0.5) - log((double) i + 1);
+                sum += c->w[i];
+        }
+        for (size_t i = 0; i < c->mu; i++) {
+                c->w[i] /= sum;
+                sq += c->w[i] * c->w[i];
+        }
+        double N = (double) n;
+        c->mueff = 1 / sq;
+        c->cc = (4 + c->mueff / N) / (N + 4 + 2 * c->mueff / N);
+        c->cs = (c->mueff + 2) / (N + c->mueff + 5);
+        c->c1 = 2 / ((N + 1.3) * (N + 1.3) + c->mueff);
+        c->cmu = fmin(1 - c->c1, 2 * (c->mueff - 2 + 1 / c->mueff) / ((N + 2) * (N + 2) + c->mueff));
+        c->ds = 1 + 2 * fmax(0, sqrt((c->mueff - 1) / (N + 1)) - 1) + c->cs;
+        c->chin = sqrt(N) * (1 - 1 / (4 * N) + 1 / (21 * N * N));
+        c->sigma = sigma0;
+        for (size_t i = 0; i < n; i++) {
+                c->m[i] = 0.5;
+                c->C[i * n + i] = 1;
+        }
+}
+
+/* The generation's lambda points in [0,1]^n (out-of-range draws are drawn again, then clipped). */
+static void cma_sample(const Cma *c, Rng *r, double *pts) {
+        size_t n = c->n;
+        double *B = malloc(n * n * sizeof(double)), d[SUGGEST_MAX_PARAMS];
+        jacobi_eigen(c->C, n, d, B);
+        for (size_t i = 0; i < n; i++)
+                d[i] = sqrt(fmax(d[i], 1e-20));
+        for (size_t k = 0; k < c->lambda; k++) {
+                double *x = &pts[k * n];
+                for (int tries = 0; tries < 100; tries++) {
+                        double z[SUGGEST_MAX_PARAMS];
+                        for (size_t i = 0; i < n; i++)
+                                z[i] = d[i] * normal01(r);
+                        bool inside = true;
+                        for (size_t i = 0; i < n; i++) {
+                                double y = 0;
+                                for (size_t j = 0; j < n; j++)
+                                        y += B[i * n + j] * z[j];
+                                x[i] = c->m[i] + c->sigma * y;
+                                inside = inside && x[i] >= 0 && x[i] <= 1;
+                        }
+                        if (inside)
+                                break;
+                }
+                for (size_t i = 0; i < n; i++)
+                        x[i] = fmin(1, fmax(0, x[i]));
+        }
+        free(B);
+}
+
+static int cmp_pair(const void *a, const void *b) {
+        const double *x = a, *y = b;
+        return x[0] < y[0] ? -1 : x[0] > y[0];
+}
+
+/* One generation's update from its points (in [0,1]^n) and values. */
+static void cma_update(Cma *c, const double *pts, const double *vals) {
+        size_t n = c->n, lam = c->lambda;
+        double order[64][2], old[SUGGEST_MAX_PARAMS];
+        for (size_t k = 0; k < lam; k++) {
+                order[k][0] = vals[k];
+                order[k][1] = (double) k;
+        }
+        qsort(order, lam, sizeof order[0], cmp_pair);
+        memcpy(old, c->m, sizeof old);
+        for (size_t i = 0; i < n; i++) {
+                c->m[i] = 0;
+                for (size_t k = 0; k < c->mu; k++)
+                        c->m[i] += c->w[k] * pts[(size_t) order[k][1] * n + i];
+        }
+        /* C^(-1/2) (m - old) / sigma, through the eigen-decomposition */
+        double *B = malloc(n * n * sizeof(double)), d[SUGGEST_MAX_PARAMS], y[SUGGEST_MAX_PARAMS], t[SUGGEST_MAX_PARAMS];
+        jacobi_eigen(c->C, n, d, B);
+        for (size_t i = 0; i < n; i++)
+                y[i] = (c->m[i] - old[i]) / c->sigma;
+        for (size_t j = 0; j < n; j++) {
+                t[j] = 0;
+                for (size_t i = 0; i < n; i++)
+                        t[j] += B[i * n + j] * y[i];
+                t[j] /= sqrt(fmax(d[j], 1e-20));
+        }
+        double norm = 0;
+        for (size_t i = 0; i < n; i++) {
+                double s = 0;
+                for (size_t j = 0; j < n; j++)
+                        s += B[i * n + j] * t[j];
+                c->ps[i] = (1 - c->cs) * c->ps[i] + sqrt(c->cs * (2 - c->cs) * c->mueff) * s;
+                norm += c->ps[i] * c->ps[i];
+        }
+        norm = sqrt(norm);
+        bool hs = norm / sqrt(1 - pow(1 - c->cs, 2.0 * 1)) / c->chin < 1.4 + 2 / ((double) n + 1);
+        for (size_t i = 0; i < n; i++)
+                c->pc[i] = (1 - c->cc) * c->pc[i] + (hs ? sqrt(c->cc * (2 - c->cc) * c->mueff) * y[i] : 0);
+        for (size_t i = 0; i < n; i++)
+                for (size_t j = 0; j < n; j++) {
+                        double rank_mu = 0;
+                        for (size_t k = 0; k < c->mu; k++) {
+                                size_t idx = (size_t) order[k][1];
+                                rank_mu += c->w[k] * (pts[idx * n + i] - old[i]) / c->sigma * (pts[idx * n + j] - old[j]) /
+                                           c->sigma;
+                        }
+                        c->C[i * n + j] = (1 - c->c1 - c->cmu) * c->C[i * n + j] +
+                                          c->c1 * (c->pc[i] * c->pc[j] + (hs ? 0 : c->cc * (2 - c->cc) * c->C[i * n + j])) +
+                                          c->cmu * rank_mu;
+                }
+        c->sigma *= exp((c->cs / c->ds) * (norm / c->chin - 1));
+        c->sigma = fmin(c->sigma, 1.0);
+        free(B);
+}
+
+/* Trial index is member index % lambda of generation index / lambda; the
+ * state comes from replaying the earlier generations, each drawn from its
+ * own seeded generator.  -EAGAIN while an earlier generation still runs. */
+static int cma_suggest(Suggester *s, const SuggestTrial *trials, size_t n_trials, size_t index, double *x) {
+        size_t n = s->n;
+        Cma *c = malloc(sizeof *c);
+        cma_init(c, n, s->sigma0);
+        size_t lam = c->lambda, gen = index / lam;
+        double *pts = malloc(lam * n * sizeof(double)), *vals = malloc(lam * sizeof(double));
+        for (size_t g = 0; g <= gen; g++) {
+                Rng r;
+                rng_seed(&r, s->random_state, 0x10000000ULL + g);
+                cma_sample(c, &r, pts);
+                if (g == gen)
+                        break;
+                double worst = -INFINITY;
+                bool pending = false;
+                for (size_t k = 0; k < lam; k++) {
+                        size_t t = g * lam + k;
+                        if (t >= n_trials || isnan(trials[t].y)) {
+                                /* failed trials count as the worst; running ones make us wait */
+                                pending = pending || t >= n_trials || trials[t].pending;
+                                vals[k] = NAN;
+                                continue;
+                        }
+                        vals[k] = trials[t].y;
+                        worst = fmax(worst, vals[k]);
+                        unit_point(s, trials[t].x, &pts[k * n]);
+                }
+                if (pending) {
+                        free(pts);
+                        free(vals);
+                        free(c);
+                        return -EAGAIN;
+                }
+                for (size_t k = 0; k < lam; k++)
+                        if (isnan(vals[k]))
+                                vals[k] = isfinite(worst) ? worst + 1 : 1e300;
+                cma_update(c, pts, vals);
+        }
+        from_unit(s, &pts[(index % lam) * n], x);
+        free(pts);
+        free(vals);
+        free(c);
+        return 0;
+}
+
 /* ---- Sobol -------------------------------------------------------------------------------- */
 
 /* Joe and Kuo's direction numbers (new-joe-kuo-6.21201, as SciPy ships
@@ -841,7 +1068,8 @@ int suggest_new(const char *algorithm, json_t *settings, const SuggestParam *par
                 const char *name;
                 Algorithm alg;
         } names[] = { { "random", ALG_RANDOM }, { "grid", ALG_GRID }, { "tpe", ALG_TPE },
-                      { "multivariate-tpe", ALG_MTPE }, { "bayesianoptimization", ALG_GP }, { "sobol", ALG_SOBOL } };
+                      { "multivariate-tpe", ALG_MTPE }, { "bayesianoptimization", ALG_GP }, { "sobol", ALG_SOBOL },
+                      { "cmaes", ALG_CMAES } };
         if (n_params == 0 || n_params > SUGGEST_MAX_PARAMS) {
                 snprintf(err, errsz, "an experiment has 1 to %d parameters, not %zu", SUGGEST_MAX_PARAMS, n_params);
                 return -EINVAL;
@@ -856,9 +1084,9 @@ int suggest_new(const char *algorithm, json_t *settings, const SuggestParam *par
                         found = true;
                 }
         if (!found) {
-                bool katib = algorithm && (strcmp(algorithm, "cmaes") == 0 || strcmp(algorithm, "hyperband") == 0);
+                bool katib = algorithm && strcmp(algorithm, "hyperband") == 0;
                 snprintf(err, errsz, katib ? "%s is not implemented in sdflow yet (random, grid, tpe, multivariate-tpe, "
-                                             "bayesianoptimization and sobol are)"
+                                             "bayesianoptimization, cmaes and sobol are)"
                                            : "'%s' is not an algorithm sdflow has",
                          algorithm ?: "");
                 free(s);
@@ -875,6 +1103,12 @@ int suggest_new(const char *algorithm, json_t *settings, const SuggestParam *par
                                                                                   : 24;
         s->prior_weight = setting_number(settings, "prior_weight", &v, &bad) ? v : 1.0;
         s->n_initial = setting_number(settings, "n_initial_points", &v, &bad) ? (size_t) v : 10;
+        s->sigma0 = setting_number(settings, "sigma", &v, &bad) ? v : 1.0 / 6;
+        if (s->alg == ALG_CMAES && (s->sigma0 <= 0 || s->sigma0 > 1)) {
+                snprintf(err, errsz, "cmaes: sigma is the initial step as a fraction of each range, in (0, 1]");
+                free(s);
+                return -EINVAL;
+        }
         if (bad || s->n_candidates == 0 || s->prior_weight <= 0) {
                 snprintf(err, errsz, "a setting of %s is not a number in its range", algorithm);
                 free(s);
@@ -882,6 +1116,12 @@ int suggest_new(const char *algorithm, json_t *settings, const SuggestParam *par
         }
         for (size_t k = 0; k < n_params; k++) {
                 const SuggestParam *p = &params[k];
+                if (s->alg == ALG_CMAES && is_categorical(p)) {
+                        snprintf(err, errsz, "cmaes cannot search the %s parameter '%s' (only double and int)",
+                                 p->type == SUGGEST_DISCRETE ? "discrete" : "categorical", p->name);
+                        free(s);
+                        return -EINVAL;
+                }
                 if (s->alg == ALG_GRID && p->type == SUGGEST_DOUBLE && p->step <= 0) {
                         snprintf(err, errsz, "grid needs a step for the double parameter '%s'", p->name);
                         free(s);
@@ -908,6 +1148,8 @@ int suggest_next(Suggester *s, const SuggestTrial *trials, size_t n_trials, size
         rng_seed(&r, s->random_state, index);
         if (s->alg == ALG_GRID)
                 return grid_point(s, index, x);
+        if (s->alg == ALG_CMAES)
+                return cma_suggest(s, trials, n_trials, index, x);
         if (s->alg == ALG_SOBOL) {
                 double u[SUGGEST_MAX_PARAMS];
                 sobol_point(s, index, u);

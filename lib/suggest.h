@@ -15,6 +15,10 @@
  *                         expected improvement, maximised over candidates
  *   sobol                 the Sobol sequence (Joe and Kuo's direction
  *                         numbers), from its second point
+ *   cmaes                 CMA-ES (Hansen's (mu/mu_w, lambda)), a generation
+ *                         of lambda trials at a time: trial i is member
+ *                         i % lambda of generation i / lambda; -EAGAIN while
+ *                         an earlier generation still runs
  *
  * Values: double, int and discrete parameters are numbers; a categorical
  * one is the index of its value in the list.  Objectives are minimised:
@@ -43,7 +47,8 @@ typedef struct SuggestParam {
 
 typedef struct SuggestTrial {
         double x[SUGGEST_MAX_PARAMS];
-        double y;  /* NAN: no result (running, failed, no metric) */
+        double y;     /* NAN: no result (running, failed, no metric) */
+        bool pending; /* still running: a result may come */
 } SuggestTrial;
 
 typedef struct Suggester Suggester;
@@ -60,8 +65,9 @@ int suggest_new(const char *algorithm, json_t *settings, const SuggestParam *par
                 char *err, size_t errsz);
 Suggester *suggest_free(Suggester *s);
 
-/* The assignment of trial number index into x.  Returns 0, or -ENOSPC when
- * the algorithm has nothing more to propose (the grid is exhausted). */
+/* The assignment of trial number index into x.  Returns 0, -ENOSPC when
+ * the algorithm has nothing more to propose (the grid is exhausted), or
+ * -EAGAIN when it needs running trials' results first (cmaes). */
 int suggest_next(Suggester *s, const SuggestTrial *trials, size_t n_trials, size_t index, double *x);
 
 /* A value as Katib writes it into ${trialParameters.x}: numbers in their

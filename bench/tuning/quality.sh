@@ -19,7 +19,7 @@ cc -O2 -I "$top/lib" "$here/suggest-bench.c" "$top/build/lib/libsdflow-model.a" 
 trap 'rm -f "$bin"' EXIT
 printf '%-22s %-10s %10s %9s %10s %10s %9s %9s\n' algorithm function mean sd best worst "us/prop" "us@last"
 for f in branin hartmann6; do
-        for a in random tpe multivariate-tpe bayesianoptimization; do
+        for a in random tpe multivariate-tpe bayesianoptimization cmaes sobol; do
                 "$bin" "$a" "$f" "$trials" "$seeds"
         done
         for s in random tpe mtpe; do

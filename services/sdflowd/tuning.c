@@ -690,10 +690,16 @@ static void reconcile(Tuning *t, const char *ns, const char *name) {
                                            ? objective_value(spec, json_object_get(tr, "observation"))
                                            : NAN;
                         hist[i].y = maximize ? -v : v;
+                        hist[i].pending = !finished_condition(tc);
                 }
                 double x[SUGGEST_MAX_PARAMS];
                 int r = suggest_next(sg, hist, n, n, x);
                 free(hist);
+                if (r == -EAGAIN) {
+                        /* the algorithm needs the running trials' results first */
+                        set_condition(st, "Running", "ExperimentRunning", "Experiment is running");
+                        break;
+                }
                 if (r == -ENOSPC) {
                         if (running == 0) {
                                 set_condition(st, "Succeeded", "ExperimentSuggestionEndReached",

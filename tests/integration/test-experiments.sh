@@ -155,6 +155,12 @@ sed -e 's/name: random}/name: tpe}/' -e 's/algorithm: {algorithmName: random}/al
     "$TOP/examples/katib/random.yaml" >"$TOP/build/it-exp-tpe.yaml"
 as_alice sdflow apply -f "$TOP/build/it-exp-tpe.yaml" >/dev/null
 check "tpe: 12 trials to the end" wait_for 120 exp_check tpe "assert cond.get('type')=='Succeeded' and len(trials)==12, (cond, len(trials))"
+sed -e 's/name: random}/name: cma}/' -e 's/algorithm: {algorithmName: random}/algorithm: {algorithmName: cmaes, algorithmSettings: [{name: random_state, value: "3"}]}/' \
+    -e 's/maxTrialCount: 12/maxTrialCount: 8/' "$TOP/examples/katib/random.yaml" >"$TOP/build/it-exp-cma.yaml"
+as_alice sdflow apply -f "$TOP/build/it-exp-cma.yaml" >/dev/null
+check "cmaes: a generation (6 trials) at a time; the next waits for the results" wait_for 120 exp_check cma "
+assert cond.get('type')=='Succeeded' and len(trials)==8, (cond, len(trials))
+assert min(t['startTime'] for t in trials[6:]) >= max(t['completionTime'] for t in trials[:6])"
 as_alice sdflow -n kubeflow delete experiment tpe >/dev/null
 check "deleting an experiment deletes its trials" test "$(sbx sdflow -n kubeflow get wf -l katib.kubeflow.org/experiment=tpe -o name 2>/dev/null | wc -l)" = 0
 finish

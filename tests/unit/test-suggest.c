@@ -86,19 +86,39 @@ int main(void) {
         Suggester *bad = NULL;
         CHECK(suggest_new("grid", NULL, &nostep, 1, &bad, err, sizeof err) == -EINVAL && strstr(err, "needs a step"));
         CHECK(suggest_new("annealing", NULL, &nostep, 1, &bad, err, sizeof err) == -EINVAL);
-        CHECK(suggest_new("cmaes", NULL, &nostep, 1, &bad, err, sizeof err) == -EOPNOTSUPP);
+        CHECK(suggest_new("hyperband", NULL, &nostep, 1, &bad, err, sizeof err) == -EOPNOTSUPP);
 
         /* The model-based searches beat random search on a smooth bowl (20 seeds, deterministic). */
-        double r = 0, t = 0, m = 0, gp = 0;
+        double r = 0, t = 0, m = 0, gp = 0, cm = 0;
         for (unsigned seed = 0; seed < 20; seed++) {
                 r += quad_best("random", seed) / 20;
                 t += quad_best("tpe", seed) / 20;
                 m += quad_best("multivariate-tpe", seed) / 20;
                 gp += quad_best("bayesianoptimization", seed) / 20;
+                cm += quad_best("cmaes", seed) / 20;
         }
-        printf("best of 40 on the bowl: random %.4f, tpe %.4f, multivariate-tpe %.4f, bayesianoptimization %.5f\n", r, t, m,
-               gp);
-        CHECK(t < r && m < r && gp < r);
+        printf("best of 40 on the bowl: random %.4f, tpe %.4f, multivariate-tpe %.4f, bayesianoptimization %.5f, "
+               "cmaes %.4f\n", r, t, m, gp, cm);
+        CHECK(t < r && m < r && gp < r && cm < r);
+
+        /* CMA-ES works a generation at a time: the next waits for the last's results. */
+        SuggestParam two[2] = { dbl("x", -5, 5), dbl("y", -5, 5) };
+        s = make("cmaes", two, 2, 3);
+        SuggestTrial h[12];
+        for (size_t i = 0; i < 6; i++) { /* lambda = 4 + floor(3 ln 2) = 6 */
+                CHECK(suggest_next(s, h, i, i, h[i].x) == 0);
+                h[i].y = NAN;
+                h[i].pending = true;
+        }
+        CHECK_EQ_INT(suggest_next(s, h, 6, 6, x), -EAGAIN);
+        for (size_t i = 0; i < 6; i++) {
+                h[i].y = h[i].x[0] * h[i].x[0] + h[i].x[1] * h[i].x[1];
+                h[i].pending = false;
+        }
+        CHECK(suggest_next(s, h, 6, 6, x) == 0);
+        suggest_free(s);
+        SuggestParam cat = { .name = "c", .type = SUGGEST_CATEGORICAL, .n_values = 2 };
+        CHECK(suggest_new("cmaes", NULL, &cat, 1, &bad, err, sizeof err) == -EINVAL && strstr(err, "cannot search"));
         CHECK(gp < 0.01);
 
         /* Sobol: SciPy's unscrambled points (qmc.Sobol(d=3, scramble=False)), from the second. */
