@@ -152,7 +152,6 @@ typedef struct AlgorithmInfo {
         const char *const *settings;
         bool continuous_only; /* cannot handle discrete or categorical parameters */
         bool needs_step;      /* double parameters need a step (a finite grid) */
-        bool missing;         /* Katib has it, sdflow does not yet */
 } AlgorithmInfo;
 
 static const char *const s_random[] = { "random_state", NULL };
@@ -174,7 +173,7 @@ static const AlgorithmInfo algorithms[] = {
         { "bayesianoptimization", s_bayes, false, false },
         { "cmaes", s_cmaes, true, false },
         { "sobol", s_sobol, false, false },
-        { "hyperband", s_hyperband, false, false, true },
+        { "hyperband", s_hyperband, false, false },
         {},
 };
 
@@ -397,10 +396,6 @@ static void experiment_validate(json_t *obj, Diags *d) {
         if (name && !info)
                 diags_add(d, true, "spec.algorithm.algorithmName", "'%s' is not an algorithm sdflow has (%s)", name,
                           experiment_algorithm_names);
-        if (info && info->missing)
-                diags_add(d, true, "spec.algorithm.algorithmName",
-                          "%s is not implemented in sdflow yet (random, grid, tpe, multivariate-tpe, "
-                          "bayesianoptimization, cmaes and sobol are)", name);
         if (info)
                 check_settings(json_object_get(alg, "algorithmSettings"), info->settings, "spec.algorithm.algorithmSettings",
                                name, d);
@@ -409,9 +404,23 @@ static void experiment_validate(json_t *obj, Diags *d) {
                 json_array_foreach(json_object_get(alg, "algorithmSettings"), i, p)
                         has_resource = has_resource ||
                                        strcmp(json_string_value(json_object_get(p, "name")) ?: "", "resource_name") == 0;
+                const char *rn = NULL;
+                json_array_foreach(json_object_get(alg, "algorithmSettings"), i, p)
+                        if (strcmp(json_string_value(json_object_get(p, "name")) ?: "", "resource_name") == 0)
+                                rn = json_string_value(json_object_get(p, "value"));
+                bool numeric = false;
+                json_array_foreach(json_object_get(spec, "parameters"), i, p) {
+                        const char *pt = json_string_value(json_object_get(p, "parameterType")) ?: "";
+                        if (rn && strcmp(json_string_value(json_object_get(p, "name")) ?: "", rn) == 0 &&
+                            (strcmp(pt, "int") == 0 || strcmp(pt, "double") == 0))
+                                numeric = true;
+                }
                 if (!has_resource)
                         diags_add(d, true, "spec.algorithm.algorithmSettings",
                                   "hyperband needs resource_name (the parameter that is the budget)");
+                else if (!numeric)
+                        diags_add(d, true, "spec.algorithm.algorithmSettings",
+                                  "hyperband's resource_name '%s' is not an int or double parameter", rn ?: "");
         }
         json_t *seen = json_object();
         json_array_foreach(json_object_get(spec, "parameters"), i, p) {

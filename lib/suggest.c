@@ -10,7 +10,7 @@
 #define TPE_MAX_OBS 4096
 #define GP_MAX_OBS 512
 
-typedef enum Algorithm { ALG_RANDOM, ALG_GRID, ALG_TPE, ALG_MTPE, ALG_GP, ALG_SOBOL, ALG_CMAES } Algorithm;
+typedef enum Algorithm { ALG_RANDOM, ALG_GRID, ALG_TPE, ALG_MTPE, ALG_GP, ALG_SOBOL, ALG_CMAES, ALG_HYPERBAND } Algorithm;
 
 struct Suggester {
         Algorithm alg;
@@ -25,6 +25,9 @@ struct Suggester {
         size_t n_initial;
         /* cmaes: the initial step, in the unit cube */
         double sigma0;
+        /* hyperband: the budget parameter, eta, the most resource */
+        size_t resource;
+        double eta, r_l;
 };
 
 /* ---- random numbers: xoshiro256** seeded by splitmix64 ------------------------------- */
@@ -967,6 +970,71 @@ static int cma_suggest(Suggester *s, const SuggestTrial *trials, size_t n_trials
         return 0;
 }
 
+
+/* ---- Hyperband ------------------------------------------------------------------------------ */
+
+static int cmp_y_idx(const void *a, const void *b, void *arg) {
+        const SuggestTrial *t = arg;
+        double x = t[*(const size_t *) a].y, y = t[*(const size_t *) b].y;
+        bool xn = isnan(x), yn = isnan(y);
+        if (xn || yn)
+                return xn - yn; /* no result: last */
+        return x < y ? -1 : x > y;
+}
+
+/* Li et al.'s schedule: brackets s = s_max..0, each successive halving
+ * from n configurations at resource r_l * eta^-s, keeping the best 1/eta
+ * at each rung with eta times the resource.  A rung's configurations are
+ * random (rung 0) or the best of the rung before (which must have ended). */
+static int hyperband_suggest(Suggester *s, const SuggestTrial *trials, size_t n_trials, size_t index, double *x) {
+        const SuggestParam *rp = &s->p[s->resource];
+        double eta = s->eta, rl = s->r_l;
+        int s_max = (int) floor(log(rl) / log(eta) + 1e-9);
+        double B = (s_max + 1) * rl;
+        size_t pos = 0;
+        for (int b = s_max; b >= 0; b--) {
+                double n = ceil(B / rl * pow(eta, b) / (b + 1)), r = rl * pow(eta, -b);
+                size_t prev_start = 0, prev_count = 0;
+                for (int i = 0; i <= b; i++) {
+                        size_t ni = (size_t) floor(n * pow(eta, -i) + 1e-9);
+                        double ri = r * pow(eta, i);
+                        if (ni == 0)
+                                break;
+                        if (index < pos + ni) {
+                                size_t j = index - pos;
+                                if (i == 0) {
+                                        Rng g;
+                                        rng_seed(&g, s->random_state, index);
+                                        for (size_t k = 0; k < s->n; k++)
+                                                x[k] = sample_prior(&s->p[k], &g);
+                                } else {
+                                        size_t *order = calloc(prev_count, sizeof(size_t));
+                                        for (size_t k = 0; k < prev_count; k++) {
+                                                size_t t = prev_start + k;
+                                                if (t >= n_trials || trials[t].pending) {
+                                                        free(order);
+                                                        return -EAGAIN;
+                                                }
+                                                order[k] = t;
+                                        }
+                                        qsort_r(order, prev_count, sizeof(size_t), cmp_y_idx, (void *) trials);
+                                        memcpy(x, trials[order[j < prev_count ? j : prev_count - 1]].x,
+                                               s->n * sizeof(double));
+                                        free(order);
+                                }
+                                double lo, hi;
+                                bounds(rp, &lo, &hi);
+                                x[s->resource] = to_value(rp, to_internal(rp, fmin(rp->max, fmax(rp->min, ri))));
+                                return 0;
+                        }
+                        prev_start = pos;
+                        prev_count = ni;
+                        pos += ni;
+                }
+        }
+        return -ENOSPC;
+}
+
 /* ---- Sobol -------------------------------------------------------------------------------- */
 
 /* Joe and Kuo's direction numbers (new-joe-kuo-6.21201, as SciPy ships
@@ -1069,7 +1137,7 @@ int suggest_new(const char *algorithm, json_t *settings, const SuggestParam *par
                 Algorithm alg;
         } names[] = { { "random", ALG_RANDOM }, { "grid", ALG_GRID }, { "tpe", ALG_TPE },
                       { "multivariate-tpe", ALG_MTPE }, { "bayesianoptimization", ALG_GP }, { "sobol", ALG_SOBOL },
-                      { "cmaes", ALG_CMAES } };
+                      { "cmaes", ALG_CMAES }, { "hyperband", ALG_HYPERBAND } };
         if (n_params == 0 || n_params > SUGGEST_MAX_PARAMS) {
                 snprintf(err, errsz, "an experiment has 1 to %d parameters, not %zu", SUGGEST_MAX_PARAMS, n_params);
                 return -EINVAL;
@@ -1084,13 +1152,9 @@ int suggest_new(const char *algorithm, json_t *settings, const SuggestParam *par
                         found = true;
                 }
         if (!found) {
-                bool katib = algorithm && strcmp(algorithm, "hyperband") == 0;
-                snprintf(err, errsz, katib ? "%s is not implemented in sdflow yet (random, grid, tpe, multivariate-tpe, "
-                                             "bayesianoptimization, cmaes and sobol are)"
-                                           : "'%s' is not an algorithm sdflow has",
-                         algorithm ?: "");
+                snprintf(err, errsz, "'%s' is not an algorithm sdflow has", algorithm ?: "");
                 free(s);
-                return katib ? -EOPNOTSUPP : -EINVAL;
+                return -EINVAL;
         }
         memcpy(s->p, params, n_params * sizeof *params);
         s->n = n_params;
@@ -1104,6 +1168,34 @@ int suggest_new(const char *algorithm, json_t *settings, const SuggestParam *par
         s->prior_weight = setting_number(settings, "prior_weight", &v, &bad) ? v : 1.0;
         s->n_initial = setting_number(settings, "n_initial_points", &v, &bad) ? (size_t) v : 10;
         s->sigma0 = setting_number(settings, "sigma", &v, &bad) ? v : 1.0 / 6;
+        if (s->alg == ALG_HYPERBAND) {
+                const char *rname = NULL;
+                json_t *x;
+                size_t i;
+                json_array_foreach(settings, i, x)
+                        if (strcmp(json_string_value(json_object_get(x, "name")) ?: "", "resource_name") == 0)
+                                rname = json_string_value(json_object_get(x, "value"));
+                bool have = false;
+                for (size_t k = 0; rname && k < n_params; k++)
+                        if (strcmp(params[k].name, rname) == 0 &&
+                            (params[k].type == SUGGEST_INT || params[k].type == SUGGEST_DOUBLE)) {
+                                s->resource = k;
+                                have = true;
+                        }
+                if (!have) {
+                        snprintf(err, errsz, "hyperband: resource_name must name an int or double parameter (got '%s')",
+                                 rname ?: "");
+                        free(s);
+                        return -EINVAL;
+                }
+                s->eta = setting_number(settings, "eta", &v, &bad) ? v : 3;
+                s->r_l = setting_number(settings, "r_l", &v, &bad) ? v : params[s->resource].max;
+                if (bad || s->eta <= 1 || s->r_l < 1) {
+                        snprintf(err, errsz, "hyperband: eta must be > 1 and r_l >= 1");
+                        free(s);
+                        return -EINVAL;
+                }
+        }
         if (s->alg == ALG_CMAES && (s->sigma0 <= 0 || s->sigma0 > 1)) {
                 snprintf(err, errsz, "cmaes: sigma is the initial step as a fraction of each range, in (0, 1]");
                 free(s);
@@ -1150,6 +1242,8 @@ int suggest_next(Suggester *s, const SuggestTrial *trials, size_t n_trials, size
                 return grid_point(s, index, x);
         if (s->alg == ALG_CMAES)
                 return cma_suggest(s, trials, n_trials, index, x);
+        if (s->alg == ALG_HYPERBAND)
+                return hyperband_suggest(s, trials, n_trials, index, x);
         if (s->alg == ALG_SOBOL) {
                 double u[SUGGEST_MAX_PARAMS];
                 sobol_point(s, index, u);

@@ -19,6 +19,11 @@
  *                         of lambda trials at a time: trial i is member
  *                         i % lambda of generation i / lambda; -EAGAIN while
  *                         an earlier generation still runs
+ *   hyperband             brackets of successive halving over the
+ *                         resource_name parameter (eta, r_l): a rung's
+ *                         trials are the best of the rung before, with eta
+ *                         times the resource (-EAGAIN until it has ended;
+ *                         -ENOSPC after the last bracket)
  *
  * Values: double, int and discrete parameters are numbers; a categorical
  * one is the index of its value in the list.  Objectives are minimised:
@@ -59,8 +64,7 @@ int suggest_params_from_spec(json_t *parameters, SuggestParam *params, size_t ma
 
 /* algorithm: algorithmName; settings: algorithmSettings ([{name, value}]
  * or NULL).  Returns 0, or -EINVAL (unknown algorithm or setting, or a
- * parameter type the algorithm cannot search) / -EOPNOTSUPP (an algorithm
- * Katib has that sdflow does not yet) with err. */
+ * parameter type the algorithm cannot search) with err. */
 int suggest_new(const char *algorithm, json_t *settings, const SuggestParam *params, size_t n_params, Suggester **ret,
                 char *err, size_t errsz);
 Suggester *suggest_free(Suggester *s);

@@ -150,6 +150,46 @@ assert c==['Succeeded','Succeeded','EarlyStopped','EarlyStopped'], c
 assert all(len(t['sdflowSteps'])==8 for t in trials[:2]) and all(2<=len(t['sdflowSteps'])<8 for t in trials[2:]), [len(t.get('sdflowSteps',[])) for t in trials]
 assert 'worse than the median 1.5' in trials[2]['message'] and st['trialsEarlyStopped']==2, trials[2]['message']"
 
+# hyperband over the trainer's epochs: brackets of successive halving, then the end.
+cat >"$TOP/build/it-exp-hb.yaml" <<'EOF'
+apiVersion: kubeflow.org/v1beta1
+kind: Experiment
+metadata: {namespace: kubeflow, name: hb}
+spec:
+  objective: {type: minimize, objectiveMetricName: loss}
+  algorithm:
+    algorithmName: hyperband
+    algorithmSettings: [{name: resource_name, value: epochs}, {name: eta, value: "3"}, {name: r_l, value: "9"}, {name: random_state, value: "5"}]
+  parallelTrialCount: 3
+  maxTrialCount: 40
+  parameters:
+  - {name: lr, parameterType: double, feasibleSpace: {min: "0.005", max: "0.05"}}
+  - {name: epochs, parameterType: int, feasibleSpace: {min: "1", max: "9"}}
+  trialTemplate:
+    primaryContainerName: training-container
+    trialParameters: [{name: lr, reference: lr}, {name: epochs, reference: epochs}]
+    trialSpec:
+      apiVersion: batch/v1
+      kind: Job
+      spec:
+        template:
+          spec:
+            containers:
+            - name: training-container
+              image: docker.io/kubeflowkatib/pytorch-mnist-cpu:latest
+              command: [python3, /opt/pytorch-mnist/mnist.py, "--epochs=${trialParameters.epochs}", "--lr=${trialParameters.lr}", --momentum=0.5]
+EOF
+as_alice sdflow apply -f "$TOP/build/it-exp-hb.yaml" >/dev/null
+check "hyperband: 22 trials in three brackets, the best of each rung promoted with 3x the epochs" wait_for 240 exp_check hb "
+assert cond.get('reason')=='ExperimentSuggestionEndReached', cond
+assert len(trials)==22, len(trials)
+ep=lambda t: int([a['value'] for a in t['parameterAssignments'] if a['name']=='epochs'][0])
+lr=lambda t: [a['value'] for a in t['parameterAssignments'] if a['name']=='lr'][0]
+loss=lambda t: float(t['observation']['metrics'][0]['min'])
+assert [ep(t) for t in trials]==[1]*9+[3]*3+[9]+[3]*5+[9]+[9]*3, [ep(t) for t in trials]
+best3=sorted(trials[:9], key=loss)[:3]
+assert sorted(lr(t) for t in trials[9:12])==sorted(lr(t) for t in best3)"
+
 # tpe on the trainer: runs, and its later trials come from the model (deterministic by random_state).
 sed -e 's/name: random}/name: tpe}/' -e 's/algorithm: {algorithmName: random}/algorithm: {algorithmName: tpe, algorithmSettings: [{name: random_state, value: "7"}, {name: n_startup_trials, value: "4"}]}/' \
     "$TOP/examples/katib/random.yaml" >"$TOP/build/it-exp-tpe.yaml"

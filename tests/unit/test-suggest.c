@@ -7,6 +7,11 @@
 #include "suggest.h"
 #include "test.h"
 
+static int cmp_num(const void *a, const void *b) {
+        double x = *(const double *) a, y = *(const double *) b;
+        return x < y ? -1 : x > y;
+}
+
 static SuggestParam dbl(const char *name, double lo, double hi) {
         SuggestParam p = { .type = SUGGEST_DOUBLE, .min = lo, .max = hi };
         snprintf(p.name, sizeof p.name, "%s", name);
@@ -86,7 +91,7 @@ int main(void) {
         Suggester *bad = NULL;
         CHECK(suggest_new("grid", NULL, &nostep, 1, &bad, err, sizeof err) == -EINVAL && strstr(err, "needs a step"));
         CHECK(suggest_new("annealing", NULL, &nostep, 1, &bad, err, sizeof err) == -EINVAL);
-        CHECK(suggest_new("hyperband", NULL, &nostep, 1, &bad, err, sizeof err) == -EOPNOTSUPP);
+        CHECK(suggest_new("hyperband", NULL, &nostep, 1, &bad, err, sizeof err) == -EINVAL && strstr(err, "resource_name"));
 
         /* The model-based searches beat random search on a smooth bowl (20 seeds, deterministic). */
         double r = 0, t = 0, m = 0, gp = 0, cm = 0;
@@ -135,6 +140,37 @@ int main(void) {
                         same = same && fabs(y[k] - want[i][k]) < 1e-12;
         }
         CHECK(same);
+        suggest_free(s);
+
+        /* Hyperband, eta 3, r_l 9 (epochs 1..9): brackets of 9x1 -> 3x3 -> 1x9, 5x3 -> 1x9, 3x9 trials;
+         * promoted configurations are the best of their rung, with three times the epochs. */
+        SuggestParam hb[2] = { { .name = "epochs", .type = SUGGEST_INT, .min = 1, .max = 9 }, dbl("lr", 0, 1) };
+        json_t *hs = json_pack("[{s:s, s:s}, {s:s, s:s}]", "name", "resource_name", "value", "epochs", "name", "eta", "value", "3");
+        CHECK(suggest_new("hyperband", hs, hb, 2, &s, err, sizeof err) == 0);
+        json_decref(hs);
+        SuggestTrial ht[40];
+        size_t nt = 0;
+        int rr;
+        while ((rr = suggest_next(s, ht, nt, nt, ht[nt].x)) != -ENOSPC && nt < 40) {
+                if (rr == -EAGAIN) { /* finish what runs, in order */
+                        for (size_t i = 0; i < nt; i++)
+                                ht[i].pending = false;
+                        continue;
+                }
+                ht[nt].y = ht[nt].x[1] / ht[nt].x[0]; /* better with more epochs and a smaller lr */
+                ht[nt].pending = true;
+                nt++;
+        }
+        CHECK_EQ_INT(nt, 9 + 3 + 1 + 5 + 1 + 3);
+        CHECK(ht[0].x[0] == 1 && ht[8].x[0] == 1 && ht[9].x[0] == 3 && ht[12].x[0] == 9 && ht[13].x[0] == 3 &&
+              ht[19].x[0] == 9);
+        /* rung 1 of bracket 0 holds the three smallest lr of rung 0 */
+        double lrs[9];
+        for (int i = 0; i < 9; i++)
+                lrs[i] = ht[i].x[1];
+        qsort(lrs, 9, sizeof(double), cmp_num);
+        CHECK(ht[9].x[1] == lrs[0] && ht[10].x[1] == lrs[1] && ht[11].x[1] == lrs[2]);
+        CHECK(ht[12].x[1] == lrs[0]);
         suggest_free(s);
 
         /* Values as Katib writes them. */
