@@ -64,6 +64,11 @@ check "with exactly maxTrialCount (6) trials, no duplicates, each a workflow" ex
 names=[t['name'] for t in trials]
 assert len(names)==6 and len(set(names))==6, names
 assert [t['index'] for t in trials]==list(range(6))"
+check "the same random_state proposed the same trials across the restart (as experiment random's first six)" /usr/bin/python3 -c "
+import json
+a=json.load(open('$TOP/build/it-exp-random.json'))['status']['trials'][:6]
+b=json.load(open('$TOP/build/it-exp-slow.json'))['status']['trials']
+assert [t['parameterAssignments'] for t in a]==[t['parameterAssignments'] for t in b]"
 check "no workflow of the experiment is outside its trial list" test "$(sbx sdflow -n kubeflow get wf -l katib.kubeflow.org/experiment=slow -o name | wc -l)" = 6
 
 # grid: every point once, then the end; goal; metrics that never appear.
@@ -149,6 +154,39 @@ c=[t['condition'] for t in trials]
 assert c==['Succeeded','Succeeded','EarlyStopped','EarlyStopped'], c
 assert all(len(t['sdflowSteps'])==8 for t in trials[:2]) and all(2<=len(t['sdflowSteps'])<8 for t in trials[2:]), [len(t.get('sdflowSteps',[])) for t in trials]
 assert 'worse than the median 1.5' in trials[2]['message'] and st['trialsEarlyStopped']==2, trials[2]['message']"
+
+# The File collector, JSON lines: the trial writes its metrics to a file.
+cat >"$TOP/build/it-exp-file.yaml" <<'EOF'
+apiVersion: kubeflow.org/v1beta1
+kind: Experiment
+metadata: {namespace: kubeflow, name: file}
+spec:
+  objective: {type: maximize, objectiveMetricName: score}
+  algorithm: {algorithmName: random}
+  maxTrialCount: 2
+  metricsCollectorSpec:
+    collector: {kind: File}
+    source: {fileSystemPath: {path: /tmp/metrics.json, kind: File, format: JSON}}
+  parameters:
+  - {name: a, parameterType: int, feasibleSpace: {min: "1", max: "1"}}
+  trialTemplate:
+    trialParameters: [{name: a, reference: a}]
+    trialSpec:
+      apiVersion: batch/v1
+      kind: Job
+      spec:
+        template:
+          spec:
+            containers:
+            - name: t
+              image: busybox
+              command: [sh, -c, "echo nothing on stdout; echo '{\"score\": ${trialParameters.a}, \"timestamp\": 1}' > /tmp/metrics.json; echo '{\"score\": 0.5}' >> /tmp/metrics.json"]
+EOF
+as_alice sdflow apply -f "$TOP/build/it-exp-file.yaml" >/dev/null
+check "File collector (JSON lines): the metrics come from the file the trial wrote" wait_for 60 exp_check file "
+assert cond.get('type')=='Succeeded' and len(trials)==2, (cond, len(trials))
+m=trials[0]['observation']['metrics'][0]
+assert m['name']=='score' and m['latest']=='0.5' and m['max']=='1', m"
 
 # hyperband over the trainer's epochs: brackets of successive halving, then the end.
 cat >"$TOP/build/it-exp-hb.yaml" <<'EOF'
