@@ -9,6 +9,10 @@
 
 #define TPE_MAX_OBS 4096
 #define GP_MAX_OBS 512
+/* EI is maximised over this many points: two thirds at random, the rest
+ * around the best observation and the best candidate so far.  500 keeps a
+ * proposal under 1 ms at 50 trials (bench/tuning). */
+#define GP_CANDIDATES 500
 
 typedef enum Algorithm { ALG_RANDOM, ALG_GRID, ALG_TPE, ALG_MTPE, ALG_GP, ALG_SOBOL, ALG_CMAES, ALG_HYPERBAND } Algorithm;
 
@@ -720,13 +724,13 @@ static void gp_suggest(Suggester *s, const SuggestTrial *trials, size_t n_trials
         double *kb = malloc(n * sizeof(double)), *vb = malloc(n * sizeof(double));
         double u[SUGGEST_MAX_PARAMS], bestu[SUGGEST_MAX_PARAMS], best = -INFINITY;
         /* Random candidates, then perturbations around the best point and the best candidate. */
-        for (size_t c = 0; c < 1500; c++) {
+        for (size_t c = 0; c < GP_CANDIDATES; c++) {
                 for (size_t k = 0; k < d; k++) {
-                        if (c < 1000)
+                        if (c < GP_CANDIDATES * 2 / 3)
                                 u[k] = uniform01(r);
                         else {
-                                const double *centre = c < 1250 ? &X[ibest * d] : bestu;
-                                double w = c < 1250 ? 0.1 : 0.03;
+                                const double *centre = c < GP_CANDIDATES * 5 / 6 ? &X[ibest * d] : bestu;
+                                double w = c < GP_CANDIDATES * 5 / 6 ? 0.1 : 0.03;
                                 u[k] = fmin(1, fmax(0, centre[k] + w * normal01(r)));
                         }
                 }
