@@ -475,6 +475,16 @@ static bool early_stop(Tuning *t, const char *ns, const char *name) {
                 parse_text(spec, buf, false, &c, err, sizeof err);
                 json_t *steps = objective_steps(spec, &c);
                 if (!json_equal(steps, json_object_get(tr, "sdflowSteps"))) {
+                        /* when each value was first seen */
+                        json_t *times = json_object_get(tr, "sdflowStepTimes");
+                        if (!json_is_array(times)) {
+                                times = json_array();
+                                json_object_set_new(tr, "sdflowStepTimes", times);
+                        }
+                        char now[32];
+                        format_now_rfc3339(now, sizeof now);
+                        while (json_array_size(times) < json_array_size(steps))
+                                json_array_append_new(times, json_string(now));
                         json_object_set(tr, "sdflowSteps", steps);
                         changed = true;
                 }
@@ -552,9 +562,26 @@ static void reconcile(Tuning *t, const char *ns, const char *name) {
         }
         const char *cur = current_condition(st);
         if (cur && (strcmp(cur, "Succeeded") == 0 || strcmp(cur, "Failed") == 0)) {
-                json_decref(st);
-                json_decref(exp);
-                return;
+                /* resumePolicy LongRunning: a finished experiment whose
+                 * maxTrialCount was raised goes on (Katib's restart). */
+                json_int_t maxt = json_integer_value(json_object_get(spec, "maxTrialCount"));
+                const char *reason = NULL;
+                json_t *c;
+                size_t k;
+                json_array_foreach(json_object_get(st, "conditions"), k, c)
+                        if (strcmp(str(c, "status") ?: "", "True") == 0)
+                                reason = str(c, "reason");
+                bool resume = strcmp(str(spec, "resumePolicy") ?: "Never", "LongRunning") == 0 && reason &&
+                              strcmp(reason, "ExperimentMaxTrialsReached") == 0 && maxt > 0 &&
+                              (size_t) maxt > json_array_size(json_object_get(st, "trials"));
+                if (!resume) {
+                        json_decref(st);
+                        json_decref(exp);
+                        return;
+                }
+                log_info("Experiment %s/%s: maxTrialCount raised to %lld; resuming.", ns, name, (long long) maxt);
+                set_condition(st, "Restarting", "ExperimentRestarting", "Experiment is restarted with a higher maxTrialCount");
+                json_object_del(st, "completionTime");
         }
         char ts[32], msg[512], err[512];
         format_now_rfc3339(ts, sizeof ts);

@@ -155,6 +155,17 @@ assert c==['Succeeded','Succeeded','EarlyStopped','EarlyStopped'], c
 assert all(len(t['sdflowSteps'])==8 for t in trials[:2]) and all(2<=len(t['sdflowSteps'])<8 for t in trials[2:]), [len(t.get('sdflowSteps',[])) for t in trials]
 assert 'worse than the median 1.5' in trials[2]['message'] and st['trialsEarlyStopped']==2, trials[2]['message']"
 
+# resumePolicy LongRunning: raising maxTrialCount of a finished experiment resumes it.
+sed -e 's/name: grid}/name: long}/' -e 's/algorithmName: grid/algorithmName: random/' -e 's/  maxTrialCount: 20/  maxTrialCount: 2\n  resumePolicy: LongRunning/' \
+    "$TOP/build/it-exp-grid.yaml" >"$TOP/build/it-exp-long.yaml"
+as_alice sdflow apply -f "$TOP/build/it-exp-long.yaml" >/dev/null
+check "LongRunning: it ends after maxTrialCount (2)" wait_for 60 exp_check long "assert cond.get('reason')=='ExperimentMaxTrialsReached' and len(trials)==2, cond"
+sed -i 's/  maxTrialCount: 2$/  maxTrialCount: 4/' "$TOP/build/it-exp-long.yaml"
+as_alice sdflow apply -f "$TOP/build/it-exp-long.yaml" >/dev/null
+check "LongRunning: with maxTrialCount raised to 4 it resumes and ends with 4 trials" wait_for 60 exp_check long "
+assert cond.get('reason')=='ExperimentMaxTrialsReached' and len(trials)==4, (cond, len(trials))
+assert any(c['type']=='Restarting' for c in st['conditions'])"
+
 # The File collector, JSON lines: the trial writes its metrics to a file.
 cat >"$TOP/build/it-exp-file.yaml" <<'EOF'
 apiVersion: kubeflow.org/v1beta1
