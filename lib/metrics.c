@@ -84,7 +84,7 @@ MetricsParser *metrics_parser_free(MetricsParser *p) {
 
 static bool parse_value(const char *s, size_t len, double *ret) {
         char buf[64], *end;
-        if (len == 0 || len >= sizeof buf)
+        if (len == 0 || len >= sizeof buf || memchr(s, '\0', len))
                 return false;
         memcpy(buf, s, len);
         buf[len] = '\0';
@@ -104,7 +104,8 @@ void metrics_parse_line(MetricsParser *p, const char *line, size_t len, metrics_
                                 char name[128];
                                 size_t nl = ov[3] - ov[2];
                                 double v;
-                                if (nl > 0 && nl < sizeof name && parse_value(line + ov[4], ov[5] - ov[4], &v)) {
+                                if (nl > 0 && nl < sizeof name && !memchr(line + ov[2], '\0', nl) &&
+                                    parse_value(line + ov[4], ov[5] - ov[4], &v)) {
                                         memcpy(name, line + ov[2], nl);
                                         name[nl] = '\0';
                                         cb(name, v, userdata);
@@ -124,9 +125,9 @@ void metrics_parse_json_line(const char *line, size_t len, metrics_cb cb, void *
         json_t *v;
         json_object_foreach(o, k, v) {
                 double x;
-                if (strcmp(k, "timestamp") == 0)
-                        continue;
-                if (json_is_number(v))
+                if (strcmp(k, "timestamp") == 0 || !*k || strlen(k) >= 128)
+                        continue; /* not a metric's name */
+                if (json_is_number(v) && isfinite(json_number_value(v)))
                         cb(k, json_number_value(v), userdata);
                 else if (json_is_string(v) && parse_value(json_string_value(v), json_string_length(v), &x))
                         cb(k, x, userdata);
