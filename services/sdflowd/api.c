@@ -773,7 +773,6 @@ static void handle_apply(Api *a, HttpConn *c, const Caller *caller, const Route 
                 json_decref(x);
                 json_decref(y);
                 if (!same) {
-                        json_decref(before);
                         diags_add(&d, true, "spec", "workflow %s has started: only spec.shutdown and spec.suspend may "
                                                     "change (submit a new workflow, or use sdflow resubmit)", name);
                         reply_invalid(c, rt, &d);
