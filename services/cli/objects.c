@@ -575,6 +575,21 @@ int cli_watch_workflow(Cli *cli, const char *ns, const char *name) {
         return rc;
 }
 
+/* A workflow that has ended (Succeeded, Failed, Error), or an experiment (Succeeded, Failed). */
+static bool object_ended(const Kind *k, json_t *o) {
+        json_t *st = json_object_get(o, "status"), *c;
+        if (k == &kind_workflow) {
+                const char *ph = json_string_value(json_object_get(st, "phase"));
+                return ph && (strcmp(ph, "Succeeded") == 0 || strcmp(ph, "Failed") == 0 || strcmp(ph, "Error") == 0);
+        }
+        size_t i;
+        const char *cur = NULL;
+        json_array_foreach(json_object_get(st, "conditions"), i, c)
+                if (strcmp(json_string_value(json_object_get(c, "status")) ?: "", "True") == 0)
+                        cur = json_string_value(json_object_get(c, "type"));
+        return cur && (strcmp(cur, "Succeeded") == 0 || strcmp(cur, "Failed") == 0);
+}
+
 int cli_get(Cli *cli, int argc, char **argv) {
         char target[2048], sel[1024] = "", query[1100] = "";
         const Kind *k;
@@ -636,6 +651,17 @@ int cli_get(Cli *cli, int argc, char **argv) {
                 }
                 if (cli->watch && last)
                         last_rv = json_string_value(json_object_get(json_object_get(last, "metadata"), "resourceVersion"));
+                /* A workflow or experiment that has ended: its last state, no wait for changes that will not come. */
+                if (cli->watch && rc == CLI_OK && last && !cli->output && (k == &kind_workflow || k == &kind_experiment) &&
+                    object_ended(k, last)) {
+                        json_t *seen = json_object();
+                        (void) (k == &kind_workflow ? wf_watch_event(last, seen) : exp_watch_event(last, seen));
+                        json_decref(seen);
+                        const char *ph = json_string_value(json_object_get(json_object_get(last, "status"), "phase"));
+                        rc = k == &kind_workflow && (!ph || strcmp(ph, "Succeeded") != 0) ? CLI_FAIL : CLI_OK;
+                        json_decref(last);
+                        return rc;
+                }
                 if (cli->watch && rc == CLI_OK)
                         rc = do_watch(cli, k, ns, argv[2], last_rv, &t);
                 json_decref(last);
