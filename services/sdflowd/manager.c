@@ -109,6 +109,22 @@ static int append_strv_prop(sd_bus_message *m, const char *name, char **values) 
         return r;
 }
 
+/* What a process runs with: its environment, working directory and root
+ * (RootDirectory= or RootImage=); each only when given. */
+static int append_process(sd_bus_message *m, char *const *env, const char *working_directory,
+                          const char *root_directory, const char *root_image) {
+        int r = 0;
+        if (env)
+                r = append_strv_prop(m, "Environment", (char **) env);
+        if (r >= 0 && working_directory)
+                r = sd_bus_message_append(m, "(sv)", "WorkingDirectory", "s", working_directory);
+        if (r >= 0 && root_directory)
+                r = sd_bus_message_append(m, "(sv)", "RootDirectory", "s", root_directory);
+        if (r >= 0 && root_image)
+                r = sd_bus_message_append(m, "(sv)", "RootImage", "s", root_image);
+        return r;
+}
+
 int manager_ensure_slice(sd_bus *bus, const char *slice, const char *description, const SliceLimits *l, char *err,
                          size_t errsz) {
         sd_bus_error e = SD_BUS_ERROR_NULL;
@@ -373,14 +389,8 @@ int manager_start_replica(sd_bus *bus, const ReplicaSpec *sp, char *err, size_t 
                         r = append_sandbox(m, sp, "simple", sp->memory_max, sp->cpu_quota_per_sec_usec, false);
                 if (r >= 0)
                         r = sd_bus_message_append(m, "(sv)", "StopWhenUnneeded", "b", 1);
-                if (r >= 0 && sp->env)
-                        r = append_strv_prop(m, "Environment", (char **) sp->env);
-                if (r >= 0 && sp->root_directory)
-                        r = sd_bus_message_append(m, "(sv)", "RootDirectory", "s", sp->root_directory);
-                if (r >= 0 && sp->root_image)
-                        r = sd_bus_message_append(m, "(sv)", "RootImage", "s", sp->root_image);
-                if (r >= 0 && sp->working_directory)
-                        r = sd_bus_message_append(m, "(sv)", "WorkingDirectory", "s", sp->working_directory);
+                if (r >= 0)
+                        r = append_process(m, sp->env, sp->working_directory, sp->root_directory, sp->root_image);
                 if (r >= 0)
                         r = append_exec(m, sp->server_argv);
                 if (r >= 0)
@@ -463,14 +473,8 @@ static int append_step_sandbox(sd_bus_message *m, const StepSpec *sp) {
                 char *rw[] = { (char *) sp->rw_path, NULL };
                 r = append_strv_prop(m, "ReadWritePaths", rw);
         }
-        if (r >= 0 && sp->env)
-                r = append_strv_prop(m, "Environment", (char **) sp->env);
-        if (r >= 0 && sp->working_directory)
-                r = sd_bus_message_append(m, "(sv)", "WorkingDirectory", "s", sp->working_directory);
-        if (r >= 0 && sp->root_directory)
-                r = sd_bus_message_append(m, "(sv)", "RootDirectory", "s", sp->root_directory);
-        if (r >= 0 && sp->root_image)
-                r = sd_bus_message_append(m, "(sv)", "RootImage", "s", sp->root_image);
+        if (r >= 0)
+                r = append_process(m, sp->env, sp->working_directory, sp->root_directory, sp->root_image);
         if (r >= 0 && sp->n_binds > 0) {
                 /* BindReadOnlyPaths=: a(ssbt) source, destination, ignore if missing, MS_REC */
                 r = sd_bus_message_open_container(m, 'r', "sv");
