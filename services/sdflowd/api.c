@@ -1326,10 +1326,38 @@ static void handle_contributors(Api *a, HttpConn *c, const Caller *caller, const
                    NULL);
 }
 
+/* ?tailLines=N (1..max) into *tail; false after answering 400. */
+static bool query_tail(HttpConn *c, const Route *rt, const char *query, size_t qlen, unsigned max, unsigned *tail) {
+        char v[32];
+        if (http_query_get(query, qlen, "tailLines", v, sizeof v) > 0) {
+                char *end;
+                unsigned long t = strtoul(v, &end, 10);
+                if (*end || t == 0 || t > max) {
+                        reply_status(c, 400, rt, NULL, "tailLines must be 1..%u", max);
+                        return false;
+                }
+                *tail = (unsigned) t;
+        }
+        return true;
+}
+
+/* Answers with the last tail journal lines of units, as text. */
+static void reply_journal(HttpConn *c, const Route *rt, char units[][300], size_t n_units, unsigned tail) {
+        char *text = NULL;
+        size_t len = 0;
+        int r = n_units ? journal_tail(units, n_units, tail, &text, &len) : 0;
+        if (r < 0) {
+                reply_status(c, 500, rt, NULL, "reading the journal failed: %s", strerror(-r));
+                return;
+        }
+        (void) http_conn_reply(c, 200, "text/plain; charset=utf-8", text ?: "", len, NULL);
+        free(text);
+}
+
 /* GET .../inferenceservices/NAME/log[?tailLines=N]: the replicas' journal
  * lines, oldest first, as text. */
 static void handle_log(Api *a, HttpConn *c, const Caller *caller, const Route *rt, const char *query, size_t qlen) {
-        char v[32], units[MAX_LOG_UNITS][300];
+        char units[MAX_LOG_UNITS][300];
         json_t *isvc;
         unsigned tail = 100;
         size_t n_units = 0, i;
@@ -1339,15 +1367,8 @@ static void handle_log(Api *a, HttpConn *c, const Caller *caller, const Route *r
                 reply_status(c, 403, rt, NULL, "user %s may not use namespace %s", caller->user, rt->ns);
                 return;
         }
-        if (http_query_get(query, qlen, "tailLines", v, sizeof v) > 0) {
-                char *end;
-                unsigned long t = strtoul(v, &end, 10);
-                if (*end || t == 0 || t > 10000) {
-                        reply_status(c, 400, rt, NULL, "tailLines must be 1..10000");
-                        return;
-                }
-                tail = (unsigned) t;
-        }
+        if (!query_tail(c, rt, query, qlen, 10000, &tail))
+                return;
         if (store_get(a->store, rt->kind, rt->ns, rt->name, &isvc) < 0) {
                 reply_status(c, 404, rt, NULL, "%s \"%s\" not found", rt->kind->plural, rt->name);
                 return;
@@ -1356,21 +1377,13 @@ static void handle_log(Api *a, HttpConn *c, const Caller *caller, const Route *r
                 if (n_units < MAX_LOG_UNITS && json_is_string(json_object_get(rep_, "unit")))
                         snprintf(units[n_units++], sizeof units[0], "%s", json_string_value(json_object_get(rep_, "unit")));
         json_decref(isvc);
-        char *text = NULL;
-        size_t len = 0;
-        int r = journal_tail(units, n_units, tail, &text, &len);
-        if (r < 0) {
-                reply_status(c, 500, rt, NULL, "reading the journal failed: %s", strerror(-r));
-                return;
-        }
-        (void) http_conn_reply(c, 200, "text/plain; charset=utf-8", text, len, NULL);
-        free(text);
+        reply_journal(c, rt, units, n_units, tail);
 }
 
 /* GET .../workflows/NAME/log[?node=N&tailLines=N]: the steps' journal lines
  * (of one node, by id, name or display name, when given). */
 static void handle_wf_log(Api *a, HttpConn *c, const Caller *caller, const Route *rt, const char *query, size_t qlen) {
-        char v[32], want[256] = "";
+        char want[256] = "";
         unsigned tail = 1000;
         json_t *wf, *n;
         const char *id;
@@ -1378,15 +1391,8 @@ static void handle_wf_log(Api *a, HttpConn *c, const Caller *caller, const Route
                 reply_status(c, 403, rt, NULL, "user %s may not use namespace %s", caller->user, rt->ns);
                 return;
         }
-        if (http_query_get(query, qlen, "tailLines", v, sizeof v) > 0) {
-                char *end;
-                unsigned long t = strtoul(v, &end, 10);
-                if (*end || t == 0 || t > 100000) {
-                        reply_status(c, 400, rt, NULL, "tailLines must be 1..100000");
-                        return;
-                }
-                tail = (unsigned) t;
-        }
+        if (!query_tail(c, rt, query, qlen, 100000, &tail))
+                return;
         (void) http_query_get(query, qlen, "node", want, sizeof want);
         if (store_get(a->store, rt->kind, rt->ns, rt->name, &wf) < 0) {
                 reply_status(c, 404, rt, NULL, "%s \"%s\" not found", rt->kind->plural, rt->name);
@@ -1411,16 +1417,8 @@ static void handle_wf_log(Api *a, HttpConn *c, const Caller *caller, const Route
                 reply_status(c, 404, rt, NULL, "workflow %s has no step node '%s' that ran", rt->name, want);
                 return;
         }
-        char *text = NULL;
-        size_t len = 0;
-        int r = n_units ? journal_tail(units, n_units, tail, &text, &len) : 0;
+        reply_journal(c, rt, units, n_units, tail);
         free(units);
-        if (r < 0) {
-                reply_status(c, 500, rt, NULL, "reading the journal failed: %s", strerror(-r));
-                return;
-        }
-        (void) http_conn_reply(c, 200, "text/plain; charset=utf-8", text ?: "", len, NULL);
-        free(text);
 }
 
 /* PUT .../workflows/NAME/{suspend,resume,stop,terminate,retry}, as Argo's server has them. */
