@@ -265,8 +265,13 @@ out=$(gw custom /v1/models/custom:predict "$W/iris-v1.json")
 check "... and the revision before keeps serving" test "${out##* }" = 200
 
 # --- a reboot: transient units are gone, sdflowd starts them again ---------------------------
-sbx sh -c "systemctl stop 'sdflow_team-s_*' && systemctl reset-failed 'sdflow_team-s_*'" >/dev/null 2>&1
-check "(as after a reboot) no replica unit is left" test -z "$(sbx systemctl list-units --all --no-legend 'sdflow_team-s_*')"
+# Stopped until none is left: a unit may still be going down, or be woken by a
+# last connection, when the first stop returns.
+gone() {
+        sbx sh -c "systemctl stop 'sdflow_team-s_*'; systemctl reset-failed 'sdflow_team-s_*'" >/dev/null 2>&1
+        test -z "$(sbx systemctl list-units --all --no-legend 'sdflow_team-s_*')"
+}
+check "(as after a reboot) no replica unit is left" wait_for 20 gone
 sbx systemctl restart sdflowd.service
 check "sdflowd starts the replicas' sockets again" wait_for 30 is_state sdflow_team-s_sklearn-iris_2_0.socket active
 check "... of every revision with traffic (the canary's too)" is_state sdflow_team-s_canary_2_0.socket active
