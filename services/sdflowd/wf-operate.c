@@ -2,6 +2,7 @@
  * follow Argo's NodeStatus so that the status reads as Argo's does. */
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,13 +10,14 @@
 #include <time.h>
 
 #include "kinds.h"
+#include "macro.h"
 #include "quantity.h"
 #include "tmpl.h"
 #include "wf-operate.h"
 #include "when.h"
 
 #define ARTIFACTS_BASE WF_ARTIFACTS_BASE
-#define MAX_ITEMS 10000
+#define MAX_ITEMS WF_MAX_ITEMS
 
 /* One operate() pass over one workflow. */
 typedef struct Ctx {
@@ -29,7 +31,10 @@ typedef struct Ctx {
         bool stopping;    /* shutdown: start nothing new */
         uint64_t wake_at; /* epoch seconds, 0: nothing to wait for */
         long attempt;     /* {{retries}} of the pod being resolved, or -1 */
+        unsigned depth;   /* templates being executed, one inside the other */
+        bool over_limit;  /* this pass reached WF_MAX_NODES */
         json_t *wfvars;   /* workflow.* */
+        json_t *edges;    /* "parent/child" ids: the children known */
         /* The templates with parallelism around the node being walked: at
          * most limit pods below each run at once. */
         struct {
@@ -43,6 +48,17 @@ typedef struct Ctx {
 
 static const char *str(json_t *o, const char *k) {
         return json_string_value(json_object_get(o, k));
+}
+
+/* A node name made from its parent's: a new string, or NULL when out of memory. */
+static char *joinf(const char *fmt, ...) _printf_(1, 2);
+static char *joinf(const char *fmt, ...) {
+        char *s = NULL;
+        va_list ap;
+        va_start(ap, fmt);
+        int r = vasprintf(&s, fmt, ap);
+        va_end(ap);
+        return r < 0 ? NULL : s;
 }
 
 static bool phase_done(const char *p) {
@@ -132,6 +148,15 @@ static json_t *get_node(Ctx *c, const char *node_name) {
 
 static json_t *new_node(Ctx *c, const char *node_name, const char *display, const char *type, const char *tmpl,
                         const char *boundary) {
+        /* Past the limit the workflow is terminated: nothing new starts,
+         * no exit handler runs, and the passes that follow add no nodes. */
+        if (json_object_size(c->nodes) >= WF_MAX_NODES && !c->stopping) {
+                json_object_set_new(c->status, "sdflowShutdown", json_string("Terminate"));
+                json_object_set_new(c->status, "message",
+                                    json_sprintf("the workflow reached sdflow's limit of %d nodes", WF_MAX_NODES));
+                c->stopping = true;
+                c->over_limit = true;
+        }
         char id[300];
         node_id(c->name, node_name, id, sizeof id);
         json_t *n = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "id", id, "name", node_name, "displayName", display,
@@ -144,18 +169,20 @@ static json_t *new_node(Ctx *c, const char *node_name, const char *display, cons
         return n;
 }
 
-static void add_child(json_t *parent, json_t *child) {
+/* Appends child to parent's children once.  Which pairs exist is kept in
+ * c->edges for the pass: a loop of 10000 items would otherwise cost 10^8
+ * comparisons a pass. */
+static void add_child(Ctx *c, json_t *parent, json_t *child) {
+        const char *pid = str(parent, "id"), *id = str(child, "id");
+        _cleanup_free_ char *edge = joinf("%s/%s", pid ?: "", id ?: "");
+        if (!edge || json_object_get(c->edges, edge))
+                return;
+        json_object_set_new(c->edges, edge, json_true());
         json_t *ch = json_object_get(parent, "children");
         if (!ch) {
                 ch = json_array();
                 json_object_set_new(parent, "children", ch);
         }
-        const char *id = str(child, "id");
-        size_t i;
-        json_t *x;
-        json_array_foreach(ch, i, x)
-                if (strcmp(json_string_value(x), id) == 0)
-                        return;
         json_array_append_new(ch, json_string(id));
 }
 
@@ -190,12 +217,11 @@ typedef struct Scope {
 } Scope;
 
 static json_t *scope_node(Scope *s, const char *name, size_t n, bool task) {
-        char nn[600];
         if (task) {
                 if (!s->dag)
                         return NULL;
-                snprintf(nn, sizeof nn, "%s.%.*s", s->dag, (int) n, name);
-                return get_node(s->c, nn);
+                _cleanup_free_ char *nn = joinf("%s.%.*s", s->dag, (int) n, name);
+                return nn ? get_node(s->c, nn) : NULL;
         }
         if (!s->steps)
                 return NULL;
@@ -460,21 +486,27 @@ static void node_dir(Ctx *c, json_t *node, char *buf, size_t size) {
                 snprintf(buf, size, ARTIFACTS_BASE "/%s/artifacts/%s/%s", c->ns, c->name, str(node, "id"));
 }
 
+/* Whether a step may be taken from the cache.  As in Kubeflow Pipelines,
+ * whose cache serves only pods labelled pipelines.kubeflow.org/cache_enabled
+ * "true" (KFP's API server labels every template of the runs it starts):
+ * on with that label or annotation on the workflow or the template, off
+ * again with "false" or max_cache_staleness P0D on the template.  Plain
+ * Argo workflows are never cached, as in Argo: a step such as a coin flip
+ * must run each time. */
 static bool cache_enabled(Ctx *c, json_t *tmpl) {
         static const char *const where[] = { "labels", "annotations" };
         json_t *md = json_object_get(c->wf, "metadata"), *tmd = json_object_get(tmpl, "metadata");
+        const char *wv = NULL, *tv = NULL;
         for (int i = 0; i < 2; i++) {
-                const char *v = str(json_object_get(md, where[i]), "pipelines.kubeflow.org/cache_enabled");
-                if (v && strcmp(v, "false") == 0)
-                        return false;
-                v = str(json_object_get(tmd, where[i]), "pipelines.kubeflow.org/cache_enabled");
-                if (v && strcmp(v, "false") == 0)
-                        return false;
-                v = str(json_object_get(tmd, where[i]), "pipelines.kubeflow.org/max_cache_staleness");
+                const char *v = str(json_object_get(tmd, where[i]), "pipelines.kubeflow.org/max_cache_staleness");
                 if (v && strcmp(v, "P0D") == 0)
                         return false;
+                tv = tv ?: str(json_object_get(tmd, where[i]), "pipelines.kubeflow.org/cache_enabled");
+                wv = wv ?: str(json_object_get(md, where[i]), "pipelines.kubeflow.org/cache_enabled");
         }
-        return true;
+        if (tv)
+                return strcmp(tv, "true") == 0;
+        return wv && strcmp(wv, "true") == 0;
 }
 
 /* The resolved step: what decides its outputs.  Also the cache key's input. */
@@ -678,7 +710,7 @@ static unsigned running_below(Ctx *c, json_t *node, int depth) {
         unsigned n = 0;
         json_t *id;
         size_t i;
-        if (depth > 64)
+        if (depth > 4 * WF_MAX_DEPTH)
                 return 0;
         json_array_foreach(json_object_get(node, "children"), i, id) {
                 json_t *ch = json_object_get(c->nodes, json_string_value(id));
@@ -867,13 +899,29 @@ static json_t *run_call(Ctx *c, json_t *call, const char *node_name, const char 
                 set_phase(c, node, "Error", msg);
                 return node;
         }
-        size_t i, n_done = 0, n_bad = 0, n = json_array_size(items);
+        size_t i, n_done = 0, n_bad = 0, n_unstarted = 0, n = json_array_size(items);
         json_t *item;
+        if (n > MAX_ITEMS) {
+                snprintf(msg, sizeof msg, "%s: %zu items (at most %d)",
+                         json_object_get(call, "withItems") ? "withItems" : "withParam", n, MAX_ITEMS);
+                set_phase(c, node, "Error", msg);
+                json_decref(items);
+                return node;
+        }
         json_array_foreach(items, i, item) {
-                char label[128], child_name[700], child_display[400];
+                char label[128];
                 item_label(item, i, label, sizeof label);
-                snprintf(child_name, sizeof child_name, "%s%s", node_name, label);
-                snprintf(child_display, sizeof child_display, "%s%s", display, label);
+                _cleanup_free_ char *child_name = joinf("%s%s", node_name, label);
+                _cleanup_free_ char *child_display = joinf("%s%s", display, label);
+                if (!child_name || !child_display) {
+                        set_phase(c, node, "Error", "out of memory");
+                        break;
+                }
+                if (c->stopping && !get_node(c, child_name)) {
+                        /* stopping: an item not begun stays so */
+                        n_unstarted++;
+                        continue;
+                }
                 Scope is = *s;
                 is.vars = json_deep_copy(s->vars);
                 item_vars(is.vars, item);
@@ -895,7 +943,7 @@ static json_t *run_call(Ctx *c, json_t *call, const char *node_name, const char 
                 }
                 json_decref(is.vars);
                 if (child) {
-                        add_child(node, child);
+                        add_child(c, node, child);
                         if (phase_done(node_phase(child)))
                                 n_done++;
                         if (phase_bad(node_phase(child)))
@@ -905,6 +953,8 @@ static json_t *run_call(Ctx *c, json_t *call, const char *node_name, const char 
         json_decref(items);
         if (n_done == n) {
                 set_phase(c, node, n_bad ? "Failed" : "Succeeded", n_bad ? "child failed" : NULL);
+        } else if (n_unstarted > 0 && n_done + n_unstarted == n) {
+                set_phase(c, node, "Failed", n_bad ? "child failed" : "stopped");
         } else if (strcmp(node_phase(node), "Pending") == 0)
                 set_phase(c, node, "Running", NULL);
         return node;
@@ -941,9 +991,8 @@ static int eval_depends(Ctx *c, const char *dag_name, const char *expr, char *er
                         const char *what = dot ? dot + 1 : NULL;
                         if (dot)
                                 *dot = '\0';
-                        char nn[700];
-                        snprintf(nn, sizeof nn, "%s.%s", dag_name, word);
-                        json_t *n = get_node(c, nn);
+                        _cleanup_free_ char *nn = joinf("%s.%s", dag_name, word);
+                        json_t *n = nn ? get_node(c, nn) : NULL;
                         if (!n || !phase_done(node_phase(n)))
                                 return -EAGAIN;
                         const char *ph = node_phase(n);
@@ -1058,16 +1107,16 @@ static void execute_dag(Ctx *c, json_t *node, json_t *tmpl) {
 
         /* First the tasks already done, to know about failures. */
         json_array_foreach(tasks, i, task) {
-                char nn[700];
-                snprintf(nn, sizeof nn, "%s.%s", name, str(task, "name"));
-                json_t *tn = get_node(c, nn);
+                _cleanup_free_ char *nn = joinf("%s.%s", name, str(task, "name"));
+                json_t *tn = nn ? get_node(c, nn) : NULL;
                 if (tn && phase_done(node_phase(tn)) && !passes(task, tn))
                         failed = true;
         }
         json_array_foreach(tasks, i, task) {
-                char nn[700];
                 const char *tname = str(task, "name");
-                snprintf(nn, sizeof nn, "%s.%s", name, tname);
+                _cleanup_free_ char *nn = joinf("%s.%s", name, tname);
+                if (!nn)
+                        continue;
                 json_t *tn = get_node(c, nn);
                 if (!tn) {
                         if (c->stopping || (failed && fail_fast))
@@ -1082,9 +1131,8 @@ static void execute_dag(Ctx *c, json_t *node, json_t *tmpl) {
                                 json_t *d;
                                 size_t k;
                                 json_array_foreach(json_object_get(task, "dependencies"), k, d) {
-                                        char dn[700];
-                                        snprintf(dn, sizeof dn, "%s.%s", name, json_string_value(d));
-                                        json_t *dnode = get_node(c, dn);
+                                        _cleanup_free_ char *dn = joinf("%s.%s", name, json_string_value(d));
+                                        json_t *dnode = dn ? get_node(c, dn) : NULL;
                                         if (!dnode || !phase_done(node_phase(dnode))) {
                                                 ok = -EAGAIN;
                                                 break;
@@ -1104,7 +1152,7 @@ static void execute_dag(Ctx *c, json_t *node, json_t *tmpl) {
                                         set_phase(c, tn, "Omitted", "omitted: depends condition not met");
                                 else
                                         set_phase(c, tn, "Error", err);
-                                add_child(node, tn);
+                                add_child(c, node, tn);
                                 n_done++;
                                 continue;
                         }
@@ -1112,7 +1160,7 @@ static void execute_dag(Ctx *c, json_t *node, json_t *tmpl) {
                 tn = run_call(c, task, nn, tname, str(node, "id"), &s);
                 if (!tn)
                         continue;
-                add_child(node, tn);
+                add_child(c, node, tn);
                 if (phase_done(node_phase(tn))) {
                         n_done++;
                         if (!passes(task, tn))
@@ -1127,9 +1175,8 @@ static void execute_dag(Ctx *c, json_t *node, json_t *tmpl) {
         if (!done && (failed || c->stopping)) {
                 done = true;
                 json_array_foreach(tasks, i, task) {
-                        char nn[700];
-                        snprintf(nn, sizeof nn, "%s.%s", name, str(task, "name"));
-                        json_t *tn = get_node(c, nn);
+                        _cleanup_free_ char *nn = joinf("%s.%s", name, str(task, "name"));
+                        json_t *tn = nn ? get_node(c, nn) : NULL;
                         if (tn && !phase_done(node_phase(tn)))
                                 done = false;
                 }
@@ -1154,33 +1201,37 @@ static void execute_steps(Ctx *c, json_t *node, json_t *tmpl) {
         Scope s = { .c = c, .vars = input_vars(tmpl, node), .steps = json_object(), .keep = json_array() };
         json_t *group;
         size_t g, n_groups = json_array_size(json_object_get(tmpl, "steps"));
-        bool failed = false, all_done = true;
+        bool failed = false, all_done = true, stopped = false;
         if (strcmp(node_phase(node), "Pending") == 0)
                 set_phase(c, node, "Running", NULL);
         json_array_foreach(json_object_get(tmpl, "steps"), g, group) {
-                char gname[700], gdisplay[64];
-                snprintf(gname, sizeof gname, "%s[%zu]", name, g);
+                char gdisplay[64];
                 snprintf(gdisplay, sizeof gdisplay, "[%zu]", g);
+                _cleanup_free_ char *gname = joinf("%s[%zu]", name, g);
+                if (!gname) {
+                        all_done = false;
+                        break;
+                }
                 json_t *gn = get_node(c, gname);
                 if (!gn) {
                         if (c->stopping) {
-                                all_done = false;
+                                /* the groups before are done: nothing more runs */
+                                stopped = true;
                                 break;
                         }
                         gn = new_node(c, gname, gdisplay, "StepGroup", NULL, str(node, "id"));
                         set_phase(c, gn, "Running", NULL);
                 }
-                add_child(node, gn);
+                add_child(c, node, gn);
                 json_t *step;
                 size_t i, n_done = 0;
                 bool gfailed = false;
                 json_array_foreach(group, i, step) {
-                        char sn[800];
-                        snprintf(sn, sizeof sn, "%s.%s", gname, str(step, "name"));
-                        json_t *stn = run_call(c, step, sn, str(step, "name"), str(gn, "id"), &s);
+                        _cleanup_free_ char *sn = joinf("%s.%s", gname, str(step, "name"));
+                        json_t *stn = sn ? run_call(c, step, sn, str(step, "name"), str(gn, "id"), &s) : NULL;
                         if (!stn)
                                 continue;
-                        add_child(gn, stn);
+                        add_child(c, gn, stn);
                         if (phase_done(node_phase(stn))) {
                                 n_done++;
                                 if (!passes(step, stn))
@@ -1189,9 +1240,9 @@ static void execute_steps(Ctx *c, json_t *node, json_t *tmpl) {
                 }
                 /* This group's steps are visible to the next groups. */
                 json_array_foreach(group, i, step) {
-                        char sn[800];
-                        snprintf(sn, sizeof sn, "%s.%s", gname, str(step, "name"));
-                        json_object_set_new(s.steps, str(step, "name"), json_string(sn));
+                        _cleanup_free_ char *sn = joinf("%s.%s", gname, str(step, "name"));
+                        if (sn)
+                                json_object_set_new(s.steps, str(step, "name"), json_string(sn));
                 }
                 if (n_done < json_array_size(group)) {
                         all_done = false;
@@ -1207,7 +1258,7 @@ static void execute_steps(Ctx *c, json_t *node, json_t *tmpl) {
         }
         if (failed)
                 set_phase(c, node, "Failed", "child failed");
-        else if (all_done && c->stopping && json_array_size(json_object_get(node, "children")) < n_groups)
+        else if (stopped)
                 set_phase(c, node, "Failed", "stopped");
         else if (all_done) {
                 collect_outputs(c, tmpl, node, &s);
@@ -1256,12 +1307,38 @@ static bool may_retry(json_t *rs, json_t *last, size_t attempts) {
         return strcmp(ph, "Error") == 0; /* OnError, OnTransientError */
 }
 
+static json_t *execute_template(Ctx *c, const char *node_name, const char *display, const char *tmpl_name,
+                                json_t *args, const char *boundary, bool in_retry);
+
+/* Runs template tmpl_name as node node_name: the node, never NULL.  Bounds
+ * how deep templates nest (a template may call itself, as Argo's
+ * coinflip-recursive does) and how long node names grow, so that no
+ * workflow can exhaust the daemon's stack or memory in one pass. */
 static json_t *execute(Ctx *c, const char *node_name, const char *display, const char *tmpl_name, json_t *args,
                        const char *boundary, bool in_retry) {
-        json_t *node = get_node(c, node_name), *tmpl = find_template(c, tmpl_name);
-        char msg[512];
+        json_t *node = get_node(c, node_name);
         if (node && phase_done(node_phase(node)))
                 return node;
+        const char *why = c->depth >= WF_MAX_DEPTH            ? "Maximum recursion depth exceeded: templates nest at most "
+                                                                "100 deep (Argo's limit)"
+                          : strlen(node_name) > WF_MAX_NAME ? "the node's name is longer than 2048 characters "
+                                                                "(templates nest too deep)"
+                                                              : NULL;
+        if (why) {
+                node = node ?: new_node(c, node_name, display, "Pod", tmpl_name, boundary);
+                set_phase(c, node, "Error", why);
+                return node;
+        }
+        c->depth++;
+        node = execute_template(c, node_name, display, tmpl_name, args, boundary, in_retry);
+        c->depth--;
+        return node;
+}
+
+static json_t *execute_template(Ctx *c, const char *node_name, const char *display, const char *tmpl_name,
+                                json_t *args, const char *boundary, bool in_retry) {
+        json_t *node = get_node(c, node_name), *tmpl = find_template(c, tmpl_name);
+        char msg[512];
         if (!tmpl) {
                 node = node ?: new_node(c, node_name, display, "Pod", tmpl_name, boundary);
                 snprintf(msg, sizeof msg, "no template named '%s'", tmpl_name ?: "");
@@ -1318,13 +1395,15 @@ static json_t *execute(Ctx *c, const char *node_name, const char *display, const
                                 set_phase(c, node, "Failed", "stopped");
                                 return node;
                         }
-                        char an[800], ad[400];
-                        snprintf(an, sizeof an, "%s(%zu)", node_name, n);
-                        snprintf(ad, sizeof ad, "%s(%zu)", display, n);
+                        _cleanup_free_ char *an = joinf("%s(%zu)", node_name, n), *ad = joinf("%s(%zu)", display, n);
+                        if (!an || !ad) {
+                                set_phase(c, node, "Error", "out of memory");
+                                return node;
+                        }
                         c->attempt = (long) n;
                         last = execute(c, an, ad, tmpl_name, args, boundary, true);
                         c->attempt = -1;
-                        add_child(node, last);
+                        add_child(c, node, last);
                 } else
                         execute(c, str(last, "name"), str(last, "displayName"), tmpl_name, args, boundary, true);
                 if (strcmp(node_phase(node), "Pending") == 0)
@@ -1438,7 +1517,21 @@ static void count_running(Ctx *c) {
                         c->running++;
 }
 
-/* Walks the workflow once.  Returns true when it finished in this pass. */
+/* The node that failed first among those with no children (a step, or a
+ * call that could not be made), or NULL. */
+static json_t *failed_leaf(Ctx *c) {
+        json_t *best = NULL, *n;
+        const char *id;
+        json_object_foreach(c->nodes, id, n) {
+                if (!phase_bad(node_phase(n)) || json_array_size(json_object_get(n, "children")) > 0)
+                        continue;
+                if (!best || strcmp(str(n, "finishedAt") ?: "", str(best, "finishedAt") ?: "") < 0)
+                        best = n;
+        }
+        return best;
+}
+
+/* Walks the workflow once. */
 static void operate(Ctx *c) {
         const char *wphase = str(c->status, "phase");
         if (phase_done(wphase))
@@ -1486,7 +1579,7 @@ static void operate(Ctx *c) {
                 }
                 bool was_stopping = c->stopping;
                 c->stopping = false; /* the exit handler runs also after stop */
-                char en[400];
+                char en[300];
                 snprintf(en, sizeof en, "%s.onExit", c->name);
                 json_t *args = json_pack("{s:[], s:[]}", "parameters", "artifacts");
                 json_t *ex = execute(c, en, en, on_exit, args, NULL, false);
@@ -1499,8 +1592,15 @@ static void operate(Ctx *c) {
         }
         json_object_set_new(c->status, "phase", json_string(final));
         json_object_set_new(c->status, "finishedAt", json_string(c->now));
-        if (!str(c->status, "message") && strcmp(final, "Succeeded") != 0)
-                json_object_set_new(c->status, "message", json_string(str(root, "message") ?: "failed"));
+        if (!str(c->status, "message") && strcmp(final, "Succeeded") != 0) {
+                /* "child failed" says little: name the step that did, and why. */
+                json_t *leaf = failed_leaf(c);
+                if (leaf && str(leaf, "message"))
+                        json_object_set_new(c->status, "message", json_sprintf("%s: %s", str(leaf, "displayName"),
+                                                                               str(leaf, "message")));
+                else
+                        json_object_set_new(c->status, "message", json_string(str(root, "message") ?: "failed"));
+        }
 }
 
 static void set_progress(Ctx *c) {
@@ -1544,6 +1644,16 @@ static void ctx_init(Ctx *c, const WfEnv *env, json_t *wf, uint64_t now) {
         format_time(now, c->now, sizeof c->now);
         c->now_sec = now;
         c->attempt = -1;
+        c->edges = json_object();
+        const char *id;
+        json_t *n, *x;
+        size_t i;
+        json_object_foreach(c->nodes, id, n)
+                json_array_foreach(json_object_get(n, "children"), i, x) {
+                        _cleanup_free_ char *edge = joinf("%s/%s", id, json_string_value(x) ?: "");
+                        if (edge)
+                                json_object_set_new(c->edges, edge, json_true());
+                }
         make_wfvars(c);
 }
 
@@ -1560,8 +1670,15 @@ void wf_operate(json_t *wf, const WfEnv *env, uint64_t now, json_t *starts, uint
                 make_wfvars(&c);
         }
         operate(&c);
+        if (c.over_limit) {
+                /* Terminated mid-pass: once more, so that what was walked
+                 * before the limit stops too, and the workflow ends now. */
+                count_running(&c);
+                operate(&c);
+        }
         set_progress(&c);
         json_decref(c.wfvars);
+        json_decref(c.edges);
         *wake = c.wake_at;
 }
 

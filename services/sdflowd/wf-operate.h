@@ -16,6 +16,12 @@
 #include <stdint.h>
 
 #define WF_ARTIFACTS_BASE "/var/lib/sdflow/ns"
+/* Limits that keep one workflow from exhausting the daemon; each is named
+ * in the message of the node or workflow that reaches it. */
+#define WF_MAX_DEPTH 100   /* templates nested in one another (Argo's maxStackDepth) */
+#define WF_MAX_NODES 10000 /* nodes of one workflow; past it the workflow is terminated */
+#define WF_MAX_ITEMS 10000 /* items of one withItems/withParam/withSequence */
+#define WF_MAX_NAME 2048   /* length of a node's name */
 
 typedef struct WfEnv {
         /* A step cached in ns under key: its outputs (a new reference; every

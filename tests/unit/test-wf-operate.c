@@ -21,6 +21,7 @@ typedef struct Sim {
         json_t *cache;     /* key -> outputs */
         int admit;         /* what env.admit answers */
         bool run_started;  /* settle pods as soon as they start */
+        int tails;         /* what `coin` answers: tails this many times, then heads */
 } Sim;
 
 static json_t *sim_cache_lookup(void *ud, const char *ns, const char *key, char *from, size_t size) {
@@ -92,6 +93,9 @@ static void settle(Sim *s, json_t *n) {
                                 snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%s%s", i > 1 ? " " : "",
                                          json_string_value(x));
                 json_object_set_new(outs, "result", json_string(buf));
+        } else if (strcmp(cmd, "coin") == 0) {
+                json_object_set_new(outs, "result", json_string(s->tails > 0 ? "tails" : "heads"));
+                s->tails--;
         } else if (strcmp(cmd, "exit") == 0)
                 code = atoi(json_string_value(json_array_get(argv, 1)));
         else if (strcmp(cmd, "fail-below") == 0)
@@ -161,6 +165,33 @@ static int position(Sim *s, const char *display) {
         return -1;
 }
 
+/* Nodes with this display name (and phase, unless NULL). */
+static int count_display(Sim *s, const char *display, const char *phase) {
+        int n = 0;
+        const char *k;
+        json_t *x;
+        json_object_foreach(nodes(s), k, x)
+                n += strcmp(json_string_value(json_object_get(x, "displayName")), display) == 0 &&
+                     (!phase || strcmp(json_string_value(json_object_get(x, "phase")), phase) == 0);
+        return n;
+}
+
+static const char *message_of(Sim *s) {
+        return json_string_value(json_object_get(json_object_get(s->wf, "status"), "message")) ?: "";
+}
+
+/* Some node is an Error whose message has this text. */
+static bool deepest_error(Sim *s, const char *text) {
+        const char *k;
+        json_t *x;
+        json_object_foreach(nodes(s), k, x)
+                if (strcmp(json_string_value(json_object_get(x, "phase")), "Error") == 0 &&
+                    strstr(json_string_value(json_object_get(x, "message")) ?: "", text))
+                        return true;
+        return false;
+}
+
+#define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
 #define HEAD "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: w, namespace: ns}\n"
 
 static void test_diamond(void) {
@@ -352,9 +383,13 @@ static void test_parallelism_and_quota(void) {
         sim_free(&s);
 }
 
+#define HEAD_CACHED                                                                                   \
+        "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\n"                                            \
+        "metadata: {name: w, namespace: ns, labels: {pipelines.kubeflow.org/cache_enabled: 'true'}}\n"
+
 static void test_cache(void) {
-        const char *yaml = HEAD "spec:\n  entrypoint: e\n  templates:\n"
-                                "  - {name: e, container: {image: x, command: [echo, hi]}}\n";
+        const char *yaml = HEAD_CACHED "spec:\n  entrypoint: e\n  templates:\n"
+                                       "  - {name: e, container: {image: x, command: [echo, hi]}}\n";
         Sim s = sim(yaml);
         run(&s);
         char key[80];
@@ -373,9 +408,26 @@ static void test_cache(void) {
         CHECK_STREQ(json_string_value(json_object_get(node(&s, "w"), "sdflowCachedFrom")), "earlier");
         sim_free(&s);
         /* Another argument is another key. */
-        s = sim(HEAD "spec:\n  entrypoint: e\n  templates:\n  - {name: e, container: {image: x, command: [echo, ho]}}\n");
+        s = sim(HEAD_CACHED "spec:\n  entrypoint: e\n  templates:\n  - {name: e, container: {image: x, command: [echo, ho]}}\n");
         run(&s);
         CHECK(strcmp(json_string_value(json_object_get(node(&s, "w"), "sdflowCacheKey")), key) != 0);
+        sim_free(&s);
+        /* Without KFP's label, as in Argo, nothing is cached: the step runs. */
+        s = sim(HEAD "spec:\n  entrypoint: e\n  templates:\n  - {name: e, container: {image: x, command: [echo, hi]}}\n");
+        json_decref(s.cache);
+        s.cache = json_pack("{s:{s:s}}", key, "result", "from the cache");
+        run(&s);
+        CHECK_EQ_INT(json_array_size(s.order), 1);
+        CHECK(!json_object_get(node(&s, "w"), "sdflowCacheKey"));
+        CHECK_STREQ(json_string_value(json_object_get(json_object_get(node(&s, "w"), "outputs"), "result")), "hi");
+        sim_free(&s);
+        /* A template says false against the workflow's true. */
+        s = sim(HEAD_CACHED "spec:\n  entrypoint: e\n  templates:\n  - {name: e, metadata: {labels: "
+                            "{pipelines.kubeflow.org/cache_enabled: 'false'}}, container: {image: x, command: [echo, hi]}}\n");
+        json_decref(s.cache);
+        s.cache = json_pack("{s:{s:s}}", key, "result", "from the cache");
+        run(&s);
+        CHECK_EQ_INT(json_array_size(s.order), 1);
         sim_free(&s);
 }
 
@@ -441,6 +493,119 @@ static void test_target_suspend_deadline(void) {
         sim_free(&s);
 }
 
+/* Argo's coinflip-recursive: a steps template that calls itself until heads. */
+#define COINFLIP_STEPS                                                                                  \
+        "  - name: coinflip\n    steps:\n"                                                               \
+        "    - - {name: flip-coin, template: flip-coin}\n"                                                \
+        "    - - {name: heads, template: heads, when: '{{steps.flip-coin.outputs.result}} == heads'}\n"   \
+        "      - {name: tails, template: coinflip, when: '{{steps.flip-coin.outputs.result}} == tails'}\n" \
+        "  - {name: flip-coin, script: {image: x, command: [coin], source: 'print(1)'}}\n"                \
+        "  - {name: heads, container: {image: x, command: [echo, it was heads]}}\n"
+
+static void test_recursion(void) {
+        /* Argo's coinflip-recursive: tails N times, then heads. */
+        for (int tails = 0; tails < 6; tails++) {
+                Sim s = sim(HEAD "spec:\n  entrypoint: coinflip\n  templates:\n" COINFLIP_STEPS);
+                s.tails = tails;
+                run(&s);
+                CHECK_STREQ(wf_phase(&s), "Succeeded");
+                CHECK_EQ_INT(count_display(&s, "flip-coin", NULL), tails + 1);
+                CHECK_EQ_INT(count_display(&s, "heads", "Succeeded"), 1);
+                CHECK_EQ_INT(count_display(&s, "tails", "Skipped"), 1);
+                sim_free(&s);
+        }
+        /* Its DAG twin (dag-coinflip): a diamond of recursive coin flips. */
+        Sim s = sim(HEAD "spec:\n  entrypoint: diamond\n  templates:\n"
+                         "  - name: diamond\n    dag:\n      tasks:\n"
+                         "      - {name: A, template: coinflip}\n"
+                         "      - {name: B, depends: A, template: coinflip}\n"
+                         "      - {name: C, depends: A, template: coinflip}\n"
+                         "      - {name: D, depends: B && C, template: coinflip}\n" COINFLIP_STEPS);
+        s.tails = 5;
+        run(&s);
+        CHECK_STREQ(wf_phase(&s), "Succeeded");
+        CHECK_EQ_INT(count_display(&s, "flip-coin", NULL), 5 + 4);
+        CHECK_EQ_INT(count_display(&s, "heads", "Succeeded"), 4);
+        CHECK(position(&s, "heads") >= 0);
+        sim_free(&s);
+        /* A coin that always lands tails: the recursion ends at Argo's depth
+         * limit with an Error that names it, and the pass returns. */
+        s = sim(HEAD "spec:\n  entrypoint: coinflip\n  templates:\n" COINFLIP_STEPS);
+        s.tails = 1000000;
+        run(&s);
+        CHECK_STREQ(wf_phase(&s), "Failed");
+        CHECK(count_display(&s, "flip-coin", NULL) <= WF_MAX_DEPTH);
+        CHECK(strstr(message_of(&s), "Maximum recursion depth exceeded") != NULL);
+        CHECK(deepest_error(&s, "Maximum recursion depth exceeded"));
+        sim_free(&s);
+}
+
+/* Templates that call themselves with no pod in between: one pass would
+ * recurse without end.  Each ends at a limit, with the limit named. */
+static void test_runaway(void) {
+        static const char *const cases[] = {
+                /* steps calling itself at once */
+                "  - name: a\n    steps:\n    - - {name: again, template: a}\n",
+                /* a DAG calling itself */
+                "  - name: a\n    dag:\n      tasks:\n      - {name: again, template: a}\n",
+                /* a DAG and a steps template calling each other, behind a when that holds */
+                "  - name: a\n    dag:\n      tasks:\n      - {name: b, template: b}\n"
+                "  - name: b\n    steps:\n    - - {name: a, template: a, when: '1 == 1'}\n",
+        };
+        for (size_t k = 0; k < ELEMENTSOF(cases); k++) {
+                char *y;
+                CHECK(asprintf(&y, HEAD "spec:\n  entrypoint: a\n  templates:\n%s", cases[k]) > 0);
+                Sim s = sim(y);
+                run(&s);
+                CHECK_STREQ(wf_phase(&s), "Failed");
+                CHECK(strstr(message_of(&s), "Maximum recursion depth exceeded") != NULL);
+                CHECK(deepest_error(&s, "Maximum recursion depth exceeded"));
+                CHECK(json_object_size(nodes(&s)) < 1000);
+                sim_free(&s);
+                free(y);
+        }
+        /* Growing at every level (a loop of two calling itself; a retried
+         * template calling itself, each attempt failing at the depth limit):
+         * the node limit ends it, terminated, long before 2^100 nodes. */
+        static const char *const growing[] = {
+                "  - name: a\n    steps:\n    - - {name: p, template: p}\n"
+                "    - - {name: again, template: a, withItems: [1, 2]}\n"
+                "  - {name: p, container: {image: x, command: [echo, hi]}}\n",
+                "  - name: a\n    retryStrategy: {limit: 2}\n    steps:\n    - - {name: again, template: a}\n",
+        };
+        for (size_t k = 0; k < ELEMENTSOF(growing); k++) {
+                char *y;
+                CHECK(asprintf(&y, HEAD "spec:\n  entrypoint: a\n  templates:\n%s", growing[k]) > 0);
+                Sim s = sim(y);
+                run(&s);
+                CHECK_STREQ(wf_phase(&s), "Failed");
+                CHECK(json_object_size(nodes(&s)) <= WF_MAX_NODES + 2 * WF_MAX_DEPTH);
+                CHECK(strstr(message_of(&s), "limit of 10000 nodes") != NULL);
+                sim_free(&s);
+                free(y);
+        }
+        /* Loops past the item limit are refused with it. */
+        static const char *const loops[] = { "withSequence: {count: '100000'}", "withParam: '{{workflow.parameters.l}}'" };
+        for (size_t k = 0; k < ELEMENTSOF(loops); k++) {
+                json_t *list = json_array();
+                for (int i = 0; i < 100000; i++)
+                        json_array_append_new(list, json_integer(i));
+                char *l = json_dumps(list, JSON_COMPACT), *y;
+                json_decref(list);
+                CHECK(asprintf(&y, HEAD "spec:\n  entrypoint: a\n  arguments: {parameters: [{name: l, value: '%s'}]}\n"
+                                   "  templates:\n  - name: a\n    steps:\n    - - {name: p, template: p, %s}\n"
+                                   "  - {name: p, container: {image: x, command: [echo, hi]}}\n", l, loops[k]) > 0);
+                Sim s2 = sim(y);
+                run(&s2);
+                CHECK(wf_phase_bad(wf_phase(&s2)));
+                CHECK_EQ_INT(json_array_size(s2.order), 0);
+                CHECK(deepest_error(&s2, "100000 items (at most 10000)"));
+                sim_free(&s2);
+                free(y);
+                free(l);
+        }
+}
+
 int main(void) {
         test_diamond();
         test_failure();
@@ -452,6 +617,8 @@ int main(void) {
         test_cache();
         test_inputs_and_outputs();
         test_target_suspend_deadline();
+        test_recursion();
+        test_runaway();
         printf("test-wf-operate: %d checks, %d failed\n", test_checks, test_failures);
         return test_failures ? 1 : 0;
 }
