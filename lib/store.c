@@ -53,6 +53,15 @@ static const char *const migrations[] = {
         "  workflow TEXT NOT NULL,"     /* where the outputs are */
         "  outputs TEXT NOT NULL,"      /* the node's outputs, JSON */
         "  PRIMARY KEY (namespace, key));",
+        /* 4 -> 5: objects sdflowd died on (see crashguard.h) */
+        "CREATE TABLE crashes ("
+        "  uid TEXT PRIMARY KEY,"       /* the object's metadata.uid */
+        "  kind TEXT NOT NULL,"
+        "  namespace TEXT NOT NULL,"
+        "  name TEXT NOT NULL,"
+        "  deaths INTEGER NOT NULL,"
+        "  stage TEXT NOT NULL,"        /* what sdflowd was doing the last time */
+        "  at TEXT NOT NULL);",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
@@ -704,4 +713,83 @@ int store_cache_forget(Store *s, const char *ns, const char *workflow) {
         rc = sqlite3_step(st);
         sqlite3_finalize(st);
         return rc == SQLITE_DONE ? 0 : sql_err(rc);
+}
+
+int store_crash_record(Store *s, const char *kind, const char *ns, const char *name, const char *uid,
+                       const char *stage, unsigned *deaths) {
+        sqlite3_stmt *st;
+        char ts[32];
+        time_t now = time(NULL);
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        int r = begin(s);
+        if (r < 0)
+                return r;
+        int rc = sqlite3_prepare_v2(s->db,
+                                    "INSERT INTO crashes (uid, kind, namespace, name, deaths, stage, at) "
+                                    "VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6) ON CONFLICT (uid) DO UPDATE SET "
+                                    "deaths = deaths + 1, stage = excluded.stage, at = excluded.at",
+                                    -1, &st, NULL);
+        if (rc == SQLITE_OK) {
+                sqlite3_bind_text(st, 1, uid, -1, SQLITE_STATIC);
+                sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+                sqlite3_bind_text(st, 3, ns ?: "", -1, SQLITE_STATIC);
+                sqlite3_bind_text(st, 4, name, -1, SQLITE_STATIC);
+                sqlite3_bind_text(st, 5, stage, -1, SQLITE_STATIC);
+                sqlite3_bind_text(st, 6, ts, -1, SQLITE_STATIC);
+                rc = sqlite3_step(st);
+                sqlite3_finalize(st);
+        }
+        r = rc == SQLITE_DONE ? 0 : sql_err(rc);
+        if (r >= 0) {
+                rc = sqlite3_prepare_v2(s->db, "SELECT deaths FROM crashes WHERE uid = ?1", -1, &st, NULL);
+                if (rc == SQLITE_OK) {
+                        sqlite3_bind_text(st, 1, uid, -1, SQLITE_STATIC);
+                        rc = sqlite3_step(st);
+                        if (rc == SQLITE_ROW)
+                                *deaths = (unsigned) sqlite3_column_int(st, 0);
+                        sqlite3_finalize(st);
+                }
+                r = rc == SQLITE_ROW ? 0 : sql_err(rc ?: SQLITE_ERROR);
+        }
+        return end(s, r);
+}
+
+int store_crashes(Store *s, unsigned min_deaths, json_t **ret) {
+        sqlite3_stmt *st;
+        int rc = sqlite3_prepare_v2(s->db,
+                                    "SELECT uid, kind, namespace, name, deaths, stage, at FROM crashes "
+                                    "WHERE deaths >= ?1 ORDER BY kind, namespace, name",
+                                    -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return sql_err(rc);
+        sqlite3_bind_int(st, 1, (int) min_deaths);
+        json_t *a = json_array();
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+                json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:s}", "uid", sqlite3_column_text(st, 0),
+                                                   "kind", sqlite3_column_text(st, 1), "namespace",
+                                                   sqlite3_column_text(st, 2), "name", sqlite3_column_text(st, 3),
+                                                   "deaths", sqlite3_column_int(st, 4), "stage",
+                                                   sqlite3_column_text(st, 5), "at", sqlite3_column_text(st, 6)));
+        sqlite3_finalize(st);
+        if (rc != SQLITE_DONE) {
+                json_decref(a);
+                return sql_err(rc);
+        }
+        *ret = a;
+        return 0;
+}
+
+int store_crash_clear(Store *s, const char *uid) {
+        sqlite3_stmt *st;
+        int rc = sqlite3_prepare_v2(s->db, "DELETE FROM crashes WHERE uid = ?1", -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return sql_err(rc);
+        sqlite3_bind_text(st, 1, uid, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        sqlite3_finalize(st);
+        if (rc != SQLITE_DONE)
+                return sql_err(rc);
+        return sqlite3_changes(s->db) > 0 ? 1 : 0;
 }

@@ -16,7 +16,7 @@
 #include "macro.h"
 #include "manifest.h"
 
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 #define STORE_EVENTS_KEPT 10000
 
 typedef struct Store Store;
@@ -92,6 +92,18 @@ int store_tokens(Store *s, const char *ns, json_t **ret);
 int store_cache_put(Store *s, const char *ns, const char *key, const char *workflow, json_t *outputs);
 int store_cache_get(Store *s, const char *ns, const char *key, json_t **outputs, char *workflow, size_t size);
 int store_cache_forget(Store *s, const char *ns, const char *workflow);
+
+/* Objects the control plane died on (see services/sdflowd/crashguard.h),
+ * by uid.  store_crash_record() counts one more death on the object (kind
+ * is "group/Kind", ns "" for cluster-scoped kinds) and returns the count
+ * in *deaths; store_crashes() lists those with at least min_deaths as a new
+ * array of {uid, kind, namespace, name, deaths, stage, at};
+ * store_crash_clear() forgets an object's deaths and returns 1 when there
+ * were some. */
+int store_crash_record(Store *s, const char *kind, const char *ns, const char *name, const char *uid,
+                       const char *stage, unsigned *deaths);
+int store_crashes(Store *s, unsigned min_deaths, json_t **ret);
+int store_crash_clear(Store *s, const char *uid);
 
 /* Runs PRAGMA integrity_check; 0 when it says "ok". */
 int store_check(Store *s);

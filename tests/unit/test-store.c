@@ -160,7 +160,8 @@ int main(void) {
         /* A version-1 database (before contributors) is migrated on open. */
         sqlite3 *db1;
         sqlite3_open(path, &db1);
-        sqlite3_exec(db1, "DROP TABLE contributors; DROP TABLE tokens; DROP TABLE step_cache; PRAGMA user_version=1", NULL, NULL, NULL);
+        sqlite3_exec(db1, "DROP TABLE contributors; DROP TABLE tokens; DROP TABLE step_cache; DROP TABLE crashes; "
+                          "PRAGMA user_version=1", NULL, NULL, NULL);
         sqlite3_close(db1);
         CHECK(store_open(path, &s, err, sizeof err) == 0);
         CHECK(store_contributors(s, "team-a", &cs) == 0);
@@ -184,6 +185,26 @@ int main(void) {
         CHECK(store_cache_forget(s, "team-a", "wf-1") == 0);
         CHECK(store_cache_get(s, "team-a", "k1", &back, wfname, sizeof wfname) == -ENOENT);
         json_decref(outs);
+
+        /* Deaths on an object: counted per uid, listed past a count, cleared. */
+        unsigned deaths = 0;
+        CHECK(store_crash_record(s, "argoproj.io/Workflow", "team-a", "wf-1", "u-1", "advance", &deaths) == 0);
+        CHECK_EQ_INT(deaths, 1);
+        CHECK(store_crash_record(s, "argoproj.io/Workflow", "team-a", "wf-2", "u-2", "apply", &deaths) == 0);
+        CHECK_EQ_INT(deaths, 1);
+        CHECK(store_crash_record(s, "argoproj.io/Workflow", "team-a", "wf-1", "u-1", "reconcile", &deaths) == 0);
+        CHECK_EQ_INT(deaths, 2);
+        json_t *crashed = NULL;
+        CHECK(store_crashes(s, 2, &crashed) == 0);
+        CHECK_EQ_INT(json_array_size(crashed), 1);
+        CHECK_STREQ(json_string_value(json_object_get(json_array_get(crashed, 0), "name")), "wf-1");
+        CHECK_STREQ(json_string_value(json_object_get(json_array_get(crashed, 0), "stage")), "reconcile");
+        json_decref(crashed);
+        CHECK_EQ_INT(store_crash_clear(s, "u-1"), 1);
+        CHECK_EQ_INT(store_crash_clear(s, "u-1"), 0);
+        CHECK(store_crashes(s, 1, &crashed) == 0);
+        CHECK_EQ_INT(json_array_size(crashed), 1);
+        json_decref(crashed);
         store_close(s);
 
         /* A database from a newer sdflow is refused, not touched. */
