@@ -29,6 +29,7 @@ static void help(void) {
                "                          -w follows them until they end (exit 1 if one failed)\n"
                "  resubmit NAME           Run a workflow again, as a new one (NAME-xxxxx)\n"
                "  retry NAME              Run again what failed in a workflow, keep what succeeded\n"
+               "  retry KIND/NAME         Process again an object sdflowd quarantined (it crashed twice on it)\n"
                "  stop NAME               Stop a workflow's steps; its exit handler still runs\n"
                "  terminate NAME          Stop a workflow's steps, without the exit handler\n"
                "  suspend|resume NAME     Hold a workflow's new steps, or let them (and suspend\n"

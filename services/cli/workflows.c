@@ -1,6 +1,7 @@
 /* workflows.c: what the CLI shows and does of Argo Workflows: the table
  * columns, the node tree (as `argo get` draws it), progress while watching,
  * and submit, resubmit, retry, stop, terminate, suspend and resume. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -173,21 +174,44 @@ int wf_watch_event(json_t *o, json_t *seen) {
         return strcmp(phase, "Succeeded") == 0 || strcmp(phase, "Failed") == 0 || strcmp(phase, "Error") == 0;
 }
 
-/* sdflow retry|stop|terminate|suspend|resume NAME... -n NS */
+/* sdflow retry|stop|terminate|suspend|resume [KIND/]NAME... -n NS: a
+ * workflow's action; retry also takes any kind's object (KIND/NAME), for
+ * one that sdflowd quarantined. */
 int cli_wf_action(Cli *cli, int argc, char **argv) {
         if (argc < 2) {
-                fprintf(stderr, "error: %s needs a workflow name\n", argv[0]);
-                return CLI_USAGE;
-        }
-        if (!cli->ns) {
-                fprintf(stderr, "error: workflows are namespaced: use -n NAMESPACE\n");
+                fprintf(stderr, "error: %s needs a workflow name%s\n", argv[0],
+                        strcmp(argv[0], "retry") == 0 ? " (or KIND/NAME)" : "");
                 return CLI_USAGE;
         }
         int rc = CLI_OK;
         for (int i = 1; i < argc; i++) {
-                char target[600];
-                snprintf(target, sizeof target, "/apis/argoproj.io/v1alpha1/namespaces/%s/workflows/%s/%s", cli->ns,
-                         argv[i], argv[0]);
+                char target[800], kname[64] = "";
+                const char *name = argv[i], *slash = strchr(argv[i], '/');
+                const Kind *k = &kind_workflow;
+                if (slash) {
+                        snprintf(kname, sizeof kname, "%.*s", (int) (slash - argv[i]), argv[i]);
+                        k = kind_by_name(kname);
+                        name = slash + 1;
+                        if (!k) {
+                                fprintf(stderr, "error: the server doesn't have a resource type \"%s\"\n", kname);
+                                rc = CLI_FAIL;
+                                continue;
+                        }
+                        if (k != &kind_workflow && strcmp(argv[0], "retry") != 0) {
+                                fprintf(stderr, "error: %s is for workflows; %s is a %s\n", argv[0], argv[i], k->kind);
+                                return CLI_USAGE;
+                        }
+                }
+                if (k->namespaced && !cli->ns) {
+                        fprintf(stderr, "error: %s are namespaced: use -n NAMESPACE\n", k->plural);
+                        return CLI_USAGE;
+                }
+                if (k->namespaced)
+                        snprintf(target, sizeof target, "/apis/%s/%s/namespaces/%s/%s/%s/%s", k->group, k->version,
+                                 cli->ns, k->plural, name, argv[0]);
+                else
+                        snprintf(target, sizeof target, "/apis/%s/%s/%s/%s/%s", k->group, k->version, k->plural, name,
+                                 argv[0]);
                 json_t *o = cli_request_json(cli, "PUT", target, NULL);
                 if (!o) {
                         rc = CLI_FAIL;
@@ -198,10 +222,15 @@ int cli_wf_action(Cli *cli, int argc, char **argv) {
                 } past[] = { { "retry", "retried" }, { "stop", "stopped" }, { "terminate", "terminated" },
                              { "suspend", "suspended" }, { "resume", "resumed" } };
                 const char *done = argv[0];
-                for (size_t k = 0; k < sizeof past / sizeof past[0]; k++)
-                        if (strcmp(past[k].verb, argv[0]) == 0)
-                                done = past[k].done;
-                printf("workflow.argoproj.io/%s %s\n", argv[i], done);
+                for (size_t j = 0; j < sizeof past / sizeof past[0]; j++)
+                        if (strcmp(past[j].verb, argv[0]) == 0)
+                                done = past[j].done;
+                char lower[64];
+                size_t n = 0;
+                for (; k->kind[n] && n + 1 < sizeof lower; n++)
+                        lower[n] = (char) tolower((unsigned char) k->kind[n]);
+                lower[n] = '\0';
+                printf("%s%s%s/%s %s\n", lower, k->group[0] ? "." : "", k->group, name, done);
                 json_decref(o);
         }
         return rc;

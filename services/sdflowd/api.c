@@ -12,6 +12,7 @@
 
 #include "api.h"
 #include "auth.h"
+#include "crashguard.h"
 #include "kinds.h"
 #include "log.h"
 #include "manifest.h"
@@ -172,26 +173,28 @@ static int route_parse(const char *path, size_t len, Route *rt) {
                 rt->has_name = true;
         else if (r != -ENOENT)
                 return r;
-        if (rt->has_name && rt->kind == &kind_isvc && next_segment(&p, end, rt->sub, sizeof rt->sub) >= 0) {
-                if (strcmp(rt->sub, "log") != 0)
-                        return -ENOENT;
-        } else if (rt->has_name && rt->kind == &kind_workflow && next_segment(&p, end, rt->sub, sizeof rt->sub) >= 0) {
-                static const char *const subs[] = { "log", "suspend", "resume", "stop", "terminate", "retry", NULL };
-                bool ok = false;
-                for (size_t i = 0; subs[i]; i++)
-                        ok = ok || strcmp(rt->sub, subs[i]) == 0;
+        if (rt->has_name && next_segment(&p, end, rt->sub, sizeof rt->sub) >= 0) {
+                /* retry: of any kind (a quarantined object; a failed workflow) */
+                static const struct {
+                        const Kind *kind;
+                        const char *sub;
+                } subs[] = {
+                        { &kind_isvc, "log" },           { &kind_workflow, "log" },
+                        { &kind_workflow, "suspend" },   { &kind_workflow, "resume" },
+                        { &kind_workflow, "stop" },      { &kind_workflow, "terminate" },
+                        { &kind_cronworkflow, "trigger" }, { &kind_profile, "contributors" },
+                        { &kind_profile, "tokens" },
+                };
+                bool ok = strcmp(rt->sub, "retry") == 0;
+                for (size_t i = 0; i < ELEMENTSOF(subs); i++)
+                        ok = ok || (subs[i].kind == rt->kind && strcmp(rt->sub, subs[i].sub) == 0);
                 if (!ok)
                         return -ENOENT;
-        } else if (rt->has_name && rt->kind == &kind_cronworkflow &&
-                   next_segment(&p, end, rt->sub, sizeof rt->sub) >= 0) {
-                if (strcmp(rt->sub, "trigger") != 0)
-                        return -ENOENT;
-        } else if (rt->has_name && rt->kind == &kind_profile && next_segment(&p, end, rt->sub, sizeof rt->sub) >= 0) {
-                if (strcmp(rt->sub, "contributors") != 0 && strcmp(rt->sub, "tokens") != 0)
-                        return -ENOENT;
-                r = next_segment(&p, end, rt->sub_name, sizeof rt->sub_name);
-                if (r < 0 && r != -ENOENT)
-                        return r;
+                if (rt->kind == &kind_profile && strcmp(rt->sub, "retry") != 0) {
+                        r = next_segment(&p, end, rt->sub_name, sizeof rt->sub_name);
+                        if (r < 0 && r != -ENOENT)
+                                return r;
+                }
         }
         if (p != end && !(p + 1 == end && *p == '/'))
                 return -ENOENT;
@@ -399,13 +402,19 @@ static void mark_not_run(Api *a, const Kind *k, json_t **obj) {
 
 static void cron_reconcile(Api *a, json_t *cwf);
 
+static void mark_quarantined(Api *a);
+
 void api_reconcile_all(Api *a) {
         json_t *items;
         size_t i;
         json_t *o;
+        mark_quarantined(a);
         if (store_list(a->store, &kind_profile, NULL, &items, NULL) < 0)
                 return;
         json_array_foreach(items, i, o) {
+                if (crashguard_is_quarantined(o))
+                        continue;
+                _cleanup_guard_ unsigned g = crashguard_enter(&kind_profile, o, GUARD_RECONCILE);
                 json_t *p = json_incref(o);
                 reconcile_profile(a, &p);
                 json_decref(p);
@@ -414,8 +423,12 @@ void api_reconcile_all(Api *a) {
         /* The InferenceServices' replica units, then the route table. */
         if (store_list(a->store, &kind_isvc, NULL, &items, NULL) < 0)
                 return;
-        json_array_foreach(items, i, o)
+        json_array_foreach(items, i, o) {
+                if (crashguard_is_quarantined(o))
+                        continue;
+                _cleanup_guard_ unsigned g = crashguard_enter(&kind_isvc, o, GUARD_RECONCILE);
                 serving_restore(a->namespaces, o);
+        }
         json_decref(items);
         write_routes(a);
         /* Workflows that were running when sdflowd stopped; the timers of
@@ -424,8 +437,12 @@ void api_reconcile_all(Api *a) {
                 engine_resume_all(a->engine);
         tuning_resume_all(a->tuning);
         if (store_list(a->store, &kind_cronworkflow, NULL, &items, NULL) >= 0) {
-                json_array_foreach(items, i, o)
+                json_array_foreach(items, i, o) {
+                        if (crashguard_is_quarantined(o))
+                                continue;
+                        _cleanup_guard_ unsigned g = crashguard_enter(&kind_cronworkflow, o, GUARD_RECONCILE);
                         cron_reconcile(a, o);
+                }
                 json_decref(items);
         }
 }
@@ -689,6 +706,106 @@ static void check_images(Api *a, json_t *obj, const Kind *k, Diags *d) {
         }
 }
 
+/* *objp was quarantined (crashguard.h) and is to be processed again: the
+ * store forgets its deaths and its status no longer says so; *objp is
+ * replaced by the object as stored. */
+static void release_quarantine(Api *a, const Kind *k, json_t **objp) {
+        const char *uid = json_string_value(json_object_get(json_object_get(*objp, "metadata"), "uid"));
+        const char *ns = manifest_namespace(*objp), *name = manifest_name(*objp);
+        crashguard_release(uid);
+        (void) store_crash_clear(a->store, uid);
+        json_t *st = crashguard_unmark(k, json_object_get(*objp, "status")), *now;
+        if (st && store_set_status(a->store, k, ns, name, st) >= 0 && store_get(a->store, k, ns, name, &now) >= 0) {
+                notify(a, k, "MODIFIED", now);
+                json_decref(*objp);
+                *objp = now;
+        }
+        json_decref(st);
+        log_info("%s %s%s%s is processed again (out of quarantine).", k->plural, ns ?: "", ns ? "/" : "", name);
+}
+
+/* At start: every quarantined object says so in its status, once. */
+static void mark_quarantined(Api *a) {
+        char ts[32];
+        format_now_rfc3339(ts, sizeof ts);
+        for (size_t i = 0; kinds[i]; i++) {
+                const Kind *k = kinds[i];
+                json_t *items, *o;
+                size_t j;
+                if (store_list(a->store, k, NULL, &items, NULL) < 0)
+                        continue;
+                json_array_foreach(items, j, o) {
+                        json_t *st = json_object_get(o, "status");
+                        if (!crashguard_is_quarantined(o) || json_is_true(json_object_get(st, "sdflowQuarantined")))
+                                continue;
+                        json_t *marked = crashguard_mark(k, st, ts);
+                        if (marked)
+                                set_status(a, k, o, marked);
+                        json_decref(marked);
+                }
+                json_decref(items);
+        }
+}
+
+/* What a stored object's controller does after an apply (or a retry):
+ * *stored is replaced by the object as stored afterwards; before is the
+ * object before the apply (NULL if new), profile its namespace's Profile. */
+static void react(Api *a, const Kind *k, json_t **storedp, StoreChange change, json_t *before, json_t *profile) {
+        json_t *stored = *storedp;
+        const char *ns = manifest_namespace(stored), *name = manifest_name(stored);
+        if (k == &kind_profile) {
+                const char *phase = json_string_value(json_object_get(json_object_get(stored, "status"), "phase"));
+                if (change != STORE_UNCHANGED || !phase || strcmp(phase, "Ready") != 0)
+                        reconcile_profile(a, &stored);
+        } else if (k == &kind_isvc) {
+                if (change != STORE_UNCHANGED || !json_object_get(stored, "status")) {
+                        json_t *st = serving_apply(a->namespaces, stored, profile);
+                        set_status(a, k, stored, st);
+                        json_decref(st);
+                        write_routes(a);
+                        json_t *now;
+                        if (store_get(a->store, k, ns, name, &now) >= 0) {
+                                json_decref(stored);
+                                stored = now;
+                        }
+                }
+        } else if (k == &kind_experiment && a->tuning) {
+                tuning_kick(a->tuning, ns, name);
+        } else if (k == &kind_cronworkflow) {
+                if (change != STORE_UNCHANGED || !json_object_get(stored, "status")) {
+                        cron_reconcile(a, stored);
+                        json_t *now;
+                        if (store_get(a->store, k, ns, name, &now) >= 0) {
+                                json_decref(stored);
+                                stored = now;
+                        }
+                }
+        } else if (k == &kind_workflow) {
+                if (change == STORE_UPDATED && a->engine && before) {
+                        json_t *ospec = json_object_get(before, "spec"), *nspec = json_object_get(stored, "spec");
+                        const char *sd = json_string_value(json_object_get(nspec, "shutdown"));
+                        const char *osd = json_string_value(json_object_get(ospec, "shutdown"));
+                        char m[256];
+                        if (sd && (!osd || strcmp(sd, osd) != 0))
+                                (void) engine_action(a->engine, ns, name, strcmp(sd, "Stop") == 0 ? "stop" : "terminate",
+                                                     m, sizeof m);
+                        bool sus = json_is_true(json_object_get(nspec, "suspend"));
+                        if (sus != json_is_true(json_object_get(ospec, "suspend")))
+                                (void) engine_action(a->engine, ns, name, sus ? "suspend" : "resume", m, sizeof m);
+                }
+                if (change == STORE_CREATED && a->engine) {
+                        engine_submit(a->engine, ns, name);
+                        json_t *now;
+                        if (store_get(a->store, k, ns, name, &now) >= 0) {
+                                json_decref(stored);
+                                stored = now;
+                        }
+                }
+        } else if (!json_object_get(stored, "status"))
+                mark_not_run(a, k, &stored);
+        *storedp = stored;
+}
+
 static void handle_apply(Api *a, HttpConn *c, const Caller *caller, const Route *rt, const char *body, size_t len) {
         Diags d = {};
         json_t *objs = NULL, *obj, *stored = NULL, *profile = NULL, *before = NULL;
@@ -794,56 +911,22 @@ static void handle_apply(Api *a, HttpConn *c, const Caller *caller, const Route 
                  k->plural, ns ?: "", ns ? "/" : "", name, caller->user);
         if (change != STORE_UNCHANGED)
                 notify(a, k, change == STORE_CREATED ? "ADDED" : "MODIFIED", stored);
-        if (k == &kind_profile) {
-                const char *phase = json_string_value(json_object_get(json_object_get(stored, "status"), "phase"));
-                if (change != STORE_UNCHANGED || !phase || strcmp(phase, "Ready") != 0)
-                        reconcile_profile(a, &stored);
-        } else if (k == &kind_isvc) {
-                if (change != STORE_UNCHANGED || !json_object_get(stored, "status")) {
-                        json_t *st = serving_apply(a->namespaces, stored, profile);
-                        set_status(a, k, stored, st);
-                        json_decref(st);
-                        write_routes(a);
-                        json_t *now;
-                        if (store_get(a->store, k, ns, name, &now) >= 0) {
-                                json_decref(stored);
-                                stored = now;
-                        }
-                }
-        } else if (k == &kind_experiment && a->tuning) {
-                tuning_kick(a->tuning, ns, name);
-        } else if (k == &kind_cronworkflow) {
-                if (change != STORE_UNCHANGED || !json_object_get(stored, "status")) {
-                        cron_reconcile(a, stored);
-                        json_t *now;
-                        if (store_get(a->store, k, ns, name, &now) >= 0) {
-                                json_decref(stored);
-                                stored = now;
-                        }
-                }
-        } else if (k == &kind_workflow) {
-                if (change == STORE_UPDATED && a->engine && before) {
-                        json_t *ospec = json_object_get(before, "spec"), *nspec = json_object_get(stored, "spec");
-                        const char *sd = json_string_value(json_object_get(nspec, "shutdown"));
-                        const char *osd = json_string_value(json_object_get(ospec, "shutdown"));
-                        char m[256];
-                        if (sd && (!osd || strcmp(sd, osd) != 0))
-                                (void) engine_action(a->engine, ns, name, strcmp(sd, "Stop") == 0 ? "stop" : "terminate",
-                                                     m, sizeof m);
-                        bool sus = json_is_true(json_object_get(nspec, "suspend"));
-                        if (sus != json_is_true(json_object_get(ospec, "suspend")))
-                                (void) engine_action(a->engine, ns, name, sus ? "suspend" : "resume", m, sizeof m);
-                }
-                if (change == STORE_CREATED && a->engine) {
-                        engine_submit(a->engine, ns, name);
-                        json_t *now;
-                        if (store_get(a->store, k, ns, name, &now) >= 0) {
-                                json_decref(stored);
-                                stored = now;
-                        }
-                }
-        } else if (!json_object_get(stored, "status"))
-                mark_not_run(a, k, &stored);
+        /* An object that crashed sdflowd twice is stored but not processed,
+         * unless this apply changed it (the user may have fixed it). */
+        bool quarantined = crashguard_is_quarantined(stored);
+        if (quarantined && change == STORE_UPDATED) {
+                release_quarantine(a, k, &stored);
+                quarantined = false;
+        }
+        if (quarantined) {
+                log_warning("%s %s/%s is quarantined (sdflowd stopped twice while processing it); not processed.",
+                            k->plural, ns ?: "", name);
+                diags_add(&d, false, "metadata.name", "%s is quarantined: sdflowd stopped twice while processing it; "
+                                                      "change it, retry it (sdflow retry) or delete it", name);
+        } else {
+                _cleanup_guard_ unsigned g = crashguard_enter(k, stored, GUARD_APPLY);
+                react(a, k, &stored, change, before, profile);
+        }
         /* kubectl tells created/configured/unchanged apart; so does sdflow apply. */
         char *w = warning_headers(&d);
         if (asprintf(&warnings, "X-Sdflow-Result: %s\r\n%s",
@@ -1061,6 +1144,8 @@ static void handle_delete(Api *a, HttpConn *c, const Caller *caller, const Route
                              rt->kind->namespaced ? rt->ns : "the cluster scope");
                 return;
         }
+        _cleanup_guard_ unsigned g = crashguard_enter_names(rt->kind, rt->kind->namespaced ? rt->ns : NULL, rt->name,
+                                                            NULL, GUARD_DELETE);
         if (rt->kind == &kind_profile) {
                 /* The namespace goes first; if that fails the Profile stays, so nothing is orphaned. */
                 if (store_get(a->store, rt->kind, NULL, rt->name, &old) == -ENOENT) {
@@ -1148,6 +1233,9 @@ static void handle_delete(Api *a, HttpConn *c, const Caller *caller, const Route
         }
         if (rt->kind == &kind_isvc || rt->kind == &kind_profile)
                 write_routes(a);
+        const char *uid = json_string_value(json_object_get(json_object_get(old, "metadata"), "uid"));
+        crashguard_release(uid);
+        (void) store_crash_clear(a->store, uid ?: "");
         log_info("Deleted %s/%s%s%s by %s.", rt->kind->plural, rt->kind->namespaced ? rt->ns : "",
                  rt->kind->namespaced ? "/" : "", rt->name, caller->user);
         notify(a, rt->kind, "DELETED", old);
@@ -1432,6 +1520,12 @@ static void handle_wf_action(Api *a, HttpConn *c, const Caller *caller, const Ro
                 reply_status(c, 503, rt, NULL, "the pipeline engine is not running (systemd cannot be reached)");
                 return;
         }
+        if (strcmp(rt->sub, "retry") == 0) {
+                json_t *wf = NULL;
+                if (store_get(a->store, rt->kind, rt->ns, rt->name, &wf) >= 0 && crashguard_is_quarantined(wf))
+                        release_quarantine(a, rt->kind, &wf);
+                json_decref(wf);
+        }
         int r = engine_action(a->engine, rt->ns, rt->name, rt->sub, msg, sizeof msg);
         if (r == -ENOENT) {
                 reply_status(c, 404, rt, NULL, "%s \"%s\" not found", rt->kind->plural, rt->name);
@@ -1448,6 +1542,39 @@ static void handle_wf_action(Api *a, HttpConn *c, const Caller *caller, const Ro
                 return;
         }
         reply_json(c, 200, wf, NULL);
+}
+
+/* PUT .../NAME/retry of an object other than a Workflow: a quarantined
+ * object is processed again, as if it had just been applied. */
+static void handle_retry(Api *a, HttpConn *c, const Caller *caller, const Route *rt) {
+        const Kind *k = rt->kind;
+        const char *ns = k->namespaced ? rt->ns : NULL;
+        if (k->namespaced ? !caller_may_use_namespace(caller, a->store, rt->ns) : !caller->admin) {
+                reply_status(c, 403, rt, NULL, "user %s may not change %s in %s", caller->user, k->plural,
+                             k->namespaced ? rt->ns : "the cluster scope");
+                return;
+        }
+        json_auto_t *obj = NULL, *profile = NULL;
+        if (store_get(a->store, k, ns, rt->name, &obj) < 0) {
+                reply_status(c, 404, rt, NULL, "%s \"%s\" not found", k->plural, rt->name);
+                return;
+        }
+        if (!crashguard_is_quarantined(obj)) {
+                reply_status(c, 409, rt, NULL, "%s \"%s\" is not quarantined: there is nothing to retry "
+                                               "(apply it again to change it)", k->plural, rt->name);
+                return;
+        }
+        if (ns && store_get(a->store, &kind_profile, NULL, ns, &profile) < 0) {
+                reply_status(c, 404, rt, NULL, "namespace %s does not exist", ns);
+                return;
+        }
+        release_quarantine(a, k, &obj);
+        log_info("%s %s%s%s: retry by %s.", k->plural, ns ?: "", ns ? "/" : "", rt->name, caller->user);
+        {
+                _cleanup_guard_ unsigned g = crashguard_enter(k, obj, GUARD_APPLY);
+                react(a, k, &obj, STORE_UPDATED, NULL, profile);
+        }
+        reply_json(c, 200, TAKE_PTR(obj), NULL);
 }
 
 /* Quota and use of every namespace the caller may see, from the slices' cgroup files. */
@@ -1554,6 +1681,13 @@ void api_handle(HttpConn *c, const HttpMessage *req, const char *body, size_t bo
         if (rt.has_name && !name_is_dns1123_label(rt.name)) {
                 /* No such object can exist: every stored name is a label. */
                 reply_status(c, 404, &rt, NULL, "%s \"%s\" not found", rt.kind->plural, rt.name);
+                return;
+        }
+        if (strcmp(rt.sub, "retry") == 0 && rt.kind != &kind_workflow) {
+                if (http_method_is(req, "PUT"))
+                        handle_retry(a, c, &caller, &rt);
+                else
+                        reply_status(c, 405, &rt, NULL, "use PUT on .../retry");
                 return;
         }
         if (rt.sub[0] && rt.kind == &kind_isvc) {

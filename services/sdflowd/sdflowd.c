@@ -3,10 +3,12 @@
 #include <grp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <systemd/sd-bus.h>
 
 #include "api.h"
+#include "crashguard.h"
 #include "daemon.h"
 #include "log.h"
 #include "store.h"
@@ -17,6 +19,7 @@ typedef struct Settings {
         char *admin_group;    /* AdminGroup= */
         char *ns_helper;      /* NamespaceHelper= */
         char *image_map;      /* ImageMap= */
+        unsigned debug_faults; /* DebugFaults=: the tests' poison objects (sdflow.io/debug-fault) */
 } Settings;
 
 typedef struct Sdflowd {
@@ -24,6 +27,7 @@ typedef struct Sdflowd {
         Api *api;
         Namespaces namespaces;
         char *helper, *image_map;
+        sd_event_source *healthy;
 } Sdflowd;
 
 static const Settings defaults = {
@@ -46,7 +50,11 @@ static const ConfItem items[] = {
         CONF_ITEM("AdminGroup", CONF_STRING, 0, 0, Settings, admin_group),
         CONF_ITEM("NamespaceHelper", CONF_STRING, 0, 0, Settings, ns_helper),
         CONF_ITEM("ImageMap", CONF_STRING, 0, 0, Settings, image_map),
+        CONF_ITEM("DebugFaults", CONF_UINT, 0, 1, Settings, debug_faults),
 };
+
+/* Up this long without dying: the next crash starts the back-off anew. */
+#define HEALTHY_USEC (30 * USEC_PER_SEC)
 
 static void teardown(void *userdata) {
         Sdflowd *d = userdata;
@@ -54,10 +62,69 @@ static void teardown(void *userdata) {
                 return;
         api_free(d->api);
         store_close(d->store);
+        sd_event_source_disable_unref(d->healthy);
+        crashguard_close();
         sd_bus_flush_close_unref(d->namespaces.bus);
         free(d->helper);
         free(d->image_map);
         free(d);
+}
+
+/* The previous process died while working on left: count it against
+ * that object, if it still exists (as the same object). */
+static void count_death(Store *store, const GuardRecord *left) {
+        const Kind *k = crashguard_kind(left->kind);
+        const char *stage = crashguard_stage_name(left->stage);
+        json_t *obj = NULL;
+        if (!k || store_get(store, k, k->namespaced ? left->ns : NULL, left->name, &obj) < 0) {
+                log_warning("sdflowd stopped while it was at %s of %s %s%s%s, which does not exist now.", stage,
+                            left->kind, left->ns, left->ns[0] ? "/" : "", left->name);
+                return;
+        }
+        const char *uid = json_string_value(json_object_get(json_object_get(obj, "metadata"), "uid")) ?: "";
+        unsigned deaths = 0;
+        if ((left->uid[0] && strcmp(uid, left->uid) != 0) ||
+            store_crash_record(store, left->kind, left->ns, left->name, uid, stage, &deaths) < 0) {
+                json_decref(obj);
+                return;
+        }
+        if (deaths >= CRASHGUARD_DEATHS)
+                log_error("sdflowd stopped while it was at %s of %s %s%s%s (%u times now): the object is "
+                          "quarantined (no longer processed until it is changed, retried or deleted).",
+                          stage, k->plural, left->ns, left->ns[0] ? "/" : "", left->name, deaths);
+        else
+                log_warning("sdflowd stopped while it was at %s of %s %s%s%s; it is tried again (once more "
+                            "and it is quarantined).", stage, k->plural, left->ns, left->ns[0] ? "/" : "", left->name);
+        json_decref(obj);
+}
+
+/* The objects with CRASHGUARD_DEATHS deaths that still exist. */
+static void load_quarantine(Store *store) {
+        json_t *rows, *row;
+        size_t i;
+        if (store_crashes(store, CRASHGUARD_DEATHS, &rows) < 0)
+                return;
+        json_array_foreach(rows, i, row) {
+                const char *uid = json_string_value(json_object_get(row, "uid"));
+                const Kind *k = crashguard_kind(json_string_value(json_object_get(row, "kind")));
+                json_t *obj = NULL;
+                if (k && store_get(store, k, k->namespaced ? json_string_value(json_object_get(row, "namespace")) : NULL,
+                                   json_string_value(json_object_get(row, "name")), &obj) >= 0 &&
+                    strcmp(json_string_value(json_object_get(json_object_get(obj, "metadata"), "uid")) ?: "", uid) == 0)
+                        crashguard_quarantine(uid);
+                else
+                        (void) store_crash_clear(store, uid);
+                json_decref(obj);
+        }
+        json_decref(rows);
+}
+
+static int on_healthy(sd_event_source *s, uint64_t usec, void *userdata) {
+        (void) s;
+        (void) usec;
+        (void) userdata;
+        crashguard_healthy();
+        return 0;
 }
 
 static int setup(sd_event *e, void *settings, void **userdata) {
@@ -69,11 +136,33 @@ static int setup(sd_event *e, void *settings, void **userdata) {
 
         if (!d)
                 return log_oom();
+        /* What the last process was working on when it died; a crash loop
+         * slows down here, so that systemd never gives up on the socket. */
+        GuardRecord left;
+        bool had = false;
+        unsigned unclean = 0;
+        r = crashguard_open(CRASHGUARD_PATH, s->debug_faults, &left, &had, &unclean);
+        if (r < 0)
+                log_warning_errno(r, "Cannot open %s, objects that crash sdflowd are not contained: %m",
+                                  CRASHGUARD_PATH);
+        if (s->debug_faults)
+                log_warning("DebugFaults=1: objects annotated sdflow.io/debug-fault crash sdflowd (for tests only).");
+        uint64_t wait = crashguard_backoff_usec(unclean);
+        if (wait > 0) {
+                log_warning("This is start %u in a row after an unclean stop; waiting %llu ms.", unclean,
+                            (unsigned long long) (wait / USEC_PER_MSEC));
+                struct timespec ts = { (time_t) (wait / USEC_PER_SEC), (long) (wait % USEC_PER_SEC) * 1000 };
+                nanosleep(&ts, NULL);
+        }
         r = store_open(s->state_database, &d->store, err, sizeof err);
         if (r < 0) {
                 teardown(d);
                 return log_error_errno(r, "Failed to open the state database: %s", err[0] ? err : strerror(-r));
         }
+        if (had)
+                count_death(d->store, &left);
+        load_quarantine(d->store);
+        (void) sd_event_add_time_relative(e, &d->healthy, CLOCK_MONOTONIC, HEALTHY_USEC, 0, on_healthy, d);
         if (s->admin_group && s->admin_group[0]) {
                 struct group gr, *res = NULL;
                 char buf[4096];

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crashguard.h"
 #include "kinds.h"
 #include "log.h"
 #include "metrics.h"
@@ -554,6 +555,11 @@ static void reconcile(Tuning *t, const char *ns, const char *name) {
         json_t *exp;
         if (store_get(t->store, &kind_experiment, ns, name, &exp) < 0)
                 return;
+        if (crashguard_is_quarantined(exp)) {
+                json_decref(exp);
+                return;
+        }
+        _cleanup_guard_ unsigned g = crashguard_enter(&kind_experiment, exp, GUARD_ADVANCE);
         json_t *spec = json_object_get(exp, "spec");
         json_t *st = json_deep_copy(json_object_get(exp, "status") ?: json_object());
         if (!json_is_object(st)) {

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "crashguard.h"
 #include "imagemap.h"
 #include "kinds.h"
 #include "log.h"
@@ -354,6 +355,7 @@ static void finish_unit(Engine *e, const char *unit, const char *job_result) {
                 return;
         json_t *node = json_object_get(json_object_get(json_object_get(wf, "status"), "nodes"), nodeid);
         if (node && !wf_phase_done(node_phase(node))) {
+                _cleanup_guard_ unsigned g = crashguard_enter(&kind_workflow, wf, GUARD_ADVANCE);
                 char state[32] = "", result[32] = "";
                 int status = 0;
                 if (job_result && strcmp(job_result, "done") == 0)
@@ -426,6 +428,7 @@ static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *ret_e
 /* After a restart: a Running pod node's unit, as systemd has it now. */
 static void reattach(Engine *e, const char *key, json_t *node) {
         const char *unit = str(node, "sdflowUnit");
+        _cleanup_guard_ unsigned g = crashguard_enter(&kind_workflow, json_object_get(e->active, key), GUARD_RECONCILE);
         char state[32] = "", result[32] = "", path[700];
         int status = 0;
         json_object_set_new(e->units, unit, json_pack("{s:s, s:s}", "key", key, "node", str(node, "id")));
@@ -601,8 +604,9 @@ static int on_tick(sd_event_source *s, void *userdata) {
                 json_t *v;
                 json_object_foreach(dirty, key, v) {
                         json_t *wf = json_object_get(e->active, key);
-                        if (!wf)
+                        if (!wf || crashguard_is_quarantined(wf))
                                 continue;
+                        _cleanup_guard_ unsigned g = crashguard_enter(&kind_workflow, wf, GUARD_ADVANCE);
                         char user[64];
                         ns_user_name(manifest_namespace(wf), user, sizeof user);
                         WfEnv env = {
@@ -777,7 +781,7 @@ void engine_resume_all(Engine *e) {
                 return;
         json_array_foreach(items, i, o) {
                 const char *ph = str(json_object_get(o, "status"), "phase");
-                if (wf_phase_done(ph))
+                if (wf_phase_done(ph) || crashguard_is_quarantined(o))
                         continue;
                 char key[400];
                 key_of(manifest_namespace(o), manifest_name(o), key, sizeof key);
