@@ -1,6 +1,7 @@
 #!/bin/bash
 # Socket activation and scale to zero, for sdflowd and the gateway: the
-# service is inactive, the first connection starts it and is answered, it
+# service is inactive (sdflowd after the start its socket pulls in), the
+# first connection starts it and is answered, it
 # exits after its idle time while the socket keeps listening, and the next
 # connection starts it again.
 . "$(dirname "$0")/lib.sh"
@@ -33,6 +34,10 @@ activation() {
         check "$svc: and it exits again" wait_for 30 is_state "$svc" inactive
 }
 
+# sdflowd starts with its socket (at boot: to bring back slices, replica
+# sockets, routes and timers), then exits when idle like any activation.
+check "sdflowd.service: started with its socket" test -n "$(sbx systemctl show -P InvocationID sdflowd.service)"
+check "sdflowd.service: then exits when idle" wait_for 30 is_state sdflowd.service inactive
 activation sdflowd.service sdflowd.socket sh -c "'$SANDBOX' exec $SB sdflow version | grep -q '^Server Version: '"
 activation sdflow-gateway.service sdflow-gateway.socket sh -c "test \"\$('$SANDBOX' exec $SB curl -sS http://127.0.0.1:8080/healthz)\" = ok"
 finish
