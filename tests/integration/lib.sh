@@ -86,7 +86,32 @@ wait_for() {
 unit_state() { sbx systemctl show -P ActiveState "$1"; }
 is_state() { [ "$(unit_state "$1")" = "$2" ]; }
 
+# With SDFLOW_SANITIZED=1 (the package built with tools/build-deb
+# --sanitize), any AddressSanitizer or UndefinedBehaviorSanitizer report in
+# the sandbox's journal (daemons, helpers, steps, model servers) fails the
+# scenario, and so does a program of a unit that aborted (abort_on_error).
+sanitizer_check() {
+        [ "${SDFLOW_SANITIZED:-0}" = 1 ] || return 0
+        local out n
+        out=$(sbx journalctl -o cat --no-pager 2>/dev/null |
+                grep -E 'ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|SUMMARY: [A-Za-z]+Sanitizer' | head -n 20)
+        checks=$((checks + 1))
+        if [ -n "$out" ]; then
+                fail "sanitizer reports in the journal:"
+                sed 's/^/      /' <<<"$out"
+        fi
+        # A daemon that died of a signal no test sends (the tests' own kills are SIGKILL and SIGSEGV).
+        out=$(sbx journalctl -o cat --no-pager 2>/dev/null |
+                grep -E 'Main process exited, code=(killed|dumped), status=(4/ILL|6/ABRT|7/BUS|8/FPE)' | head -n 5)
+        checks=$((checks + 1))
+        if [ -n "$out" ]; then
+                fail "a program died under the sanitizers:"
+                sed 's/^/      /' <<<"$out"
+        fi
+}
+
 finish() {
+        sanitizer_check
         if [ "$fails" -gt 0 ]; then
                 echo "FAIL: $NAME: $fails of $checks checks failed"
                 exit 1
