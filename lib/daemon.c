@@ -25,6 +25,10 @@ static const ConfItem settings_table[] = {
         CONF_ITEM("MaxHeaderBytes", CONF_SIZE, 1024, 1024 * 1024, DaemonSettings, max_head),
         CONF_ITEM("MaxBodyBytes", CONF_SIZE, 0, 1ULL << 30, DaemonSettings, max_body),
         CONF_ITEM("MaxConnections", CONF_UINT, 1, 1000000, DaemonSettings, max_connections),
+        CONF_ITEM("MaxConnectionsPerClient", CONF_UINT, 0, 1000000, DaemonSettings, max_per_peer),
+        CONF_ITEM("MaxPendingConnections", CONF_UINT, 0, 1000000, DaemonSettings, max_pending),
+        CONF_ITEM("MaxPendingPerClient", CONF_UINT, 0, 1000000, DaemonSettings, max_pending_per_peer),
+        CONF_ITEM("ReservedConnections", CONF_UINT, 0, 1000000, DaemonSettings, reserved),
 };
 
 /* The common table followed by the program's own, in one array. */
@@ -177,6 +181,10 @@ HttpServerConfig daemon_http_config(const DaemonSettings *s) {
                 .request_timeout_usec = s->request_timeout_usec,
                 .keepalive_timeout_usec = s->keepalive_timeout_usec,
                 .idle_exit_usec = s->idle_exit_usec == UINT64_MAX ? 0 : s->idle_exit_usec,
+                .max_per_peer = s->max_per_peer,
+                .max_pending = s->max_pending,
+                .max_pending_per_peer = s->max_pending_per_peer,
+                .reserved = s->reserved,
         };
 }
 
@@ -352,6 +360,7 @@ int daemon_main(const DaemonInfo *info, int argc, char **argv) {
                 return EXIT_FAILURE;
         HttpServerConfig cfg = daemon_http_config(settings);
         cfg.busy = info->busy;
+        cfg.privileged = info->privileged;
         r = http_server_new(&s, e, &cfg, info->handler, userdata);
         if (r < 0)
                 log_error_errno(r, "Failed to create server: %m");

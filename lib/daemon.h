@@ -16,6 +16,10 @@ typedef struct DaemonSettings {
         uint64_t max_head;               /* MaxHeaderBytes= */
         uint64_t max_body;               /* MaxBodyBytes= */
         unsigned max_connections;        /* MaxConnections= */
+        unsigned max_per_peer;           /* MaxConnectionsPerClient=: per uid (Unix socket) or address (TCP) */
+        unsigned max_pending;            /* MaxPendingConnections=: without a whole request head yet */
+        unsigned max_pending_per_peer;   /* MaxPendingPerClient= */
+        unsigned reserved;               /* ReservedConnections=: kept for privileged peers */
 } DaemonSettings;
 
 typedef struct DaemonInfo {
@@ -40,6 +44,9 @@ typedef struct DaemonInfo {
         int (*confine)(void *userdata);
         void (*teardown)(void *userdata);
         HttpHandler handler;
+        /* Whether a peer may use the reserved connections (root, admins);
+         * NULL: nobody. */
+        bool (*privileged)(int fd, const HttpPeer *peer, void *userdata);
         /* True while work goes on without connections: no idle exit then. */
         bool (*busy)(void *userdata);
         const char *status; /* STATUS= once ready */

@@ -4,19 +4,35 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 
 #include "log.h"
 #include "server.h"
 
 #define ACCEPT_BATCH 64
 #define EMFILE_PAUSE_USEC (100 * USEC_PER_MSEC)
+#define PEER_BUCKETS 1024
+/* A refused connection gets its answer, then this long to go before it is closed. */
+#define REFUSED_LINGER_USEC (1 * USEC_PER_SEC)
+/* At most this many refused connections linger; past it they are closed at once. */
+#define MAX_REFUSED 64
+
+/* What one peer holds: its connections, and those still waiting for a request head. */
+typedef struct Peer {
+        struct Peer *next;
+        unsigned conns, pending;
+        char key[80];
+} Peer;
 
 typedef enum ConnState {
         CONN_READING,  /* waiting for (the rest of) a request */
         CONN_HANDLING, /* the handler has the request; no reading */
         CONN_WRITING,  /* sending a response */
         CONN_STREAMING, /* a response of unknown length, sent in chunks as it comes */
+        CONN_REFUSED,  /* answered at accept (a limit); read and dropped until it goes */
 } ConnState;
 
 struct HttpConn {
@@ -45,6 +61,11 @@ struct HttpConn {
 
         HttpCloseHandler on_close; /* streaming: told once when the connection goes */
         void *close_userdata;
+
+        HttpPeer peer;
+        Peer *peer_entry;  /* NULL for a refused connection */
+        bool pending;      /* no whole request head yet (see max_pending) */
+        uint64_t pending_since;
 };
 
 struct HttpServer {
@@ -63,11 +84,108 @@ struct HttpServer {
         HttpConn *dispatching; /* the connection whose handler runs now */
         HttpConn *conns;
         unsigned n_conns;
+        unsigned n_pending, n_refused;
+        Peer *peers[PEER_BUCKETS];
 };
 
 static void server_update_accepting(HttpServer *s);
 static int conn_process(HttpConn *c);
 static void conn_timeout(HttpConn *c);
+
+/* ---- peers ---------------------------------------------------------------------- */
+
+static unsigned peer_hash(const char *key) {
+        uint32_t h = 2166136261u;
+        for (const unsigned char *p = (const unsigned char *) key; *p; p++) {
+                h ^= *p;
+                h *= 16777619u;
+        }
+        return h % PEER_BUCKETS;
+}
+
+static Peer *peer_find(const HttpServer *s, const char *key) {
+        for (Peer *p = s->peers[peer_hash(key)]; p; p = p->next)
+                if (strcmp(p->key, key) == 0)
+                        return p;
+        return NULL;
+}
+
+static Peer *peer_get(HttpServer *s, const char *key) {
+        Peer *p = peer_find(s, key);
+        if (p)
+                return p;
+        p = calloc(1, sizeof *p);
+        if (!p)
+                return NULL;
+        snprintf(p->key, sizeof p->key, "%s", key);
+        unsigned h = peer_hash(key);
+        p->next = s->peers[h];
+        s->peers[h] = p;
+        return p;
+}
+
+static void peer_put(HttpServer *s, Peer *p) {
+        if (!p || p->conns > 0)
+                return;
+        Peer **pp = &s->peers[peer_hash(p->key)];
+        while (*pp && *pp != p)
+                pp = &(*pp)->next;
+        if (*pp)
+                *pp = p->next;
+        free(p);
+}
+
+static void conn_set_pending(HttpConn *c, bool pending) {
+        if (c->pending == pending || !c->peer_entry)
+                return;
+        HttpServer *s = c->server;
+        c->pending = pending;
+        if (pending) {
+                s->n_pending++;
+                c->peer_entry->pending++;
+                (void) sd_event_now(s->event, CLOCK_MONOTONIC, &c->pending_since);
+        } else {
+                s->n_pending--;
+                c->peer_entry->pending--;
+        }
+}
+
+/* Who is at the other end of fd. */
+static void peer_identify(int fd, HttpPeer *p) {
+        struct sockaddr_storage sa;
+        socklen_t l = sizeof sa;
+        *p = (HttpPeer) { .family = AF_UNSPEC, .uid = (uid_t) -1, .gid = (gid_t) -1 };
+        if (getsockname(fd, (struct sockaddr *) &sa, &l) == 0 && sa.ss_family == AF_UNIX) {
+                struct ucred uc;
+                socklen_t ul = sizeof uc;
+                p->family = AF_UNIX;
+                if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &ul) == 0) {
+                        p->uid = uc.uid;
+                        p->gid = uc.gid;
+                        p->pid = uc.pid;
+                }
+                snprintf(p->key, sizeof p->key, "uid %u", (unsigned) p->uid);
+                return;
+        }
+        l = sizeof sa;
+        if (getpeername(fd, (struct sockaddr *) &sa, &l) == 0) {
+                p->family = sa.ss_family;
+                if (sa.ss_family == AF_INET)
+                        inet_ntop(AF_INET, &((struct sockaddr_in *) &sa)->sin_addr, p->addr, sizeof p->addr);
+                else if (sa.ss_family == AF_INET6)
+                        inet_ntop(AF_INET6, &((struct sockaddr_in6 *) &sa)->sin6_addr, p->addr, sizeof p->addr);
+        }
+        snprintf(p->key, sizeof p->key, "address %s", p->addr[0] ? p->addr : "?");
+}
+
+int http_conn_fd(HttpConn *c) {
+        return c->fd;
+}
+
+const HttpPeer *http_conn_peer(HttpConn *c) {
+        return &c->peer;
+}
+
 
 static void server_arm_idle(HttpServer *s) {
         if (!s->idle_timer)
@@ -91,6 +209,13 @@ static HttpConn *conn_free(HttpConn *c) {
         }
         if (s->dispatching == c)
                 s->dispatching = NULL;
+        conn_set_pending(c, false);
+        if (c->peer_entry) {
+                c->peer_entry->conns--;
+                peer_put(s, c->peer_entry);
+        }
+        if (c->state == CONN_REFUSED)
+                s->n_refused--;
         sd_event_source_disable_unref(c->io);
         sd_event_source_disable_unref(c->defer);
         safe_close(c->fd);
@@ -341,6 +466,7 @@ static int conn_process(HttpConn *c) {
                 c->head_len = (size_t) r;
                 c->body_start = c->head_len;
                 c->keep_alive = c->req.keep_alive;
+                conn_set_pending(c, false);
                 if (c->req.has_content_length && c->req.content_length > cfg->max_body) {
                         char msg[128];
                         snprintf(msg, sizeof msg, "request body of %llu bytes exceeds the limit of %zu bytes",
@@ -421,8 +547,10 @@ static int conn_read(HttpConn *c) {
                 }
                 if (n == 0)
                         return -ECONNRESET;
-                if (c->rlen == 0 && c->head_len == 0)
+                if (c->rlen == 0 && c->head_len == 0) {
                         conn_set_timer(c, c->server->cfg.request_timeout_usec);
+                        conn_set_pending(c, true); /* a new request begins */
+                }
                 c->rlen += (size_t) n;
                 r = conn_process(c);
                 if (r != 0)
@@ -556,6 +684,13 @@ static int on_conn_io(sd_event_source *es, int fd, uint32_t revents, void *userd
                 r = conn_read(c);
         else if (c->state == CONN_HANDLING)
                 r = conn_handling_io(c, revents);
+        else if (c->state == CONN_REFUSED) {
+                /* Whatever it sends is dropped; its end ends it. */
+                char scratch[4096];
+                ssize_t n = recv(c->fd, scratch, sizeof scratch, MSG_DONTWAIT);
+                if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+                        r = -ECONNRESET;
+        }
         if (r < 0) {
                 if (r != -ECONNRESET)
                         log_debug_errno(r, "Connection on fd %d failed: %m", c->fd);
@@ -579,7 +714,48 @@ static void conn_timeout(HttpConn *c) {
         }
         if (c->state == CONN_HANDLING || c->state == CONN_STREAMING)
                 return; /* no deadline while a handler or a stream has it */
-        conn_free(c);
+        conn_free(c); /* idle keep-alive, or refused and lingering */
+}
+
+/* Answers a connection at once, for a limit it reached, and lets it linger
+ * a moment (reading what it sends) so that the answer is not lost to a
+ * reset.  The connection is in CONN_REFUSED until it goes. */
+static void conn_refuse_now(HttpConn *c, int status, const char *msg) {
+        HttpServer *s = c->server;
+        char esc[512], body[800], out[1200];
+        log_debug("Refusing connection of %s: %d %s", c->peer.key, status, msg);
+        json_escape(esc, sizeof esc, msg);
+        int n = snprintf(body, sizeof body,
+                         "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"status\":\"Failure\",\"message\":\"%s\","
+                         "\"reason\":\"%s\",\"code\":%d}\n",
+                         esc, status == 429 ? "TooManyRequests" : "ServiceUnavailable", status);
+        int m = http_format_response_head(out, sizeof out, status, "application/json", (size_t) n, false,
+                                          status == 429 ? "Retry-After: 1\r\n" : NULL);
+        if (m > 0 && (size_t) m + (size_t) n <= sizeof out) {
+                memcpy(out + m, body, (size_t) n);
+                (void) !send(c->fd, out, (size_t) m + (size_t) n, MSG_NOSIGNAL | MSG_DONTWAIT);
+        }
+        (void) shutdown(c->fd, SHUT_WR);
+        conn_set_pending(c, false);
+        if (c->peer_entry) {
+                c->peer_entry->conns--;
+                peer_put(s, c->peer_entry);
+                c->peer_entry = NULL;
+        }
+        c->state = CONN_REFUSED;
+        s->n_refused++;
+        conn_set_timer(c, REFUSED_LINGER_USEC);
+}
+
+/* The connection (of key, or any when NULL) that has waited longest for its
+ * request head, or NULL. */
+static HttpConn *oldest_pending(HttpServer *s, const char *key, HttpConn *except) {
+        HttpConn *best = NULL;
+        for (HttpConn *c = s->conns; c; c = c->next)
+                if (c != except && c->pending && c->state == CONN_READING && (!key || strcmp(c->peer.key, key) == 0) &&
+                    (!best || c->pending_since < best->pending_since))
+                        best = c;
+        return best;
 }
 
 static int server_accept_one(HttpServer *s, int lfd) {
@@ -599,6 +775,7 @@ static int server_accept_one(HttpServer *s, int lfd) {
         s->conns = c;
         s->n_conns++;
         server_arm_idle(s);
+        peer_identify(fd, &c->peer);
 
         int r = sd_event_add_io(s->event, &c->io, fd, EPOLLIN, on_conn_io, c);
         if (r < 0) {
@@ -611,6 +788,48 @@ static int server_accept_one(HttpServer *s, int lfd) {
         if (enabled == SD_EVENT_OFF) {
                 (void) sd_event_source_set_time_relative(s->sweep_timer, s->sweep_usec);
                 (void) sd_event_source_set_enabled(s->sweep_timer, SD_EVENT_ONESHOT);
+        }
+
+        /* The limits: per peer, the pending ones, the reserve. */
+        const HttpServerConfig *cfg = &s->cfg;
+        char msg[300];
+        if (s->n_refused > MAX_REFUSED) {
+                conn_free(c); /* refusals come faster than they go: no answer */
+                return 0;
+        }
+        Peer *p = peer_get(s, c->peer.key);
+        if (!p) {
+                conn_free(c);
+                return -ENOMEM;
+        }
+        c->peer_entry = p;
+        p->conns++;
+        bool privileged = cfg->privileged && cfg->privileged(fd, &c->peer, s->userdata);
+        if (!privileged && cfg->max_per_peer > 0 && p->conns > cfg->max_per_peer) {
+                snprintf(msg, sizeof msg, "too many connections from %s: at most %u at once", c->peer.key,
+                         cfg->max_per_peer);
+                conn_refuse_now(c, 429, msg);
+                return 0;
+        }
+        unsigned active = s->n_conns - s->n_refused;
+        if (!privileged && cfg->reserved > 0 &&
+            active > (cfg->max_connections > cfg->reserved ? cfg->max_connections - cfg->reserved : 0)) {
+                snprintf(msg, sizeof msg, "the server is at its connection limit (%u; the last %u are for "
+                                          "administrators)", cfg->max_connections, cfg->reserved);
+                conn_refuse_now(c, 503, msg);
+                return 0;
+        }
+        conn_set_pending(c, true);
+        /* Connections that never send a whole head: the oldest go for the new. */
+        if (cfg->max_pending_per_peer > 0 && p->pending > cfg->max_pending_per_peer) {
+                HttpConn *old = oldest_pending(s, c->peer.key, c);
+                if (old)
+                        conn_free(old);
+        }
+        if (cfg->max_pending > 0 && s->n_pending > cfg->max_pending) {
+                HttpConn *old = oldest_pending(s, NULL, c);
+                if (old)
+                        conn_free(old);
         }
         return 0;
 }
@@ -629,7 +848,7 @@ static int on_listener(sd_event_source *es, int fd, uint32_t revents, void *user
         (void) es;
         (void) revents;
 
-        for (int i = 0; i < ACCEPT_BATCH && s->n_conns < s->cfg.max_connections; i++) {
+        for (int i = 0; i < ACCEPT_BATCH && s->n_conns - s->n_refused < s->cfg.max_connections; i++) {
                 int r = server_accept_one(s, fd);
                 if (r == -EAGAIN || r == -EINTR || r == -ECONNABORTED)
                         break;
@@ -653,7 +872,8 @@ static int on_listener(sd_event_source *es, int fd, uint32_t revents, void *user
 }
 
 static void server_update_accepting(HttpServer *s) {
-        bool on = s->n_conns < s->cfg.max_connections && !s->resume_timer;
+        /* Refused connections linger a second at most, and are capped apart. */
+        bool on = s->n_conns - s->n_refused < s->cfg.max_connections && !s->resume_timer;
         for (size_t i = 0; i < s->n_listeners; i++)
                 (void) sd_event_source_set_enabled(s->listeners[i], on ? SD_EVENT_ON : SD_EVENT_OFF);
 }
@@ -749,4 +969,9 @@ int http_server_add_listener(HttpServer *s, int fd) {
 
 unsigned http_server_n_connections(const HttpServer *s) {
         return s->n_conns;
+}
+
+unsigned http_server_peer_connections(const HttpServer *s, const char *key) {
+        const Peer *p = peer_find(s, key);
+        return p ? p->conns : 0;
 }

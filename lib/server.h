@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 #include <systemd/sd-event.h>
 
 #include "http.h"
@@ -21,8 +22,32 @@
 typedef struct HttpServer HttpServer;
 typedef struct HttpConn HttpConn;
 
+/* Who is at the other end of a connection: a Unix socket's peer (uid), or
+ * a TCP client's address.  key names the peer in the per-peer limits. */
+typedef struct HttpPeer {
+        int family;               /* AF_UNIX, AF_INET, AF_INET6 */
+        uid_t uid;                /* AF_UNIX: SO_PEERCRED */
+        gid_t gid;
+        pid_t pid;
+        char addr[64];            /* AF_INET*: the address, as text */
+        char key[80];             /* "uid 1000", "address 127.0.0.1" */
+} HttpPeer;
+
 typedef struct HttpServerConfig {
         unsigned max_connections;        /* accepting pauses at this count */
+        /* Per peer (a uid on a Unix socket, an address on TCP), so that one
+         * user or client cannot take the connections of all: past
+         * max_per_peer connections a new one is answered 429 and closed. */
+        unsigned max_per_peer;           /* 0: no limit */
+        /* Connections that have not sent a whole request head yet (slowloris):
+         * past max_pending in all, or max_pending_per_peer of one peer, the
+         * oldest such connection (of that peer) is closed for the new one. */
+        unsigned max_pending;            /* 0: no limit */
+        unsigned max_pending_per_peer;   /* 0: no limit */
+        /* The last reserved connections are only for privileged peers (root,
+         * admins): the others get 503 past max_connections - reserved. */
+        unsigned reserved;
+        bool (*privileged)(int fd, const HttpPeer *peer, void *userdata);
         size_t max_head;                 /* bytes of request line + headers */
         size_t max_body;                 /* bytes of body, after dechunking */
         uint64_t request_timeout_usec;   /* a request must arrive whole within this */
@@ -73,6 +98,15 @@ void http_conn_set_close_handler(HttpConn *c, HttpCloseHandler h, void *userdata
 
 /* A JSON error body {"error": msg, "code": status}; closes the connection if close_after. */
 int http_conn_reply_error(HttpConn *c, int status, bool close_after, const char *msg);
+
+/* The connection's socket, for getsockopt(). */
+int http_conn_fd(HttpConn *c);
+
+/* The peer of a connection, as found when it was accepted. */
+const HttpPeer *http_conn_peer(HttpConn *c);
+
+/* How many connections the peer key has open now. */
+unsigned http_server_peer_connections(const HttpServer *s, const char *key);
 
 /* The credentials of the peer of a Unix socket connection (SO_PEERCRED). */
 int http_conn_peer_cred(HttpConn *c, struct ucred *ret);
