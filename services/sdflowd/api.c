@@ -43,6 +43,7 @@ struct Api {
         Watcher *watchers;
         Engine *engine;
         Tuning *tuning;
+        unsigned max_watches; /* per user (not for admins); 0: no limit */
 };
 
 struct Watcher {
@@ -93,6 +94,7 @@ static const char *reason_for(int code) {
         case 413: return "RequestEntityTooLarge";
         case 415: return "UnsupportedMediaType";
         case 422: return "Invalid";
+        case 429: return "TooManyRequests";
         case 503: return "ServiceUnavailable";
         default: return "InternalError";
         }
@@ -568,6 +570,17 @@ static void handle_watch(Api *a, HttpConn *c, const Caller *caller, const Route 
                         reply_status(c, 400, rt, NULL, "timeoutSeconds must be 1..%d", WATCH_TIMEOUT_MAX_SEC);
                         return;
                 }
+        }
+        /* A user's watches are bounded (connections are too, in lib/server);
+         * administrators' are not. */
+        unsigned mine = 0;
+        for (Watcher *x = a->watchers; x; x = x->next)
+                mine += x->caller.uid == caller->uid;
+        if (!caller->admin && a->max_watches > 0 && mine >= a->max_watches) {
+                reply_status(c, 429, rt, NULL, "too many watches: user %s has %u open, at most %u at once "
+                                               "(MaxWatchesPerUser= in sdflowd.conf)",
+                             caller->user, mine, a->max_watches);
+                return;
         }
         if (parse_selector(c, rt, query, qlen, &sel) < 0)
                 return;
@@ -1808,6 +1821,10 @@ int api_new(Api **ret, sd_event *e, Store *store, Namespaces *namespaces, gid_t 
         }
         *ret = a;
         return 0;
+}
+
+void api_set_max_watches(Api *a, unsigned n) {
+        a->max_watches = n;
 }
 
 Api *api_free(Api *a) {

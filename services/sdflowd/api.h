@@ -34,6 +34,9 @@ int api_new(Api **ret, sd_event *e, Store *store, Namespaces *namespaces, gid_t 
 /* Brings every stored Profile's namespace into shape (at start-up: the
  * slices are transient and do not survive a reboot). */
 void api_reconcile_all(Api *a);
+/* At most n watches at once per user (administrators excepted); 0: no limit. */
+void api_set_max_watches(Api *a, unsigned n);
+
 Api *api_free(Api *a);
 
 /* True while work runs that needs sdflowd (a workflow): no idle exit. */

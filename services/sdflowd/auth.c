@@ -1,4 +1,5 @@
 /* auth.c: see auth.h. */
+#include <sys/socket.h>
 #include <errno.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -7,20 +8,32 @@
 #include "auth.h"
 #include "kinds.h"
 
+bool peer_is_admin(int fd, uid_t uid, gid_t gid, gid_t admin_gid) {
+        gid_t groups[256];
+        if (uid == 0)
+                return true;
+        if (admin_gid == (gid_t) -1)
+                return false;
+        if (gid == admin_gid)
+                return true;
+        socklen_t l = sizeof groups;
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &l) < 0)
+                return false;
+        for (size_t i = 0; i < l / sizeof groups[0]; i++)
+                if (groups[i] == admin_gid)
+                        return true;
+        return false;
+}
+
 int caller_identify(HttpConn *c, gid_t admin_gid, Caller *ret) {
         struct ucred cred;
-        gid_t groups[256];
-        int r, n;
+        int r;
 
         r = http_conn_peer_cred(c, &cred);
         if (r < 0)
                 return r;
         *ret = (Caller) { .uid = cred.uid, .gid = cred.gid };
-        ret->admin = cred.uid == 0 || (admin_gid != (gid_t) -1 && cred.gid == admin_gid);
-        n = http_conn_peer_groups(c, groups, sizeof groups / sizeof groups[0]);
-        for (int i = 0; i < n && !ret->admin; i++)
-                if (groups[i] == admin_gid && admin_gid != (gid_t) -1)
-                        ret->admin = true;
+        ret->admin = peer_is_admin(http_conn_fd(c), cred.uid, cred.gid, admin_gid);
 
         struct passwd pw, *res = NULL;
         char buf[4096];

@@ -21,6 +21,10 @@ typedef struct Caller {
         char user[64]; /* the user name, or "uid:N" if it has none */
 } Caller;
 
+/* Whether the peer of Unix socket fd (uid, gid) administers: root, or a
+ * member of admin_gid (primary or supplementary, SO_PEERGROUPS). */
+bool peer_is_admin(int fd, uid_t uid, gid_t gid, gid_t admin_gid);
+
 /* Identifies the peer of c.  Returns 0, or a negative errno when the peer
  * cannot be identified (a TCP socket, say). */
 int caller_identify(HttpConn *c, gid_t admin_gid, Caller *ret);

@@ -1,6 +1,7 @@
 /* sdflowd.c: the sdflow control plane; this file only starts it. */
 #include <errno.h>
 #include <grp.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -8,6 +9,7 @@
 #include <systemd/sd-bus.h>
 
 #include "api.h"
+#include "auth.h"
 #include "crashguard.h"
 #include "daemon.h"
 #include "log.h"
@@ -20,6 +22,7 @@ typedef struct Settings {
         char *ns_helper;      /* NamespaceHelper= */
         char *image_map;      /* ImageMap= */
         unsigned debug_faults; /* DebugFaults=: the tests' poison objects (sdflow.io/debug-fault) */
+        unsigned max_watches;  /* MaxWatchesPerUser= */
 } Settings;
 
 typedef struct Sdflowd {
@@ -28,6 +31,7 @@ typedef struct Sdflowd {
         Namespaces namespaces;
         char *helper, *image_map;
         sd_event_source *healthy;
+        gid_t admin_gid;
 } Sdflowd;
 
 static const Settings defaults = {
@@ -38,11 +42,17 @@ static const Settings defaults = {
                 .max_head = 16 * 1024,
                 .max_body = 8 * 1024 * 1024,
                 .max_connections = 256,
+                /* One user cannot take the API from the others (watches
+                 * included), and root and the admins always get in. */
+                .max_per_peer = 64,
+                .max_pending_per_peer = 16,
+                .reserved = 32,
         },
         .state_database = (char *) "/var/lib/sdflow/state.db",
         .admin_group = (char *) "sdflow-admin",
         .ns_helper = (char *) "/usr/lib/sdflow/sdflow-ns",
         .image_map = (char *) "/etc/sdflow/images.conf",
+        .max_watches = 32,
 };
 
 static const ConfItem items[] = {
@@ -51,6 +61,7 @@ static const ConfItem items[] = {
         CONF_ITEM("NamespaceHelper", CONF_STRING, 0, 0, Settings, ns_helper),
         CONF_ITEM("ImageMap", CONF_STRING, 0, 0, Settings, image_map),
         CONF_ITEM("DebugFaults", CONF_UINT, 0, 1, Settings, debug_faults),
+        CONF_ITEM("MaxWatchesPerUser", CONF_UINT, 0, 100000, Settings, max_watches),
 };
 
 /* Up this long without dying: the next crash starts the back-off anew. */
@@ -182,11 +193,13 @@ static int setup(sd_event *e, void *settings, void **userdata) {
                 log_warning_errno(r, "Cannot reach systemd over D-Bus, namespaces will not be set up: %m");
                 d->namespaces.bus = sd_bus_flush_close_unref(d->namespaces.bus);
         }
+        d->admin_gid = admin_gid;
         r = api_new(&d->api, e, d->store, &d->namespaces, admin_gid);
         if (r < 0) {
                 teardown(d);
                 return log_error_errno(r, "Failed to set up the API: %m");
         }
+        api_set_max_watches(d->api, s->max_watches);
         if (d->namespaces.bus)
                 api_reconcile_all(d->api);
         *userdata = d;
@@ -196,6 +209,11 @@ static int setup(sd_event *e, void *settings, void **userdata) {
 static void handle(HttpConn *c, const HttpMessage *req, const char *body, size_t body_len, void *userdata) {
         Sdflowd *d = userdata;
         api_handle(c, req, body, body_len, d->api);
+}
+
+static bool privileged(int fd, const HttpPeer *peer, void *userdata) {
+        Sdflowd *d = userdata;
+        return peer->family == AF_UNIX && d && peer_is_admin(fd, peer->uid, peer->gid, d->admin_gid);
 }
 
 static bool busy(void *userdata) {
@@ -217,6 +235,7 @@ static const DaemonInfo info = {
         .teardown = teardown,
         .handler = handle,
         .busy = busy,
+        .privileged = privileged,
         .status = "Serving the API.",
 };
 
