@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/inotify.h>
 
+#include "authfail.h"
 #include "daemon.h"
 #include "log.h"
 #include "metrics.h"
@@ -35,6 +36,7 @@ typedef struct Gateway {
         char *routes_path;
         uint64_t timeout_usec;
         GatewayCounters counters;
+        AuthFail authfail; /* clients that keep giving wrong tokens */
 } Gateway;
 
 /* One proxied request, from arrival to answer. */
@@ -212,10 +214,26 @@ static void gateway_handle(HttpConn *c, const HttpMessage *req, const char *body
                 (void) http_conn_reply_error(c, 404, false, "no InferenceService for this host or path");
                 return;
         }
+        /* A client that keeps guessing tokens is put on hold: its tokens
+         * are not even looked at until the hold ends. */
+        const char *addr = http_conn_peer(c)->addr;
+        uint64_t wait = 0;
+        if (rt->n_tokens > 0 && authfail_held(&g->authfail, addr, now, &wait)) {
+                char b[300], h[64];
+                snprintf(b, sizeof b, "{\"error\":\"too many wrong bearer tokens from %s: try again in %llu s\","
+                                      "\"code\":429}\n", addr, (unsigned long long) (wait + 999999) / 1000000);
+                snprintf(h, sizeof h, "Retry-After: %llu\r\n", (unsigned long long) (wait + 999999) / 1000000);
+                g->counters.auth_held++;
+                (void) http_conn_reply(c, 429, "application/json", b, strlen(b), h);
+                return;
+        }
         if (!authorized(rt, req)) {
                 static const char b[] = "{\"error\":\"this InferenceService's namespace requires a bearer token "
                                         "(Authorization: Bearer TOKEN) and none given matches\",\"code\":401}\n";
                 g->counters.unauthorized++;
+                if (authfail_record(&g->authfail, addr, now))
+                        log_warning("Client %s gave %d wrong or missing bearer tokens within %llu s: on hold.", addr,
+                                    AUTHFAIL_BURST, (unsigned long long) (AUTHFAIL_WINDOW_USEC / 1000000));
                 (void) http_conn_reply(c, 401, "application/json", b, sizeof b - 1,
                                        "WWW-Authenticate: Bearer realm=\"sdflow\"\r\n");
                 return;
@@ -259,6 +277,11 @@ static const Settings defaults = {
                 .max_head = 16 * 1024,
                 .max_body = 16 * 1024 * 1024,
                 .max_connections = 4096,
+                /* Half-open connections (slowloris) cannot crowd out others:
+                 * the oldest go for new ones, per client and in all. */
+                .max_per_peer = 1024,
+                .max_pending = 512,
+                .max_pending_per_peer = 64,
         },
         .routes_path = (char *) "/run/sdflow/routes.json",
 };

@@ -70,8 +70,13 @@ char *metrics_render(const Routes *rt, const GatewayCounters *gc, size_t *len) {
                    "sdflow_gateway_unrouted_requests_total %llu\n"
                    "# HELP sdflow_gateway_unauthorized_requests_total Requests refused for a missing or wrong token.\n"
                    "# TYPE sdflow_gateway_unauthorized_requests_total counter\n"
-                   "sdflow_gateway_unauthorized_requests_total %llu\n",
-                (unsigned long long) gc->unrouted, (unsigned long long) gc->unauthorized);
+                   "sdflow_gateway_unauthorized_requests_total %llu\n"
+                   "# HELP sdflow_gateway_auth_held_requests_total Requests refused (429) while their client was "
+                   "on hold after repeated wrong tokens.\n"
+                   "# TYPE sdflow_gateway_auth_held_requests_total counter\n"
+                   "sdflow_gateway_auth_held_requests_total %llu\n",
+                (unsigned long long) gc->unrouted, (unsigned long long) gc->unauthorized,
+                (unsigned long long) gc->auth_held);
         if (fclose(f) != 0) {
                 free(buf);
                 return NULL;

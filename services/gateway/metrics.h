@@ -9,6 +9,7 @@
 typedef struct GatewayCounters {
         uint64_t unrouted;     /* no InferenceService for the host or path */
         uint64_t unauthorized; /* missing or wrong bearer token */
+        uint64_t auth_held;    /* refused while the client was on hold for wrong tokens (authfail.h) */
 } GatewayCounters;
 
 /* Renders every revision's counters; returns a malloc'd text (*len bytes)
