@@ -228,6 +228,9 @@ int manager_run(sd_bus *bus, const char *unit_prefix, char *const *argv, uint64_
         int r;
 
         snprintf(unit, sizeof unit, "%s-%08x%08x.service", unit_prefix, (unsigned) random(), (unsigned) getpid());
+        /* What the helper says on stderr is the reason given when it fails. */
+        char errfile[300];
+        snprintf(errfile, sizeof errfile, "/run/sdflow/%s.err", unit);
         r = sd_bus_match_signal(bus, &slot, DEST, PATH, IFACE, "JobRemoved", on_job_removed, &w);
         if (r < 0)
                 return bus_fail(r, NULL, err, errsz, "subscribing to JobRemoved");
@@ -238,8 +241,9 @@ int manager_run(sd_bus *bus, const char *unit_prefix, char *const *argv, uint64_
         if (r >= 0)
                 r = sd_bus_message_open_container(m, 'a', "(sv)");
         if (r >= 0)
-                r = sd_bus_message_append(m, "(sv)(sv)(sv)", "Type", "s", "oneshot", "CollectMode", "s",
-                                          "inactive-or-failed", "Description", "s", "sdflow namespace setup");
+                r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)", "Type", "s", "oneshot", "CollectMode", "s",
+                                          "inactive-or-failed", "Description", "s", "sdflow namespace setup",
+                                          "StandardErrorFileToTruncate", "s", errfile);
         if (r >= 0)
                 r = append_exec(m, argv);
         if (r >= 0)
@@ -262,12 +266,31 @@ int manager_run(sd_bus *bus, const char *unit_prefix, char *const *argv, uint64_
                 w.job = job;
                 r = wait_job(bus, &w, timeout_usec);
         }
-        if (r < 0)
+        if (r == -ETIMEDOUT) {
+                /* Not left running: its request is answered now. */
+                manager_stop_async(bus, unit);
+                snprintf(err, errsz, "%s took longer than %llu s and was stopped", argv[0],
+                         (unsigned long long) (timeout_usec / USEC_PER_SEC));
+        } else if (r < 0)
                 bus_fail(r, NULL, err, errsz, "waiting for the helper");
         else if (strcmp(w.result, "done") != 0) {
-                snprintf(err, errsz, "%s %s (see journalctl -u %s)", argv[0], w.result, unit);
+                char why[600] = "";
+                FILE *f = fopen(errfile, "re");
+                if (f) {
+                        char line[600];
+                        while (fgets(line, sizeof line, f))
+                                if (line[0] && line[0] != '\n')
+                                        snprintf(why, sizeof why, "%s", line);
+                        fclose(f);
+                }
+                why[strcspn(why, "\n")] = '\0';
+                if (why[0])
+                        snprintf(err, errsz, "%s", why);
+                else
+                        snprintf(err, errsz, "%s %s (see journalctl -u %s)", argv[0], w.result, unit);
                 r = -EPROTO;
         }
+        (void) unlink(errfile);
 out:
         sd_bus_message_unref(reply);
         sd_bus_slot_unref(slot);

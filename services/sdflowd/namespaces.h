@@ -18,6 +18,8 @@ typedef struct Namespaces {
         int (*artifact_path)(void *userdata, const char *ns, const char *uri, char *path, size_t size, char *msg,
                              size_t msg_size);
         void *artifact_userdata;
+        uint64_t max_model_bytes;   /* MaxModelBytes=: one model copy */
+        uint64_t copy_timeout_usec; /* ModelCopyTimeoutSec=: a model copy's time */
 } Namespaces;
 
 /* The system user of namespace ns: "sdflow-<ns>", shortened with a hash

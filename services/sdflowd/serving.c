@@ -417,9 +417,16 @@ static json_t *create_revision(Namespaces *n, json_t *isvc, json_t *profile, jso
                         NOT_READY("InvalidStorageUri", "storageUri must be file:///path or artifact://WORKFLOW/STEP/ARTIFACT");
                 else
                         snprintf(src, sizeof src, "%s", uri + 7);
+                /* Bounded: MaxModelBytes= and ModelCopyTimeoutSec= (the helper is
+                 * stopped past it).  No storage quota applies (a Profile's
+                 * requests.storage is refused). */
+                char max[32], secs[32];
+                snprintf(max, sizeof max, "%llu", (unsigned long long) n->max_model_bytes);
+                snprintf(secs, sizeof secs, "%llu", (unsigned long long) (n->copy_timeout_usec / USEC_PER_SEC ?: 1));
                 char *const copy[] = { (char *) n->helper, (char *) "model", (char *) ns, user, (char *) owner,
-                                       src, (char *) name, num, (char *) format, NULL };
-                if (manager_run(n->bus, "sdflow-ns-model", copy, 120 * USEC_PER_SEC, err, sizeof err) < 0)
+                                       src, (char *) name, num, (char *) format, max, secs, NULL };
+                if (manager_run(n->bus, "sdflow-ns-model", copy, n->copy_timeout_usec + 5 * USEC_PER_SEC, err,
+                                sizeof err) < 0)
                         NOT_READY("ModelCopyFailed", "%s", err);
                 snprintf(dir, sizeof dir, "/var/lib/sdflow/ns/%s/models/%s/%s", ns, name, num);
                 json_object_set_new(rev, "modelPath", json_string(dir));
