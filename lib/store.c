@@ -62,6 +62,12 @@ static const char *const migrations[] = {
         "  deaths INTEGER NOT NULL,"
         "  stage TEXT NOT NULL,"        /* what sdflowd was doing the last time */
         "  at TEXT NOT NULL);",
+        /* 5 -> 6: sizes, so that what a namespace stores and what the events
+         * keep are bounded in bytes without reading the bodies */
+        "ALTER TABLE objects ADD COLUMN size INTEGER NOT NULL DEFAULT 0;"
+        "UPDATE objects SET size = length(CAST(body AS BLOB));"
+        "ALTER TABLE events ADD COLUMN size INTEGER NOT NULL DEFAULT 0;"
+        "UPDATE events SET size = length(CAST(body AS BLOB));",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
@@ -98,6 +104,8 @@ static int exec(Store *s, const char *sql) {
         return sql_err(sqlite3_exec(s->db, sql, NULL, NULL, NULL));
 }
 
+static int query_u64(Store *s, const char *sql, uint64_t *ret);
+
 static void kind_key(const Kind *k, char *buf, size_t size) {
         snprintf(buf, size, "%s/%s", k->group, k->kind);
 }
@@ -126,6 +134,11 @@ int store_open(const char *path, Store **ret, char *err, size_t errsz) {
         version = sqlite3_column_int(st, 0);
         sqlite3_finalize(st);
         st = NULL;
+        /* Space freed by deletes goes back to the file system (below), and
+         * the WAL does not keep the size of its largest burst. */
+        if (version == 0)
+                (void) exec(s, "PRAGMA auto_vacuum=INCREMENTAL");
+        (void) exec(s, "PRAGMA journal_size_limit=16777216");
         if (version > STORE_SCHEMA_VERSION) {
                 snprintf(err, errsz, "%s has schema version %d, newer than this sdflow (%d)", path, version,
                          STORE_SCHEMA_VERSION);
@@ -149,6 +162,13 @@ int store_open(const char *path, Store **ret, char *err, size_t errsz) {
                         store_close(s);
                         return r;
                 }
+        }
+        /* A database made before auto_vacuum: converted once (VACUUM rewrites it). */
+        uint64_t av = 0;
+        if (query_u64(s, "PRAGMA auto_vacuum", &av) == 0 && av != 2) {
+                rc = sqlite3_exec(s->db, "PRAGMA auto_vacuum=INCREMENTAL; VACUUM;", NULL, NULL, NULL);
+                if (rc != SQLITE_OK)
+                        log_warning("Cannot turn on auto_vacuum in %s, ignoring: %s", path, sqlite3_errmsg(s->db));
         }
         *ret = s;
         return 0;
@@ -209,7 +229,8 @@ static int load(Store *s, const char *kind, const char *ns, const char *name, js
 
 static int record(Store *s, uint64_t rv, const char *type, const char *kind, const char *ns, const char *body) {
         sqlite3_stmt *st;
-        int rc = sqlite3_prepare_v2(s->db, "INSERT INTO events (rv, type, kind, namespace, body) VALUES (?1,?2,?3,?4,?5)",
+        int rc = sqlite3_prepare_v2(s->db,
+                                    "INSERT INTO events (rv, type, kind, namespace, body, size) VALUES (?1,?2,?3,?4,?5,?6)",
                                     -1, &st, NULL);
         if (rc != SQLITE_OK)
                 return sql_err(rc);
@@ -218,14 +239,22 @@ static int record(Store *s, uint64_t rv, const char *type, const char *kind, con
         sqlite3_bind_text(st, 3, kind, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 4, ns, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 5, body, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 6, (sqlite3_int64) strlen(body));
         rc = sqlite3_step(st);
         sqlite3_finalize(st);
         if (rc != SQLITE_DONE)
                 return sql_err(rc);
-        /* Keep a bounded history. */
-        char trim[128];
+        /* Keep a bounded history: in events, and in bytes (the newest event always). */
+        char trim[400];
         snprintf(trim, sizeof trim, "DELETE FROM events WHERE rv <= %llu",
                  (unsigned long long) (rv > STORE_EVENTS_KEPT ? rv - STORE_EVENTS_KEPT : 0));
+        int r = exec(s, trim);
+        if (r < 0)
+                return r;
+        snprintf(trim, sizeof trim,
+                 "DELETE FROM events WHERE rv < %llu AND rv <= (SELECT rv FROM (SELECT rv, SUM(size) OVER "
+                 "(ORDER BY rv DESC) AS total FROM events) WHERE total > %llu ORDER BY rv DESC LIMIT 1)",
+                 (unsigned long long) rv, (unsigned long long) STORE_EVENTS_MAX_BYTES);
         return exec(s, trim);
 }
 
@@ -259,8 +288,9 @@ static int write_object(Store *s, const char *kind, const char *ns, const char *
                         const char *body) {
         sqlite3_stmt *st;
         int rc = sqlite3_prepare_v2(s->db,
-                                    "INSERT INTO objects (kind, namespace, name, uid, rv, body) VALUES (?1,?2,?3,?4,?5,?6) "
-                                    "ON CONFLICT (kind, namespace, name) DO UPDATE SET rv=excluded.rv, body=excluded.body",
+                                    "INSERT INTO objects (kind, namespace, name, uid, rv, body, size) "
+                                    "VALUES (?1,?2,?3,?4,?5,?6,?7) ON CONFLICT (kind, namespace, name) DO UPDATE "
+                                    "SET rv=excluded.rv, body=excluded.body, size=excluded.size",
                                     -1, &st, NULL);
         if (rc != SQLITE_OK)
                 return sql_err(rc);
@@ -270,6 +300,7 @@ static int write_object(Store *s, const char *kind, const char *ns, const char *
         sqlite3_bind_text(st, 4, uid, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 5, (sqlite3_int64) rv);
         sqlite3_bind_text(st, 6, body, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 7, (sqlite3_int64) strlen(body));
         rc = sqlite3_step(st);
         sqlite3_finalize(st);
         return rc == SQLITE_DONE ? 0 : sql_err(rc);
@@ -289,6 +320,10 @@ static int end(Store *s, int r) {
                 (void) exec(s, "ROLLBACK");
                 return k;
         }
+        /* Give back what deletes (and trimmed events) freed, past 4 MiB of free pages. */
+        uint64_t free_pages = 0;
+        if (query_u64(s, "PRAGMA freelist_count", &free_pages) == 0 && free_pages > 1024)
+                (void) exec(s, "PRAGMA incremental_vacuum");
         return r;
 }
 
@@ -792,4 +827,18 @@ int store_crash_clear(Store *s, const char *uid) {
         if (rc != SQLITE_DONE)
                 return sql_err(rc);
         return sqlite3_changes(s->db) > 0 ? 1 : 0;
+}
+
+int store_namespace_bytes(Store *s, const char *ns, uint64_t *ret) {
+        sqlite3_stmt *st;
+        int rc = sqlite3_prepare_v2(s->db, "SELECT COALESCE(SUM(size), 0) FROM objects WHERE namespace = ?1", -1, &st,
+                                    NULL);
+        if (rc != SQLITE_OK)
+                return sql_err(rc);
+        sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+                *ret = (uint64_t) sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+        return rc == SQLITE_ROW ? 0 : sql_err(rc);
 }

@@ -16,8 +16,9 @@
 #include "macro.h"
 #include "manifest.h"
 
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 #define STORE_EVENTS_KEPT 10000
+#define STORE_EVENTS_MAX_BYTES (64ULL << 20) /* and at most this much of them */
 
 typedef struct Store Store;
 
@@ -104,6 +105,9 @@ int store_crash_record(Store *s, const char *kind, const char *ns, const char *n
                        const char *stage, unsigned *deaths);
 int store_crashes(Store *s, unsigned min_deaths, json_t **ret);
 int store_crash_clear(Store *s, const char *uid);
+
+/* What the objects of namespace ns take in the store, in bytes (their JSON). */
+int store_namespace_bytes(Store *s, const char *ns, uint64_t *ret);
 
 /* Runs PRAGMA integrity_check; 0 when it says "ok". */
 int store_check(Store *s);

@@ -2,6 +2,7 @@
  * delete, status, events and reopening. */
 #include <errno.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "kinds.h"
@@ -161,6 +162,7 @@ int main(void) {
         sqlite3 *db1;
         sqlite3_open(path, &db1);
         sqlite3_exec(db1, "DROP TABLE contributors; DROP TABLE tokens; DROP TABLE step_cache; DROP TABLE crashes; "
+                          "ALTER TABLE objects DROP COLUMN size; ALTER TABLE events DROP COLUMN size; "
                           "PRAGMA user_version=1", NULL, NULL, NULL);
         sqlite3_close(db1);
         CHECK(store_open(path, &s, err, sizeof err) == 0);
@@ -205,6 +207,49 @@ int main(void) {
         CHECK(store_crashes(s, 1, &crashed) == 0);
         CHECK_EQ_INT(json_array_size(crashed), 1);
         json_decref(crashed);
+
+        /* Big objects: the namespace's bytes are counted, the events keep at
+         * most STORE_EVENTS_MAX_BYTES, and deleting gives the space back. */
+        char *big = malloc(4 << 20);
+        memset(big, 'x', 4 << 20);
+        big[(4 << 20) - 1] = '\0';
+        struct stat fst;
+        for (int i = 0; i < 30; i++) {
+                char name[32];
+                snprintf(name, sizeof name, "big-%d", i);
+                json_t *w = json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:[{s:s}]}}", "apiVersion",
+                                      "argoproj.io/v1alpha1", "kind", "Workflow", "metadata", "name", name, "namespace",
+                                      "team-big", "spec", "entrypoint", big, "templates", "name", "x");
+                CHECK(store_apply(s, &kind_workflow, w, &got, &ch) == 0);
+                json_decref(got);
+                json_decref(w);
+        }
+        uint64_t nsbytes = 0, ev_bytes = 0;
+        CHECK(store_namespace_bytes(s, "team-big", &nsbytes) == 0);
+        CHECK(nsbytes > 30ULL * (4 << 20) && nsbytes < 31ULL * (4 << 20));
+        sqlite3 *q;
+        sqlite3_open(path, &q);
+        sqlite3_stmt *qs;
+        sqlite3_prepare_v2(q, "SELECT SUM(size) FROM events", -1, &qs, NULL);
+        if (sqlite3_step(qs) == SQLITE_ROW)
+                ev_bytes = (uint64_t) sqlite3_column_int64(qs, 0);
+        sqlite3_finalize(qs);
+        sqlite3_close(q);
+        CHECK(ev_bytes > 0 && ev_bytes <= STORE_EVENTS_MAX_BYTES);
+        CHECK(stat(path, &fst) == 0);
+        off_t full = fst.st_size;
+        for (int i = 0; i < 30; i++) {
+                char name[32];
+                snprintf(name, sizeof name, "big-%d", i);
+                CHECK(store_delete(s, &kind_workflow, "team-big", name, &got) == 0);
+                json_decref(got);
+        }
+        free(big);
+        CHECK(store_namespace_bytes(s, "team-big", &nsbytes) == 0 && nsbytes == 0);
+        store_close(s); /* checkpoints the WAL into the file */
+        CHECK(stat(path, &fst) == 0);
+        CHECK(fst.st_size < full / 2);
+        CHECK(store_open(path, &s, err, sizeof err) == 0);
         store_close(s);
 
         /* A database from a newer sdflow is refused, not touched. */
