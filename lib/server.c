@@ -631,6 +631,10 @@ int http_conn_stream_write(HttpConn *c, const void *data, size_t len) {
         if (len == 0)
                 return 0;
         n = snprintf(size, sizeof size, "%zx\r\n", len);
+        /* A chunk that does not fit is not begun: the stream stays whole,
+         * and the caller may still end it (with what room is left). */
+        if (c->wlen - c->woff + (size_t) n + len + 2 > HTTP_STREAM_MAX_QUEUED)
+                return -ENOBUFS;
         r = conn_queue(c, size, (size_t) n);
         if (r >= 0)
                 r = conn_queue(c, data, len);
@@ -639,6 +643,11 @@ int http_conn_stream_write(HttpConn *c, const void *data, size_t len) {
         if (r < 0)
                 conn_free(c);
         return r;
+}
+
+size_t http_conn_stream_room(HttpConn *c) {
+        size_t queued = c->wlen - c->woff;
+        return queued >= HTTP_STREAM_MAX_QUEUED ? 0 : HTTP_STREAM_MAX_QUEUED - queued;
 }
 
 int http_conn_stream_end(HttpConn *c) {

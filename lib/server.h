@@ -122,8 +122,12 @@ int http_conn_peer_groups(HttpConn *c, gid_t *groups, size_t max);
  * than HTTP_STREAM_MAX_QUEUED bytes pile up is dropped.  Each call returns 0
  * or a negative errno, in which case the connection is gone (on_close was
  * called). */
-#define HTTP_STREAM_MAX_QUEUED (8u << 20)
+#define HTTP_STREAM_MAX_QUEUED (16u << 20)
 int http_conn_stream_start(HttpConn *c, int status, const char *content_type, const char *extra_headers,
                            HttpCloseHandler on_close, void *userdata);
+/* -ENOBUFS (the connection stays) when the chunk would take the queue past
+ * HTTP_STREAM_MAX_QUEUED: nothing of it is queued. */
 int http_conn_stream_write(HttpConn *c, const void *data, size_t len);
+/* Bytes that may still be queued. */
+size_t http_conn_stream_room(HttpConn *c);
 int http_conn_stream_end(HttpConn *c);

@@ -30,6 +30,7 @@
 #define WATCH_TIMEOUT_MAX_SEC 3600
 #define MAX_WARNING_HEADERS 20
 #define MAX_LOG_UNITS 16
+#define WATCH_ROOM_KEPT 4096
 #define API_ROUTES_FILE "/run/sdflow/routes.json"
 
 typedef struct Watcher Watcher;
@@ -44,6 +45,7 @@ struct Api {
         Engine *engine;
         Tuning *tuning;
         unsigned max_watches; /* per user (not for admins); 0: no limit */
+        uint64_t max_object_bytes, max_namespace_bytes;
 };
 
 struct Watcher {
@@ -269,9 +271,27 @@ static int watcher_send(Watcher *w, const char *type, json_t *obj) {
                 return -ENOMEM;
         size_t n = strlen(s);
         s[n] = '\n';
-        int r = http_conn_stream_write(w->conn, s, n + 1); /* on failure on_watch_closed freed w */
+        /* Room is kept for the line that says the watch fell behind. */
+        int r = n + 1 + WATCH_ROOM_KEPT > http_conn_stream_room(w->conn) ? -ENOBUFS
+                                                                         : http_conn_stream_write(w->conn, s, n + 1);
         free(s);
-        return r;
+        if (r == -ENOBUFS) {
+                /* A watcher this far behind: whole lines only, then an
+                 * ERROR event, as Kubernetes ends a watch (list again). */
+                HttpConn *c = w->conn;
+                char line[400];
+                int m = snprintf(line, sizeof line,
+                                 "{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\",\"apiVersion\":\"v1\","
+                                 "\"status\":\"Failure\",\"reason\":\"Expired\",\"code\":410,\"message\":"
+                                 "\"the watch fell more than %u MiB behind: list, then watch again\"}}\n",
+                                 HTTP_STREAM_MAX_QUEUED >> 20);
+                http_conn_set_close_handler(c, NULL, NULL); /* w goes now, not with c */
+                watcher_free(w);
+                if (http_conn_stream_write(c, line, (size_t) m) >= 0)
+                        (void) http_conn_stream_end(c);
+                return -ECONNRESET;
+        }
+        return r; /* on failure on_watch_closed freed w */
 }
 
 static void notify(Api *a, const Kind *k, const char *type, json_t *obj) {
@@ -405,6 +425,7 @@ static void mark_not_run(Api *a, const Kind *k, json_t **obj) {
 static void cron_reconcile(Api *a, json_t *cwf);
 
 static void mark_quarantined(Api *a);
+static void react(Api *a, const Kind *k, json_t **storedp, StoreChange change, json_t *before, json_t *profile);
 
 void api_reconcile_all(Api *a) {
         json_t *items;
@@ -429,7 +450,20 @@ void api_reconcile_all(Api *a) {
                 if (crashguard_is_quarantined(o))
                         continue;
                 _cleanup_guard_ unsigned g = crashguard_enter(&kind_isvc, o, GUARD_RECONCILE);
-                serving_restore(a->namespaces, o);
+                json_int_t gen = json_integer_value(json_object_get(json_object_get(o, "metadata"), "generation"));
+                json_t *seen = json_object_get(json_object_get(o, "status"), "observedGeneration");
+                json_auto_t *profile = NULL;
+                if ((!seen || json_integer_value(seen) != gen) &&
+                    store_get(a->store, &kind_profile, NULL, manifest_namespace(o), &profile) >= 0) {
+                        /* sdflowd stopped between storing it and acting on it:
+                         * finish what that apply began. */
+                        log_info("InferenceService %s/%s: generation %lld was stored but not acted on; applying it "
+                                 "now.", manifest_namespace(o), manifest_name(o), (long long) gen);
+                        json_t *obj = json_incref(o);
+                        react(a, &kind_isvc, &obj, STORE_UPDATED, NULL, profile);
+                        json_decref(obj);
+                } else
+                        serving_restore(a->namespaces, o);
         }
         json_decref(items);
         write_routes(a);
@@ -618,10 +652,10 @@ static void handle_watch(Api *a, HttpConn *c, const Caller *caller, const Route 
                                                "Status", "status", "Failure", "reason", "Expired", "code", 410);
                         char *s = json_dumps(st, JSON_COMPACT);
                         json_decref(st);
-                        if (s && http_conn_stream_write(c, s, strlen(s)) >= 0 && http_conn_stream_write(c, "\n", 1) >= 0) {
-                                watcher_free(w);
+                        http_conn_set_close_handler(c, NULL, NULL); /* w goes now, not with c */
+                        watcher_free(w);
+                        if (s && http_conn_stream_write(c, s, strlen(s)) >= 0 && http_conn_stream_write(c, "\n", 1) >= 0)
                                 (void) http_conn_stream_end(c);
-                        }
                         free(s);
                 }
                 return;
@@ -717,6 +751,37 @@ static void check_images(Api *a, json_t *obj, const Kind *k, Diags *d) {
                                 diags_add(d, true, path, "%s", err);
                 }
         }
+}
+
+/* What one object and one namespace may store.  0 when obj fits, else the
+ * HTTP status to answer (msg says why). */
+static int check_storage(Api *a, const Kind *k, json_t *obj, const char *ns, char *msg, size_t size) {
+        char *text = json_dumps(obj, JSON_COMPACT);
+        size_t n = text ? strlen(text) : 0;
+        free(text);
+        if (a->max_object_bytes && n > a->max_object_bytes) {
+                snprintf(msg, size, "the object is %zu bytes; at most %llu bytes are stored for one object "
+                                    "(MaxObjectBytes= in sdflowd.conf)", n, (unsigned long long) a->max_object_bytes);
+                return 413;
+        }
+        uint64_t used = 0;
+        if (!k->namespaced || !ns || !a->max_namespace_bytes || store_namespace_bytes(a->store, ns, &used) < 0)
+                return 0;
+        json_t *old = NULL;
+        uint64_t old_n = 0;
+        if (store_get(a->store, k, ns, manifest_name(obj), &old) >= 0) {
+                char *t = json_dumps(old, JSON_COMPACT);
+                old_n = t ? strlen(t) : 0;
+                free(t);
+                json_decref(old);
+        }
+        if (n > old_n && used + n - old_n > a->max_namespace_bytes) {
+                snprintf(msg, size, "namespace %s's objects take %llu bytes; this one would bring them past the "
+                                    "limit of %llu bytes (MaxNamespaceBytes= in sdflowd.conf): delete some first",
+                         ns, (unsigned long long) used, (unsigned long long) a->max_namespace_bytes);
+                return 403;
+        }
+        return 0;
 }
 
 /* *objp was quarantined (crashguard.h) and is to be processed again: the
@@ -890,6 +955,14 @@ static void handle_apply(Api *a, HttpConn *c, const Caller *caller, const Route 
                 goto out;
         }
 
+        {
+                char msg[512];
+                int code = check_storage(a, k, obj, ns, msg, sizeof msg);
+                if (code) {
+                        reply_status(c, code, rt, NULL, "%s%s", code == 403 ? "exceeded quota: " : "", msg);
+                        goto out;
+                }
+        }
         /* A Workflow that has started keeps its spec; spec.shutdown and
          * spec.suspend are how Argo's users stop and pause one. */
         if (k == &kind_workflow && store_get(a->store, k, ns, name, &before) >= 0 &&
@@ -1826,6 +1899,12 @@ int api_new(Api **ret, sd_event *e, Store *store, Namespaces *namespaces, gid_t 
 void api_set_max_watches(Api *a, unsigned n) {
         a->max_watches = n;
 }
+
+void api_set_storage_limits(Api *a, uint64_t object_bytes, uint64_t namespace_bytes) {
+        a->max_object_bytes = object_bytes;
+        a->max_namespace_bytes = namespace_bytes;
+}
+
 
 Api *api_free(Api *a) {
         if (!a)

@@ -36,6 +36,9 @@ int api_new(Api **ret, sd_event *e, Store *store, Namespaces *namespaces, gid_t 
 void api_reconcile_all(Api *a);
 /* At most n watches at once per user (administrators excepted); 0: no limit. */
 void api_set_max_watches(Api *a, unsigned n);
+/* At most object_bytes for one object (as sent), namespace_bytes for a
+ * namespace's objects (with their statuses); 0: no limit. */
+void api_set_storage_limits(Api *a, uint64_t object_bytes, uint64_t namespace_bytes);
 
 Api *api_free(Api *a);
 

@@ -23,6 +23,10 @@ typedef struct Settings {
         char *image_map;      /* ImageMap= */
         unsigned debug_faults; /* DebugFaults=: the tests' poison objects (sdflow.io/debug-fault) */
         unsigned max_watches;  /* MaxWatchesPerUser= */
+        uint64_t max_model_bytes;   /* MaxModelBytes= */
+        uint64_t max_object_bytes;  /* MaxObjectBytes= */
+        uint64_t max_namespace_bytes; /* MaxNamespaceBytes= */
+        uint64_t copy_timeout_usec; /* ModelCopyTimeoutSec= */
 } Settings;
 
 typedef struct Sdflowd {
@@ -53,6 +57,10 @@ static const Settings defaults = {
         .ns_helper = (char *) "/usr/lib/sdflow/sdflow-ns",
         .image_map = (char *) "/etc/sdflow/images.conf",
         .max_watches = 32,
+        .max_model_bytes = 4ULL << 30,
+        .max_object_bytes = 1536 * 1024, /* etcd's default request limit: what fits a cluster fits here */
+        .max_namespace_bytes = 256ULL << 20,
+        .copy_timeout_usec = 20 * USEC_PER_SEC,
 };
 
 static const ConfItem items[] = {
@@ -62,6 +70,11 @@ static const ConfItem items[] = {
         CONF_ITEM("ImageMap", CONF_STRING, 0, 0, Settings, image_map),
         CONF_ITEM("DebugFaults", CONF_UINT, 0, 1, Settings, debug_faults),
         CONF_ITEM("MaxWatchesPerUser", CONF_UINT, 0, 100000, Settings, max_watches),
+        CONF_ITEM("MaxModelBytes", CONF_SIZE, 1024, 1ULL << 50, Settings, max_model_bytes),
+        CONF_ITEM("MaxObjectBytes", CONF_SIZE, 0, 1ULL << 30, Settings, max_object_bytes),
+        CONF_ITEM("MaxNamespaceBytes", CONF_SIZE, 0, 1ULL << 40, Settings, max_namespace_bytes),
+        /* Below WatchdogSec= (30 s): the copy is still waited for (see sdflowd(8)). */
+        CONF_ITEM("ModelCopyTimeoutSec", CONF_USEC, USEC_PER_SEC, 25 * USEC_PER_SEC, Settings, copy_timeout_usec),
 };
 
 /* Up this long without dying: the next crash starts the back-off anew. */
@@ -186,6 +199,8 @@ static int setup(sd_event *e, void *settings, void **userdata) {
         d->namespaces.helper = d->helper;
         d->image_map = strdup(s->image_map ?: "/etc/sdflow/images.conf");
         d->namespaces.image_map = d->image_map;
+        d->namespaces.max_model_bytes = s->max_model_bytes;
+        d->namespaces.copy_timeout_usec = s->copy_timeout_usec;
         r = sd_bus_open_system(&d->namespaces.bus);
         if (r >= 0)
                 r = sd_bus_attach_event(d->namespaces.bus, e, 0);
@@ -200,6 +215,7 @@ static int setup(sd_event *e, void *settings, void **userdata) {
                 return log_error_errno(r, "Failed to set up the API: %m");
         }
         api_set_max_watches(d->api, s->max_watches);
+        api_set_storage_limits(d->api, s->max_object_bytes, s->max_namespace_bytes);
         if (d->namespaces.bus)
                 api_reconcile_all(d->api);
         *userdata = d;
