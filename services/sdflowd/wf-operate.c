@@ -559,6 +559,23 @@ static json_t *resolve_pod(Ctx *c, json_t *tmpl, json_t *node, char *msg, size_t
                 snprintf(msg, size, "container.command: give a command (images have no entrypoint here)");
                 goto fail;
         }
+        /* What reaches the step as one argument or variable: Linux takes at
+         * most MAX_ARG_STRLEN bytes each (exec would say only E2BIG). */
+        static const char *const parts[] = { "command", "args", "env" };
+        for (int k = 0; k < 3; k++)
+                json_array_foreach(json_object_get(r, parts[k]), i, x)
+                        if (json_string_length(x) >= WF_MAX_ARG) {
+                                snprintf(msg, size, "%s.%s[%zu]: %zu bytes, more than the %d a program's argument or "
+                                                    "variable may have (pass large values as artifacts)",
+                                         script ? "script" : "container", parts[k], i, json_string_length(x),
+                                         WF_MAX_ARG - 1);
+                                goto fail;
+                        }
+        if (json_string_length(json_object_get(r, "source")) >= WF_MAX_ARG - 16) { /* --source= */
+                snprintf(msg, size, "script.source: %zu bytes, more than the %d a script may have",
+                         json_string_length(json_object_get(r, "source")), WF_MAX_ARG - 17);
+                goto fail;
+        }
         if (str(proc, "workingDir"))
                 json_object_set_new(r, "workingDir", json_string(str(proc, "workingDir")));
         json_object_set(r, "resources", json_object_get(json_object_get(proc, "resources"), "limits") ?: json_null());

@@ -22,6 +22,7 @@
 #define WF_MAX_NODES 10000 /* nodes of one workflow; past it the workflow is terminated */
 #define WF_MAX_ITEMS 10000 /* items of one withItems/withParam/withSequence */
 #define WF_MAX_NAME 2048   /* length of a node's name */
+#define WF_MAX_ARG 131072  /* an argument or variable of a step, with its NUL (Linux's MAX_ARG_STRLEN) */
 
 typedef struct WfEnv {
         /* A step cached in ns under key: its outputs (a new reference; every

@@ -584,6 +584,23 @@ static void test_runaway(void) {
                 sim_free(&s);
                 free(y);
         }
+        /* A parameter of 1 MB as an argument: the step is an Error naming the limit, nothing starts. */
+        {
+                char *big = malloc(1 << 20), *y;
+                memset(big, 'p', (1 << 20) - 1);
+                big[(1 << 20) - 1] = '\0';
+                CHECK(asprintf(&y, HEAD "spec:\n  entrypoint: e\n  arguments: {parameters: [{name: p, value: '%s'}]}\n"
+                                   "  templates:\n  - {name: e, container: {image: x, command: [echo, '{{workflow.parameters.p}}']}}\n",
+                               big) > 0);
+                Sim s3 = sim(y);
+                run(&s3);
+                CHECK(wf_phase_bad(wf_phase(&s3)));
+                CHECK_EQ_INT(json_array_size(s3.order), 0);
+                CHECK(deepest_error(&s3, "container.command[1]: 1048575 bytes, more than the 131071"));
+                sim_free(&s3);
+                free(y);
+                free(big);
+        }
         /* Loops past the item limit are refused with it. */
         static const char *const loops[] = { "withSequence: {count: '100000'}", "withParam: '{{workflow.parameters.l}}'" };
         for (size_t k = 0; k < ELEMENTSOF(loops); k++) {
