@@ -3,13 +3,16 @@
  *   or   := and ("||" and)*
  *   and  := not ("&&" not)*
  *   not  := "!" not | cmp
- *   cmp  := atom (("=="|"!="|"<"|">"|"<="|">=") atom)?
+ *   cmp  := atom (("=="|"!="|"<"|">"|"<="|">="|"=~"|"!~") atom)?
  *   atom := "(" or ")" | number | 'string' | "string" | word */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 
 #include "when.h"
 
@@ -108,13 +111,50 @@ static Value parse_atom(Parser *ps) {
         return v;
 }
 
+/* 1 when pattern matches text, 0 when not; -1 (and the parser fails) when
+ * the pattern is malformed or the match costs too much. */
+static int regex_match(Parser *ps, const char *pattern, const char *text) {
+        int code;
+        PCRE2_SIZE off;
+        pcre2_code *re = pcre2_compile((PCRE2_SPTR) pattern, PCRE2_ZERO_TERMINATED, 0, &code, &off, NULL);
+        if (!re) {
+                char buf[120], msg[300];
+                pcre2_get_error_message(code, (PCRE2_UCHAR *) buf, sizeof buf);
+                snprintf(msg, sizeof msg, "the regular expression '%.60s' is malformed (%s)", pattern, buf);
+                fail(ps, msg);
+                return -1;
+        }
+        pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
+        pcre2_match_context *mc = pcre2_match_context_create(NULL);
+        if (mc)
+                pcre2_set_match_limit(mc, 100000); /* no catastrophic backtracking */
+        int r = md ? pcre2_match(re, (PCRE2_SPTR) text, strlen(text), 0, 0, md, mc) : PCRE2_ERROR_NOMEMORY;
+        pcre2_match_context_free(mc);
+        pcre2_match_data_free(md);
+        pcre2_code_free(re);
+        if (r >= 0)
+                return 1;
+        if (r == PCRE2_ERROR_NOMATCH)
+                return 0;
+        fail(ps, r == PCRE2_ERROR_MATCHLIMIT ? "the regular expression takes too long to match" : "regular expression failed");
+        return -1;
+}
+
 static Value parse_cmp(Parser *ps) {
         static const char *const ops[] = { "==", "!=", "<=", ">=", "<", ">", NULL };
         Value a = parse_atom(ps);
         skip(ps);
         if (strncmp(ps->p, "=~", 2) == 0 || strncmp(ps->p, "!~", 2) == 0) {
-                fail(ps, "regular expression matches are not supported");
-                return a;
+                /* govaluate's regular expression match, as Argo has it: the
+                 * pattern on the right found anywhere in the value on the left. */
+                bool negate = ps->p[0] == '!';
+                ps->p += 2;
+                Value b = parse_atom(ps), r = { .is_bool = true };
+                if (ps->failed)
+                        return r;
+                int m = regex_match(ps, b.s, a.is_bool ? (a.b ? "true" : "false") : a.s);
+                r.b = negate ? m == 0 : m == 1;
+                return r;
         }
         for (size_t i = 0; ops[i]; i++)
                 if (eat(ps, ops[i])) {

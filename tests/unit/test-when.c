@@ -48,7 +48,14 @@ int main(void) {
         refuse("(1 == 1", "expected ')'");
         refuse("heads", "must be true or false");
         refuse("'open == x", "quoted string is not closed");
-        refuse("a =~ 'b.*'", "regular expression matches are not supported");
+        /* Argo's regular expression matches (conditionals-complex). */
+        is("heads =~ hea", 1);
+        is("tails =~ hea", 0);
+        is("tails !~ hea", 1);
+        is("'v1.2.3' =~ '^v[0-9]+\\.[0-9]+'", 1);
+        is("heads =~ 'h.*s' && tails =~ '^t'", 1);
+        refuse("a =~ '('", "regular expression '(' is malformed");
+        refuse("'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!' =~ '(a+)+$'", "takes too long");
         refuse("1 + 1 == 2", "arithmetic is not supported");
         refuse("a == b c", "expected && or ||");
         char deep[400];
