@@ -67,6 +67,10 @@ static const Field artifact_fields[] = {
         { "azure", F_REFUSED, .why = "artifacts live under /var/lib/sdflow/ns/<ns>/artifacts" },
         { "globalName", F_REFUSED, .why = "global outputs are not supported" },
         { "fromExpression", F_REFUSED, .why = "expressions are not evaluated; use from" },
+        { "subPath", F_REFUSED, .why = "not implemented; make the artifact the file or directory itself" },
+        { "recurseMode", F_REFUSED, .why = "not implemented" },
+        { "artifactGC", F_REFUSED, .why = "artifacts go with their workflow" },
+        { "archiveLogs", F_REFUSED, .why = "logs stay in the journal (sdflow logs)" },
         {},
 };
 static const Field artifact_item = { "", F_OBJECT, .fields = artifact_fields };
@@ -134,7 +138,7 @@ static const Field continue_on_fields[] = { { "error", F_BOOL }, { "failed", F_B
         { "withParam", F_STRING },                                                                    \
         { "withSequence", F_OBJECT, .fields = sequence_fields },                                      \
         { "continueOn", F_OBJECT, .fields = continue_on_fields },                                     \
-        { "onExit", F_STRING },                                                                       \
+        { "onExit", F_REFUSED, .why = "a task's or step's exit handler is not implemented; use spec.onExit" }, \
         { "templateRef", F_REFUSED, .why = "WorkflowTemplates are not implemented; inline the template" }, \
         { "inline", F_REFUSED, .why = "give the template a name in spec.templates" },                 \
         { "hooks", F_REFUSED, .why = "lifecycle hooks are not implemented; use onExit" }
@@ -371,8 +375,6 @@ static void check_dag(json_t *spec, json_t *dag, const char *base, Diags *d) {
                 if (!json_object_get(t, "template"))
                         diags_add(d, true, path, "required field is missing");
                 check_ref(spec, json_object_get(t, "template"), path, d);
-                snprintf(path, sizeof path, "%s.dag.tasks[%zu].onExit", base, i);
-                check_ref(spec, json_object_get(t, "onExit"), path, d);
                 json_t *dependencies = json_object_get(t, "dependencies");
                 const char *depends = json_string_value(json_object_get(t, "depends"));
                 if (dependencies && depends) {
@@ -587,6 +589,26 @@ static void check_variables(json_t *spec, json_t *t, const char *base, Diags *d)
                 check_call(&v, x, p);
         }
         json_decref(names);
+        /* The template's own texts that are expanded: each must be a known
+         * variable, and no {{=...}} expression (refused here, not when it runs). */
+        json_array_foreach(json_object_get(json_object_get(t, "inputs"), "parameters"), i, x) {
+                snprintf(p, sizeof p, "%s.inputs.parameters[%zu].value", base, i);
+                check_text(&v, json_object_get(x, "value"), p);
+                snprintf(p, sizeof p, "%s.inputs.parameters[%zu].default", base, i);
+                check_text(&v, json_object_get(x, "default"), p);
+        }
+        json_array_foreach(json_object_get(json_object_get(t, "outputs"), "parameters"), i, x) {
+                snprintf(p, sizeof p, "%s.outputs.parameters[%zu].valueFrom.path", base, i);
+                check_text(&v, json_object_get(json_object_get(x, "valueFrom"), "path"), p);
+        }
+        json_array_foreach(json_object_get(json_object_get(t, "outputs"), "artifacts"), i, x) {
+                snprintf(p, sizeof p, "%s.outputs.artifacts[%zu].path", base, i);
+                check_text(&v, json_object_get(x, "path"), p);
+        }
+        snprintf(p, sizeof p, "%s.timeout", base);
+        check_text(&v, json_object_get(t, "timeout"), p);
+        snprintf(p, sizeof p, "%s.dag.target", base);
+        check_text(&v, json_object_get(json_object_get(t, "dag"), "target"), p);
 }
 
 static void check_templates(json_t *spec, Diags *d) {
