@@ -578,6 +578,19 @@ static json_t *resolve_pod(Ctx *c, json_t *tmpl, json_t *node, char *msg, size_t
         }
         if (str(proc, "workingDir"))
                 json_object_set_new(r, "workingDir", json_string(str(proc, "workingDir")));
+        /* The template's timeout, which may come from an input ("{{inputs.parameters.timeout}}"). */
+        if (json_is_string(json_object_get(tmpl, "timeout"))) {
+                char *t = expand(&s, str(tmpl, "timeout"), err, sizeof err);
+                json_t *tv = t ? json_string(t) : NULL;
+                if (!t || wf_parse_duration(tv) < 0) {
+                        snprintf(msg, size, "timeout: '%.80s' is not a duration (30s, 1m30s, 2h)", t ? t : err);
+                        free(t);
+                        json_decref(tv);
+                        goto fail;
+                }
+                json_object_set_new(r, "timeout", tv);
+                free(t);
+        }
         json_object_set(r, "resources", json_object_get(json_object_get(proc, "resources"), "limits") ?: json_null());
         json_object_set(r, "inputs", json_object_get(node, "inputs"));
         /* Outputs: where the step leaves them. */
@@ -1082,10 +1095,10 @@ static void task_deps(json_t *task, json_t *set) {
         }
 }
 
-/* A DAG's tasks, or with dag.target (names, space-separated) only those and what they depend on. */
-static json_t *dag_tasks(json_t *dag) {
+/* A DAG's tasks, or with target (dag.target expanded: names, space- or
+ * comma-separated) only those and what they depend on. */
+static json_t *dag_tasks(json_t *dag, const char *target) {
         json_t *all = json_object_get(dag, "tasks");
-        const char *target = str(dag, "target");
         if (!target || !*target)
                 return json_incref(all);
         json_t *want = json_object(), *t;
@@ -1117,7 +1130,9 @@ static void execute_dag(Ctx *c, json_t *node, json_t *tmpl) {
         const char *name = str(node, "name");
         Scope s = { .c = c, .vars = input_vars(tmpl, node), .dag = name, .keep = json_array() };
         bool fail_fast = !json_is_false(json_object_get(dag, "failFast"));
-        json_t *tasks = dag_tasks(dag);
+        char terr[256];
+        _cleanup_free_ char *target = str(dag, "target") ? expand(&s, str(dag, "target"), terr, sizeof terr) : NULL;
+        json_t *tasks = dag_tasks(dag, target);
         size_t i, n = json_array_size(tasks), n_done = 0;
         bool failed = false, any_bad = false;
         char err[256];

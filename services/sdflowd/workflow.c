@@ -265,7 +265,8 @@ static void send_start(Engine *e, const char *key, json_t *wf, json_t *node) {
         json_array_foreach(json_object_get(json_object_get(wf, "spec"), "templates"), i, t)
                 if (str(node, "templateName") && strcmp(str(t, "name"), str(node, "templateName")) == 0)
                         tmpl = t;
-        int64_t tsec = wf_parse_duration(json_object_get(tmpl, "timeout"));
+        /* (resolved with the step: it may come from an input) */
+        int64_t tsec = wf_parse_duration(json_object_get(step, "timeout"));
         if (tsec < 0)
                 tsec = wf_parse_duration(json_object_get(tmpl, "activeDeadlineSeconds"));
         if (tsec > 0)
