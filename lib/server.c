@@ -172,8 +172,13 @@ static void peer_identify(int fd, HttpPeer *p) {
                 p->family = sa.ss_family;
                 if (sa.ss_family == AF_INET)
                         inet_ntop(AF_INET, &((struct sockaddr_in *) &sa)->sin_addr, p->addr, sizeof p->addr);
-                else if (sa.ss_family == AF_INET6)
-                        inet_ntop(AF_INET6, &((struct sockaddr_in6 *) &sa)->sin6_addr, p->addr, sizeof p->addr);
+                else if (sa.ss_family == AF_INET6) {
+                        const struct in6_addr *a6 = &((struct sockaddr_in6 *) &sa)->sin6_addr;
+                        if (IN6_IS_ADDR_V4MAPPED(a6)) /* an IPv4 client of a dual-stack socket */
+                                inet_ntop(AF_INET, &a6->s6_addr[12], p->addr, sizeof p->addr);
+                        else
+                                inet_ntop(AF_INET6, a6, p->addr, sizeof p->addr);
+                }
         }
         snprintf(p->key, sizeof p->key, "address %s", p->addr[0] ? p->addr : "?");
 }
