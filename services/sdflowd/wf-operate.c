@@ -1125,25 +1125,69 @@ static json_t *dag_tasks(json_t *dag, const char *target) {
         return out;
 }
 
+/* The phase a DAG's task stands for, as Argo's assessDAGPhase deduces it:
+ * its own if it ran (Succeeded, Failed, Error); if it was Omitted or
+ * Skipped, its dependencies' (a failure preferred), so that a failure is
+ * not hidden by the tasks after it being omitted.  memo: name -> phase. */
+static const char *branch_phase(Ctx *c, json_t *dag, const char *dag_name, json_t *task, json_t *memo,
+                                unsigned depth) {
+        const char *tname = str(task, "name");
+        json_t *m = json_object_get(memo, tname);
+        if (m)
+                return json_string_value(m);
+        _cleanup_free_ char *nn = joinf("%s.%s", dag_name, tname);
+        json_t *tn = nn ? get_node(c, nn) : NULL;
+        const char *ph = tn ? node_phase(tn) : NULL, *out = "Succeeded";
+        if (ph && (strcmp(ph, "Succeeded") == 0 || phase_bad(ph)))
+                out = ph;
+        else if (depth < 4 * WF_MAX_NODES) {
+                json_t *deps = json_object(), *v;
+                const char *dname;
+                task_deps(task, deps);
+                json_object_foreach(deps, dname, v) {
+                        json_t *dt = find_task(dag, dname);
+                        const char *dp = dt ? branch_phase(c, dag, dag_name, dt, memo, depth + 1) : "Succeeded";
+                        if (phase_bad(dp) && !phase_bad(out))
+                                out = dp;
+                }
+                json_decref(deps);
+        }
+        json_object_set_new(memo, tname, json_string(out));
+        return json_string_value(json_object_get(memo, tname));
+}
+
+/* Whether any task depends on the task named name. */
+static bool is_depended_on(json_t *tasks, const char *name) {
+        json_t *t;
+        size_t i;
+        json_array_foreach(tasks, i, t) {
+                json_t *deps = json_object();
+                task_deps(t, deps);
+                bool yes = json_object_get(deps, name) != NULL;
+                json_decref(deps);
+                if (yes)
+                        return true;
+        }
+        return false;
+}
+
+/* A DAG, as Argo runs it now: a task starts as soon as its dependencies
+ * allow (a failure does not stop the others: what depends on the failed
+ * task without naming .Failed is Omitted), and when every task has ended,
+ * the DAG's phase is that of its target tasks (dag.target, or those no
+ * task depends on), each by branch_phase(), continueOn considered.  Argo
+ * marks a failFast DAG failed while other branches still run; sdflow waits
+ * for them, so failFast changes nothing here. */
 static void execute_dag(Ctx *c, json_t *node, json_t *tmpl) {
         json_t *dag = json_object_get(tmpl, "dag"), *task;
         const char *name = str(node, "name");
         Scope s = { .c = c, .vars = input_vars(tmpl, node), .dag = name, .keep = json_array() };
-        bool fail_fast = !json_is_false(json_object_get(dag, "failFast"));
         char terr[256];
         _cleanup_free_ char *target = str(dag, "target") ? expand(&s, str(dag, "target"), terr, sizeof terr) : NULL;
         json_t *tasks = dag_tasks(dag, target);
         size_t i, n = json_array_size(tasks), n_done = 0;
-        bool failed = false, any_bad = false;
         char err[256];
 
-        /* First the tasks already done, to know about failures. */
-        json_array_foreach(tasks, i, task) {
-                _cleanup_free_ char *nn = joinf("%s.%s", name, str(task, "name"));
-                json_t *tn = nn ? get_node(c, nn) : NULL;
-                if (tn && phase_done(node_phase(tn)) && !passes(task, tn))
-                        failed = true;
-        }
         json_array_foreach(tasks, i, task) {
                 const char *tname = str(task, "name");
                 _cleanup_free_ char *nn = joinf("%s.%s", name, tname);
@@ -1151,7 +1195,7 @@ static void execute_dag(Ctx *c, json_t *node, json_t *tmpl) {
                         continue;
                 json_t *tn = get_node(c, nn);
                 if (!tn) {
-                        if (c->stopping || (failed && fail_fast))
+                        if (c->stopping)
                                 continue;
                         /* Dependencies. */
                         int ok = 1;
@@ -1193,18 +1237,14 @@ static void execute_dag(Ctx *c, json_t *node, json_t *tmpl) {
                 if (!tn)
                         continue;
                 add_child(c, node, tn);
-                if (phase_done(node_phase(tn))) {
+                if (phase_done(node_phase(tn)))
                         n_done++;
-                        if (!passes(task, tn))
-                                failed = any_bad = true;
-                }
         }
         if (strcmp(node_phase(node), "Pending") == 0)
                 set_phase(c, node, "Running", NULL);
-        /* Done when every task is done, or (after a failure, or while
-         * stopping) when nothing more runs. */
+        /* Done when every task is done, or (stopping) when nothing more runs. */
         bool done = n_done == n;
-        if (!done && (failed || c->stopping)) {
+        if (!done && c->stopping) {
                 done = true;
                 json_array_foreach(tasks, i, task) {
                         _cleanup_free_ char *nn = joinf("%s.%s", name, str(task, "name"));
@@ -1214,14 +1254,31 @@ static void execute_dag(Ctx *c, json_t *node, json_t *tmpl) {
                 }
         }
         if (done) {
-                if (any_bad || failed)
-                        set_phase(c, node, "Failed", "child failed");
-                else if (c->stopping && n_done < n)
+                const char *bad = NULL, *bad_task = NULL;
+                json_t *memo = json_object();
+                json_array_foreach(tasks, i, task) {
+                        const char *tname = str(task, "name");
+                        if (!target && is_depended_on(tasks, tname))
+                                continue; /* not a target task */
+                        const char *bp = branch_phase(c, dag, name, task, memo, 0);
+                        _cleanup_free_ char *nn = joinf("%s.%s", name, tname);
+                        json_t *tn = nn ? get_node(c, nn) : NULL;
+                        if (phase_bad(bp) && !(tn && phase_bad(node_phase(tn)) && passes(task, tn)) && !bad) {
+                                bad = bp;
+                                bad_task = tname;
+                        }
+                }
+                if (bad) {
+                        char m[400];
+                        snprintf(m, sizeof m, "child '%s' failed", bad_task);
+                        set_phase(c, node, "Failed", m);
+                } else if (c->stopping && n_done < n)
                         set_phase(c, node, "Failed", "stopped");
                 else {
                         collect_outputs(c, tmpl, node, &s);
                         set_phase(c, node, "Succeeded", NULL);
                 }
+                json_decref(memo);
         }
         json_decref(s.vars);
         json_decref(s.keep);

@@ -228,7 +228,9 @@ static void test_failure(void) {
         CHECK_STREQ(phase_of(&s, "D"), "Omitted");
         sim_free(&s);
 
-        /* failFast (the default): after B fails no new task starts. */
+        /* As Argo runs DAGs now (failFast the default): after B fails, what
+         * depends on B.Failed still runs, what needs B is Omitted, and the
+         * DAG fails: its target C stands for B's failure. */
         s = sim(HEAD "spec:\n  entrypoint: d\n  templates:\n"
                      "  - {name: ok, container: {image: x, command: [echo, ok]}}\n"
                      "  - {name: bad, container: {image: x, command: [exit, '1']}}\n"
@@ -238,7 +240,42 @@ static void test_failure(void) {
                      "      - {name: E, template: ok, depends: B.Failed}\n");
         run(&s);
         CHECK_STREQ(wf_phase(&s), "Failed");
-        CHECK(node(&s, "E") == NULL && node(&s, "C") == NULL);
+        CHECK_STREQ(phase_of(&s, "E"), "Succeeded");
+        CHECK_STREQ(phase_of(&s, "C"), "Omitted");
+        CHECK(strstr(json_string_value(json_object_get(node(&s, "w"), "message")) ?: "", "child 'C' failed") != NULL);
+        sim_free(&s);
+
+        /* Argo's dag-enhanced-depends: C fails, but every target task ran or
+         * was omitted for a reason that is not C's failure: Succeeded. */
+        s = sim(HEAD "spec:\n  entrypoint: d\n  templates:\n"
+                     "  - {name: pass, container: {image: x, command: [exit, '0']}}\n"
+                     "  - {name: fail, container: {image: x, command: [exit, '1']}}\n"
+                     "  - name: d\n    dag:\n      tasks:\n"
+                     "      - {name: A, template: pass}\n"
+                     "      - {name: B, depends: A, template: pass}\n"
+                     "      - {name: C, depends: A, template: fail}\n"
+                     "      - {name: should-execute-1, depends: 'A && (C.Succeeded || C.Failed)', template: pass}\n"
+                     "      - {name: should-execute-2, depends: B || C, template: pass}\n"
+                     "      - {name: should-not-execute, depends: B && C, template: pass}\n"
+                     "      - {name: should-execute-3, depends: should-execute-2.Succeeded || should-not-execute, template: pass}\n");
+        run(&s);
+        CHECK_STREQ(wf_phase(&s), "Succeeded");
+        CHECK_STREQ(phase_of(&s, "C"), "Failed");
+        CHECK_STREQ(phase_of(&s, "should-execute-1"), "Succeeded");
+        CHECK_STREQ(phase_of(&s, "should-execute-2"), "Succeeded");
+        CHECK_STREQ(phase_of(&s, "should-not-execute"), "Omitted");
+        CHECK_STREQ(phase_of(&s, "should-execute-3"), "Succeeded");
+        sim_free(&s);
+
+        /* A failed leaf with continueOn.failed does not fail the DAG. */
+        s = sim(HEAD "spec:\n  entrypoint: d\n  templates:\n"
+                     "  - {name: ok, container: {image: x, command: [echo, ok]}}\n"
+                     "  - {name: bad, container: {image: x, command: [exit, '1']}}\n"
+                     "  - name: d\n    dag:\n      tasks:\n"
+                     "      - {name: A, template: ok}\n"
+                     "      - {name: B, template: bad, dependencies: [A], continueOn: {failed: true}}\n");
+        run(&s);
+        CHECK_STREQ(wf_phase(&s), "Succeeded");
         sim_free(&s);
 }
 
