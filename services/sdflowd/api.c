@@ -438,9 +438,9 @@ void api_reconcile_all(Api *a) {
                 if (crashguard_is_quarantined(o))
                         continue;
                 _cleanup_guard_ unsigned g = crashguard_enter(&kind_profile, o, GUARD_RECONCILE);
-                json_t *p = json_incref(o);
-                reconcile_profile(a, &p);
-                json_decref(p);
+                json_t *st = ns_restore(a->namespaces, o);
+                set_profile_status(a, manifest_name(o), st, NULL);
+                json_decref(st);
         }
         json_decref(items);
         /* The InferenceServices' replica units, then the route table. */

@@ -1,4 +1,6 @@
 /* namespaces.c: see namespaces.h. */
+#include <sys/stat.h>
+#include <pwd.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -70,7 +72,17 @@ static json_t *status(const char *phase, const char *reason, const char *message
         return st;
 }
 
+static json_t *apply(Namespaces *n, json_t *profile, bool restore);
+
 json_t *ns_apply(Namespaces *n, json_t *profile) {
+        return apply(n, profile, false);
+}
+
+json_t *ns_restore(Namespaces *n, json_t *profile) {
+        return apply(n, profile, true);
+}
+
+static json_t *apply(Namespaces *n, json_t *profile, bool restore) {
         const char *ns = manifest_name(profile);
         const char *owner = json_string_value(json_object_get(json_object_get(json_object_get(profile, "spec"), "owner"), "name"));
         char slice[300], user[64], dir[300], err[512], desc[128];
@@ -89,8 +101,15 @@ json_t *ns_apply(Namespaces *n, json_t *profile) {
         if (!n->bus)
                 return status("Failed", "NoSystemd", "systemd is not reachable over D-Bus", extra);
 
+        /* At start, a namespace that was Ready and still has its user and
+         * directory (they outlive sdflowd) needs only its slice again
+         * (transient): a restart, after a crash say, is then quick. */
+        const char *phase = json_string_value(json_object_get(json_object_get(profile, "status"), "phase"));
+        struct stat st;
+        bool have = restore && phase && strcmp(phase, "Ready") == 0 && getpwnam(user) && stat(dir, &st) == 0 &&
+                    S_ISDIR(st.st_mode);
         char *const argv[] = { (char *) n->helper, (char *) "create", (char *) ns, user, (char *) owner, NULL };
-        r = manager_run(n->bus, "sdflow-ns-create", argv, HELPER_TIMEOUT_USEC, err, sizeof err);
+        r = have ? 0 : manager_run(n->bus, "sdflow-ns-create", argv, HELPER_TIMEOUT_USEC, err, sizeof err);
         if (r < 0) {
                 log_warning("Namespace %s: creating user and directory failed: %s", ns, err);
                 return status("Failed", "UserSetupFailed", err, extra);

@@ -22,6 +22,10 @@ typedef struct Namespaces {
         uint64_t copy_timeout_usec; /* ModelCopyTimeoutSec=: a model copy's time */
 } Namespaces;
 
+/* As ns_apply(), at start: the user and directory are made again only
+ * when they are missing (or the Profile was not Ready). */
+json_t *ns_restore(Namespaces *n, json_t *profile);
+
 /* The system user of namespace ns: "sdflow-<ns>", shortened with a hash
  * when that would exceed 32 characters. */
 void ns_user_name(const char *ns, char *buf, size_t size);
