@@ -761,6 +761,14 @@ static void conn_refuse_now(HttpConn *c, int status, const char *msg) {
         conn_set_timer(c, REFUSED_LINGER_USEC);
 }
 
+/* A connection closed to make room for a new one: as if its time were up
+ * (408 if it sent part of a request, closed if it sent nothing). */
+static void conn_evict(HttpConn *c) {
+        conn_set_pending(c, false);
+        c->deadline = 0;
+        conn_timeout(c);
+}
+
 /* The connection (of key, or any when NULL) that has waited longest for its
  * request head, or NULL. */
 static HttpConn *oldest_pending(HttpServer *s, const char *key, HttpConn *except) {
@@ -835,15 +843,15 @@ static int server_accept_one(HttpServer *s, int lfd) {
         }
         conn_set_pending(c, true);
         /* Connections that never send a whole head: the oldest go for the new. */
-        if (cfg->max_pending_per_peer > 0 && p->pending > cfg->max_pending_per_peer) {
+        if (!privileged && cfg->max_pending_per_peer > 0 && p->pending > cfg->max_pending_per_peer) {
                 HttpConn *old = oldest_pending(s, c->peer.key, c);
                 if (old)
-                        conn_free(old);
+                        conn_evict(old);
         }
         if (cfg->max_pending > 0 && s->n_pending > cfg->max_pending) {
                 HttpConn *old = oldest_pending(s, NULL, c);
                 if (old)
-                        conn_free(old);
+                        conn_evict(old);
         }
         return 0;
 }

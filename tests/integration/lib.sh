@@ -92,20 +92,20 @@ is_state() { [ "$(unit_state "$1")" = "$2" ]; }
 # scenario, and so does a program of a unit that aborted (abort_on_error).
 sanitizer_check() {
         [ "${SDFLOW_SANITIZED:-0}" = 1 ] || return 0
-        local out n
-        out=$(sbx journalctl -o cat --no-pager 2>/dev/null |
-                grep -E 'ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|SUMMARY: [A-Za-z]+Sanitizer' | head -n 20)
+        journal_must_not_have 'ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|SUMMARY: [A-Za-z]+Sanitizer' \
+                "sanitizer reports in the journal:"
+        # A program that died of a signal no test sends (the tests' own kills are SIGKILL and SIGSEGV).
+        journal_must_not_have 'Main process exited, code=(killed|dumped), status=(4/ILL|6/ABRT|7/BUS|8/FPE)' \
+                "a program died under the sanitizers:"
+}
+
+# journal_must_not_have REGEX WHAT: a check that fails, showing the lines, if the sandbox's journal has any.
+journal_must_not_have() {
+        local out
+        out=$(sbx journalctl -o cat --no-pager 2>/dev/null | grep -E "$1" | head -n 20)
         checks=$((checks + 1))
         if [ -n "$out" ]; then
-                fail "sanitizer reports in the journal:"
-                sed 's/^/      /' <<<"$out"
-        fi
-        # A daemon that died of a signal no test sends (the tests' own kills are SIGKILL and SIGSEGV).
-        out=$(sbx journalctl -o cat --no-pager 2>/dev/null |
-                grep -E 'Main process exited, code=(killed|dumped), status=(4/ILL|6/ABRT|7/BUS|8/FPE)' | head -n 5)
-        checks=$((checks + 1))
-        if [ -n "$out" ]; then
-                fail "a program died under the sanitizers:"
+                fail "$2"
                 sed 's/^/      /' <<<"$out"
         fi
 }
