@@ -802,27 +802,31 @@ static void release_quarantine(Api *a, const Kind *k, json_t **objp) {
         log_info("%s %s%s%s is processed again (out of quarantine).", k->plural, ns ?: "", ns ? "/" : "", name);
 }
 
-/* At start: every quarantined object says so in its status, once. */
+/* At start: every quarantined object says so in its status, once.  Only
+ * those the store names are read: parsing every object (a workflow's
+ * status can be megabytes) would delay the start after a crash. */
 static void mark_quarantined(Api *a) {
         char ts[32];
+        json_t *rows, *row;
+        size_t i;
         format_now_rfc3339(ts, sizeof ts);
-        for (size_t i = 0; kinds[i]; i++) {
-                const Kind *k = kinds[i];
-                json_t *items, *o;
-                size_t j;
-                if (store_list(a->store, k, NULL, &items, NULL) < 0)
+        if (store_crashes(a->store, CRASHGUARD_DEATHS, &rows) < 0)
+                return;
+        json_array_foreach(rows, i, row) {
+                const Kind *k = crashguard_kind(json_string_value(json_object_get(row, "kind")));
+                json_auto_t *o = NULL;
+                if (!k || store_get(a->store, k, k->namespaced ? json_string_value(json_object_get(row, "namespace")) : NULL,
+                                    json_string_value(json_object_get(row, "name")), &o) < 0)
                         continue;
-                json_array_foreach(items, j, o) {
-                        json_t *st = json_object_get(o, "status");
-                        if (!crashguard_is_quarantined(o) || json_is_true(json_object_get(st, "sdflowQuarantined")))
-                                continue;
-                        json_t *marked = crashguard_mark(k, st, ts);
-                        if (marked)
-                                set_status(a, k, o, marked);
-                        json_decref(marked);
-                }
-                json_decref(items);
+                json_t *st = json_object_get(o, "status");
+                if (!crashguard_is_quarantined(o) || json_is_true(json_object_get(st, "sdflowQuarantined")))
+                        continue;
+                json_t *marked = crashguard_mark(k, st, ts);
+                if (marked)
+                        set_status(a, k, o, marked);
+                json_decref(marked);
         }
+        json_decref(rows);
 }
 
 /* What a stored object's controller does after an apply (or a retry):
