@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "crashguard.h"
+#include "safeio.h"
+#include "wf-operate.h"
 #include "kinds.h"
 #include "log.h"
 #include "metrics.h"
@@ -338,14 +340,11 @@ static void read_trial(json_t *spec, json_t *wf, json_t *trial) {
                 size_t i;
                 json_array_foreach(json_object_get(json_object_get(pod, "outputs"), "artifacts"), i, a)
                         if (strcmp(str(a, "name") ?: "", "metrics") == 0 && str(a, "hostPath")) {
-                                FILE *f = fopen(str(a, "hostPath"), "re");
-                                if (f) {
-                                        static char buf[1 << 20];
-                                        size_t len = fread(buf, 1, sizeof buf - 1, f);
-                                        buf[len] = '\0';
-                                        fclose(f);
+                                /* The trial's user's file: never through a link (safeio.h). */
+                                static char buf[1 << 20];
+                                const char *rel = safe_rel(WF_ARTIFACTS_BASE, str(a, "hostPath"));
+                                if (rel && safe_read_beneath(WF_ARTIFACTS_BASE, rel, buf, sizeof buf, NULL) == 0)
                                         parse_text(spec, buf, json_lines, &c, err, sizeof err);
-                                }
                         }
         } else
                 parse_text(spec, str(json_object_get(pod, "outputs"), "result") ?: "", false, &c, err, sizeof err);
@@ -456,13 +455,11 @@ static bool early_stop(Tuning *t, const char *ns, const char *name) {
                 char path[1024];
                 static char buf[256 * 1024 + 1];
                 size_t len = 0;
-                if (dir) {
-                        snprintf(path, sizeof path, "%s/stdout", dir);
-                        FILE *f = fopen(path, "re");
-                        if (f) {
-                                len = fread(buf, 1, sizeof buf - 1, f);
-                                fclose(f);
-                        }
+                const char *rel = dir ? safe_rel(WF_ARTIFACTS_BASE, dir) : NULL;
+                buf[0] = '\0';
+                if (rel) {
+                        snprintf(path, sizeof path, "%s/stdout", rel);
+                        (void) safe_read_beneath(WF_ARTIFACTS_BASE, path, buf, sizeof buf, &len);
                 }
                 buf[len] = '\0';
                 /* only whole lines */

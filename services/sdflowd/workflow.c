@@ -14,6 +14,7 @@
 
 #include "crashguard.h"
 #include "imagemap.h"
+#include "safeio.h"
 #include "kinds.h"
 #include "log.h"
 #include "manager.h"
@@ -63,49 +64,52 @@ static uint64_t epoch_now(void) {
         return (uint64_t) time(NULL);
 }
 
+/* Reads a file the step left in its node's directory (at most size - 1
+ * bytes): the directory is the namespace user's, so nothing there is
+ * trusted: never through a link, never a FIFO or device (safeio.h).
+ * Returns 0 or a negative errno (-ELOOP, -EBADFD: refused). */
+static int node_read(const char *dir, const char *name, char *buf, size_t size, size_t *len) {
+        const char *rel = safe_rel(ARTIFACTS_BASE, dir);
+        char path[1100];
+        if (!rel || snprintf(path, sizeof path, "%s/%s", rel, name) >= (int) sizeof path) {
+                buf[0] = '\0';
+                if (len)
+                        *len = 0;
+                return -EINVAL;
+        }
+        return safe_read_beneath(ARTIFACTS_BASE, path, buf, size, len);
+}
+
 static void pod_finish(Engine *e, json_t *wf, json_t *node, const char *sd_result, int sd_status) {
         json_t *wst = json_object_get(wf, "status");
-        char path[700], buf[VALUE_MAX + 1], msg[600] = "";
+        char path[700], buf[VALUE_MAX + 1], msg[600] = "", small[32];
         const char *dir = str(node, "sdflowDir");
         json_t *step = json_object_get(node, "sdflowStep");
         int code = -1;
-        FILE *f;
+        size_t n;
 
-        snprintf(path, sizeof path, "%s/exit", dir);
-        if ((f = fopen(path, "re"))) {
-                if (fscanf(f, "%d", &code) != 1)
-                        code = -1;
-                fclose(f);
-        }
-        snprintf(path, sizeof path, "%s/message", dir);
-        if ((f = fopen(path, "re"))) {
-                size_t n = fread(msg, 1, sizeof msg - 1, f);
-                msg[n] = '\0';
-                fclose(f);
-        }
+        if (node_read(dir, "exit", small, sizeof small, NULL) == 0 && sscanf(small, "%d", &code) != 1)
+                code = -1;
+        (void) node_read(dir, "message", msg, sizeof msg, NULL);
         json_t *outs = json_object();
-        snprintf(path, sizeof path, "%s/result", dir);
-        if ((f = fopen(path, "re"))) {
-                size_t n = fread(buf, 1, VALUE_MAX, f);
-                buf[n] = '\0';
-                fclose(f);
+        if (node_read(dir, "result", buf, sizeof buf, &n) == 0)
                 json_object_set_new(outs, "result", json_stringn_nocheck(buf, strlen(buf)));
-        }
         json_t *params = json_array(), *arts = json_array(), *p;
         size_t i;
         json_array_foreach(json_object_get(json_object_get(step, "outputs"), "parameters"), i, p) {
                 json_t *v = NULL;
                 if (str(p, "path")) {
-                        snprintf(path, sizeof path, "%s/parameters/%s", dir, str(p, "name"));
-                        if ((f = fopen(path, "re"))) {
-                                size_t n = fread(buf, 1, VALUE_MAX, f);
-                                buf[n] = '\0';
-                                fclose(f);
+                        snprintf(path, sizeof path, "parameters/%s", str(p, "name"));
+                        int r = node_read(dir, path, buf, sizeof buf, &n);
+                        if (r == 0) {
                                 /* Argo trims the file's trailing whitespace. */
                                 while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' ' || buf[n - 1] == '\r'))
                                         buf[--n] = '\0';
                                 v = json_string(buf) ?: json_string("");
-                        }
+                        } else if ((r == -ELOOP || r == -EBADFD) && !msg[0])
+                                snprintf(msg, sizeof msg, "output parameter '%s': %s is not a regular file "
+                                                          "(links, FIFOs and devices are not read)",
+                                         str(p, "name"), str(p, "path"));
                 }
                 if (!v && json_object_get(p, "default")) {
                         char *t = wf_value_text(json_object_get(p, "default"));
@@ -126,12 +130,7 @@ static void pod_finish(Engine *e, json_t *wf, json_t *node, const char *sd_resul
                 json_array_append_new(params, json_pack("{s:s, s:o}", "name", str(p, "name"), "value", v));
         }
         char digests[8192] = "";
-        snprintf(path, sizeof path, "%s/digests", dir);
-        if ((f = fopen(path, "re"))) {
-                size_t n = fread(digests, 1, sizeof digests - 1, f);
-                digests[n] = '\0';
-                fclose(f);
-        }
+        (void) node_read(dir, "digests", digests, sizeof digests, NULL);
         json_array_foreach(json_object_get(json_object_get(step, "outputs"), "artifacts"), i, p) {
                 char want[300];
                 snprintf(want, sizeof want, "%s ", str(p, "name"));
@@ -430,7 +429,7 @@ static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *ret_e
 static void reattach(Engine *e, const char *key, json_t *node) {
         const char *unit = str(node, "sdflowUnit");
         _cleanup_guard_ unsigned g = crashguard_enter(&kind_workflow, json_object_get(e->active, key), GUARD_RECONCILE);
-        char state[32] = "", result[32] = "", path[700];
+        char state[32] = "", result[32] = "";
         int status = 0;
         json_object_set_new(e->units, unit, json_pack("{s:s, s:s}", "key", key, "node", str(node, "id")));
         int r = manager_unit_result(e->ns->bus, unit, state, sizeof state, result, sizeof result, &status);
@@ -443,16 +442,17 @@ static void reattach(Engine *e, const char *key, json_t *node) {
                 finish_unit(e, unit, "failed");
                 return;
         }
-        struct stat st;
-        snprintf(path, sizeof path, "%s/exit", str(node, "sdflowDir"));
-        if (stat(path, &st) == 0) {
+        char rel[800];
+        const char *r0 = safe_rel(ARTIFACTS_BASE, str(node, "sdflowDir"));
+        snprintf(rel, sizeof rel, "%s/exit", r0 ?: "");
+        if (r0 && safe_exists_beneath(ARTIFACTS_BASE, rel)) {
                 log_info("Workflow %s: step %s finished while sdflowd was away.", key, unit);
                 finish_unit(e, unit, "done");
                 return;
         }
-        snprintf(path, sizeof path, "%s/started", str(node, "sdflowDir"));
+        snprintf(rel, sizeof rel, "%s/started", r0 ?: "");
         json_t *wf = json_object_get(e->active, key);
-        if (stat(path, &st) == 0) {
+        if (r0 && safe_exists_beneath(ARTIFACTS_BASE, rel)) {
                 /* It ran but left no exit status, and systemd has forgotten it. */
                 json_object_del(e->units, unit);
                 json_object_set_new(node, "phase", json_string("Error"));
@@ -511,9 +511,11 @@ static json_t *env_cache_lookup(void *userdata, const char *ns, const char *key,
         struct stat st;
         if (store_cache_get(e->store, ns, key, &outs, from, from_size) < 0)
                 return NULL;
-        /* Only while every artifact it names still exists (a deleted workflow takes its own). */
+        /* Only while every artifact it names still exists (a deleted workflow
+         * takes its own), as sdflow made it: not a link. */
         json_array_foreach(json_object_get(outs, "artifacts"), i, a)
-                if (!str(a, "hostPath") || stat(str(a, "hostPath"), &st) < 0) {
+                if (!safe_rel(ARTIFACTS_BASE, str(a, "hostPath")) || lstat(str(a, "hostPath"), &st) < 0 ||
+                    S_ISLNK(st.st_mode)) {
                         json_decref(outs);
                         return NULL;
                 }
@@ -522,7 +524,7 @@ static json_t *env_cache_lookup(void *userdata, const char *ns, const char *key,
 
 /* hostPath is NODEDIR/artifacts/NAME; sdflow-step wrote "NAME HEX" in NODEDIR/digests. */
 static bool env_artifact_digest(void *userdata, const char *host_path, char *buf, size_t size) {
-        char dir[1024], name[256], path[1100], line[400];
+        char dir[1024], name[256], line[400];
         bool found = false;
         (void) userdata;
         snprintf(dir, sizeof dir, "%s", host_path ?: "");
@@ -535,17 +537,16 @@ static bool env_artifact_digest(void *userdata, const char *host_path, char *buf
         if (!slash)
                 return false;
         *slash = '\0';
-        snprintf(path, sizeof path, "%s/digests", dir);
-        FILE *f = fopen(path, "re");
+        char digests[8192];
+        if (node_read(dir, "digests", digests, sizeof digests, NULL) < 0)
+                return false;
         size_t n = strlen(name);
-        while (f && fgets(line, sizeof line, f))
-                if (strncmp(line, name, n) == 0 && line[n] == ' ') {
-                        line[strcspn(line, "\n")] = '\0';
-                        snprintf(buf, size, "%s", line + n + 1);
+        for (char *save = NULL, *l = strtok_r(digests, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+                if (strncmp(l, name, n) == 0 && l[n] == ' ') {
+                        snprintf(line, sizeof line, "%s", l + n + 1);
+                        snprintf(buf, size, "%s", line);
                         found = true;
                 }
-        if (f)
-                fclose(f);
         return found;
 }
 

@@ -107,6 +107,36 @@ static int mkdir_parent(const char *path) {
         return mkdir_p(buf, 0755);
 }
 
+/* An output parameter: the value in the file at src, read as the step's
+ * user (a link is followed here, inside the step's own sandbox and with its
+ * rights) and written to dst as a regular file of at most RESULT_MAX bytes,
+ * so that sdflowd, which reads dst, never meets a link.  A FIFO or device
+ * is refused, not waited on. */
+static int copy_param(const char *src, const char *dst) {
+        int in = open(src, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        if (in < 0)
+                return -errno;
+        struct stat st;
+        if (fstat(in, &st) < 0 || !S_ISREG(st.st_mode)) {
+                close(in);
+                return -EINVAL;
+        }
+        static char buf[RESULT_MAX];
+        ssize_t n = read(in, buf, sizeof buf);
+        int r = n < 0 ? -errno : 0;
+        close(in);
+        if (r < 0)
+                return r;
+        (void) unlink(dst);
+        int out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
+        if (out < 0)
+                return -errno;
+        if (write(out, buf, (size_t) n) != n)
+                r = -EIO;
+        close(out);
+        return r;
+}
+
 /* Copies file or tree src to dst; feeds the digest with relative names and
  * contents, so a tree's digest does not depend on where it lies. */
 static int copy_tree(const char *src, const char *dst, EVP_MD_CTX *md, const char *rel) {
@@ -446,7 +476,7 @@ int main(int argc, char **argv) {
         for (size_t i = 0; i < n_param; i++) {
                 char dst[4200];
                 snprintf(dst, sizeof dst, "%s/parameters/%s", node_dir, params[i].name);
-                r = copy_tree(params[i].path, dst, NULL, "");
+                r = copy_param(params[i].path, dst);
                 if (r < 0 && code == 0 && !params[i].optional) {
                         set_message("output parameter '%s': cannot read %s: %s", params[i].name, params[i].path,
                                     strerror(-r));
