@@ -1,5 +1,8 @@
 /* api.c: routing and handlers of sdflowd's REST API; see api.h. */
 #include <errno.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <fcntl.h>
 #include <openssl/evp.h>
 #include <sys/random.h>
 #include <grp.h>
@@ -385,9 +388,22 @@ static void write_routes(Api *a) {
         json_decref(tokens);
         json_decref(items);
         json_t *doc = json_pack("{s:o}", "routes", routes);
-        if (json_dump_file(doc, a->routes_path_tmp, JSON_INDENT(1)) < 0 || rename(a->routes_path_tmp, a->routes_path) < 0)
-                log_warning_errno(errno, "Failed to write the route table %s, ignoring: %m", a->routes_path);
+        /* Readable by the gateway (group sdflow) only: it names every route
+         * and the tokens' hashes. */
+        char *text = json_dumps(doc, JSON_INDENT(1));
         json_decref(doc);
+        int fd = text ? open(a->routes_path_tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600) : -1;
+        bool ok = fd >= 0;
+        if (ok) {
+                struct group *gr = getgrnam("sdflow");
+                size_t n = strlen(text);
+                ok = write(fd, text, n) == (ssize_t) n && fchmod(fd, 0640) == 0 &&
+                     (!gr || fchown(fd, (uid_t) -1, gr->gr_gid) == 0);
+                ok = close(fd) == 0 && ok;
+        }
+        if (!ok || rename(a->routes_path_tmp, a->routes_path) < 0)
+                log_warning_errno(errno, "Failed to write the route table %s, ignoring: %m", a->routes_path);
+        free(text);
 }
 
 /* Stores status (not consumed) on obj's stored object and tells the watchers. */

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -182,6 +183,14 @@ static int setup(sd_event *e, void *settings, void **userdata) {
         if (r < 0) {
                 teardown(d);
                 return log_error_errno(r, "Failed to open the state database: %s", err[0] ? err : strerror(-r));
+        }
+        /* Databases made by an older sdflow were 0644: every object of every
+         * namespace, tokens' hashes, contributors.  They are sdflowd's only. */
+        static const char *const suffixes[] = { "", "-wal", "-shm" };
+        for (size_t i = 0; i < ELEMENTSOF(suffixes); i++) {
+                char p[1024];
+                snprintf(p, sizeof p, "%s%s", s->state_database, suffixes[i]);
+                (void) chmod(p, 0600);
         }
         if (had)
                 count_death(d->store, &left);

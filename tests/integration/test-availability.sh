@@ -373,6 +373,10 @@ sbx systemctl start sockets.target
 check "at boot the CronWorkflow's timer is back without any sdflow command" wait_for 30 sh -c "'$SANDBOX' exec $SB systemctl list-timers --all --no-legend | grep -q 'sdflow-cron_team-b_nightly'"
 check "at boot the model answers through the gateway without any sdflow command" wait_for 30 predict_b
 
+# The state database and the route table are not for everybody to read.
+check "the state database and its WAL are sdflowd's only (0600)" sh -c "[ \"\$('$SANDBOX' exec $SB sh -c 'stat -c %a /var/lib/sdflow/state.db*' | sort -u)\" = 600 ]"
+check "the route table is the gateway's to read only (0640 root:sdflow)" test "$(sbx stat -c '%a %U:%G' /run/sdflow/routes.json)" = "640 root:sdflow"
+
 # --- 9. the gateway: half-open connections and token guessing --------------------------------
 sbx ip addr add 127.0.0.2/8 dev lo 2>/dev/null || true
 sbx $FLOOD halfopen 127.0.0.1 8080 4200 20 >"$W/halfopen.json" &
