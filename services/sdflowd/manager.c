@@ -298,6 +298,17 @@ out:
         return r < 0 ? r : 0;
 }
 
+/* Nothing a workload leaves in shared memory outlives it or is seen by
+ * another: its own IPC namespace (System V, POSIX message queues) and its
+ * own /dev/shm (PrivateDevices= binds the host's). */
+static int append_private_ipc(sd_bus_message *m) {
+        int r = sd_bus_message_append(m, "(sv)", "PrivateIPC", "b", 1);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "(sv)", "TemporaryFileSystem", "a(ss)", 1, "/dev/shm",
+                                          "mode=1777,nosuid,nodev"); /* its pages count against the unit's MemoryMax= */
+        return r;
+}
+
 /* The sandbox every replica process gets, and the limits; one service's
  * properties, appended to an open a(sv). */
 static int append_sandbox(sd_bus_message *m, const ReplicaSpec *sp, const char *type, uint64_t memory_max,
@@ -310,6 +321,8 @@ static int append_sandbox(sd_bus_message *m, const ReplicaSpec *sp, const char *
                                       "closed", "CapabilityBoundingSet", "t", (uint64_t) 0, "MemoryMax", "t",
                                       memory_max, "CPUQuotaPerSecUSec", "t", cpu_quota, "CollectMode", "s",
                                       "inactive-or-failed");
+        if (r >= 0)
+                r = append_private_ipc(m);
         /* (bas): true = an allow-list.  A custom server and its forwarder
          * talk TCP, on the loopback of their own network namespace. */
         if (r >= 0 && !sp->server_argv)
@@ -486,6 +499,8 @@ static int append_step_sandbox(sd_bus_message *m, const StepSpec *sp) {
                                       sp->memory_max, "CPUQuotaPerSecUSec", "t", sp->cpu_quota_per_sec_usec,
                                       "TimeoutStartUSec", "t", sp->timeout_usec);
         /* No SystemCallFilter=: sdflow-step installs its own (see step.c). */
+        if (r >= 0)
+                r = append_private_ipc(m);
         if (r >= 0)
                 r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)(sv)(sv)(sv)", "RestrictAddressFamilies",
                                           "(bas)", 1, 1, "AF_UNIX", "SystemCallArchitectures", "as", 1, "native",
