@@ -975,6 +975,28 @@ static void handle_apply(Api *a, HttpConn *c, const Caller *caller, const Route 
                 goto out;
         }
 
+        /* A namespace's Unix user is unique: shortened names of long ones may
+         * meet (sdflow-<16 chars>-<hash>), and are then refused, never shared. */
+        if (k == &kind_profile) {
+                json_auto_t *profiles = NULL;
+                char mine[64], theirs[64];
+                ns_user_name(name, mine, sizeof mine);
+                json_t *o;
+                size_t i;
+                if (store_list(a->store, &kind_profile, NULL, &profiles, NULL) >= 0)
+                        json_array_foreach(profiles, i, o) {
+                                if (strcmp(manifest_name(o), name) == 0)
+                                        continue;
+                                ns_user_name(manifest_name(o), theirs, sizeof theirs);
+                                if (strcmp(mine, theirs) == 0) {
+                                        diags_add(&d, true, "metadata.name",
+                                                  "namespace %s would get the Unix user %s, which is namespace %s's; "
+                                                  "choose another name", name, mine, manifest_name(o));
+                                        reply_invalid(c, rt, &d);
+                                        goto out;
+                                }
+                        }
+        }
         {
                 char msg[512];
                 int code = check_storage(a, k, obj, ns, msg, sizeof msg);
