@@ -304,6 +304,10 @@ static void send_start(Engine *e, const char *key, json_t *wf, json_t *node) {
         snprintf(ref->key, sizeof ref->key, "%s", key);
         snprintf(ref->node, sizeof ref->node, "%s", str(node, "id"));
         json_object_set_new(e->units, sp.unit, json_pack("{s:s, s:s}", "key", key, "node", str(node, "id")));
+        /* A unit of that name left failed (a stopped step of a deleted
+         * workflow of the same name, say) would refuse the start: let it go
+         * first (the bus keeps the order of the two calls). */
+        manager_reset_failed(e->ns->bus, sp.unit);
         int r = manager_start_step(e->ns->bus, &sp, on_started, ref, err, sizeof err);
         if (r >= 0)
                 e->in_flight++;
