@@ -483,6 +483,21 @@ static int check_var(const char *name, void *userdata) {
                                   name[0] == 't' ? "task" : "step", (int) n, rest);
                         return 0;
                 }
+                /* What of a task or step is known: Argo's fields of a node. */
+                static const char *const fields[] = { "id", "status", "startedAt", "finishedAt", "exitCode",
+                                                      "outputs.result", "outputs.exitCode", NULL };
+                bool known = dot && (strncmp(dot + 1, "outputs.parameters.", 19) == 0 ||
+                                     strncmp(dot + 1, "outputs.artifacts.", 18) == 0);
+                for (size_t i = 0; dot && fields[i]; i++)
+                        known = known || strcmp(dot + 1, fields[i]) == 0;
+                if (!known) {
+                        diags_add(v->d, true, v->path, "'{{%s}}': a %s has no '%s' that sdflow knows (id, status, "
+                                                       "startedAt, finishedAt, exitCode, outputs.result, "
+                                                       "outputs.exitCode, outputs.parameters.NAME, "
+                                                       "outputs.artifacts.NAME)",
+                                  name, name[0] == 't' ? "task" : "step", dot ? dot + 1 : "");
+                        return 0;
+                }
                 /* An output must be one the called template declares. */
                 json_t *called = find_template(v->spec, json_string_value(tname));
                 const char *out;

@@ -290,7 +290,9 @@ static int lookup(const char *name, const char **value, void *userdata) {
                 if (strcmp(field, "status") == 0 || strcmp(field, "id") == 0 || strcmp(field, "startedAt") == 0 ||
                     strcmp(field, "finishedAt") == 0) {
                         v = json_object_get(node, strcmp(field, "status") == 0 ? "phase" : field);
-                } else if (strncmp(field, "outputs.", 8) == 0)
+                } else if (strcmp(field, "exitCode") == 0) /* Argo's {{steps.X.exitCode}} */
+                        v = node_output(s, node, "exitCode");
+                else if (strncmp(field, "outputs.", 8) == 0)
                         v = node_output(s, node, field + 8);
                 if (!json_is_string(v))
                         return -ENOENT;
@@ -890,8 +892,10 @@ static json_t *run_call(Ctx *c, json_t *call, const char *node_name, const char 
                 return node;
         char msg[512], err[256];
         const char *tname = str(call, "template");
-        /* when */
-        if (!node && str(call, "when")) {
+        bool expanded = json_object_get(call, "withItems") || json_object_get(call, "withParam") ||
+                        json_object_get(call, "withSequence");
+        /* when (of a loop: for each item, below, as Argo evaluates it) */
+        if (!node && str(call, "when") && !expanded) {
                 char *w = expand(s, str(call, "when"), err, sizeof err);
                 int r = w ? when_eval(w, err, sizeof err) : -EINVAL;
                 if (r <= 0) {
@@ -906,8 +910,6 @@ static json_t *run_call(Ctx *c, json_t *call, const char *node_name, const char 
                 }
                 free(w);
         }
-        bool expanded = json_object_get(call, "withItems") || json_object_get(call, "withParam") ||
-                        json_object_get(call, "withSequence");
         if (!expanded) {
                 json_t *args = expand_args(s, call, msg, sizeof msg);
                 if (!args) {
@@ -956,6 +958,19 @@ static json_t *run_call(Ctx *c, json_t *call, const char *node_name, const char 
                 is.vars = json_deep_copy(s->vars);
                 item_vars(is.vars, item);
                 json_t *child = get_node(c, child_name);
+                if (!child && str(call, "when")) {
+                        char *w = expand(&is, str(call, "when"), err, sizeof err);
+                        int r = w ? when_eval(w, err, sizeof err) : -EINVAL;
+                        if (r <= 0) {
+                                child = new_node(c, child_name, child_display, "Skipped", tname, str(node, "id"));
+                                if (r == 0)
+                                        snprintf(msg, sizeof msg, "when '%.200s' evaluated false", w);
+                                else
+                                        snprintf(msg, sizeof msg, "when: %s", err);
+                                set_phase(c, child, r == 0 ? "Skipped" : "Error", msg);
+                        }
+                        free(w);
+                }
                 if (!child) {
                         json_t *args = expand_args(&is, call, msg, sizeof msg);
                         if (!args) {

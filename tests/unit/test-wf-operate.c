@@ -577,6 +577,26 @@ static void test_recursion(void) {
         sim_free(&s);
 }
 
+/* A loop's when is evaluated for each item (Argo's parameter-aggregation);
+ * {{steps.X.exitCode}} is the step's exit code. */
+static void test_loop_when_exitcode(void) {
+        Sim s = sim(HEAD "spec:\n  entrypoint: s\n  templates:\n"
+                         "  - {name: say, inputs: {parameters: [{name: n}]}, container: {image: x, command: [echo, '{{inputs.parameters.n}}']}}\n"
+                         "  - {name: bad, container: {image: x, command: [exit, '3']}}\n"
+                         "  - name: s\n    steps:\n"
+                         "    - - {name: odd, template: say, withItems: [1, 2, 3, 4, 5], when: '{{item}} != 2 && {{item}} != 4',\n"
+                         "         arguments: {parameters: [{name: n, value: '{{item}}'}]}}\n"
+                         "    - - {name: b, template: bad, continueOn: {failed: true}}\n"
+                         "    - - {name: code, template: say, arguments: {parameters: [{name: n, value: 'code {{steps.b.exitCode}}'}]}}\n");
+        run(&s);
+        CHECK_STREQ(wf_phase(&s), "Succeeded");
+        CHECK_EQ_INT(json_array_size(s.order), 5); /* 3 items, b, code */
+        CHECK_STREQ(phase_of(&s, "odd(1:2)"), "Skipped");
+        CHECK_STREQ(phase_of(&s, "odd(2:3)"), "Succeeded");
+        CHECK_STREQ(json_string_value(json_object_get(json_object_get(node(&s, "code"), "outputs"), "result")), "code 3");
+        sim_free(&s);
+}
+
 /* Templates that call themselves with no pod in between: one pass would
  * recurse without end.  Each ends at a limit, with the limit named. */
 static void test_runaway(void) {
@@ -673,6 +693,7 @@ int main(void) {
         test_target_suspend_deadline();
         test_recursion();
         test_runaway();
+        test_loop_when_exitcode();
         printf("test-wf-operate: %d checks, %d failed\n", test_checks, test_failures);
         return test_failures ? 1 : 0;
 }
