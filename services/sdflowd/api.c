@@ -441,7 +441,8 @@ static void mark_not_run(Api *a, const Kind *k, json_t **obj) {
 static void cron_reconcile(Api *a, json_t *cwf);
 
 static void mark_quarantined(Api *a);
-static void react(Api *a, const Kind *k, json_t **storedp, StoreChange change, json_t *before, json_t *profile);
+static void react(Api *a, const Kind *k, json_t **storedp, StoreChange change, json_t *before, json_t *profile,
+                  const char *reader);
 
 void api_reconcile_all(Api *a) {
         json_t *items;
@@ -475,8 +476,14 @@ void api_reconcile_all(Api *a) {
                          * finish what that apply began. */
                         log_info("InferenceService %s/%s: generation %lld was stored but not acted on; applying it "
                                  "now.", manifest_namespace(o), manifest_name(o), (long long) gen);
+                        /* The model is read as whoever applied it (recorded before
+                         * the apply went on), else as the namespace's own user. */
+                        char nsuser[64];
+                        ns_user_name(manifest_namespace(o), nsuser, sizeof nsuser);
+                        const char *reader = json_string_value(
+                                json_object_get(json_object_get(o, "status"), "sdflowModelReader"));
                         json_t *obj = json_incref(o);
-                        react(a, &kind_isvc, &obj, STORE_UPDATED, NULL, profile);
+                        react(a, &kind_isvc, &obj, STORE_UPDATED, NULL, profile, reader ?: nsuser);
                         json_decref(obj);
                 } else
                         serving_restore(a->namespaces, o);
@@ -848,7 +855,8 @@ static void mark_quarantined(Api *a) {
 /* What a stored object's controller does after an apply (or a retry):
  * *stored is replaced by the object as stored afterwards; before is the
  * object before the apply (NULL if new), profile its namespace's Profile. */
-static void react(Api *a, const Kind *k, json_t **storedp, StoreChange change, json_t *before, json_t *profile) {
+static void react(Api *a, const Kind *k, json_t **storedp, StoreChange change, json_t *before, json_t *profile,
+                  const char *reader) {
         json_t *stored = *storedp;
         const char *ns = manifest_namespace(stored), *name = manifest_name(stored);
         if (k == &kind_profile) {
@@ -857,7 +865,9 @@ static void react(Api *a, const Kind *k, json_t **storedp, StoreChange change, j
                         reconcile_profile(a, &stored);
         } else if (k == &kind_isvc) {
                 if (change != STORE_UNCHANGED || !json_object_get(stored, "status")) {
-                        json_t *st = serving_apply(a->namespaces, stored, profile);
+                        json_t *st = serving_apply(a->namespaces, stored, profile, reader);
+                        /* Who the model is read as, should a restart finish this apply. */
+                        json_object_set_new(st, "sdflowModelReader", json_string(reader));
                         set_status(a, k, stored, st);
                         json_decref(st);
                         write_routes(a);
@@ -1053,7 +1063,17 @@ static void handle_apply(Api *a, HttpConn *c, const Caller *caller, const Route 
                                                       "change it, retry it (sdflow retry) or delete it", name);
         } else {
                 _cleanup_guard_ unsigned g = crashguard_enter(k, stored, GUARD_APPLY);
-                react(a, k, &stored, change, before, profile);
+                if (k == &kind_isvc && change != STORE_UNCHANGED) {
+                        /* Recorded first: a restart that finishes this apply reads
+                         * the model with this caller's rights, not more. */
+                        json_t *st = json_deep_copy(json_object_get(stored, "status") ?: json_object());
+                        if (json_is_object(st)) {
+                                json_object_set_new(st, "sdflowModelReader", json_string(caller->user));
+                                set_status(a, k, stored, st);
+                        }
+                        json_decref(st);
+                }
+                react(a, k, &stored, change, before, profile, caller->user);
         }
         /* kubectl tells created/configured/unchanged apart; so does sdflow apply. */
         char *w = warning_headers(&d);
@@ -1700,7 +1720,7 @@ static void handle_retry(Api *a, HttpConn *c, const Caller *caller, const Route 
         log_info("%s %s%s%s: retry by %s.", k->plural, ns ?: "", ns ? "/" : "", rt->name, caller->user);
         {
                 _cleanup_guard_ unsigned g = crashguard_enter(k, obj, GUARD_APPLY);
-                react(a, k, &obj, STORE_UPDATED, NULL, profile);
+                react(a, k, &obj, STORE_UPDATED, NULL, profile, caller->user);
         }
         reply_json(c, 200, TAKE_PTR(obj), NULL);
 }

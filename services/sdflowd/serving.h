@@ -15,11 +15,13 @@
  * InferenceServices of the namespace leave of the Profile's quota. */
 int serving_admit(Store *store, json_t *isvc, json_t *profile, char *msg, size_t size);
 
-/* Reconciles the revisions with the spec (a new revision for a changed
+/* reader: the Unix user whose rights a file:// storageUri is read with (the
+ * caller of the apply).
+ * Reconciles the revisions with the spec (a new revision for a changed
  * template, gated on its readiness check; the traffic split by
  * canaryTrafficPercent) and returns the new status (Ready, or not with the
  * reason).  Never fails otherwise. */
-json_t *serving_apply(Namespaces *n, json_t *isvc, json_t *profile);
+json_t *serving_apply(Namespaces *n, json_t *isvc, json_t *profile, const char *reader);
 
 /* The gateway's route for an InferenceService (see services/gateway/routes.h):
  * its host, and the revisions with traffic, their share, scaling settings
