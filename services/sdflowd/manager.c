@@ -1,5 +1,7 @@
 /* manager.c: see manager.h.  Method signatures from org.freedesktop.systemd1(5). */
 #include <errno.h>
+#include <sys/stat.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,11 +113,84 @@ static int append_strv_prop(sd_bus_message *m, const char *name, char **values) 
 
 /* What a process runs with: its environment, working directory and root
  * (RootDirectory= or RootImage=); each only when given. */
-static int append_process(sd_bus_message *m, char *const *env, const char *working_directory,
+/* ---- environment files ---------------------------------------------------------------- */
+
+#define ENV_DIR "/run/sdflow/env"
+
+void manager_env_path(const char *unit, char *buf, size_t size) {
+        snprintf(buf, size, ENV_DIR "/%s.env", unit);
+}
+
+/* One value as systemd's EnvironmentFile= parser reads it back unchanged:
+ * in single quotes (everything literal, newlines too) unless it has one;
+ * then in double quotes with \, ", $ and ` escaped. */
+static void write_env_value(FILE *f, const char *v) {
+        if (!strchr(v, '\'')) {
+                fprintf(f, "'%s'", v);
+                return;
+        }
+        fputc('"', f);
+        for (const char *p = v; *p; p++) {
+                if (strchr("\\\"$`", *p))
+                        fputc('\\', f);
+                fputc(*p, f);
+        }
+        fputc('"', f);
+}
+
+int manager_write_env_file(const char *unit, char *const *env, char *path, size_t size) {
+        manager_env_path(unit, path, size);
+        if (mkdir(ENV_DIR, 0700) < 0 && errno != EEXIST)
+                return -errno;
+        char tmp[400];
+        snprintf(tmp, sizeof tmp, "%s.tmp", path);
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return -errno;
+        FILE *f = fdopen(fd, "w");
+        if (!f) {
+                int r = -errno;
+                close(fd);
+                return r;
+        }
+        for (size_t i = 0; env && env[i]; i++) {
+                const char *eq = strchr(env[i], '=');
+                if (!eq || eq == env[i])
+                        continue;
+                fprintf(f, "%.*s=", (int) (eq - env[i]), env[i]);
+                write_env_value(f, eq + 1);
+                fputc('\n', f);
+        }
+        int r = fclose(f) == 0 ? 0 : -EIO;
+        if (r == 0 && rename(tmp, path) < 0)
+                r = -errno;
+        if (r < 0)
+                (void) unlink(tmp);
+        return r;
+}
+
+void manager_remove_env_file(const char *unit) {
+        char path[400];
+        manager_env_path(unit, path, sizeof path);
+        (void) unlink(path);
+}
+
+/* env goes to an EnvironmentFile= of unit (root's, mode 0600): its values
+ * appear neither in the unit's properties (systemctl show) nor in
+ * /run/systemd/transient, which every local user can read. */
+static int append_env_file(sd_bus_message *m, const char *unit, char *const *env) {
+        char path[400];
+        int r = manager_write_env_file(unit, env, path, sizeof path);
+        if (r < 0)
+                return r;
+        return sd_bus_message_append(m, "(sv)", "EnvironmentFiles", "a(sb)", 1, path, 0);
+}
+
+static int append_process(sd_bus_message *m, const char *unit, char *const *env, const char *working_directory,
                           const char *root_directory, const char *root_image) {
         int r = 0;
-        if (env)
-                r = append_strv_prop(m, "Environment", (char **) env);
+        if (env && env[0])
+                r = append_env_file(m, unit, env);
         if (r >= 0 && working_directory)
                 r = sd_bus_message_append(m, "(sv)", "WorkingDirectory", "s", working_directory);
         if (r >= 0 && root_directory)
@@ -426,7 +501,8 @@ int manager_start_replica(sd_bus *bus, const ReplicaSpec *sp, char *err, size_t 
                 if (r >= 0)
                         r = sd_bus_message_append(m, "(sv)", "StopWhenUnneeded", "b", 1);
                 if (r >= 0)
-                        r = append_process(m, sp->env, sp->working_directory, sp->root_directory, sp->root_image);
+                        r = append_process(m, server, sp->env, sp->working_directory, sp->root_directory,
+                                           sp->root_image);
                 if (r >= 0)
                         r = append_exec(m, sp->server_argv);
                 if (r >= 0)
@@ -512,7 +588,7 @@ static int append_step_sandbox(sd_bus_message *m, const StepSpec *sp) {
                 r = append_strv_prop(m, "ReadWritePaths", rw);
         }
         if (r >= 0)
-                r = append_process(m, sp->env, sp->working_directory, sp->root_directory, sp->root_image);
+                r = append_process(m, sp->unit, sp->env, sp->working_directory, sp->root_directory, sp->root_image);
         if (r >= 0 && sp->n_binds > 0) {
                 /* BindReadOnlyPaths=: a(ssbt) source, destination, ignore if missing, MS_REC */
                 r = sd_bus_message_open_container(m, 'r', "sv");

@@ -85,6 +85,13 @@ typedef struct StepSpec {
 int manager_start_step(sd_bus *bus, const StepSpec *spec, sd_bus_message_handler_t cb, void *userdata, char *err,
                        size_t errsz);
 
+/* The environment of a unit (a step's, a custom server's) is a root-only
+ * file, /run/sdflow/env/UNIT.env, named by EnvironmentFile=: written when
+ * the unit is started, removed (manager_remove_env_file) when it is gone. */
+void manager_env_path(const char *unit, char *buf, size_t size);
+int manager_write_env_file(const char *unit, char *const *env, char *path, size_t size);
+void manager_remove_env_file(const char *unit);
+
 /* Asks systemd for every JobRemoved signal (Subscribe), also of jobs other
  * connections queued (a step started before sdflowd restarted), and calls
  * cb with each: "uoss" id, job path, unit, result. */

@@ -178,6 +178,9 @@ static void stop_revision(Namespaces *n, json_t *rev) {
                 (void) manager_stop_unit(n->bus, svc, err, sizeof err);
                 snprintf(unit, sizeof unit, "%.*s.socket", (int) (strlen(svc) - strlen(".service")), svc);
                 (void) manager_stop_unit(n->bus, unit, err, sizeof err);
+                /* A custom server's environment (manager_start_replica). */
+                snprintf(unit, sizeof unit, "%.*s-server.service", (int) (strlen(svc) - strlen(".service")), svc);
+                manager_remove_env_file(unit);
         }
 }
 

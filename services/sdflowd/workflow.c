@@ -215,6 +215,38 @@ typedef struct StartRef {
 } StartRef;
 
 
+/* SDFLOW_STEP_SPEC=...: the script (or "") and the command's words, each
+ * NUL-terminated, in base64 (sdflow-step --spec-from-env). */
+static char *step_spec(json_t *step) {
+        size_t len = 0, i;
+        json_t *x;
+        const char *src = str(step, "source") ?: "";
+        len += strlen(src) + 1;
+        static const char *const parts[] = { "command", "args" };
+        for (int k = 0; k < 2; k++)
+                json_array_foreach(json_object_get(step, parts[k]), i, x)
+                        len += strlen(json_string_value(x) ?: "") + 1;
+        _cleanup_free_ char *raw = malloc(len);
+        if (!raw)
+                return NULL;
+        size_t o = 0;
+        memcpy(raw, src, strlen(src) + 1);
+        o += strlen(src) + 1;
+        for (int k = 0; k < 2; k++)
+                json_array_foreach(json_object_get(step, parts[k]), i, x) {
+                        const char *w = json_string_value(x) ?: "";
+                        memcpy(raw + o, w, strlen(w) + 1);
+                        o += strlen(w) + 1;
+                }
+        static const char prefix[] = "SDFLOW_STEP_SPEC=";
+        char *out = malloc(sizeof prefix + (len + 2) / 3 * 4 + 1);
+        if (!out)
+                return NULL;
+        memcpy(out, prefix, sizeof prefix - 1);
+        EVP_EncodeBlock((unsigned char *) out + sizeof prefix - 1, (const unsigned char *) raw, (int) len);
+        return out;
+}
+
 /* Starts the unit of a pod node whose status is saved. */
 static void send_start(Engine *e, const char *key, json_t *wf, json_t *node) {
         const char *ns = manifest_namespace(wf), *name = manifest_name(wf);
@@ -243,20 +275,29 @@ static void send_start(Engine *e, const char *key, json_t *wf, json_t *node) {
                 json_array_append_new(argv, json_sprintf("--%sartifact=%s=%s",
                                                          json_is_true(json_object_get(x, "optional")) ? "optional-" : "",
                                                          str(x, "name"), str(x, "path")));
-        if (str(step, "source"))
-                json_array_append_new(argv, json_sprintf("--source=%s", str(step, "source")));
-        json_array_append_new(argv, json_string("--"));
-        json_array_foreach(json_object_get(step, "command"), i, x)
-                json_array_append(argv, x);
-        json_array_foreach(json_object_get(step, "args"), i, x)
-                json_array_append(argv, x);
+        /* The script and the command line (the parameters in it) go with
+         * the environment into the unit's root-only EnvironmentFile=, never
+         * into ExecStart= (systemctl show) or sdflow-step's command line (ps). */
+        json_array_append_new(argv, json_string("--spec-from-env"));
+        char *spec = step_spec(step);
         size_t n = json_array_size(argv), ne = json_array_size(json_object_get(step, "env"));
-        char **av = calloc(n + 1, sizeof *av), **env = calloc(ne + 2, sizeof *env);
+        char **av = calloc(n + 1, sizeof *av), **env = calloc(ne + 3, sizeof *env);
+        if (!spec || !av || !env) {
+                free(spec);
+                free(av);
+                free(env);
+                json_decref(argv);
+                json_object_set_new(node, "phase", json_string("Error"));
+                json_object_set_new(node, "message", json_string("the step's unit could not be started: out of memory"));
+                mark_dirty(e, key);
+                return;
+        }
         json_array_foreach(argv, i, x)
                 av[i] = (char *) json_string_value(x);
         env[0] = (char *) STEP_PATH;
         json_array_foreach(json_object_get(step, "env"), i, x)
                 env[i + 1] = (char *) json_string_value(x);
+        env[ne + 1] = spec;
 
         /* The template's timeout (or activeDeadlineSeconds) bounds the unit. */
         uint64_t timeout = UINT64_MAX;
@@ -313,6 +354,7 @@ static void send_start(Engine *e, const char *key, json_t *wf, json_t *node) {
                 e->in_flight++;
         if (r < 0) {
                 free(ref);
+                manager_remove_env_file(sp.unit);
                 json_object_del(e->units, sp.unit);
                 json_object_set_new(node, "phase", json_string("Error"));
                 json_object_set_new(node, "message", json_sprintf("the step's unit could not be started: %s", err));
@@ -320,6 +362,7 @@ static void send_start(Engine *e, const char *key, json_t *wf, json_t *node) {
         }
         free(av);
         free(env);
+        free(spec);
         json_decref(argv);
 }
 
@@ -354,6 +397,7 @@ static void finish_unit(Engine *e, const char *unit, const char *job_result) {
         snprintf(key, sizeof key, "%s", str(ref, "key"));
         snprintf(nodeid, sizeof nodeid, "%s", str(ref, "node"));
         json_object_del(e->units, unit);
+        manager_remove_env_file(unit); /* it has run: its environment is not needed again */
         json_t *wf = json_object_get(e->active, key);
         if (!wf)
                 return;
@@ -401,6 +445,7 @@ static int on_started(sd_bus_message *m, void *userdata, sd_bus_error *ret_error
                 json_t *node = wf ? json_object_get(json_object_get(json_object_get(wf, "status"), "nodes"), ref->node)
                                   : NULL;
                 if (node && !wf_phase_done(node_phase(node))) {
+                        manager_remove_env_file(str(node, "sdflowUnit") ?: "");
                         json_object_del(e->units, str(node, "sdflowUnit") ?: "");
                         json_object_set_new(node, "phase", json_string("Error"));
                         json_object_set_new(node, "message", json_sprintf("the step's unit could not be started: %s",
@@ -891,6 +936,7 @@ void engine_forget(Engine *e, const char *ns, const char *name) {
                 if (str(n, "sdflowUnit") && !wf_phase_done(node_phase(n))) {
                         json_object_del(e->units, str(n, "sdflowUnit"));
                         manager_stop_async(e->ns->bus, str(n, "sdflowUnit"));
+                        manager_remove_env_file(str(n, "sdflowUnit"));
                 }
         json_object_del(e->active, key);
         json_object_del(e->dirty, key);

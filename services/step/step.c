@@ -368,8 +368,10 @@ int main(int argc, char **argv) {
                 { "artifact", required_argument, NULL, 'a' },
                 { "optional-artifact", required_argument, NULL, 'o' },
                 { "source", required_argument, NULL, 's' },
+                { "spec-from-env", no_argument, NULL, 'e' },
                 {},
         };
+        bool from_env = false;
         static Pair ins[MAX_IO], params[MAX_IO], arts[MAX_IO];
         size_t n_in = 0, n_param = 0, n_art = 0;
         const char *source = NULL;
@@ -398,6 +400,9 @@ int main(int argc, char **argv) {
                 case 's':
                         source = optarg;
                         break;
+                case 'e':
+                        from_env = true;
+                        break;
                 default:
                         return 2;
                 }
@@ -406,7 +411,41 @@ int main(int argc, char **argv) {
                         return 2;
                 }
         }
-        if (!node_dir || optind >= argc) {
+        /* The command and script from the environment (SDFLOW_STEP_SPEC:
+         * base64 of the source, then each argument, NUL-terminated), where
+         * sdflowd puts them so that they are not in the unit's ExecStart=
+         * nor in this process's command line for other users to read. */
+        char **spec_argv = NULL, **cmdv = argv + optind;
+        int cmdc = argc - optind;
+        if (from_env) {
+                const char *b64 = getenv("SDFLOW_STEP_SPEC");
+                size_t bl = b64 ? strlen(b64) : 0;
+                unsigned char *raw = bl ? malloc(bl / 4 * 3 + 4) : NULL;
+                int n = raw ? EVP_DecodeBlock(raw, (const unsigned char *) b64, (int) bl) : -1;
+                if (n > 0) /* EVP_DecodeBlock counts the padding's zero bytes too */
+                        while (n > 0 && bl > 0 && b64[--bl] == '=')
+                                n--;
+                if (n <= 0) {
+                        fprintf(stderr, "sdflow-step: --spec-from-env: SDFLOW_STEP_SPEC is missing or malformed\n");
+                        return 2;
+                }
+                size_t count = 0;
+                for (int k = 0; k < n; k++)
+                        count += raw[k] == '\0';
+                spec_argv = calloc(count + 1, sizeof *spec_argv);
+                if (!spec_argv || count < 2 || raw[n - 1] != '\0') {
+                        fprintf(stderr, "sdflow-step: --spec-from-env: SDFLOW_STEP_SPEC names no command\n");
+                        return 2;
+                }
+                size_t k = 0;
+                for (char *p = (char *) raw; p < (char *) raw + n; p += strlen(p) + 1)
+                        spec_argv[k++] = p;
+                source = spec_argv[0][0] ? spec_argv[0] : NULL;
+                unsetenv("SDFLOW_STEP_SPEC"); /* not passed on to the command */
+                cmdv = spec_argv + 1;
+                cmdc = (int) count - 1;
+        }
+        if (!node_dir || cmdc < 1) {
                 fprintf(stderr, "sdflow-step: give --dir and a command after --\n");
                 return 2;
         }
@@ -442,7 +481,7 @@ int main(int argc, char **argv) {
                         code = EXIT_INTERNAL;
                 }
         }
-        char **cmd = argv + optind;
+        char **cmd = cmdv;
         char **with_script = NULL;
         if (code == 0 && source) {
                 char script[] = "/tmp/sdflow-script-XXXXXX";
@@ -452,7 +491,7 @@ int main(int argc, char **argv) {
                         set_message("cannot write the script to /tmp: %m");
                         code = EXIT_INTERNAL;
                 } else {
-                        int n = argc - optind;
+                        int n = cmdc;
                         with_script = calloc((size_t) n + 2, sizeof *with_script);
                         memcpy(with_script, cmd, (size_t) n * sizeof *cmd);
                         with_script[n] = strdup(script);
