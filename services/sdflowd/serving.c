@@ -387,9 +387,10 @@ static int start_replicas(Namespaces *n, json_t *isvc, json_t *rev, char *err, s
 /* Creates revision number of isvc: copies the model, starts the replicas'
  * units and checks that the first replica answers.  Returns the revision's
  * record, with "ready" and, when not ready, "reason" and "message". */
-static json_t *create_revision(Namespaces *n, json_t *isvc, const char *reader, json_int_t number,
+static json_t *create_revision(Namespaces *n, json_t *isvc, json_t *profile, const char *reader, json_int_t number,
                                const char *digest) {
         const char *ns = manifest_namespace(isvc), *name = manifest_name(isvc), *format;
+        const char *owner = json_string_value(json_object_get(json_object_get(json_object_get(profile, "spec"), "owner"), "name"));
         json_t *m = model_part(isvc, &format), *pred = predictor(isvc);
         char user[64], num[32], err[512], dir[512], rname[300];
         revision_name(name, number, rname, sizeof rname);
@@ -431,8 +432,8 @@ static json_t *create_revision(Namespaces *n, json_t *isvc, const char *reader, 
                  * read themselves); a pipeline's artifact is the namespace's,
                  * read as its user. */
                 const char *as = uri && strncmp(uri, "artifact://", 11) == 0 ? user : reader;
-                char *const copy[] = { (char *) n->helper, (char *) "model", (char *) ns, user, (char *) as,
-                                       src, (char *) name, num, (char *) format, max, secs, NULL };
+                char *const copy[] = { (char *) n->helper, (char *) "model", (char *) ns, user, (char *) owner,
+                                       src, (char *) name, num, (char *) format, max, secs, (char *) as, NULL };
                 if (manager_run(n->bus, "sdflow-ns-model", copy, n->copy_timeout_usec + 5 * USEC_PER_SEC, err,
                                 sizeof err) < 0)
                         NOT_READY("ModelCopyFailed", "%s", err);
@@ -489,7 +490,6 @@ static json_t *conditions(bool ready, const char *reason, const char *message) {
 
 json_t *serving_apply(Namespaces *n, json_t *isvc, json_t *profile, const char *reader) {
         const char *ns = manifest_namespace(isvc), *name = manifest_name(isvc);
-        (void) profile;
         json_t *old = json_object_get(isvc, "status");
         json_t *oldpred = json_object_get(json_object_get(old, "components"), "predictor");
         json_t *revs = json_deep_copy(json_object_get(old, "revisions") ?: json_array());
@@ -520,7 +520,7 @@ json_t *serving_apply(Namespaces *n, json_t *isvc, json_t *profile, const char *
                 /* A new template makes a new revision; a latest revision that
                  * failed is tried again under its number. */
                 json_int_t number = !latest ? 1 : json_integer_value(json_object_get(latest, "number")) + (changed ? 1 : 0);
-                json_t *rev = create_revision(n, isvc, reader, number, digest);
+                json_t *rev = create_revision(n, isvc, profile, reader, number, digest);
                 if (!json_is_true(json_object_get(rev, "ready"))) {
                         ready = false;
                         reason = json_string_value(json_object_get(rev, "reason"));
