@@ -883,6 +883,26 @@ static void item_label(json_t *item, size_t i, char *buf, size_t size) {
         free(t);
 }
 
+/* A call's when, in scope s: NULL when it holds (or there is none), else
+ * the new node node_name, Skipped (or Error when the condition is bad). */
+static json_t *skipped_by_when(Ctx *c, json_t *call, Scope *s, const char *node_name, const char *display,
+                               const char *boundary) {
+        char msg[512], err[256];
+        if (!str(call, "when"))
+                return NULL;
+        _cleanup_free_ char *w = expand(s, str(call, "when"), err, sizeof err);
+        int r = w ? when_eval(w, err, sizeof err) : -EINVAL;
+        if (r > 0)
+                return NULL;
+        json_t *node = new_node(c, node_name, display, "Skipped", str(call, "template"), boundary);
+        if (r == 0)
+                snprintf(msg, sizeof msg, "when '%.200s' evaluated false", w);
+        else
+                snprintf(msg, sizeof msg, "when: %s", err);
+        set_phase(c, node, r == 0 ? "Skipped" : "Error", msg);
+        return node;
+}
+
 /* Runs one call (a DAG task or a step) named node_name in scope s, with
  * its when and items.  Returns its node (never NULL once created). */
 static json_t *run_call(Ctx *c, json_t *call, const char *node_name, const char *display, const char *boundary,
@@ -890,26 +910,13 @@ static json_t *run_call(Ctx *c, json_t *call, const char *node_name, const char 
         json_t *node = get_node(c, node_name);
         if (node && phase_done(node_phase(node)))
                 return node;
-        char msg[512], err[256];
+        char msg[512];
         const char *tname = str(call, "template");
         bool expanded = json_object_get(call, "withItems") || json_object_get(call, "withParam") ||
                         json_object_get(call, "withSequence");
         /* when (of a loop: for each item, below, as Argo evaluates it) */
-        if (!node && str(call, "when") && !expanded) {
-                char *w = expand(s, str(call, "when"), err, sizeof err);
-                int r = w ? when_eval(w, err, sizeof err) : -EINVAL;
-                if (r <= 0) {
-                        node = new_node(c, node_name, display, "Skipped", tname, boundary);
-                        if (r == 0)
-                                snprintf(msg, sizeof msg, "when '%.200s' evaluated false", w);
-                        else
-                                snprintf(msg, sizeof msg, "when: %s", err);
-                        set_phase(c, node, r == 0 ? "Skipped" : "Error", msg);
-                        free(w);
-                        return node;
-                }
-                free(w);
-        }
+        if (!node && !expanded && (node = skipped_by_when(c, call, s, node_name, display, boundary)))
+                return node;
         if (!expanded) {
                 json_t *args = expand_args(s, call, msg, sizeof msg);
                 if (!args) {
@@ -958,19 +965,8 @@ static json_t *run_call(Ctx *c, json_t *call, const char *node_name, const char 
                 is.vars = json_deep_copy(s->vars);
                 item_vars(is.vars, item);
                 json_t *child = get_node(c, child_name);
-                if (!child && str(call, "when")) {
-                        char *w = expand(&is, str(call, "when"), err, sizeof err);
-                        int r = w ? when_eval(w, err, sizeof err) : -EINVAL;
-                        if (r <= 0) {
-                                child = new_node(c, child_name, child_display, "Skipped", tname, str(node, "id"));
-                                if (r == 0)
-                                        snprintf(msg, sizeof msg, "when '%.200s' evaluated false", w);
-                                else
-                                        snprintf(msg, sizeof msg, "when: %s", err);
-                                set_phase(c, child, r == 0 ? "Skipped" : "Error", msg);
-                        }
-                        free(w);
-                }
+                if (!child)
+                        child = skipped_by_when(c, call, &is, child_name, child_display, str(node, "id"));
                 if (!child) {
                         json_t *args = expand_args(&is, call, msg, sizeof msg);
                         if (!args) {
