@@ -347,7 +347,10 @@ static void set_profile_status(Api *a, const char *name, json_t *status, json_t 
 /* Applies a Profile's namespace and stores the resulting status; *obj is
  * replaced by the stored object with that status. */
 static void reconcile_profile(Api *a, json_t **obj) {
-        json_t *st = ns_apply(a->namespaces, *obj);
+        json_t *cs = NULL;
+        (void) store_contributors(a->store, manifest_name(*obj), &cs);
+        json_t *st = ns_apply(a->namespaces, *obj, cs);
+        json_decref(cs);
         set_profile_status(a, manifest_name(*obj), st, obj);
         json_decref(st);
 }
@@ -455,7 +458,10 @@ void api_reconcile_all(Api *a) {
                 if (crashguard_is_quarantined(o))
                         continue;
                 _cleanup_guard_ unsigned g = crashguard_enter(&kind_profile, o, GUARD_RECONCILE);
-                json_t *st = ns_restore(a->namespaces, o);
+                json_t *cs = NULL;
+                (void) store_contributors(a->store, manifest_name(o), &cs);
+                json_t *st = ns_restore(a->namespaces, o, cs);
+                json_decref(cs);
                 set_profile_status(a, manifest_name(o), st, NULL);
                 json_decref(st);
         }
@@ -1536,6 +1542,36 @@ static void handle_contributors(Api *a, HttpConn *c, const Caller *caller, const
                         json_t *causes = json_pack("[{s:s, s:s, s:s}]", "reason", "FieldValueNotFound", "field",
                                                    "contributor", "message", "no such Unix user");
                         reply_status(c, 422, rt, causes, "contributor '%s' is not a Unix user on this host", rt->sub_name);
+                        return;
+                }
+                /* The directories first: a contributor is let in on disk
+                 * when the API lets them in, and out when it does. */
+                json_t *now = NULL;
+                char err[512];
+                if (store_contributors(a->store, rt->name, &now) < 0) {
+                        json_decref(profile);
+                        reply_status(c, 500, rt, NULL, "reading the contributors failed");
+                        return;
+                }
+                size_t i;
+                json_t *v;
+                bool listed = false;
+                json_array_foreach(now, i, v) {
+                        if (strcmp(json_string_value(v), rt->sub_name) == 0) {
+                                listed = true;
+                                break;
+                        }
+                }
+                if (put && !listed)
+                        json_array_append_new(now, json_string(rt->sub_name));
+                else if (del && listed)
+                        json_array_remove(now, i);
+                r = listed == put ? 0 : ns_set_access(a->namespaces, profile, now, err, sizeof err);
+                json_decref(now);
+                if (r < 0) {
+                        json_decref(profile);
+                        reply_status(c, 500, rt, NULL, "giving %s access to namespace %s's directories failed: %s",
+                                     rt->sub_name, rt->name, err);
                         return;
                 }
                 r = store_contributor_set(a->store, rt->name, rt->sub_name, put);

@@ -560,7 +560,9 @@ int manager_unit_active(sd_bus *bus, const char *unit) {
         return r;
 }
 
-/* The sandbox of a pipeline step, appended to an open a(sv).  Each
+/* The sandbox of a pipeline step, appended to an open a(sv).  Its files
+ * are readable (UMask=0022) by whoever passes the namespace's door,
+ * /var/lib/sdflow/ns/NS: its user, owner and contributors only.  Each
  * namespace option costs the step's start a few milliseconds of mount work
  * (measured: bench/README.md); what a non-root process without capabilities
  * cannot do anyway is left out: ProtectKernelTunables= and
@@ -581,7 +583,7 @@ static int append_step_sandbox(sd_bus_message *m, const StepSpec *sp) {
                 r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)(sv)(sv)(sv)", "RestrictAddressFamilies",
                                           "(bas)", 1, 1, "AF_UNIX", "SystemCallArchitectures", "as", 1, "native",
                                           "SystemCallErrorNumber", "i", (int32_t) EPERM, "RestrictNamespaces", "t", (uint64_t) 0,
-                                          "LockPersonality", "b", 1, "UMask", "u", (uint32_t) 0027,
+                                          "LockPersonality", "b", 1, "UMask", "u", (uint32_t) 0022,
                                           "MemorySwapMax", "t", sp->memory_max == UINT64_MAX ? UINT64_MAX : 0);
         if (r >= 0) {
                 char *rw[] = { (char *) sp->rw_path, NULL };

@@ -3,6 +3,7 @@
 #include <pwd.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -72,17 +73,75 @@ static json_t *status(const char *phase, const char *reason, const char *message
         return st;
 }
 
-static json_t *apply(Namespaces *n, json_t *profile, bool restore);
+static json_t *apply(Namespaces *n, json_t *profile, json_t *contributors, bool restore);
 
-json_t *ns_apply(Namespaces *n, json_t *profile) {
-        return apply(n, profile, false);
+json_t *ns_apply(Namespaces *n, json_t *profile, json_t *contributors) {
+        return apply(n, profile, contributors, false);
 }
 
-json_t *ns_restore(Namespaces *n, json_t *profile) {
-        return apply(n, profile, true);
+json_t *ns_restore(Namespaces *n, json_t *profile, json_t *contributors) {
+        return apply(n, profile, contributors, true);
 }
 
-static json_t *apply(Namespaces *n, json_t *profile, bool restore) {
+/* The helper's argv: HELPER VERB NS USER OWNER CONTRIBUTOR...  (NULL on
+ * failure: out of memory). */
+static char **access_argv(Namespaces *n, const char *verb, const char *ns, const char *user, const char *owner,
+                          json_t *contributors) {
+        size_t k = 0, max = 6 + json_array_size(contributors);
+        char **argv = calloc(max, sizeof *argv);
+        if (!argv)
+                return NULL;
+        argv[k++] = (char *) n->helper;
+        argv[k++] = (char *) verb;
+        argv[k++] = (char *) ns;
+        argv[k++] = (char *) user;
+        argv[k++] = (char *) owner;
+        size_t i;
+        json_t *c;
+        json_array_foreach(contributors, i, c) {
+                const char *who = json_string_value(c);
+                /* The owner is in already (ACL entries are one per user). */
+                if (who && strcmp(who, owner) != 0)
+                        argv[k++] = (char *) who;
+        }
+        return argv;
+}
+
+/* Both doors of the namespace (files, sockets) as sdflow-ns create leaves
+ * them: root's, the namespace's group.  /run is empty after a reboot. */
+static bool doors_in_place(const char *ns, const char *user) {
+        struct passwd *pw = getpwnam(user);
+        char path[300];
+        struct stat st;
+        if (!pw)
+                return false;
+        snprintf(path, sizeof path, "/var/lib/sdflow/ns/%s", ns);
+        if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != 0 || st.st_gid != pw->pw_gid)
+                return false;
+        snprintf(path, sizeof path, "/run/sdflow/ns/%s", ns);
+        return stat(path, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == 0 && st.st_gid == pw->pw_gid;
+}
+
+int ns_set_access(Namespaces *n, json_t *profile, json_t *contributors, char *err, size_t errsz) {
+        const char *ns = manifest_name(profile);
+        const char *owner = json_string_value(json_object_get(json_object_get(json_object_get(profile, "spec"), "owner"), "name"));
+        char user[64];
+        if (!n->bus) {
+                snprintf(err, errsz, "systemd is not reachable over D-Bus");
+                return -ENOTCONN;
+        }
+        ns_user_name(ns, user, sizeof user);
+        char **argv = access_argv(n, "access", ns, user, owner ?: "root", contributors);
+        if (!argv) {
+                snprintf(err, errsz, "out of memory");
+                return -ENOMEM;
+        }
+        int r = manager_run(n->bus, "sdflow-ns-access", argv, HELPER_TIMEOUT_USEC, err, errsz);
+        free(argv);
+        return r;
+}
+
+static json_t *apply(Namespaces *n, json_t *profile, json_t *contributors, bool restore) {
         const char *ns = manifest_name(profile);
         const char *owner = json_string_value(json_object_get(json_object_get(json_object_get(profile, "spec"), "owner"), "name"));
         char slice[300], user[64], dir[300], err[512], desc[128];
@@ -102,14 +161,19 @@ static json_t *apply(Namespaces *n, json_t *profile, bool restore) {
                 return status("Failed", "NoSystemd", "systemd is not reachable over D-Bus", extra);
 
         /* At start, a namespace that was Ready and still has its user and
-         * directory (they outlive sdflowd) needs only its slice again
-         * (transient): a restart, after a crash say, is then quick. */
+         * directories (they outlive sdflowd; /run not a reboot) needs only
+         * its slice again (transient): a restart, after a crash say, is
+         * then quick. */
         const char *phase = json_string_value(json_object_get(json_object_get(profile, "status"), "phase"));
-        struct stat st;
-        bool have = restore && phase && strcmp(phase, "Ready") == 0 && getpwnam(user) && stat(dir, &st) == 0 &&
-                    S_ISDIR(st.st_mode);
-        char *const argv[] = { (char *) n->helper, (char *) "create", (char *) ns, user, (char *) owner, NULL };
-        r = have ? 0 : manager_run(n->bus, "sdflow-ns-create", argv, HELPER_TIMEOUT_USEC, err, sizeof err);
+        bool have = restore && phase && strcmp(phase, "Ready") == 0 && doors_in_place(ns, user);
+        if (!have) {
+                char **argv = access_argv(n, "create", ns, user, owner, contributors);
+                if (!argv)
+                        return status("Failed", "UserSetupFailed", "out of memory", extra);
+                r = manager_run(n->bus, "sdflow-ns-create", argv, HELPER_TIMEOUT_USEC, err, sizeof err);
+                free(argv);
+        } else
+                r = 0;
         if (r < 0) {
                 log_warning("Namespace %s: creating user and directory failed: %s", ns, err);
                 return status("Failed", "UserSetupFailed", err, extra);

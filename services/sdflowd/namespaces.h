@@ -1,7 +1,9 @@
 /* namespaces.h: a Profile becomes a namespace: a systemd slice with the
  * quota's limits (sdflow-<ns>.slice under sdflow.slice), a system user for
- * its workloads and /var/lib/sdflow/ns/<ns>, owned by that user and readable
- * by the owner's group. */
+ * its workloads (with a group of its own) and two directories,
+ * /var/lib/sdflow/ns/<ns> and /run/sdflow/ns/<ns> (its model sockets):
+ * root's, entered by the namespace's group and, by ACL, by the owner and
+ * the contributors only (the gateway too, for the sockets). */
 #pragma once
 
 #include <jansson.h>
@@ -24,7 +26,7 @@ typedef struct Namespaces {
 
 /* As ns_apply(), at start: the user and directory are made again only
  * when they are missing (or the Profile was not Ready). */
-json_t *ns_restore(Namespaces *n, json_t *profile);
+json_t *ns_restore(Namespaces *n, json_t *profile, json_t *contributors);
 
 /* The system user of namespace ns: "sdflow-<ns>", shortened with a hash
  * when that would exceed 32 characters. */
@@ -33,9 +35,15 @@ void ns_user_name(const char *ns, char *buf, size_t size);
 /* The slice limits a Profile's spec.resourceQuotaSpec.hard asks for. */
 SliceLimits ns_profile_limits(json_t *profile, uint64_t *gpus);
 
-/* Creates or updates the namespace of profile and returns its new status
- * (phase Ready, or Failed with a message).  Never fails otherwise. */
-json_t *ns_apply(Namespaces *n, json_t *profile);
+/* Creates or updates the namespace of profile, open to its owner and the
+ * users of the JSON array contributors (may be NULL), and returns its new
+ * status (phase Ready, or Failed with a message).  Never fails otherwise. */
+json_t *ns_apply(Namespaces *n, json_t *profile, json_t *contributors);
+
+/* Lets exactly the owner and contributors into the namespace's directories
+ * (a contributor removed is out at once).  0, or a negative errno with a
+ * message in err. */
+int ns_set_access(Namespaces *n, json_t *profile, json_t *contributors, char *err, size_t errsz);
 
 /* Stops every workload of namespace ns and removes its slice, user and
  * files.  Returns 0 or a negative errno with a message in err. */

@@ -64,7 +64,7 @@ static int write_file(const char *dir, const char *name, const char *data, size_
         char path[4096], tmp[4200];
         snprintf(path, sizeof path, "%s/%s", dir, name);
         snprintf(tmp, sizeof tmp, "%s.tmp", path);
-        int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (fd < 0)
                 return -errno;
         while (len > 0) {
@@ -128,7 +128,7 @@ static int copy_param(const char *src, const char *dst) {
         if (r < 0)
                 return r;
         (void) unlink(dst);
-        int out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
+        int out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
         if (out < 0)
                 return -errno;
         if (write(out, buf, (size_t) n) != n)
@@ -149,7 +149,7 @@ static int copy_tree(const char *src, const char *dst, EVP_MD_CTX *md, const cha
                 if (n < 0)
                         return -errno;
                 int r = 0;
-                if (mkdir(dst, 0750) < 0 && errno != EEXIST)
+                if (mkdir(dst, 0755) < 0 && errno != EEXIST)
                         r = -errno;
                 for (int i = 0; i < n; i++) {
                         const char *e = list[i]->d_name;
@@ -183,7 +183,7 @@ static int copy_tree(const char *src, const char *dst, EVP_MD_CTX *md, const cha
         int in = open(src, O_RDONLY | O_CLOEXEC);
         if (in < 0)
                 return -errno;
-        int out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, (st.st_mode & 0111) ? 0750 : 0640);
+        int out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, (st.st_mode & 0111) ? 0755 : 0644);
         if (out < 0) {
                 int r = -errno;
                 close(in);
@@ -307,7 +307,7 @@ static int run_command(char **argv) {
         /* The output as it comes, for whoever reads metrics while the step runs. */
         char live_path[4200];
         snprintf(live_path, sizeof live_path, "%s/stdout", node_dir);
-        int live = open(live_path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0640);
+        int live = open(live_path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
         char buf[16384];
         for (;;) {
                 ssize_t n = read(pipefd[0], buf, sizeof buf);
@@ -449,15 +449,17 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "sdflow-step: give --dir and a command after --\n");
                 return 2;
         }
-        umask(0027);
-        int r = mkdir_p(node_dir, 0750);
+        /* Readable by whoever passes the namespace's door (its user, owner and
+         * contributors: sdflow-profile(5)), nobody else. */
+        umask(0022);
+        int r = mkdir_p(node_dir, 0755);
         char sub[4200];
         snprintf(sub, sizeof sub, "%s/parameters", node_dir);
         if (r >= 0)
-                r = mkdir_p(sub, 0750);
+                r = mkdir_p(sub, 0755);
         snprintf(sub, sizeof sub, "%s/artifacts", node_dir);
         if (r >= 0)
-                r = mkdir_p(sub, 0750);
+                r = mkdir_p(sub, 0755);
         if (r < 0) {
                 fprintf(stderr, "sdflow-step: cannot make %s: %s\n", node_dir, strerror(-r));
                 return EXIT_INTERNAL;

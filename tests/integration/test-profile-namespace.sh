@@ -1,8 +1,8 @@
 #!/bin/bash
 # A Profile becomes a namespace on a real systemd: sdflow-<ns>.slice (dashes
 # escaped) under sdflow.slice with CPUQuota/MemoryMax/TasksMax from the
-# quota, a system user, and /var/lib/sdflow/ns/<ns> (owner: that user,
-# group: the owner's group, mode 0750).  A quota change updates the live
+# quota, a system user with a group of its own, and /var/lib/sdflow/ns/<ns>
+# (root's, the namespace's group, 0750, the owner let in by ACL).  A quota change updates the live
 # slice; deleting the Profile stops its workloads and removes slice, user
 # and files.  A Profile whose owner does not exist reports Failed.
 . "$(dirname "$0")/lib.sh"
@@ -27,8 +27,9 @@ check "CPUQuota 150%" test "$(prop CPUQuotaPerSecUSec)" = 1.500000s
 check "MemoryMax 256Mi" test "$(prop MemoryMax)" = 268435456
 check "TasksMax 64" test "$(prop TasksMax)" = 64
 check "system user sdflow-team-a" sbx getent passwd sdflow-team-a
-check "directory owned by the namespace user and alice's group, 0750" \
-        test "$(sbx stat -c '%U %G %a' /var/lib/sdflow/ns/team-a)" = "sdflow-team-a alice 750"
+check "directory: root's, the namespace's own group, 0750" \
+        test "$(sbx stat -c '%U %G %a' /var/lib/sdflow/ns/team-a)" = "root sdflow-team-a 750"
+check "... alice let in by ACL" sh -c "'$SANDBOX' exec $SB getfacl -cp /var/lib/sdflow/ns/team-a | grep -qx 'user:alice:r-x'"
 
 apply 500m 100Mi 32
 check "quota change: CPUQuota 50% on the live slice" test "$(prop CPUQuotaPerSecUSec)" = 500ms
