@@ -26,6 +26,7 @@
 typedef struct Settings {
         DaemonSettings daemon;
         char *routes_path; /* RoutesFile= */
+        char *metrics_tokens_path; /* MetricsTokenFile= */
 } Settings;
 
 typedef struct Gateway {
@@ -34,6 +35,7 @@ typedef struct Gateway {
         Routes routes;
         ProxyPool *pool;
         char *routes_path;
+        char *metrics_tokens_path;
         uint64_t timeout_usec;
         GatewayCounters counters;
         AuthFail authfail; /* clients that keep giving wrong tokens */
@@ -132,35 +134,117 @@ static void on_done(Proxy *p, int status, bool cold, void *userdata) {
         revision_unref(&g->routes, rev);
 }
 
-/* Whether the request carries one of the route's tokens (Authorization:
- * Bearer T, compared by SHA-256 so the table holds no token itself). */
-static bool authorized(const Route *rt, const HttpMessage *req) {
+/* The SHA-256 (hex) of the request's bearer token (Authorization: Bearer
+ * T) into hex[65]; false without one. */
+static bool bearer_digest(const HttpMessage *req, char hex[65]) {
         const char *v;
         size_t vl;
-        if (rt->n_tokens == 0)
-                return true;
         if (!http_header_find(req, "authorization", &v, &vl) || vl <= 7 || strncasecmp(v, "Bearer ", 7) != 0)
                 return false;
         unsigned char md[EVP_MAX_MD_SIZE];
         unsigned int mdlen = 0;
-        char hex[2 * EVP_MAX_MD_SIZE + 1];
-        if (!EVP_Digest(v + 7, vl - 7, md, &mdlen, EVP_sha256(), NULL))
+        if (!EVP_Digest(v + 7, vl - 7, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32)
                 return false;
         for (unsigned k = 0; k < mdlen; k++)
                 snprintf(hex + 2 * k, 3, "%02x", md[k]);
+        return true;
+}
+
+/* Whether digest (bearer_digest) is one of the route's tokens: compared by
+ * SHA-256 so that the table holds no token itself, in constant time. */
+static bool route_token(const Route *rt, const char *digest) {
         bool ok = false;
         for (size_t k = 0; k < rt->n_tokens; k++)
-                if (strlen(rt->tokens[k]) == 2 * mdlen && CRYPTO_memcmp(rt->tokens[k], hex, 2 * mdlen) == 0)
+                if (strlen(rt->tokens[k]) == 64 && CRYPTO_memcmp(rt->tokens[k], digest, 64) == 0)
                         ok = true;
         return ok;
 }
 
-static void reply_metrics(Gateway *g, HttpConn *c) {
+/* Whether the request may use the route: an open one, or one of its tokens. */
+static bool authorized(const Route *rt, const HttpMessage *req) {
+        char hex[65];
+        if (rt->n_tokens == 0)
+                return true;
+        return bearer_digest(req, hex) && route_token(rt, hex);
+}
+
+/* Whether digest is one of the administrators' metrics tokens: the SHA-256
+ * (hex) of each, one per line of MetricsTokenFile= ('#' starts a comment).
+ * Read at each scrape, so that a token added or removed counts at once. */
+static bool metrics_admin(const Gateway *g, const char *digest) {
+        if (!g->metrics_tokens_path || !g->metrics_tokens_path[0])
+                return false;
+        FILE *f = fopen(g->metrics_tokens_path, "re");
+        if (!f)
+                return false;
+        char line[256];
+        bool ok = false;
+        while (fgets(line, sizeof line, f)) {
+                char *p = line + strspn(line, " \t");
+                size_t n = strcspn(p, " \t\r\n#");
+                if (n == 64 && CRYPTO_memcmp(p, digest, 64) == 0)
+                        ok = true;
+        }
+        fclose(f);
+        return ok;
+}
+
+typedef struct MetricsViewer {
+        const Gateway *g;
+        const char *digest;
+} MetricsViewer;
+
+/* A namespace's series are for those who hold one of its tokens (and an
+ * open namespace's for the administrators only: nothing says who its users are). */
+static bool metrics_ns_visible(const char *ns, void *userdata) {
+        const MetricsViewer *v = userdata;
+        for (size_t i = 0; i < v->g->routes.n; i++) {
+                const Route *rt = &v->g->routes.routes[i];
+                if (strcmp(rt->ns, ns) == 0 && rt->n_tokens > 0 && route_token(rt, v->digest))
+                        return true;
+        }
+        return false;
+}
+
+/* /metrics: everything to an administrator's token (MetricsTokenFile=), a
+ * namespace's series to a holder of that namespace's token, nothing to
+ * anyone else: series name namespaces and InferenceServices.  Guessing is
+ * held back as for models (authfail.h). */
+static void reply_metrics(Gateway *g, HttpConn *c, const HttpMessage *req) {
         size_t len = 0;
+        uint64_t now = now_usec(g), wait = 0;
+        const char *addr = http_conn_peer(c)->addr;
+        char digest[65];
+        if (authfail_held(&g->authfail, addr, now, &wait)) {
+                char b[300], h[64];
+                snprintf(b, sizeof b, "{\"error\":\"too many wrong bearer tokens from %s: try again in %llu s\","
+                                      "\"code\":429}\n", addr, (unsigned long long) (wait + 999999) / 1000000);
+                snprintf(h, sizeof h, "Retry-After: %llu\r\n", (unsigned long long) (wait + 999999) / 1000000);
+                g->counters.auth_held++;
+                (void) http_conn_reply(c, 429, "application/json", b, strlen(b), h);
+                return;
+        }
+        bool have = bearer_digest(req, digest), admin = have && metrics_admin(g, digest);
+        MetricsViewer viewer = { g, digest };
+        bool some = admin;
+        for (size_t i = 0; i < g->routes.n && have && !some; i++)
+                some = g->routes.routes[i].n_tokens > 0 && route_token(&g->routes.routes[i], digest);
+        if (!some) {
+                static const char b[] = "{\"error\":\"/metrics needs a bearer token (Authorization: Bearer TOKEN): "
+                                        "an administrator's (MetricsTokenFile=) or a namespace's\",\"code\":401}\n";
+                g->counters.unauthorized++;
+                if (have && authfail_record(&g->authfail, addr, now))
+                        log_warning("Client %s gave %d wrong bearer tokens within %llu s: on hold.", addr,
+                                    AUTHFAIL_BURST, (unsigned long long) (AUTHFAIL_WINDOW_USEC / 1000000));
+                (void) http_conn_reply(c, 401, "application/json", b, sizeof b - 1,
+                                       "WWW-Authenticate: Bearer realm=\"sdflow\"\r\n");
+                return;
+        }
         /* What the autoscaler wants as of now, not as of the last request. */
         for (Revision *rev = g->routes.revisions; rev; rev = rev->next)
-                (void) scaler_decide(&rev->scaler, &rev->scale, now_usec(g));
-        char *text = metrics_render(&g->routes, &g->counters, &len);
+                (void) scaler_decide(&rev->scaler, &rev->scale, now);
+        char *text = admin ? metrics_render(&g->routes, &g->counters, NULL, NULL, &len)
+                           : metrics_render(&g->routes, NULL, metrics_ns_visible, &viewer, &len);
         if (!text) {
                 (void) http_conn_reply_error(c, 500, false, "out of memory");
                 return;
@@ -207,7 +291,7 @@ static void gateway_handle(HttpConn *c, const HttpMessage *req, const char *body
         if (!rt) {
                 /* The gateway's own metrics, for a host that is no model's. */
                 if (path_len == 8 && memcmp(path, "/metrics", 8) == 0) {
-                        reply_metrics(g, c);
+                        reply_metrics(g, c, req);
                         return;
                 }
                 g->counters.unrouted++;
@@ -284,10 +368,12 @@ static const Settings defaults = {
                 .max_pending_per_peer = 64,
         },
         .routes_path = (char *) "/run/sdflow/routes.json",
+        .metrics_tokens_path = (char *) "/etc/sdflow/metrics-tokens",
 };
 
 static const ConfItem items[] = {
         CONF_ITEM("RoutesFile", CONF_STRING, 0, 0, Settings, routes_path),
+        CONF_ITEM("MetricsTokenFile", CONF_STRING, 0, 0, Settings, metrics_tokens_path),
 };
 
 static int on_routes_changed(sd_event_source *s, const struct inotify_event *ev, void *userdata) {
@@ -334,6 +420,7 @@ static int setup(sd_event *e, void *settings, void **userdata) {
                 return log_oom();
         }
         g->routes_path = strdup(s->routes_path ?: "/run/sdflow/routes.json");
+        g->metrics_tokens_path = s->metrics_tokens_path ? strdup(s->metrics_tokens_path) : NULL;
         /* A model answers within the request timeout (or the InferenceService's
          * own), or the client gets 504. */
         g->timeout_usec = s->daemon.request_timeout_usec;
@@ -350,6 +437,7 @@ static void teardown(void *userdata) {
         routes_done(&g->routes);
         proxy_pool_free(g->pool);
         free(g->routes_path);
+        free(g->metrics_tokens_path);
         free(g);
 }
 

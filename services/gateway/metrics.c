@@ -8,7 +8,17 @@
 
 #define LABELS "namespace=\"%s\",isvc=\"%s\",revision=\"%s\""
 
-char *metrics_render(const Routes *rt, const GatewayCounters *gc, size_t *len) {
+/* The next revision at or after v that the viewer may see. */
+static const Revision *seen(const Revision *v, MetricsVisible visible, void *userdata) {
+        while (v && visible && !visible(v->ns, userdata))
+                v = v->next;
+        return v;
+}
+
+#define FOR_SEEN(v) for (v = seen(rt->revisions, visible, userdata); v; v = seen(v->next, visible, userdata))
+
+char *metrics_render(const Routes *rt, const GatewayCounters *gc, MetricsVisible visible, void *userdata,
+                     size_t *len) {
         char *buf = NULL;
         FILE *f = open_memstream(&buf, len);
         const Revision *v;
@@ -16,14 +26,14 @@ char *metrics_render(const Routes *rt, const GatewayCounters *gc, size_t *len) {
                 return NULL;
         fprintf(f, "# HELP sdflow_gateway_requests_total Requests answered, by revision and status code.\n"
                    "# TYPE sdflow_gateway_requests_total counter\n");
-        for (v = rt->revisions; v; v = v->next)
+        FOR_SEEN(v)
                 for (int code = 100; code < 600; code++)
                         if (v->codes[code])
                                 fprintf(f, "sdflow_gateway_requests_total{" LABELS ",code=\"%d\"} %llu\n", v->ns,
                                         v->isvc, v->name, code, (unsigned long long) v->codes[code]);
         fprintf(f, "# HELP sdflow_gateway_request_duration_seconds Time from a request's arrival to its answer.\n"
                    "# TYPE sdflow_gateway_request_duration_seconds histogram\n");
-        for (v = rt->revisions; v; v = v->next) {
+        FOR_SEEN(v) {
                 uint64_t cum = 0;
                 for (size_t i = 0; i < LATENCY_BUCKETS; i++) {
                         cum += v->latency[i];
@@ -39,33 +49,34 @@ char *metrics_render(const Routes *rt, const GatewayCounters *gc, size_t *len) {
         }
         fprintf(f, "# HELP sdflow_gateway_inflight_requests Requests sent to a replica and not yet answered.\n"
                    "# TYPE sdflow_gateway_inflight_requests gauge\n");
-        for (v = rt->revisions; v; v = v->next)
+        FOR_SEEN(v)
                 fprintf(f, "sdflow_gateway_inflight_requests{" LABELS "} %u\n", v->ns, v->isvc, v->name, v->inflight);
         fprintf(f, "# HELP sdflow_gateway_queued_requests Requests waiting for a replica under containerConcurrency.\n"
                    "# TYPE sdflow_gateway_queued_requests gauge\n");
-        for (v = rt->revisions; v; v = v->next)
+        FOR_SEEN(v)
                 fprintf(f, "sdflow_gateway_queued_requests{" LABELS "} %u\n", v->ns, v->isvc, v->name, v->queued);
         fprintf(f, "# HELP sdflow_gateway_desired_replicas Replicas the autoscaler wants for the revision.\n"
                    "# TYPE sdflow_gateway_desired_replicas gauge\n");
-        for (v = rt->revisions; v; v = v->next)
+        FOR_SEEN(v)
                 fprintf(f, "sdflow_gateway_desired_replicas{" LABELS "} %u\n", v->ns, v->isvc, v->name,
                         v->scaler.desired);
         fprintf(f, "# HELP sdflow_gateway_panic_mode 1 while the autoscaler is in panic mode.\n"
                    "# TYPE sdflow_gateway_panic_mode gauge\n");
-        for (v = rt->revisions; v; v = v->next)
+        FOR_SEEN(v)
                 fprintf(f, "sdflow_gateway_panic_mode{" LABELS "} %d\n", v->ns, v->isvc, v->name, v->scaler.panic);
         fprintf(f, "# HELP sdflow_gateway_cold_starts_total Requests answered by a replica that had just started.\n"
                    "# TYPE sdflow_gateway_cold_starts_total counter\n");
-        for (v = rt->revisions; v; v = v->next)
+        FOR_SEEN(v)
                 fprintf(f, "sdflow_gateway_cold_starts_total{" LABELS "} %llu\n", v->ns, v->isvc, v->name,
                         (unsigned long long) v->cold_starts);
         fprintf(f, "# HELP sdflow_gateway_replica_requests_total Requests sent to each replica.\n"
                    "# TYPE sdflow_gateway_replica_requests_total counter\n");
-        for (v = rt->revisions; v; v = v->next)
+        FOR_SEEN(v)
                 for (size_t i = 0; i < v->n_backends; i++)
                         fprintf(f, "sdflow_gateway_replica_requests_total{" LABELS ",replica=\"%zu\"} %llu\n", v->ns,
                                 v->isvc, v->name, i, (unsigned long long) v->backends[i].requests);
-        fprintf(f, "# HELP sdflow_gateway_unrouted_requests_total Requests for no known InferenceService.\n"
+        if (gc)
+                fprintf(f, "# HELP sdflow_gateway_unrouted_requests_total Requests for no known InferenceService.\n"
                    "# TYPE sdflow_gateway_unrouted_requests_total counter\n"
                    "sdflow_gateway_unrouted_requests_total %llu\n"
                    "# HELP sdflow_gateway_unauthorized_requests_total Requests refused for a missing or wrong token.\n"

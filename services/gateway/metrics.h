@@ -1,6 +1,7 @@
 /* metrics.h: the gateway's Prometheus metrics (text exposition format 0.0.4). */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -12,6 +13,12 @@ typedef struct GatewayCounters {
         uint64_t auth_held;    /* refused while the client was on hold for wrong tokens (authfail.h) */
 } GatewayCounters;
 
-/* Renders every revision's counters; returns a malloc'd text (*len bytes)
- * or NULL when out of memory. */
-char *metrics_render(const Routes *rt, const GatewayCounters *gc, size_t *len);
+/* Whether a namespace's series are shown (metrics_render). */
+typedef bool (*MetricsVisible)(const char *ns, void *userdata);
+
+/* Renders the revisions' counters (those of the namespaces visible() says
+ * yes to; every one when visible is NULL) and, when gc is not NULL, the
+ * gateway's own; returns a malloc'd text (*len bytes) or NULL when out of
+ * memory. */
+char *metrics_render(const Routes *rt, const GatewayCounters *gc, MetricsVisible visible, void *userdata,
+                     size_t *len);

@@ -48,8 +48,9 @@ load() { # ISVC BODY-FILE CONCURRENCY REQUESTS KEY
         sbx /usr/bin/python3 "$TOP/tests/integration/load.py" --url "http://127.0.0.1:8080/v1/models/$1:predict" \
                 --host "$1.team-s.example.com" --body "$2" --concurrency "$3" --requests "$4" --key "$5"
 }
+MT=$(metrics_token)
 metric() { # NAME LABEL-SUBSTRING: the value (0 if absent)
-        sbx curl -sS http://127.0.0.1:8080/metrics | awk -v n="$1" -v l="$2" 'index($1, n"{") == 1 && index($1, l) { s += $2 } END { print s + 0 }'
+        sbx curl -sS -H "Authorization: Bearer $MT" http://127.0.0.1:8080/metrics | awk -v n="$1" -v l="$2" 'index($1, n"{") == 1 && index($1, l) { s += $2 } END { print s + 0 }'
 }
 jq_() { /usr/bin/python3 -c "import json,sys; j=json.loads(sys.argv[1]); print($2)" "$1"; }
 isvc() { # NAME MODEL-DIR FORMAT [PREDICTOR-LINES...]; $LIMITS: the model's resources.limits
@@ -313,11 +314,19 @@ sbx runuser -u bob -- sdflow token create team-t other >/dev/null
 check "a revoked token is refused" test "$(code private team-t "$tb")" = 401
 
 # --- metrics ---------------------------------------------------------------------------------
-sbx curl -sS http://127.0.0.1:8080/metrics >"$W/metrics"
+sbx curl -sS -H "Authorization: Bearer $MT" http://127.0.0.1:8080/metrics >"$W/metrics"
 check "/metrics is Prometheus text: requests by revision and code" grep -q '^sdflow_gateway_requests_total{namespace="team-s",isvc="canary",revision="canary-predictor-00002",code="200"} [1-9]' "$W/metrics"
 check "... with their types" grep -q '^# TYPE sdflow_gateway_requests_total counter' "$W/metrics"
 check "... a latency histogram" grep -q '^sdflow_gateway_request_duration_seconds_bucket{namespace="team-s",isvc="canary",revision="canary-predictor-00002",le="+Inf"} [1-9]' "$W/metrics"
 check "... in-flight requests" grep -q '^sdflow_gateway_inflight_requests{namespace="team-s",isvc="scaled"' "$W/metrics"
 check "... and cold starts" grep -q '^sdflow_gateway_cold_starts_total{namespace="team-s",isvc="scaled",revision="scaled-predictor-00001"} [1-9]' "$W/metrics"
+# /metrics names namespaces and InferenceServices: not for strangers.
+sbx curl -sS -w ' %{http_code}' http://127.0.0.1:8080/metrics >"$W/metrics-none"
+check "/metrics without a token: 401, and no namespace named" sh -c "grep -q ' 401\$' '$W/metrics-none' && ! grep -q 'team-' '$W/metrics-none'"
+check "... with a wrong one too" test "$(sbx curl -sS -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $fake" http://127.0.0.1:8080/metrics)" = 401
+sbx curl -sS -H "Authorization: Bearer $ts" http://127.0.0.1:8080/metrics >"$W/metrics-s"
+check "a namespace's token shows that namespace's series" grep -q '^sdflow_gateway_requests_total{namespace="team-s"' "$W/metrics-s"
+check "... and no other namespace's, nor the gateway's own" sh -c "! grep -q 'namespace=\"team-t\"\|^sdflow_gateway_unrouted' '$W/metrics-s'"
+check "the administrator's token shows every namespace" grep -q 'namespace="team-t"' "$W/metrics"
 check "the gateway never restarted" test "$(sbx systemctl show -P NRestarts sdflow-gateway.service)" = 0
 finish
