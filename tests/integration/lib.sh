@@ -66,10 +66,13 @@ teardown() {
 install_deb() {
         local dir
         dir=$(dirname "$DEB")
+        # Not in the host's /tmp: test-sandbox-isolation watches it.
+        local log=$TOP/build/it-$SB-apt.log
+        mkdir -p "$TOP/build"
         sbx sh -c "cd '$dir' && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends ./$(basename "$DEB")" \
-                >/tmp/sdflow-it-$SB-apt.log 2>&1 ||
-                { cat /tmp/sdflow-it-$SB-apt.log; rm -f /tmp/sdflow-it-$SB-apt.log; echo "FAIL: $NAME: apt-get install failed"; exit 1; }
-        rm -f /tmp/sdflow-it-$SB-apt.log
+                >"$log" 2>&1 ||
+                { cat "$log"; rm -f "$log"; echo "FAIL: $NAME: apt-get install failed"; exit 1; }
+        rm -f "$log"
 }
 
 # wait_for SECONDS CMD...: poll CMD every 0.1 s until it succeeds.
@@ -81,6 +84,15 @@ wait_for() {
                 sleep 0.1
         done
         return 1
+}
+
+# metrics_token: makes an administrator's token for the gateway's /metrics
+# in the sandbox (as sdflow-gateway(8) tells) and prints it.
+metrics_token() {
+        local t=sandbox-metrics-$SB
+        sbx sh -c "install -d /etc/sdflow && printf %s '$t' | sha256sum | cut -d' ' -f1 >/etc/sdflow/metrics-tokens &&
+                chown root:sdflow /etc/sdflow/metrics-tokens && chmod 0640 /etc/sdflow/metrics-tokens"
+        echo "$t"
 }
 
 unit_state() { sbx systemctl show -P ActiveState "$1"; }
@@ -110,7 +122,23 @@ journal_must_not_have() {
         fi
 }
 
+# mode_check: at the end of every scenario, whatever it did, nothing sdflow
+# made under /var/lib/sdflow or /run/sdflow is open wider than it should be
+# (tests/security/modewalk.py says what that means).
+mode_check() {
+        sbx test -d /var/lib/sdflow 2>/dev/null || return 0
+        local out rc
+        out=$(sbx /usr/bin/python3 "$TOP/tests/security/modewalk.py" 2>&1)
+        rc=$?
+        checks=$((checks + 1))
+        if [ $rc != 0 ] || [ -n "$out" ]; then
+                fail "files and directories of sdflow open wider than they should be:"
+                head -n 20 <<<"$out" | sed 's/^/      /'
+        fi
+}
+
 finish() {
+        mode_check
         sanitizer_check
         if [ "$fails" -gt 0 ]; then
                 echo "FAIL: $NAME: $fails of $checks checks failed"
