@@ -43,6 +43,12 @@ int safe_open_beneath(const char *base, const char *rel) {
                 close(dir);
                 return -EBADFD;
         }
+        /* A second name for a file: perhaps a hard link the workload made
+         * to a file it may not read (where fs.protected_hardlinks is 0). */
+        if (st.st_nlink > 1) {
+                close(dir);
+                return -EMLINK;
+        }
         (void) fcntl(dir, F_SETFL, fcntl(dir, F_GETFL) & ~O_NONBLOCK);
         return dir;
 }

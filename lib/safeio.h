@@ -5,8 +5,8 @@
  * A path is given as a trusted directory (base: made and owned by sdflow)
  * and a relative path under it (rel), whose every component is walked with
  * O_NOFOLLOW: a symbolic link anywhere in rel, a ".." or "." component, an
- * empty component or a final component that is not a regular file is
- * refused. */
+ * empty component or a final component that is not a regular file (or one
+ * with more than one name: a hard link) is refused. */
 #pragma once
 
 #include <stdbool.h>
@@ -14,7 +14,7 @@
 
 /* Opens base/rel for reading.  Returns the file descriptor, or -ENOENT,
  * -ELOOP (a link), -EINVAL (a bad component), -EFTYPE-like -EBADFD (not a
- * regular file), or another negative errno. */
+ * regular file), -EMLINK (a hard link), or another negative errno. */
 int safe_open_beneath(const char *base, const char *rel);
 
 /* Reads at most size - 1 bytes of base/rel into buf, NUL-terminated; *len

@@ -67,7 +67,7 @@ static uint64_t epoch_now(void) {
 /* Reads a file the step left in its node's directory (at most size - 1
  * bytes): the directory is the namespace user's, so nothing there is
  * trusted: never through a link, never a FIFO or device (safeio.h).
- * Returns 0 or a negative errno (-ELOOP, -EBADFD: refused). */
+ * Returns 0 or a negative errno (-ELOOP, -EBADFD, -EMLINK: refused). */
 static int node_read(const char *dir, const char *name, char *buf, size_t size, size_t *len) {
         const char *rel = safe_rel(ARTIFACTS_BASE, dir);
         char path[1100];
@@ -106,9 +106,9 @@ static void pod_finish(Engine *e, json_t *wf, json_t *node, const char *sd_resul
                                 while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' ' || buf[n - 1] == '\r'))
                                         buf[--n] = '\0';
                                 v = json_string(buf) ?: json_string("");
-                        } else if ((r == -ELOOP || r == -EBADFD) && !msg[0])
+                        } else if ((r == -ELOOP || r == -EBADFD || r == -EMLINK) && !msg[0])
                                 snprintf(msg, sizeof msg, "output parameter '%s': %s is not a regular file "
-                                                          "(links, FIFOs and devices are not read)",
+                                                          "of one name (links, hard links, FIFOs and devices are not read)",
                                          str(p, "name"), str(p, "path"));
                 }
                 if (!v && json_object_get(p, "default")) {

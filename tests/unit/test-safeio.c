@@ -18,8 +18,9 @@ int main(void) {
         fclose(f);
         snprintf(p, sizeof p, "mkdir -p %s/ns/wf/node/parameters %s/ns/elsewhere && echo ok > %s/ns/wf/node/result && "
                               "ln -s %s/secret %s/ns/wf/node/parameters/p && ln -s ../elsewhere %s/ns/wf/link && "
-                              "echo other > %s/ns/elsewhere/result && mkfifo %s/ns/wf/node/fifo",
-                 base, base, base, base, base, base, base, base);
+                              "echo other > %s/ns/elsewhere/result && mkfifo %s/ns/wf/node/fifo && "
+                              "ln %s/secret %s/ns/wf/node/hard",
+                 base, base, base, base, base, base, base, base, base, base);
         CHECK(system(p) == 0);
         CHECK_EQ_INT(safe_read_beneath(base, "ns/wf/node/result", buf, sizeof buf, &n), 0);
         CHECK_STREQ(buf, "ok\n");
@@ -33,6 +34,9 @@ int main(void) {
         CHECK_EQ_INT(safe_read_beneath(base, "ns//wf/node/result", buf, sizeof buf, NULL), -EINVAL);
         CHECK_EQ_INT(safe_read_beneath(base, "ns/wf/node/fifo", buf, sizeof buf, NULL), -EBADFD); /* not waited on */
         CHECK_EQ_INT(safe_read_beneath(base, "ns/wf/node", buf, sizeof buf, NULL), -EBADFD);
+        /* a hard link to a file outside: its second name is not read */
+        CHECK_EQ_INT(safe_read_beneath(base, "ns/wf/node/hard", buf, sizeof buf, NULL), -EMLINK);
+        CHECK_STREQ(buf, "");
         CHECK_EQ_INT(safe_read_beneath(base, "ns/wf/node/none", buf, sizeof buf, NULL), -ENOENT);
         CHECK(safe_exists_beneath(base, "ns/wf/node/result"));
         CHECK(!safe_exists_beneath(base, "ns/wf/node/parameters/p"));
