@@ -1,5 +1,6 @@
 /* manager.c: see manager.h.  Method signatures from org.freedesktop.systemd1(5). */
 #include <errno.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -384,6 +385,47 @@ static int append_private_ipc(sd_bus_message *m) {
         return r;
 }
 
+/* What a workload unit cannot do whatever its user may: options that cost
+ * a seccomp rule or a bind mount in the mount namespace the unit has
+ * anyway (so that systemd-analyze security rates it below 2.0).  Not
+ * MemoryDenyWriteExecute= (JIT compilers: PyTorch, numba, XLA) nor
+ * ProcSubset=pid (libraries read /proc/meminfo and /proc/cpuinfo). */
+static int append_hardening(sd_bus_message *m) {
+        return sd_bus_message_append(m, "(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)", "RemoveIPC", "b", 1,
+                                     "RestrictSUIDSGID", "b", 1, "RestrictRealtime", "b", 1, "ProtectClock", "b", 1,
+                                     "ProtectHostname", "b", 1, "ProtectKernelLogs", "b", 1, "ProtectKernelModules",
+                                     "b", 1, "ProtectKernelTunables", "b", 1, "ProtectControlGroups", "b", 1,
+                                     "ProtectProc", "s", "invisible");
+}
+
+/* IPAddressDeny=any, for a unit that has no IP socket anyway
+ * (RestrictAddressFamilies=AF_UNIX): a second wall, and systemd-analyze
+ * security counts it. */
+static int append_ip_deny_all(sd_bus_message *m) {
+        static const uint8_t zero[16] = { 0 };
+        int r = sd_bus_message_open_container(m, 'r', "sv");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", "IPAddressDeny");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'v', "a(iayu)");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "(iayu)");
+        for (int k = 0; k < 2 && r >= 0; k++) {
+                r = sd_bus_message_open_container(m, 'r', "iayu");
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "i", k == 0 ? AF_INET : AF_INET6);
+                if (r >= 0)
+                        r = sd_bus_message_append_array(m, 'y', zero, k == 0 ? 4 : 16);
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "u", (uint32_t) 0);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(m);
+        }
+        for (int k = 0; k < 3 && r >= 0; k++)
+                r = sd_bus_message_close_container(m);
+        return r;
+}
+
 /* The sandbox every replica process gets, and the limits; one service's
  * properties, appended to an open a(sv). */
 static int append_sandbox(sd_bus_message *m, const ReplicaSpec *sp, const char *type, uint64_t memory_max,
@@ -398,10 +440,15 @@ static int append_sandbox(sd_bus_message *m, const ReplicaSpec *sp, const char *
                                       "inactive-or-failed");
         if (r >= 0)
                 r = append_private_ipc(m);
+        if (r >= 0)
+                r = append_hardening(m);
         /* (bas): true = an allow-list.  A custom server and its forwarder
          * talk TCP, on the loopback of their own network namespace. */
-        if (r >= 0 && !sp->server_argv)
+        if (r >= 0 && !sp->server_argv) {
                 r = sd_bus_message_append(m, "(sv)", "RestrictAddressFamilies", "(bas)", 1, 1, "AF_UNIX");
+                if (r >= 0)
+                        r = append_ip_deny_all(m);
+        }
         else if (r >= 0)
                 r = sd_bus_message_append(m, "(sv)", "RestrictAddressFamilies", "(bas)", 1, 3, "AF_UNIX", "AF_INET",
                                           "AF_INET6");
@@ -564,9 +611,7 @@ int manager_unit_active(sd_bus *bus, const char *unit) {
  * are readable (UMask=0022) by whoever passes the namespace's door,
  * /var/lib/sdflow/ns/NS: its user, owner and contributors only.  Each
  * namespace option costs the step's start a few milliseconds of mount work
- * (measured: bench/README.md); what a non-root process without capabilities
- * cannot do anyway is left out: ProtectKernelTunables= and
- * ProtectControlGroups= guard files only root may write. */
+ * (measured: bench/README.md). */
 static int append_step_sandbox(sd_bus_message *m, const StepSpec *sp) {
         int r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)",
                                       "Description", "s", sp->description, "Type", "s", "oneshot", "User", "s",
@@ -579,6 +624,10 @@ static int append_step_sandbox(sd_bus_message *m, const StepSpec *sp) {
         /* No SystemCallFilter=: sdflow-step installs its own (see step.c). */
         if (r >= 0)
                 r = append_private_ipc(m);
+        if (r >= 0)
+                r = append_hardening(m);
+        if (r >= 0)
+                r = append_ip_deny_all(m);
         if (r >= 0)
                 r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)(sv)(sv)(sv)", "RestrictAddressFamilies",
                                           "(bas)", 1, 1, "AF_UNIX", "SystemCallArchitectures", "as", 1, "native",
