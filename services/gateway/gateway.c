@@ -168,6 +168,17 @@ static bool authorized(const Route *rt, const HttpMessage *req) {
         return bearer_digest(req, hex) && route_token(rt, hex);
 }
 
+/* 429 to a client on hold for wrong tokens (authfail.h), for wait usec more. */
+static void reply_held(Gateway *g, HttpConn *c, const char *addr, uint64_t wait) {
+        char b[300], h[64];
+        unsigned long long secs = (unsigned long long) (wait + 999999) / 1000000;
+        snprintf(b, sizeof b, "{\"error\":\"too many wrong bearer tokens from %s: try again in %llu s\",\"code\":429}\n",
+                 addr, secs);
+        snprintf(h, sizeof h, "Retry-After: %llu\r\n", secs);
+        g->counters.auth_held++;
+        (void) http_conn_reply(c, 429, "application/json", b, strlen(b), h);
+}
+
 /* Whether digest is one of the administrators' metrics tokens: the SHA-256
  * (hex) of each, one per line of MetricsTokenFile= ('#' starts a comment).
  * Read at each scrape, so that a token added or removed counts at once. */
@@ -216,12 +227,7 @@ static void reply_metrics(Gateway *g, HttpConn *c, const HttpMessage *req) {
         const char *addr = http_conn_peer(c)->addr;
         char digest[65];
         if (authfail_held(&g->authfail, addr, now, &wait)) {
-                char b[300], h[64];
-                snprintf(b, sizeof b, "{\"error\":\"too many wrong bearer tokens from %s: try again in %llu s\","
-                                      "\"code\":429}\n", addr, (unsigned long long) (wait + 999999) / 1000000);
-                snprintf(h, sizeof h, "Retry-After: %llu\r\n", (unsigned long long) (wait + 999999) / 1000000);
-                g->counters.auth_held++;
-                (void) http_conn_reply(c, 429, "application/json", b, strlen(b), h);
+                reply_held(g, c, addr, wait);
                 return;
         }
         bool have = bearer_digest(req, digest), admin = have && metrics_admin(g, digest);
@@ -303,12 +309,7 @@ static void gateway_handle(HttpConn *c, const HttpMessage *req, const char *body
         const char *addr = http_conn_peer(c)->addr;
         uint64_t wait = 0;
         if (rt->n_tokens > 0 && authfail_held(&g->authfail, addr, now, &wait)) {
-                char b[300], h[64];
-                snprintf(b, sizeof b, "{\"error\":\"too many wrong bearer tokens from %s: try again in %llu s\","
-                                      "\"code\":429}\n", addr, (unsigned long long) (wait + 999999) / 1000000);
-                snprintf(h, sizeof h, "Retry-After: %llu\r\n", (unsigned long long) (wait + 999999) / 1000000);
-                g->counters.auth_held++;
-                (void) http_conn_reply(c, 429, "application/json", b, strlen(b), h);
+                reply_held(g, c, addr, wait);
                 return;
         }
         if (!authorized(rt, req)) {
