@@ -322,6 +322,12 @@ static int replay_event(const StoreEvent *e, void *userdata) {
         return 0;
 }
 
+static bool unix_user_exists(const char *name) {
+        struct passwd pw, *res = NULL;
+        char buf[4096];
+        return getpwnam_r(name, &pw, buf, sizeof buf, &res) == 0 && res;
+}
+
 /* ---- namespaces ------------------------------------------------------------ */
 
 /* Stores status (not consumed) with the namespace's contributors in it;
@@ -586,7 +592,9 @@ static void handle_list(Api *a, HttpConn *c, const Caller *caller, const Route *
 static void handle_get(Api *a, HttpConn *c, const Caller *caller, const Route *rt) {
         json_t *o;
         int r = store_get(a->store, rt->kind, rt->ns, rt->name, &o);
-        if (!caller->admin && (r == -ENOENT || (r >= 0 && !object_visible(a, caller, rt->kind, o)))) {
+        /* Who may use the namespace learns what is missing in it (404). */
+        bool member = caller->admin || (rt->has_ns && caller_may_use_namespace(caller, a->store, rt->ns));
+        if (!member && (r == -ENOENT || (r >= 0 && !object_visible(a, caller, rt->kind, o)))) {
                 /* As Kubernetes' authorization: 403 whether or not it exists, so names do not leak. */
                 if (r >= 0)
                         json_decref(o);
@@ -996,6 +1004,14 @@ static void handle_apply(Api *a, HttpConn *c, const Caller *caller, const Route 
         if (k == &kind_profile) {
                 json_auto_t *profiles = NULL;
                 char mine[64], theirs[64];
+                const char *owner = json_string_value(
+                        json_object_get(json_object_get(json_object_get(obj, "spec"), "owner"), "name"));
+                if (owner && !unix_user_exists(owner)) {
+                        diags_add(&d, true, "spec.owner.name",
+                                  "no user '%s' on this host: a Profile's owner is a Unix user (useradd)", owner);
+                        reply_invalid(c, rt, &d);
+                        goto out;
+                }
                 ns_user_name(name, mine, sizeof mine);
                 json_t *o;
                 size_t i;
@@ -1410,11 +1426,6 @@ static void handle_discovery(HttpConn *c) {
         reply_json(c, 200, json_pack("{s:s, s:o}", "kind", "APIResourceList", "resources", list), NULL);
 }
 
-static bool unix_user_exists(const char *name) {
-        struct passwd pw, *res = NULL;
-        char buf[4096];
-        return getpwnam_r(name, &pw, buf, sizeof buf, &res) == 0 && res;
-}
 
 /* The Profile a subresource request names, if the caller may see it; else
  * NULL, answered (404 for administrators when it does not exist, 403

@@ -91,6 +91,10 @@ check "alice gets hers by short name" as alice sdflow -n team-a get isvc iris
 check "its status says why it is not Ready" sh -c "'$SANDBOX' exec $SB runuser -u alice -- sdflow -n team-a get isvc iris -o wide | grep -q 'False .*ModelCopyFailed'"
 out=$(as bob sdflow -n team-a get isvc iris 2>&1); rc=$?
 check "bob cannot get it (403)" test "$rc" = 1 -a -n "$(grep -F 'Error from server (Forbidden)' <<<"$out")"
+out=$(as alice sdflow -n team-a get isvc no-such 2>&1); rc=$?
+check "the owner gets 404 for a name missing in her namespace" test "$rc" = 1 -a -n "$(grep -F 'Error from server (NotFound): inferenceservices "no-such" not found' <<<"$out")"
+out=$(as bob sdflow -n team-a get isvc no-such 2>&1); rc=$?
+check "... a stranger 403, as for a name that exists" test "$rc" = 1 -a -n "$(grep -F 'Error from server (Forbidden)' <<<"$out")"
 out=$(as bob sdflow -n team-a get isvc 2>&1); rc=$?
 check "bob cannot list team-a (403)" test "$rc" = 1
 check "bob's list across namespaces shows only his" test "$(as bob sdflow get isvc -A -o name)" = "inferenceservice.serving.kserve.io/rf"

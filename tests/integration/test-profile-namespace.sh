@@ -4,7 +4,7 @@
 # quota, a system user with a group of its own, and /var/lib/sdflow/ns/<ns>
 # (root's, the namespace's group, 0750, the owner let in by ACL).  A quota change updates the live
 # slice; deleting the Profile stops its workloads and removes slice, user
-# and files.  A Profile whose owner does not exist reports Failed.
+# and files.  A Profile whose owner does not exist is refused (422).
 . "$(dirname "$0")/lib.sh"
 require_sandbox
 require_deb
@@ -47,11 +47,10 @@ check "the slice is gone" test "$(prop ActiveState)" = inactive
 check "the user is gone" sh -c "! '$SANDBOX' exec $SB getent passwd sdflow-team-a"
 check "the files are gone" sbx test ! -e /var/lib/sdflow/ns/team-a
 
-# An owner who is no Unix user: stored, but the namespace reports why it failed.
-printf 'apiVersion: kubeflow.org/v1\nkind: Profile\nmetadata: {name: ghost}\nspec: {owner: {kind: User, name: nosuchuser}}\n' | sbx sdflow apply -f - >/dev/null
-st=$(sbx sdflow get profile ghost -o json)
-check "unknown owner: phase Failed" grep -q '"phase": "Failed"' <<<"$st"
-check "unknown owner: reason UserSetupFailed" grep -q '"reason": "UserSetupFailed"' <<<"$st"
+# An owner who is no Unix user: refused at apply (422), naming the field.
+out=$(printf 'apiVersion: kubeflow.org/v1\nkind: Profile\nmetadata: {name: ghost}\nspec: {owner: {kind: User, name: nosuchuser}}\n' | sbx sdflow apply -f - 2>&1)
+check "unknown owner: refused, naming spec.owner.name" grep -q "spec.owner.name: no user 'nosuchuser' on this host" <<<"$out"
+check "... and nothing stored" sh -c "! '$SANDBOX' exec $SB sdflow get profile ghost"
 
 # After a restart of sdflowd the slices come back (they are transient units).
 apply 1 128Mi 16

@@ -10,6 +10,8 @@ boot
 install_deb
 sbx systemctl enable --now sdflowd.socket >/dev/null 2>&1
 N=${N:-300}
+# Each Profile's owner is a user of the host (else the apply is refused).
+sbx sh -c "for i in \$(seq 1 $N); do useradd -M -N u\$i; done"
 
 # The burst: one apply per object; "created" is the acknowledgement.
 sbx sh -c "for i in \$(seq 1 $N); do
