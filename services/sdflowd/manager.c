@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -293,6 +294,19 @@ out:
         return r < 0 ? r : 0;
 }
 
+void manager_remove_stale_errfiles(void) {
+        DIR *d = opendir("/run/sdflow");
+        if (!d)
+                return;
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                size_t n = strlen(de->d_name);
+                if (strncmp(de->d_name, "sdflow-", 7) == 0 && n > 12 && strcmp(de->d_name + n - 12, ".service.err") == 0)
+                        (void) unlinkat(dirfd(d), de->d_name, 0);
+        }
+        closedir(d);
+}
+
 int manager_run(sd_bus *bus, const char *unit_prefix, char *const *argv, uint64_t timeout_usec, char *err,
                 size_t errsz) {
         sd_bus_error e = SD_BUS_ERROR_NULL;
@@ -307,6 +321,10 @@ int manager_run(sd_bus *bus, const char *unit_prefix, char *const *argv, uint64_
         /* What the helper says on stderr is the reason given when it fails. */
         char errfile[300];
         snprintf(errfile, sizeof errfile, "/run/sdflow/%s.err", unit);
+        /* Made here, sdflowd's only (0600): it may name a user's files. */
+        int efd = open(errfile, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (efd >= 0)
+                close(efd);
         r = sd_bus_match_signal(bus, &slot, DEST, PATH, IFACE, "JobRemoved", on_job_removed, &w);
         if (r < 0)
                 return bus_fail(r, NULL, err, errsz, "subscribing to JobRemoved");
@@ -317,9 +335,10 @@ int manager_run(sd_bus *bus, const char *unit_prefix, char *const *argv, uint64_
         if (r >= 0)
                 r = sd_bus_message_open_container(m, 'a', "(sv)");
         if (r >= 0)
-                r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)", "Type", "s", "oneshot", "CollectMode", "s",
+                r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)(sv)", "Type", "s", "oneshot", "CollectMode", "s",
                                           "inactive-or-failed", "Description", "s", "sdflow namespace setup",
-                                          "StandardErrorFileToTruncate", "s", errfile);
+                                          "StandardErrorFileToTruncate", "s", errfile, "UMask", "u",
+                                          (uint32_t) 0077);
         if (r >= 0)
                 r = append_exec(m, argv);
         if (r >= 0)

@@ -27,6 +27,10 @@ int manager_stop_unit(sd_bus *bus, const char *unit, char *err, size_t errsz);
  * and waits up to timeout_usec for it to finish.  Returns 0 when it exited
  * with 0, -EPROTO when it failed (see the journal of the unit, named in
  * err), or another negative errno. */
+/* Removes what helpers of an earlier sdflowd (killed while waiting for
+ * them) left in /run/sdflow: their stderr files. */
+void manager_remove_stale_errfiles(void);
+
 int manager_run(sd_bus *bus, const char *unit_prefix, char *const *argv, uint64_t timeout_usec, char *err,
                 size_t errsz);
 

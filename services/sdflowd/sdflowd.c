@@ -192,6 +192,7 @@ static int setup(sd_event *e, void *settings, void **userdata) {
                 snprintf(p, sizeof p, "%s%s", s->state_database, suffixes[i]);
                 (void) chmod(p, 0600);
         }
+        manager_remove_stale_errfiles();
         if (had)
                 count_death(d->store, &left);
         load_quarantine(d->store);
