@@ -29,6 +29,9 @@ typedef struct Cli {
         bool scheduled;    /* trigger --scheduled: the timer's run */
 } Cli;
 
+/* Prints the usage of command (sdflow COMMAND --help); false if there is no such command. */
+bool cli_command_usage(const char *command);
+
 int cli_apply(Cli *cli, int argc, char **argv);
 int cli_get(Cli *cli, int argc, char **argv);
 int cli_describe(Cli *cli, int argc, char **argv);

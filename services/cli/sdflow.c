@@ -21,6 +21,9 @@ static void help(void) {
                "  contributor list NS     Who besides the owner may use namespace NS\n"
                "  contributor add|remove NS USER...\n"
                "                          Let Unix users use NS, or not (owner or admin)\n"
+               "  token list NS           The bearer tokens of NS's models at the gateway (names)\n"
+               "  token create|delete NS NAME\n"
+               "                          Make one (shown once) or revoke it (owner or admin)\n"
                "  predict NAME -f FILE    Send a KServe V1 or V2 request to an InferenceService\n"
                "  logs isvc/NAME          The replicas' log lines from the journal (--tail=N)\n"
                "  logs wf/NAME [NODE]     A workflow's steps' log lines (of one node: id or name)\n"
@@ -55,7 +58,8 @@ static void help(void) {
                "                          " CLI_DEFAULT_SOCKET ")\n"
                "     --request-timeout=SECONDS\n"
                "                          Give up on the server after this long (default 30)\n"
-               "\nSee the sdflow(1) man page for details.\n");
+               "\n'sdflow COMMAND --help' shows a command's own usage, options and examples;\n"
+               "the sdflow(1) man page has the details.\n");
 }
 
 static const struct {
@@ -106,6 +110,7 @@ int main(int argc, char **argv) {
                 .ns = getenv("SDFLOW_NAMESPACE"),
                 .timeout_usec = 30 * USEC_PER_SEC,
         };
+        bool want_help = false;
         int c;
 
         log_setup(argv[0]);
@@ -114,8 +119,8 @@ int main(int argc, char **argv) {
         while ((c = getopt_long(argc, argv, ":hs:o:n:Af:l:wy", options, NULL)) >= 0)
                 switch (c) {
                 case 'h':
-                        help();
-                        return CLI_OK;
+                        want_help = true;
+                        break;
                 case ARG_VERSION:
                         printf("sdflow %s\n", SDFLOW_VERSION);
                         return CLI_OK;
@@ -184,6 +189,13 @@ int main(int argc, char **argv) {
                         fprintf(stderr, "error: unknown option '%s'; see 'sdflow --help'\n", argv[optind - 1]);
                         return CLI_USAGE;
                 }
+        if (want_help) {
+                /* sdflow get --help (or sdflow --help get): that command's own. */
+                if (optind < argc && cli_command_usage(argv[optind]))
+                        return CLI_OK;
+                help();
+                return CLI_OK;
+        }
         if (optind >= argc) {
                 fprintf(stderr, "error: no command given; see 'sdflow --help'\n");
                 return CLI_USAGE;

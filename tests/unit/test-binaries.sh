@@ -45,6 +45,13 @@ done
 expect 1 'Failed to open the state database: /nonexistent/state.db' "$SDFLOWD" --set=StateDatabase=/nonexistent/state.db
 
 expect 0 'Commands:' "$CLI" --help
+expect 0 'token create|delete NS NAME' "$CLI" --help
+# Every command the global help lists has a usage of its own, either way round.
+for c in $("$CLI" --help | sed -n '/^Commands:/,/^$/p' | awk '/^  [a-z]/ {print $1}' | tr '|' '\n' | sort -u); do
+        expect 0 "^  sdflow $c" "$CLI" "$c" --help
+        expect 0 "^  sdflow $c" "$CLI" --help "$c"
+done
+expect 0 'Commands:' "$CLI" frobnicate --help
 expect 0 '^sdflow 0\.' "$CLI" --version
 expect 2 "unknown option '--bogus'" "$CLI" --bogus version
 expect 2 "unknown command 'frobnicate'" "$CLI" frobnicate
@@ -77,11 +84,18 @@ expect 0 '' grep -q '"reason":"NotFound"' "$tmp/body"
 expect 0 '^405$' curl -sS --unix-socket "$tmp/api.sock" -X POST -w '%{http_code}' -o /dev/null http://x/healthz
 # The API without systemd: objects are stored and served; namespaces report
 # that systemd is missing; deleting a Profile refuses rather than orphan it.
-P=$(dirname "$0")/../manifests/good
+# A Profile's owner must be a user of this host: the one running the test.
+me=$(id -un)
+mkdir -p "$tmp/good"
+for f in profile-quota profile-unknown-field; do
+        sed "s/name: alice$/name: $me/" "$(dirname "$0")/../manifests/good/$f.yaml" >"$tmp/good/$f.yaml"
+done
+P=$tmp/good
 S=(-s "$tmp/api.sock")
 expect 0 'profile.kubeflow.org/team-a created' "$CLI" "${S[@]}" apply -f "$P/profile-quota.yaml"
 expect 0 'spec.color: unknown field' "$CLI" "${S[@]}" apply -f "$P/profile-unknown-field.yaml"
-expect 0 '^team-a +alice' "$CLI" "${S[@]}" get profiles
+expect 0 "^team-a +$me" "$CLI" "${S[@]}" get profiles
+expect 1 "spec.owner.name: no user 'no-such-user-x' on this host" sh -c "sed 's/name: $me\$/name: no-such-user-x/' '$P/profile-quota.yaml' | '$CLI' -s '$tmp/api.sock' apply -f -"
 expect 0 'reason: NoSystemd' "$CLI" "${S[@]}" get profile team-a -o yaml
 expect 0 '"kind": "ProfileList"' "$CLI" "${S[@]}" get profiles -o json
 expect 0 'Name: +team-a' "$CLI" "${S[@]}" describe profile team-a
