@@ -60,7 +60,8 @@ static const Usage usages[] = {
           "  curl -H \"Authorization: Bearer $t\" -H 'Host: iris.team-a.example.com' -d @in.json \\\n"
           "       http://localhost:8080/v1/models/iris:predict\n" },
         { "predict", "Send a KServe V1 ({\"instances\": ...}) or Open Inference Protocol V2 ({\"inputs\": ...})\n"
-                     "request to an InferenceService through the gateway, and print the answer.",
+                     "request to an InferenceService's first replica, over its socket (no token needed: only the\n"
+                     "namespace's owner and contributors may reach it), and print the answer.",
           "sdflow predict NAME -f INPUT.json|- [-n NS]",
           NS_OPT "  -f --filename=PATH      The request body, or - for stdin\n",
           "  echo '{\"instances\": [[6.8, 2.8, 4.8, 1.4]]}' | sdflow predict sklearn-iris -f - -n team-a\n" },
