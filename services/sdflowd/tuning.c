@@ -31,6 +31,7 @@ struct Tuning {
         json_t *dirty; /* "ns/name" -> true */
         sd_event_source *poll; /* median stopping: running trials' metrics, every POLL_USEC */
         json_t *watch;         /* "ns/name" -> true: experiments with medianstop and running trials */
+        json_t *scans;         /* "ns/trial" -> how far its output was read, and what it had (scan_state) */
 };
 
 #define POLL_USEC (1000 * 1000)
@@ -107,7 +108,8 @@ static const char *current_condition(json_t *st) {
 /* ---- metrics ------------------------------------------------------------------------------ */
 
 typedef struct Collected {
-        json_t *values; /* name -> [numbers] */
+        json_t *values; /* name -> [the first MAX_METRIC_VALUES numbers]: the median rule's steps */
+        json_t *stats;  /* name -> [min, max, latest] over every number, as Katib keeps them */
 } Collected;
 
 static void on_metric(const char *name, double value, void *userdata) {
@@ -119,9 +121,17 @@ static void on_metric(const char *name, double value, void *userdata) {
         }
         if (json_array_size(list) < MAX_METRIC_VALUES)
                 json_array_append_new(list, json_real(value));
+        json_t *s = json_object_get(c->stats, name);
+        if (!s) {
+                json_object_set_new(c->stats, name, json_pack("[f, f, f]", value, value, value));
+                return;
+        }
+        json_real_set(json_array_get(s, 0), fmin(json_real_value(json_array_get(s, 0)), value));
+        json_real_set(json_array_get(s, 1), fmax(json_real_value(json_array_get(s, 1)), value));
+        json_real_set(json_array_get(s, 2), value);
 }
 
-static void parse_text(json_t *spec, const char *text, bool json_lines, Collected *c, char *err, size_t errsz) {
+static int parser_for(json_t *spec, MetricsParser **p, char *err, size_t errsz) {
         json_t *formats = json_object_get(json_object_get(json_object_get(json_object_get(spec, "metricsCollectorSpec"),
                                                                           "source"),
                                                           "filter"),
@@ -131,16 +141,121 @@ static void parse_text(json_t *spec, const char *text, bool json_lines, Collecte
         json_array_foreach(formats, i, f)
                 if (n < 16 && json_is_string(f))
                         fs[n++] = json_string_value(f);
+        return metrics_parser_new(fs, n, p, err, errsz);
+}
+
+static void feed_line(MetricsParser *p, const char *line, size_t len, Collected *c) {
+        if (p)
+                metrics_parse_line(p, line, len, on_metric, c);
+        else
+                metrics_parse_json_line(line, len, on_metric, c);
+}
+
+#define SCAN_LINE_MAX (64 * 1024)
+
+/* Streams the lines of the trial's file WF_ARTIFACTS_BASE/rel from *offset
+ * on into c (JSON lines or text by the experiment's metricsFormat), and
+ * moves *offset past what it took: whole lines only, and a last line
+ * without its newline only when final (the trial has ended).  A line longer
+ * than SCAN_LINE_MAX is skipped.  The whole output is read, whatever its
+ * length, a piece at a time.  Returns 0 or a negative errno. */
+static int scan_file(json_t *spec, const char *rel, bool json_lines, bool final, json_int_t *offset, Collected *c,
+                     char *err, size_t errsz) {
+        int fd = safe_open_beneath(WF_ARTIFACTS_BASE, rel);
+        if (fd < 0)
+                return fd;
         MetricsParser *p = NULL;
-        if (!json_lines && metrics_parser_new(fs, n, &p, err, errsz) < 0)
+        if (!json_lines && parser_for(spec, &p, err, errsz) < 0) {
+                close(fd);
+                return -EINVAL;
+        }
+        if (lseek(fd, (off_t) *offset, SEEK_SET) < 0) {
+                int r = -errno;
+                metrics_parser_free(p);
+                close(fd);
+                return r;
+        }
+        static char buf[SCAN_LINE_MAX];
+        size_t have = 0;
+        bool skip = false;
+        int r = 0;
+        for (;;) {
+                ssize_t n = read(fd, buf + have, sizeof buf - have);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        r = -errno;
+                if (n <= 0)
+                        break;
+                have += (size_t) n;
+                size_t start = 0;
+                char *nl;
+                while ((nl = memchr(buf + start, '\n', have - start))) {
+                        size_t len = (size_t) (nl - (buf + start));
+                        if (!skip)
+                                feed_line(p, buf + start, len, c);
+                        skip = false;
+                        start += len + 1;
+                }
+                *offset += (json_int_t) start;
+                if (start == 0 && have == sizeof buf) {
+                        skip = true; /* the rest of this line goes too */
+                        *offset += (json_int_t) have;
+                        have = 0;
+                        continue;
+                }
+                memmove(buf, buf + start, have - start);
+                have -= start;
+        }
+        if (final && have > 0 && !skip) {
+                feed_line(p, buf, have, c);
+                *offset += (json_int_t) have;
+        }
+        metrics_parser_free(p);
+        close(fd);
+        return r;
+}
+
+/* The scan of a trial's output so far (Tuning.scans): how far it got and
+ * what it found, so that each poll reads only what is new. */
+static json_t *scan_state(Tuning *t, const char *ns, const char *trial, bool create) {
+        char key[400];
+        snprintf(key, sizeof key, "%s/%s", ns, trial);
+        json_t *s = json_object_get(t->scans, key);
+        if (!s && create) {
+                s = json_pack("{s:I, s:o, s:o}", "offset", (json_int_t) 0, "values", json_object(), "stats",
+                              json_object());
+                json_object_set_new(t->scans, key, s);
+        }
+        return s;
+}
+
+static void scan_forget(Tuning *t, const char *ns, const char *trial) {
+        char key[400];
+        snprintf(key, sizeof key, "%s/%s", ns, trial);
+        (void) json_object_del(t->scans, key);
+}
+
+/* Scans on (from the state's offset) and gives the state's findings in c
+ * (borrowed).  Returns scan_file()'s result. */
+static int scan_continue(json_t *spec, json_t *state, const char *rel, bool final, Collected *c, char *err,
+                         size_t errsz) {
+        json_int_t off = json_integer_value(json_object_get(state, "offset"));
+        c->values = json_object_get(state, "values");
+        c->stats = json_object_get(state, "stats");
+        int r = scan_file(spec, rel, false, final, &off, c, err, errsz);
+        json_object_set_new(state, "offset", json_integer(off));
+        return r;
+}
+
+/* The lines of text (a step's result, when its output file is missing). */
+static void scan_text(json_t *spec, const char *text, Collected *c, char *err, size_t errsz) {
+        MetricsParser *p = NULL;
+        if (parser_for(spec, &p, err, errsz) < 0)
                 return;
         for (const char *line = text; line && *line;) {
                 const char *nl = strchr(line, '\n');
-                size_t len = nl ? (size_t) (nl - line) : strlen(line);
-                if (json_lines)
-                        metrics_parse_json_line(line, len, on_metric, c);
-                else
-                        metrics_parse_line(p, line, len, on_metric, c);
+                feed_line(p, line, nl ? (size_t) (nl - line) : strlen(line), c);
                 line = nl ? nl + 1 : NULL;
         }
         metrics_parser_free(p);
@@ -152,7 +267,8 @@ static json_t *objective_steps(json_t *spec, Collected *c) {
         return json_deep_copy(list ?: json_array());
 }
 
-/* Katib's observation: each metric's min, max and latest, as strings. */
+/* Katib's observation: each metric's min, max and latest (over all the
+ * output), as strings. */
 static json_t *observation(json_t *spec, Collected *c) {
         json_t *obj = json_object_get(spec, "objective"), *names = json_array(), *n;
         size_t i;
@@ -161,17 +277,11 @@ static json_t *observation(json_t *spec, Collected *c) {
                 json_array_append(names, n);
         json_t *metrics = json_array();
         json_array_foreach(names, i, n) {
-                json_t *list = json_object_get(c->values, json_string_value(n)), *v;
-                size_t j;
-                if (json_array_size(list) == 0)
+                json_t *st = json_object_get(c->stats, json_string_value(n));
+                if (!st)
                         continue;
-                double mn = INFINITY, mx = -INFINITY, last = 0;
-                json_array_foreach(list, j, v) {
-                        double x = json_real_value(v);
-                        mn = fmin(mn, x);
-                        mx = fmax(mx, x);
-                        last = x;
-                }
+                double mn = json_real_value(json_array_get(st, 0)), mx = json_real_value(json_array_get(st, 1)),
+                       last = json_real_value(json_array_get(st, 2));
                 char a[32], b[32], l[32];
                 snprintf(a, sizeof a, "%.10g", mn);
                 snprintf(b, sizeof b, "%.10g", mx);
@@ -310,7 +420,7 @@ static json_t *trial_workflow(json_t *exp, const char *name, size_t index, json_
 }
 
 /* What a finished trial's workflow says: its condition, message and observation. */
-static void read_trial(json_t *spec, json_t *wf, json_t *trial) {
+static void read_trial(Tuning *t, const char *ns, json_t *spec, json_t *wf, json_t *trial) {
         json_t *st = json_object_get(wf, "status"), *nodes = json_object_get(st, "nodes"), *n, *pod = NULL;
         const char *id;
         json_object_foreach(nodes, id, n)
@@ -331,7 +441,7 @@ static void read_trial(json_t *spec, json_t *wf, json_t *trial) {
                 json_object_set_new(trial, "condition", json_string("Succeeded"));
                 return;
         }
-        Collected c = { json_object() };
+        Collected own = { json_object(), json_object() }, c = own;
         char err[256] = "";
         if (strcmp(kind, "File") == 0) {
                 json_t *fsp = json_object_get(json_object_get(mc, "source"), "fileSystemPath");
@@ -340,17 +450,29 @@ static void read_trial(json_t *spec, json_t *wf, json_t *trial) {
                 size_t i;
                 json_array_foreach(json_object_get(json_object_get(pod, "outputs"), "artifacts"), i, a)
                         if (strcmp(str(a, "name") ?: "", "metrics") == 0 && str(a, "hostPath")) {
-                                /* The trial's user's file: never through a link (safeio.h). */
-                                static char buf[1 << 20];
+                                /* The trial's user's file: never through a link (safeio.h), all of it. */
                                 const char *rel = safe_rel(WF_ARTIFACTS_BASE, str(a, "hostPath"));
-                                if (rel && safe_read_beneath(WF_ARTIFACTS_BASE, rel, buf, sizeof buf, NULL) == 0)
-                                        parse_text(spec, buf, json_lines, &c, err, sizeof err);
+                                json_int_t off = 0;
+                                if (rel)
+                                        (void) scan_file(spec, rel, json_lines, true, &off, &c, err, sizeof err);
                         }
-        } else
-                parse_text(spec, str(json_object_get(pod, "outputs"), "result") ?: "", false, &c, err, sizeof err);
+        } else {
+                /* The whole output (sdflow-step's NODEDIR/stdout), from where
+                 * the polls of the median rule left it. */
+                const char *dir = str(pod, "sdflowDir"), *rel = dir ? safe_rel(WF_ARTIFACTS_BASE, dir) : NULL;
+                char path[1100];
+                if (!rel || snprintf(path, sizeof path, "%s/stdout", rel) >= (int) sizeof path ||
+                    scan_continue(spec, scan_state(t, ns, str(trial, "name") ?: "", true), path, true, &c, err,
+                                  sizeof err) < 0) {
+                        c = own;
+                        scan_text(spec, str(json_object_get(pod, "outputs"), "result") ?: "", &c, err, sizeof err);
+                }
+        }
         json_t *obs = observation(spec, &c);
         json_object_set_new(trial, "sdflowSteps", objective_steps(spec, &c));
-        json_decref(c.values);
+        json_decref(own.values);
+        json_decref(own.stats);
+        scan_forget(t, ns, str(trial, "name") ?: ""); /* c's are gone now */
         json_object_set_new(trial, "observation", obs);
         if (isnan(objective_value(spec, obs))) {
                 char msg[400];
@@ -452,25 +574,18 @@ static bool early_stop(Tuning *t, const char *ns, const char *name) {
                 json_object_foreach(json_object_get(json_object_get(wf, "status"), "nodes"), id, n)
                         if (str(n, "sdflowDir"))
                                 dir = str(n, "sdflowDir");
-                char path[1024];
-                static char buf[256 * 1024 + 1];
-                size_t len = 0;
+                char path[1100];
                 const char *rel = dir ? safe_rel(WF_ARTIFACTS_BASE, dir) : NULL;
-                buf[0] = '\0';
-                if (rel) {
-                        snprintf(path, sizeof path, "%s/stdout", rel);
-                        (void) safe_read_beneath(WF_ARTIFACTS_BASE, path, buf, sizeof buf, &len);
-                }
-                buf[len] = '\0';
-                /* only whole lines */
-                char *last = strrchr(buf, '\n');
-                if (last)
-                        last[1] = '\0';
-                else
-                        buf[0] = '\0';
-                Collected c = { json_object() };
+                Collected c = { NULL, NULL };
                 char err[256];
-                parse_text(spec, buf, false, &c, err, sizeof err);
+                json_t *state = scan_state(t, ns, str(tr, "name") ?: "", true);
+                /* Only what is new since the last poll is read. */
+                if (rel && snprintf(path, sizeof path, "%s/stdout", rel) < (int) sizeof path)
+                        (void) scan_continue(spec, state, path, false, &c, err, sizeof err);
+                else {
+                        c.values = json_object_get(state, "values");
+                        c.stats = json_object_get(state, "stats");
+                }
                 json_t *steps = objective_steps(spec, &c);
                 if (!json_equal(steps, json_object_get(tr, "sdflowSteps"))) {
                         /* when each value was first seen */
@@ -500,7 +615,8 @@ static bool early_stop(Tuning *t, const char *ns, const char *name) {
                         changed = true;
                 }
                 json_decref(steps);
-                json_decref(c.values);
+                if (finished_condition(str(tr, "condition")))
+                        scan_forget(t, ns, str(tr, "name") ?: ""); /* c's are gone now */
                 json_decref(wf);
         }
         if (changed && store_set_status(t->store, &kind_experiment, ns, name, st) >= 0) {
@@ -611,7 +727,7 @@ static void reconcile(Tuning *t, const char *ns, const char *name) {
                 }
                 const char *ph = str(json_object_get(wf, "status"), "phase");
                 if (wf_done(ph))
-                        read_trial(spec, wf, tr);
+                        read_trial(t, ns, spec, wf, tr);
                 else if (ph && strcmp(ph, "Running") == 0)
                         json_object_set_new(tr, "condition", json_string("Running"));
                 json_decref(wf);
@@ -827,6 +943,7 @@ int tuning_new(Tuning **ret, sd_event *e, Store *store, Engine *engine, TuningCr
         t->userdata = userdata;
         t->dirty = json_object();
         t->watch = json_object();
+        t->scans = json_object();
         int r = sd_event_add_defer(e, &t->defer, on_defer, t);
         if (r >= 0)
                 r = sd_event_source_set_enabled(t->defer, SD_EVENT_OFF);
@@ -850,6 +967,7 @@ Tuning *tuning_free(Tuning *t) {
         sd_event_unref(t->event);
         json_decref(t->dirty);
         json_decref(t->watch);
+        json_decref(t->scans);
         free(t);
         return NULL;
 }

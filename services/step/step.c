@@ -321,13 +321,15 @@ static int run_command(char **argv) {
                                 break;
                         off += w;
                 }
+                /* All of it: Katib's collector reads the whole output (the
+                 * objective may come after any number of lines). */
+                if (live >= 0 && write(live, buf, (size_t) n) != n) {
+                        close(live);
+                        live = -1;
+                }
                 if (result && used < RESULT_MAX) {
                         size_t k = (size_t) n < RESULT_MAX - used ? (size_t) n : RESULT_MAX - used;
                         memcpy(result + used, buf, k);
-                        if (live >= 0 && write(live, buf, k) < 0) {
-                                close(live);
-                                live = -1;
-                        }
                         used += k;
                 }
         }

@@ -116,6 +116,18 @@ check "a metric that never appears: MetricsUnavailable with the reason; Failed a
 assert cond.get('reason')=='ExperimentMaxFailedTrialsReached', cond
 t=trials[0]
 assert t['condition']=='MetricsUnavailable' and \"objective metric 'score' never appeared\" in t['message'], t"
+# The objective after 30,000 lines (more than a step's 256 KiB result): the
+# whole output is read, and min/max/latest are over all of it.
+sed -e 's/name: grid}/name: verbose}/' -e 's/  maxTrialCount: 20/  maxTrialCount: 3/' \
+    -e 's/command: \[sh, -c, .*/command: [sh, -c, "echo score=100; seq 30000 | sed s,^,noise-line-,; echo score=0.5; seq 30000; echo score=${trialParameters.a}"]/' \
+    "$TOP/build/it-exp-grid.yaml" >"$TOP/build/it-exp-verbose.yaml"
+as_alice sdflow apply -f "$TOP/build/it-exp-verbose.yaml" >/dev/null
+check "a trial's objective after 60,000 lines of output is found: min, max and latest over all of it" wait_for 90 exp_check verbose "
+assert cond.get('type')=='Succeeded', cond
+for t in trials:
+    m=[x for x in t['observation']['metrics'] if x['name']=='score'][0]
+    a=[p['value'] for p in t['parameterAssignments'] if p['name']=='a'][0]
+    assert t['condition']=='Succeeded' and (m['min'], m['max'], m['latest'])==('0.5', '100', a), (t, m)"
 out=$(sed 's/algorithmName: grid/algorithmName: annealing/; s/name: grid}/name: bad}/' "$TOP/build/it-exp-grid.yaml" | as_alice sdflow apply -f - 2>&1)
 check "an unknown algorithm is refused, naming the field" grep -q "spec.algorithm.algorithmName: 'annealing' is not an algorithm sdflow has" <<<"$out"
 
