@@ -122,11 +122,13 @@ journal_must_not_have() {
         fi
 }
 
-# mode_check: at the end of every scenario, whatever it did, nothing sdflow
-# made under /var/lib/sdflow or /run/sdflow is open wider than it should be
-# (tests/security/modewalk.py says what that means).
+# mode_check: at the end of every scenario where sdflowd ran, whatever it
+# did, nothing sdflow made under /var/lib/sdflow or /run/sdflow is open
+# wider than it should be (tests/security/modewalk.py says what that
+# means).  Scenarios that run a model server by hand (test-serve-activation)
+# lay out their own files there, and have no state database.
 mode_check() {
-        sbx test -d /var/lib/sdflow 2>/dev/null || return 0
+        sbx test -f /var/lib/sdflow/state.db 2>/dev/null || return 0
         local out rc
         out=$(sbx /usr/bin/python3 "$TOP/tests/security/modewalk.py" 2>&1)
         rc=$?
