@@ -987,6 +987,7 @@ static void handle_apply(Api *a, HttpConn *c, const Caller *caller, const Route 
                 }
                 if (k == &kind_isvc) {
                         char msg[512];
+                        serving_default(a->namespaces, obj);
                         if (serving_admit(a->store, obj, profile, msg, sizeof msg) < 0) {
                                 /* As a Kubernetes ResourceQuota refusal: 403, nothing stored. */
                                 reply_status(c, 403, rt, NULL, "exceeded quota: %s", msg);

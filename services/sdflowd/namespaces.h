@@ -22,6 +22,8 @@ typedef struct Namespaces {
         void *artifact_userdata;
         uint64_t max_model_bytes;   /* MaxModelBytes=: one model copy */
         uint64_t copy_timeout_usec; /* ModelCopyTimeoutSec=: a model copy's time */
+        const char *default_cpu;    /* PredictorDefaultCPU=: a quantity, or NULL */
+        const char *default_memory; /* PredictorDefaultMemory= */
 } Namespaces;
 
 /* As ns_apply(), at start: the user and directory are made again only

@@ -14,6 +14,7 @@
 #include "crashguard.h"
 #include "daemon.h"
 #include "log.h"
+#include "quantity.h"
 #include "store.h"
 
 typedef struct Settings {
@@ -28,13 +29,15 @@ typedef struct Settings {
         uint64_t max_object_bytes;  /* MaxObjectBytes= */
         uint64_t max_namespace_bytes; /* MaxNamespaceBytes= */
         uint64_t copy_timeout_usec; /* ModelCopyTimeoutSec= */
+        char *default_cpu;          /* PredictorDefaultCPU= */
+        char *default_memory;       /* PredictorDefaultMemory= */
 } Settings;
 
 typedef struct Sdflowd {
         Store *store;
         Api *api;
         Namespaces namespaces;
-        char *helper, *image_map;
+        char *helper, *image_map, *default_cpu, *default_memory;
         sd_event_source *healthy;
         gid_t admin_gid;
 } Sdflowd;
@@ -62,6 +65,9 @@ static const Settings defaults = {
         .max_object_bytes = 1536 * 1024, /* etcd's default request limit: what fits a cluster fits here */
         .max_namespace_bytes = 256ULL << 20,
         .copy_timeout_usec = 20 * USEC_PER_SEC,
+        /* KServe's own defaults for a predictor without resources. */
+        .default_cpu = (char *) "1",
+        .default_memory = (char *) "2Gi",
 };
 
 static const ConfItem items[] = {
@@ -76,6 +82,8 @@ static const ConfItem items[] = {
         CONF_ITEM("MaxNamespaceBytes", CONF_SIZE, 0, 1ULL << 40, Settings, max_namespace_bytes),
         /* Below WatchdogSec= (30 s): the copy is still waited for (see sdflowd(8)). */
         CONF_ITEM("ModelCopyTimeoutSec", CONF_USEC, USEC_PER_SEC, 25 * USEC_PER_SEC, Settings, copy_timeout_usec),
+        CONF_ITEM("PredictorDefaultCPU", CONF_STRING, 0, 0, Settings, default_cpu),
+        CONF_ITEM("PredictorDefaultMemory", CONF_STRING, 0, 0, Settings, default_memory),
 };
 
 /* Up this long without dying: the next crash starts the back-off anew. */
@@ -92,6 +100,8 @@ static void teardown(void *userdata) {
         sd_bus_flush_close_unref(d->namespaces.bus);
         free(d->helper);
         free(d->image_map);
+        free(d->default_cpu);
+        free(d->default_memory);
         free(d);
 }
 
@@ -211,6 +221,22 @@ static int setup(sd_event *e, void *settings, void **userdata) {
         d->namespaces.image_map = d->image_map;
         d->namespaces.max_model_bytes = s->max_model_bytes;
         d->namespaces.copy_timeout_usec = s->copy_timeout_usec;
+        /* Quantities, or empty for no default. */
+        const char *const resources[][2] = { { "PredictorDefaultCPU", s->default_cpu },
+                                             { "PredictorDefaultMemory", s->default_memory } };
+        for (size_t i = 0; i < ELEMENTSOF(resources); i++) {
+                Quantity q;
+                const char *why = NULL;
+                if (resources[i][1] && resources[i][1][0] && quantity_parse(resources[i][1], &q, &why) < 0) {
+                        teardown(d);
+                        return log_error_errno(-EINVAL, "%s=%s: not a quantity (%s)", resources[i][0],
+                                               resources[i][1], why ?: "invalid");
+                }
+        }
+        d->default_cpu = s->default_cpu && s->default_cpu[0] ? strdup(s->default_cpu) : NULL;
+        d->default_memory = s->default_memory && s->default_memory[0] ? strdup(s->default_memory) : NULL;
+        d->namespaces.default_cpu = d->default_cpu;
+        d->namespaces.default_memory = d->default_memory;
         r = sd_bus_open_system(&d->namespaces.bus);
         if (r >= 0)
                 r = sd_bus_attach_event(d->namespaces.bus, e, 0);

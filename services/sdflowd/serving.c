@@ -90,6 +90,37 @@ static Resources wants(json_t *isvc) {
         return w;
 }
 
+/* obj[key], made an object if missing; NULL if it is something else. */
+static json_t *object_member(json_t *obj, const char *key) {
+        json_t *v = json_object_get(obj, key);
+        if (!v) {
+                v = json_object();
+                json_object_set_new(obj, key, v);
+        }
+        return json_is_object(v) ? v : NULL;
+}
+
+void serving_default(const Namespaces *n, json_t *isvc) {
+        const char *format;
+        json_t *part = model_part(isvc, &format);
+        if (!part)
+                part = json_array_get(json_object_get(predictor(isvc), "containers"), 0);
+        if (!json_is_object(part) || (!n->default_cpu && !n->default_memory))
+                return;
+        json_t *res = object_member(part, "resources"), *limits = res ? object_member(res, "limits") : NULL;
+        json_t *requests = res ? object_member(res, "requests") : NULL;
+        if (!limits || !requests)
+                return;
+        const char *const keys[][2] = { { "cpu", n->default_cpu }, { "memory", n->default_memory } };
+        for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
+                if (!json_object_get(limits, keys[i][0]) && keys[i][1])
+                        json_object_set_new(limits, keys[i][0], json_string(keys[i][1]));
+                json_t *lim = json_object_get(limits, keys[i][0]);
+                if (!json_object_get(requests, keys[i][0]) && lim)
+                        json_object_set(requests, keys[i][0], lim);
+        }
+}
+
 int serving_admit(Store *store, json_t *isvc, json_t *profile, char *msg, size_t size) {
         const char *ns = manifest_namespace(isvc), *name = manifest_name(isvc);
         Resources quota = RESOURCES_UNSET, used = RESOURCES_UNSET, want = wants(isvc);

@@ -15,6 +15,14 @@
  * InferenceServices of the namespace leave of the Profile's quota. */
 int serving_admit(Store *store, json_t *isvc, json_t *profile, char *msg, size_t size);
 
+/* KServe's defaulting: the predictor's container (model, xgboost, sklearn
+ * or containers[0]) gets each of requests.cpu, requests.memory, limits.cpu
+ * and limits.memory it lacks: a limit the default (PredictorDefaultCPU=,
+ * PredictorDefaultMemory=), a request the limit.  Before admission, so that
+ * a namespace's quota counts them, and stored so, as KServe's webhook has
+ * it. */
+void serving_default(const Namespaces *n, json_t *isvc);
+
 /* reader: the Unix user whose rights a file:// storageUri is read with (the
  * caller of the apply).
  * Reconciles the revisions with the spec (a new revision for a changed

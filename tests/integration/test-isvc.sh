@@ -65,6 +65,25 @@ as_alice sdflow apply -f "$TOP/build/it-isvc-stolen.yaml" >/dev/null 2>&1
 check "a file the owner cannot read is not served" sh -c "'$SANDBOX' exec $SB sdflow -n team-a get isvc stolen -o wide | grep -q 'False .*ModelCopyFailed'"
 check "no copy of it exists" sbx test ! -e /var/lib/sdflow/ns/team-a/models/stolen/1/model.json
 
+# KServe's own sample, unchanged (no resources), in a namespace with a
+# quota: it gets KServe's defaults (cpu 1, memory 2Gi), and they count.
+printf 'apiVersion: kubeflow.org/v1\nkind: Profile\nmetadata: {name: team-k}\nspec:\n  owner: {kind: User, name: alice}\n  resourceQuotaSpec: {hard: {cpu: "2", memory: 4Gi}}\n' |
+        sbx sdflow apply -f - >/dev/null
+as_alice mkdir -p /var/tmp/sdflow-models
+as_alice /usr/bin/python3 "$TOP/examples/models/train-iris-sklearn.py" /var/tmp/sdflow-models/sklearn-iris >/dev/null
+check "KServe's sklearn-iris sample applies unchanged in a namespace with a quota" as_alice sdflow -n team-k apply -f "$TOP/examples/kserve/sklearn-iris.yaml"
+check "... with KServe's default resources, stored" sh -c "'$SANDBOX' exec $SB sdflow -n team-k get isvc sklearn-iris -o json | /usr/bin/python3 -c \"
+import json,sys; r=json.load(sys.stdin)['spec']['predictor']['model']['resources']
+assert r=={'limits': {'cpu': '1', 'memory': '2Gi'}, 'requests': {'cpu': '1', 'memory': '2Gi'}}, r\""
+check "... as its replica's limits" test "$(sbx systemctl show -P CPUQuotaPerSecUSec sdflow_team-k_sklearn-iris_1_0.service)/$(sbx systemctl show -P MemoryMax sdflow_team-k_sklearn-iris_1_0.service)" = "1s/2147483648"
+check "re-applying it is unchanged" sh -c "'$SANDBOX' exec $SB runuser -u alice -- sdflow -n team-k apply -f '$TOP/examples/kserve/sklearn-iris.yaml' | grep -q unchanged"
+sed 's/name: "sklearn-iris"/name: "second"/' "$TOP/examples/kserve/sklearn-iris.yaml" >"$TOP/build/it-isvc-second.yaml"
+sed 's/name: "sklearn-iris"/name: "third"/' "$TOP/examples/kserve/sklearn-iris.yaml" >"$TOP/build/it-isvc-third.yaml"
+check "a second one fits (2 of 2 CPUs)" as_alice sdflow -n team-k apply -f "$TOP/build/it-isvc-second.yaml"
+out=$(as_alice sdflow -n team-k apply -f "$TOP/build/it-isvc-third.yaml" 2>&1)
+check "a third is refused: the defaults count against the quota" grep -q 'exceeded quota: namespace team-k: cpu 1 exceeds what is left of the quota' <<<"$out"
+sbx sdflow delete profile team-k --yes >/dev/null
+
 check "alice deletes it" as_alice sdflow -n team-a delete isvc xgboost-iris
 check "its units are gone" test -z "$(sbx systemctl list-units --all --no-legend 'sdflow_team-a_xgboost-iris_*')"
 check "its model is gone" sbx test ! -e /var/lib/sdflow/ns/team-a/models/xgboost-iris
