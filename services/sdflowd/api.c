@@ -21,12 +21,14 @@
 #include "manifest.h"
 #include "imagemap.h"
 #include "journal.h"
+#include "safeio.h"
 #include "selector.h"
 #include "serving.h"
 #include "slice.h"
 #include "version.h"
 #include "cronwf.h"
 #include "tuning.h"
+#include "wf-operate.h"
 #include "workflow.h"
 
 #define WATCH_TIMEOUT_DEFAULT_SEC 1800
@@ -1625,8 +1627,35 @@ static bool query_tail(HttpConn *c, const Route *rt, const char *query, size_t q
         return true;
 }
 
-/* Answers with the last tail journal lines of units, as text. */
-static void reply_journal(HttpConn *c, const Route *rt, char units[][300], size_t n_units, unsigned tail) {
+/* Lines in the step's NODEDIR/stdout (all it wrote there: sdflow-step),
+ * read without following links; -errno if it cannot be read. */
+static int64_t stdout_lines(const char *node_dir) {
+        const char *rel = node_dir ? safe_rel(WF_ARTIFACTS_BASE, node_dir) : NULL;
+        char path[1100];
+        if (!rel || snprintf(path, sizeof path, "%s/stdout", rel) >= (int) sizeof path)
+                return -EINVAL;
+        int fd = safe_open_beneath(WF_ARTIFACTS_BASE, path);
+        if (fd < 0)
+                return fd;
+        static char buf[65536];
+        int64_t lines = 0;
+        char last = '\n';
+        ssize_t n;
+        while ((n = read(fd, buf, sizeof buf)) > 0) {
+                for (ssize_t i = 0; i < n; i++)
+                        lines += buf[i] == '\n';
+                last = buf[n - 1];
+        }
+        close(fd);
+        return lines + (last != '\n');
+}
+
+/* Answers with the last tail journal lines of units, as text.  Where a
+ * unit's node directory is known (dirs[i], may be NULL), it says when the
+ * journal lost lines of the step's stdout (journald's rate limit), and how
+ * many: what it shows is then not all there was. */
+static void reply_journal(HttpConn *c, const Route *rt, char units[][300], const char *const *dirs, size_t n_units,
+                          unsigned tail) {
         char *text = NULL;
         size_t len = 0;
         int r = n_units ? journal_tail(units, n_units, tail, &text, &len) : 0;
@@ -1634,6 +1663,33 @@ static void reply_journal(HttpConn *c, const Route *rt, char units[][300], size_
                 reply_status(c, 500, rt, NULL, "reading the journal failed: %s", strerror(-r));
                 return;
         }
+        char *notes = NULL;
+        size_t notes_len = 0;
+        FILE *f = open_memstream(&notes, &notes_len);
+        for (size_t i = 0; f && dirs && i < n_units; i++) {
+                int64_t wrote = stdout_lines(dirs[i]);
+                uint64_t kept = 0;
+                if (wrote <= 0 || journal_count(units[i], "stdout", (uint64_t) wrote, &kept) < 0 ||
+                    kept >= (uint64_t) wrote)
+                        continue;
+                fprintf(f, "sdflow: the journal lost %llu of the %lld lines %s wrote to stdout (journald's rate "
+                           "limit: RateLimitBurst= in journald.conf); lines are missing above, all of them are in "
+                           "%s/stdout\n",
+                        (unsigned long long) ((uint64_t) wrote - kept), (long long) wrote, units[i], dirs[i]);
+        }
+        if (f)
+                fclose(f);
+        if (notes && notes_len > 0) {
+                char *both = malloc(len + notes_len + 1);
+                if (both) {
+                        memcpy(both, text ?: "", len);
+                        memcpy(both + len, notes, notes_len);
+                        free(text);
+                        text = both;
+                        len += notes_len;
+                }
+        }
+        free(notes);
         (void) http_conn_reply(c, 200, "text/plain; charset=utf-8", text ?: "", len, NULL);
         free(text);
 }
@@ -1661,7 +1717,7 @@ static void handle_log(Api *a, HttpConn *c, const Caller *caller, const Route *r
                 if (n_units < MAX_LOG_UNITS && json_is_string(json_object_get(rep_, "unit")))
                         snprintf(units[n_units++], sizeof units[0], "%s", json_string_value(json_object_get(rep_, "unit")));
         json_decref(isvc);
-        reply_journal(c, rt, units, n_units, tail);
+        reply_journal(c, rt, units, NULL, n_units, tail);
 }
 
 /* GET .../workflows/NAME/log[?node=N&tailLines=N]: the steps' journal lines
@@ -1685,24 +1741,29 @@ static void handle_wf_log(Api *a, HttpConn *c, const Caller *caller, const Route
         json_t *nodes = json_object_get(json_object_get(wf, "status"), "nodes");
         size_t cap = json_object_size(nodes) + 1, n_units = 0;
         char(*units)[300] = calloc(cap, sizeof *units);
+        const char **dirs = calloc(cap, sizeof *dirs);
         json_object_foreach(nodes, id, n) {
                 const char *u = json_string_value(json_object_get(n, "sdflowUnit"));
-                if (!u || !units)
+                if (!u || !units || !dirs)
                         continue;
                 if (want[0] && strcmp(want, id) != 0 &&
                     strcmp(want, json_string_value(json_object_get(n, "name")) ?: "") != 0 &&
                     strcmp(want, json_string_value(json_object_get(n, "displayName")) ?: "") != 0)
                         continue;
+                dirs[n_units] = json_string_value(json_object_get(n, "sdflowDir"));
                 snprintf(units[n_units++], sizeof units[0], "%s", u);
         }
-        json_decref(wf);
         if (want[0] && n_units == 0) {
+                json_decref(wf);
                 free(units);
+                free(dirs);
                 reply_status(c, 404, rt, NULL, "workflow %s has no step node '%s' that ran", rt->name, want);
                 return;
         }
-        reply_journal(c, rt, units, n_units, tail);
+        reply_journal(c, rt, units, dirs, n_units, tail);
+        json_decref(wf); /* after: dirs point into it */
         free(units);
+        free(dirs);
 }
 
 /* PUT .../workflows/NAME/{suspend,resume,stop,terminate,retry}, as Argo's server has them. */

@@ -87,3 +87,27 @@ fail:
         free(out);
         return r;
 }
+
+int journal_count(const char *unit, const char *transport, uint64_t max, uint64_t *ret) {
+        sd_journal *j = NULL;
+        char m[340];
+        uint64_t n = 0;
+        int r = sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM);
+        if (r < 0)
+                return r;
+        snprintf(m, sizeof m, "_SYSTEMD_UNIT=%s", unit);
+        r = sd_journal_add_match(j, m, 0);
+        if (r >= 0 && transport) {
+                snprintf(m, sizeof m, "_TRANSPORT=%s", transport);
+                r = sd_journal_add_match(j, m, 0);
+        }
+        if (r >= 0)
+                r = sd_journal_seek_head(j);
+        while (r >= 0 && n < max && (r = sd_journal_next(j)) > 0)
+                n++;
+        sd_journal_close(j);
+        if (r < 0)
+                return r;
+        *ret = n;
+        return 0;
+}

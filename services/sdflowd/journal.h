@@ -2,8 +2,14 @@
 #pragma once
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* The last tail lines that units logged, oldest first, each
  * "TIMESTAMP UNIT: MESSAGE\n", in a malloc'd buffer.  Returns 0 or a
  * negative errno. */
 int journal_tail(char units[][300], size_t n_units, unsigned tail, char **ret, size_t *len);
+
+/* How many entries unit has in the journal (of _TRANSPORT=transport, unless
+ * NULL), counting up to max at most, into *ret.  Returns 0 or a negative
+ * errno. */
+int journal_count(const char *unit, const char *transport, uint64_t max, uint64_t *ret);

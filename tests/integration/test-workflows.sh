@@ -291,6 +291,23 @@ as_alice sdflow -n team-a delete cwf nightly >/dev/null
 check "cron: delete stops the timer" test "$(sbx systemctl show -P LoadState sdflow-cron_team-a_nightly.timer)" = not-found
 check "cron: and removes its runs" test "$(cron_runs)" = 0
 
+# Lines the journal dropped (journald's rate limit, made small here) are
+# said to be missing, with their number; a step that printed little has no note.
+sbx sh -c 'mkdir -p /etc/systemd/journald.conf.d && printf "[Journal]\nRateLimitIntervalSec=30s\nRateLimitBurst=500\n" >/etc/systemd/journald.conf.d/it.conf && systemctl restart systemd-journald'
+printf 'apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: %s, namespace: team-a}\nspec:\n  entrypoint: s\n  templates:\n  - name: s\n    container: {image: debian:12, command: [seq, "%s"]}\n' \
+        chatty 20000 >"$TOP/build/it-wf-chatty.yaml"
+printf 'apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: %s, namespace: team-a}\nspec:\n  entrypoint: s\n  templates:\n  - name: s\n    container: {image: debian:12, command: [seq, "%s"]}\n' \
+        quiet 20 >"$TOP/build/it-wf-quiet.yaml"
+as_alice sdflow -n team-a submit -w -f "$TOP/build/it-wf-chatty.yaml" >/dev/null 2>&1
+as_alice sdflow -n team-a submit -w -f "$TOP/build/it-wf-quiet.yaml" >/dev/null 2>&1
+out=$(as_alice sdflow -n team-a logs wf/chatty --tail=5)
+check "logs of a step whose lines journald dropped say how many of the 20000 are missing" \
+        grep -Eq '^sdflow: the journal lost [1-9][0-9]* of the 20000 lines sdflowwf_team-a_chatty[^ ]* wrote to stdout' <<<"$out"
+check "... and where all of them are" grep -q 'all of them are in /var/lib/sdflow/ns/team-a/artifacts/chatty/.*/stdout' <<<"$out"
+check "... a file that has all 20000" test "$(sbx sh -c 'cat /var/lib/sdflow/ns/team-a/artifacts/chatty/*/stdout' | wc -l)" = 20000
+check "a step that printed 20 lines: all there, no note" sh -c "[ \"\$('$SANDBOX' exec $SB runuser -u alice -- sdflow -n team-a logs wf/quiet | grep -c ': [0-9]*\$')\" = 20 ] && ! '$SANDBOX' exec $SB runuser -u alice -- sdflow -n team-a logs wf/quiet | grep -q 'the journal lost'"
+sbx sh -c 'rm -f /etc/systemd/journald.conf.d/it.conf && systemctl restart systemd-journald'
+
 as_alice sdflow -n team-a delete wf fail >/dev/null
 check "deleting a workflow removes its artifacts" sh -c "! '$SANDBOX' exec $SB test -e /var/lib/sdflow/ns/team-a/artifacts/fail"
 finish
