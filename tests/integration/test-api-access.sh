@@ -88,6 +88,14 @@ check "alice cannot apply into team-b (403)" test "$rc" = 1 -a -n "$(grep -F 'Er
 check "bob applies one in team-b" as bob sdflow apply -f "$TOP/build/it-isvc-b.yaml"
 rm -f "$TOP"/build/it-isvc-?.yaml
 check "alice gets hers by short name" as alice sdflow -n team-a get isvc iris
+complete_as() { # USER LINE: what bash completion offers (the installed file, bash-completion's helpers)
+        sbx runuser -u "$1" -- bash -c '. /usr/share/bash-completion/bash_completion; . /usr/share/bash-completion/completions/sdflow
+                read -ra COMP_WORDS <<<"$1"; COMP_WORDS+=(""); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); COMP_LINE="$1 "; COMP_POINT=${#COMP_LINE}
+                _sdflow; printf "%s\n" "${COMPREPLY[@]}"' _ "$2"
+}
+check "bash completion offers alice her InferenceService's name, from the API" grep -qx iris <<<"$(complete_as alice 'sdflow -n team-a get isvc')"
+bob_offered=$(complete_as bob 'sdflow -n team-a get isvc')
+check "... and bob none of team-a's" test -z "$bob_offered"
 check "its status says why it is not Ready" sh -c "'$SANDBOX' exec $SB runuser -u alice -- sdflow -n team-a get isvc iris -o wide | grep -q 'False .*ModelCopyFailed'"
 out=$(as bob sdflow -n team-a get isvc iris 2>&1); rc=$?
 check "bob cannot get it (403)" test "$rc" = 1 -a -n "$(grep -F 'Error from server (Forbidden)' <<<"$out")"
