@@ -111,3 +111,25 @@ int journal_count(const char *unit, const char *transport, uint64_t max, uint64_
         *ret = n;
         return 0;
 }
+
+int journal_last_message(const char *match1, const char *match2, char *buf, size_t size) {
+        sd_journal *j = NULL;
+        buf[0] = '\0';
+        int r = sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM);
+        if (r < 0)
+                return r;
+        r = sd_journal_add_match(j, match1, 0);
+        if (r >= 0 && match2)
+                r = sd_journal_add_match(j, match2, 0);
+        if (r >= 0)
+                r = sd_journal_seek_tail(j);
+        if (r >= 0)
+                r = sd_journal_previous(j);
+        if (r > 0) {
+                const char *msg;
+                size_t ml = field(j, "MESSAGE", &msg);
+                snprintf(buf, size, "%.*s", (int) ml, msg);
+        }
+        sd_journal_close(j);
+        return r < 0 ? r : buf[0] ? 0 : -ENOENT;
+}

@@ -13,3 +13,8 @@ int journal_tail(char units[][300], size_t n_units, unsigned tail, char **ret, s
  * NULL), counting up to max at most, into *ret.  Returns 0 or a negative
  * errno. */
 int journal_count(const char *unit, const char *transport, uint64_t max, uint64_t *ret);
+
+/* The MESSAGE of the last journal entry that matches match1 (and match2,
+ * unless NULL), e.g. "UNIT=x.socket" and "_PID=1", into buf.  Returns 0,
+ * -ENOENT if there is none, or a negative errno. */
+int journal_last_message(const char *match1, const char *match2, char *buf, size_t size);

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "journal.h"
 #include "macro.h"
 #include "manager.h"
 
@@ -381,8 +382,14 @@ int manager_run(sd_bus *bus, const char *unit_prefix, char *const *argv, uint64_
                 why[strcspn(why, "\n")] = '\0';
                 if (why[0])
                         snprintf(err, errsz, "%s", why);
-                else
-                        snprintf(err, errsz, "%s %s (see journalctl -u %s)", argv[0], w.result, unit);
+                else {
+                        /* Nothing on its stderr: what systemd said of it (killed, timed out). */
+                        char match[340];
+                        snprintf(match, sizeof match, "UNIT=%s", unit);
+                        if (journal_last_message(match, "_PID=1", why, sizeof why) < 0)
+                                snprintf(why, sizeof why, "see journalctl -u %s", unit);
+                        snprintf(err, errsz, "%s %s: %s", argv[0], w.result, why);
+                }
                 r = -EPROTO;
         }
         (void) unlink(errfile);
@@ -600,8 +607,12 @@ int manager_start_replica(sd_bus *bus, const ReplicaSpec *sp, char *err, size_t 
                 if (r < 0)
                         bus_fail(r, NULL, err, errsz, "waiting for the replica's socket");
                 else if (strcmp(w.result, "done") != 0) {
-                        snprintf(err, errsz, "the socket %s did not start: %s (see journalctl -u %s)", sock, w.result,
-                                 sock);
+                        /* What systemd said of it is the cause (an address in use, say). */
+                        char why[400], match[340];
+                        snprintf(match, sizeof match, "UNIT=%s", sock);
+                        if (journal_last_message(match, "_PID=1", why, sizeof why) < 0)
+                                snprintf(why, sizeof why, "see journalctl -u %s", sock);
+                        snprintf(err, errsz, "the socket %s did not start (%s): %s", sock, w.result, why);
                         r = -EPROTO;
                 }
         }
