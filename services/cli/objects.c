@@ -36,8 +36,13 @@ static const char *transport_error(int r) {
 
 /* Sends a request; on a transport failure prints why and returns < 0. */
 static int call(Cli *cli, const char *method, const char *target, const char *body, size_t len, HttpResponse *resp) {
-        int r = http_unix_request(cli->socket, method, target, body ? "application/json" : NULL, body, len,
-                                  cli->timeout_usec, resp);
+        /* An InferenceService's apply is answered when its new revision's
+         * readiness check has (at most 120 s: a model may take that to load). */
+        uint64_t timeout = cli->timeout_usec;
+        if (strcmp(method, "GET") != 0 && strstr(target, "/inferenceservices") && timeout < 150 * USEC_PER_SEC)
+                timeout = 150 * USEC_PER_SEC;
+        int r = http_unix_request(cli->socket, method, target, body ? "application/json" : NULL, body, len, timeout,
+                                  resp);
         if (r < 0)
                 fprintf(stderr, "error: cannot reach sdflowd at %s: %s\n", cli->socket, transport_error(r));
         return r;

@@ -21,6 +21,7 @@
 #include "manifest.h"
 #include "imagemap.h"
 #include "journal.h"
+#include "probe.h"
 #include "safeio.h"
 #include "selector.h"
 #include "serving.h"
@@ -33,12 +34,16 @@
 
 #define WATCH_TIMEOUT_DEFAULT_SEC 1800
 #define WATCH_TIMEOUT_MAX_SEC 3600
+/* A new revision's readiness check: a model may take that long to load. */
+#define READINESS_TIMEOUT_USEC (120 * USEC_PER_SEC)
 #define MAX_WARNING_HEADERS 20
 #define MAX_LOG_UNITS 16
 #define WATCH_ROOM_KEPT 4096
 #define API_ROUTES_FILE "/run/sdflow/routes.json"
 
 typedef struct Watcher Watcher;
+
+typedef struct IsvcWaiter IsvcWaiter;
 
 struct Api {
         sd_event *event;
@@ -51,6 +56,20 @@ struct Api {
         Tuning *tuning;
         unsigned max_watches; /* per user (not for admins); 0: no limit */
         uint64_t max_object_bytes, max_namespace_bytes;
+        json_t *probing;      /* "ns/name" -> the revision whose readiness check runs */
+        IsvcWaiter *waiters;  /* applies answered when their revision's check has */
+};
+
+/* An InferenceService's apply, answered when the readiness check of the
+ * revision it made has (the daemon goes on meanwhile). */
+struct IsvcWaiter {
+        IsvcWaiter *next;
+        Api *api;
+        HttpConn *conn;
+        char ns[128], name[256], rev[300];
+        int code;        /* 201 or 200 */
+        char *headers;   /* X-Sdflow-Result and warnings */
+        json_t *as_applied; /* the answer, should the object be gone meanwhile */
 };
 
 struct Watcher {
@@ -452,6 +471,7 @@ static void mark_not_run(Api *a, const Kind *k, json_t **obj) {
 static void cron_reconcile(Api *a, json_t *cwf);
 
 static void mark_quarantined(Api *a);
+static void start_probe(Api *a, json_t *isvc);
 static void react(Api *a, const Kind *k, json_t **storedp, StoreChange change, json_t *before, json_t *profile,
                   const char *reader);
 
@@ -499,8 +519,10 @@ void api_reconcile_all(Api *a) {
                         json_t *obj = json_incref(o);
                         react(a, &kind_isvc, &obj, STORE_UPDATED, NULL, profile, reader ?: nsuser);
                         json_decref(obj);
-                } else
+                } else {
                         serving_restore(a->namespaces, o);
+                        start_probe(a, o);
+                }
         }
         json_decref(items);
         write_routes(a);
@@ -868,6 +890,101 @@ static void mark_quarantined(Api *a) {
         json_decref(rows);
 }
 
+/* ---- readiness checks, on the loop ----------------------------------------------- */
+
+typedef struct ProbeJob {
+        Api *api;
+        char ns[128], name[256], rev[300];
+} ProbeJob;
+
+static void waiter_free(IsvcWaiter *w) {
+        free(w->headers);
+        json_decref(w->as_applied);
+        free(w);
+}
+
+static void waiter_unlink(Api *a, IsvcWaiter *w) {
+        for (IsvcWaiter **p = &a->waiters; *p; p = &(*p)->next)
+                if (*p == w) {
+                        *p = w->next;
+                        return;
+                }
+}
+
+/* The client went before its answer. */
+static void on_waiter_closed(HttpConn *c, void *userdata) {
+        IsvcWaiter *w = userdata;
+        (void) c;
+        waiter_unlink(w->api, w);
+        waiter_free(w);
+}
+
+/* Answers the applies that waited for rev of ns/name, with the object as
+ * stored now. */
+static void answer_waiters(Api *a, const char *ns, const char *name, const char *rev) {
+        json_t *now = NULL;
+        bool have = store_get(a->store, &kind_isvc, ns, name, &now) >= 0;
+        for (IsvcWaiter **p = &a->waiters; *p;) {
+                IsvcWaiter *w = *p;
+                if (strcmp(w->ns, ns) != 0 || strcmp(w->name, name) != 0 || strcmp(w->rev, rev) != 0) {
+                        p = &w->next;
+                        continue;
+                }
+                *p = w->next;
+                http_conn_set_close_handler(w->conn, NULL, NULL);
+                reply_json(w->conn, w->code, have ? json_incref(now) : json_incref(w->as_applied), w->headers);
+                waiter_free(w);
+        }
+        json_decref(now);
+}
+
+static void on_probed(int status, const char *body, void *userdata) {
+        ProbeJob *j = userdata;
+        Api *a = j->api;
+        char key[400];
+        snprintf(key, sizeof key, "%s/%s", j->ns, j->name);
+        if (strcmp(json_string_value(json_object_get(a->probing, key)) ?: "", j->rev) == 0)
+                (void) json_object_del(a->probing, key);
+        json_auto_t *isvc = NULL;
+        if (store_get(a->store, &kind_isvc, j->ns, j->name, &isvc) >= 0 && !crashguard_is_quarantined(isvc)) {
+                _cleanup_guard_ unsigned g = crashguard_enter(&kind_isvc, isvc, GUARD_RECONCILE);
+                json_t *st = serving_probed(a->namespaces, isvc, j->rev, status, body);
+                if (st) {
+                        json_t *reader = json_object_get(json_object_get(isvc, "status"), "sdflowModelReader");
+                        if (reader)
+                                json_object_set(st, "sdflowModelReader", reader);
+                        set_status(a, &kind_isvc, isvc, st);
+                        write_routes(a);
+                        json_decref(st);
+                }
+        }
+        answer_waiters(a, j->ns, j->name, j->rev);
+        free(j);
+}
+
+/* Starts the readiness check of isvc's new revision, if it has one and it
+ * is not running yet. */
+static void start_probe(Api *a, json_t *isvc) {
+        const char *rev, *sock, *path;
+        char key[400];
+        if (!a->namespaces->bus || !serving_probe_target(isvc, &rev, &sock, &path))
+                return;
+        snprintf(key, sizeof key, "%s/%s", manifest_namespace(isvc), manifest_name(isvc));
+        if (strcmp(json_string_value(json_object_get(a->probing, key)) ?: "", rev) == 0)
+                return;
+        ProbeJob *j = calloc(1, sizeof *j);
+        if (!j)
+                return;
+        j->api = a;
+        snprintf(j->ns, sizeof j->ns, "%s", manifest_namespace(isvc));
+        snprintf(j->name, sizeof j->name, "%s", manifest_name(isvc));
+        snprintf(j->rev, sizeof j->rev, "%s", rev);
+        json_object_set_new(a->probing, key, json_string(rev));
+        int r = probe_start(a->event, sock, path, READINESS_TIMEOUT_USEC, on_probed, j);
+        if (r < 0)
+                on_probed(r, "", j); /* it could not even begin: that is its answer */
+}
+
 /* What a stored object's controller does after an apply (or a retry):
  * *stored is replaced by the object as stored afterwards; before is the
  * object before the apply (NULL if new), profile its namespace's Profile. */
@@ -892,6 +1009,7 @@ static void react(Api *a, const Kind *k, json_t **storedp, StoreChange change, j
                                 json_decref(stored);
                                 stored = now;
                         }
+                        start_probe(a, stored);
                 }
         } else if (k == &kind_experiment && a->tuning) {
                 tuning_kick(a->tuning, ns, name);
@@ -1107,6 +1225,31 @@ static void handle_apply(Api *a, HttpConn *c, const Caller *caller, const Route 
                      w ?: "") < 0)
                 warnings = NULL;
         free(w);
+        const char *rev, *psock, *ppath;
+        char key[400];
+        snprintf(key, sizeof key, "%s/%s", ns ?: "", name);
+        if (k == &kind_isvc && change != STORE_UNCHANGED && serving_probe_target(stored, &rev, &psock, &ppath) &&
+            json_object_get(a->probing, key)) {
+                /* Answered when the new revision's readiness check has; the
+                 * daemon serves everyone else meanwhile. */
+                IsvcWaiter *wt = calloc(1, sizeof *wt);
+                if (wt) {
+                        wt->api = a;
+                        wt->conn = c;
+                        snprintf(wt->ns, sizeof wt->ns, "%s", ns);
+                        snprintf(wt->name, sizeof wt->name, "%s", name);
+                        snprintf(wt->rev, sizeof wt->rev, "%s", rev);
+                        wt->code = change == STORE_CREATED ? 201 : 200;
+                        wt->headers = warnings;
+                        warnings = NULL;
+                        wt->as_applied = stored;
+                        stored = NULL;
+                        wt->next = a->waiters;
+                        a->waiters = wt;
+                        http_conn_set_close_handler(c, on_waiter_closed, wt);
+                        goto out;
+                }
+        }
         reply_json(c, change == STORE_CREATED ? 201 : 200, stored, warnings);
         stored = NULL;
 out:
@@ -2051,6 +2194,11 @@ int api_new(Api **ret, sd_event *e, Store *store, Namespaces *namespaces, gid_t 
         snprintf(a->routes_path, sizeof a->routes_path, "%s", API_ROUTES_FILE);
         snprintf(a->routes_path_tmp, sizeof a->routes_path_tmp, "%s.tmp", API_ROUTES_FILE);
         a->admin_gid = admin_gid;
+        a->probing = json_object();
+        if (!a->probing) {
+                free(a);
+                return -ENOMEM;
+        }
         if (namespaces->bus) {
                 int r = engine_new(&a->engine, e, store, namespaces, engine_notify, a);
                 if (r < 0)
@@ -2082,6 +2230,13 @@ Api *api_free(Api *a) {
                 return NULL;
         while (a->watchers)
                 watcher_free(a->watchers);
+        while (a->waiters) {
+                IsvcWaiter *w = a->waiters;
+                a->waiters = w->next;
+                http_conn_set_close_handler(w->conn, NULL, NULL);
+                waiter_free(w);
+        }
+        json_decref(a->probing);
         tuning_free(a->tuning);
         engine_free(a->engine);
         sd_event_unref(a->event);

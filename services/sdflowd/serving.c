@@ -225,30 +225,21 @@ static void drop_revision(Namespaces *n, const char *ns, const char *isvc, json_
                 log_warning("InferenceService %s/%s: cannot remove the model of revision %s: %s", ns, isvc, num, err);
 }
 
-/* Waits for replica 0 of rev to answer GET path: with 2xx, or (any_answer,
- * for a custom server without a readiness probe) with any HTTP response. */
-static int probe_ready(json_t *rev, const char *path, bool any_answer, char *err, size_t errsz) {
-        const char *sock = json_string_value(json_object_get(json_array_get(json_object_get(rev, "replicas"), 0), "socket"));
-        HttpResponse resp;
-        if (!sock) {
-                snprintf(err, errsz, "the revision has no replica");
-                return -ENOENT;
-        }
-        /* The connection starts the server (socket activation); the answer
-         * comes once the model is loaded. */
-        int r = http_unix_request(sock, "GET", path, NULL, NULL, 0, READY_TIMEOUT_USEC, &resp);
-        if (r < 0) {
+/* What a readiness check's answer (an HTTP status, or -errno) says of a
+ * revision: 0 if ready, else -errno with the reason in err. */
+static int probe_verdict(const char *sock, const char *path, bool any_answer, int status, const char *body, char *err,
+                         size_t errsz) {
+        if (status < 0) {
                 snprintf(err, errsz, "the model server did not answer its readiness check (GET %s on %s): %s; "
                                      "see sdflow logs",
-                         path, sock, r == -ETIMEDOUT ? "timed out" : r == -EBADMSG ? "it closed without answering (crashed?)"
-                                                                                   : strerror(-r));
-                return r;
+                         path, sock, status == -ETIMEDOUT ? "timed out" : status == -EBADMSG ? "it closed without answering (crashed?)"
+                                                                                            : strerror(-status));
+                return status;
         }
-        r = (resp.status >= 200 && resp.status < 300) || any_answer ? 0 : -EPROTO;
-        if (r < 0)
-                snprintf(err, errsz, "the readiness check answered %d: %.200s", resp.status, resp.body);
-        http_response_done(&resp);
-        return r;
+        if ((status >= 200 && status < 300) || any_answer)
+                return 0;
+        snprintf(err, errsz, "the readiness check answered %d: %.200s", status, body ?: "");
+        return -EPROTO;
 }
 
 static void strv_free(char **v) {
@@ -482,18 +473,18 @@ static json_t *create_revision(Namespaces *n, json_t *isvc, json_t *profile, con
                 /* A custom server's image: its root comes from the image map. */
                 NOT_READY(r == -ENOENT ? "ImageNotMapped" : "ReplicaFailed", "%s", err);
         /* The runtimes answer the Open Inference Protocol's readiness check;
-         * a custom server its readinessProbe's path, or anything at all. */
+         * a custom server its readinessProbe's path, or anything at all.
+         * The check runs on the event loop (serving_probe_target(),
+         * serving_probed()): loading a model holds nobody else up. */
         const char *probe = "/v2/health/ready";
         json_t *hg = json_object_get(json_object_get(c0, "readinessProbe"), "httpGet");
         if (c0)
                 probe = json_string_value(json_object_get(hg, "path")) ?: "/";
-        if (probe_ready(rev, probe, c0 && !hg, err, sizeof err) < 0) {
-                stop_revision(n, rev);
-                NOT_READY("RevisionNotReady", "%s", err);
-        }
-        json_object_set_new(rev, "ready", json_true());
-        log_info("InferenceService %s/%s: revision %s ready, %zu replicas listening.", ns, name, rname,
-                 json_array_size(json_object_get(rev, "replicas")));
+        json_object_set_new(rev, "probing", json_pack("{s:s, s:b}", "path", probe, "anyAnswer", c0 && !hg));
+        json_object_set_new(rev, "reason", json_string("Deploying"));
+        char msg[600];
+        snprintf(msg, sizeof msg, "revision %s is starting: waiting for its readiness check (GET %s)", rname, probe);
+        json_object_set_new(rev, "message", json_string(msg));
         return rev;
 #undef NOT_READY
 }
@@ -507,22 +498,26 @@ static json_t *find_revision(json_t *revs, const char *name) {
         return NULL;
 }
 
-static json_t *conditions(bool ready, const char *reason, const char *message) {
+/* KServe's conditions: True, False, or Unknown while the latest revision's
+ * readiness check is under way (pending). */
+static json_t *conditions(bool ready, bool pending, const char *reason, const char *message) {
         char ts[32];
         format_now_rfc3339(ts, sizeof ts);
         json_t *cond = json_array();
         const char *types[] = { "PredictorReady", "Ready" };
         for (size_t i = 0; i < 2; i++)
                 json_array_append_new(cond, json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", types[i], "status",
-                                                      ready ? "True" : "False", "reason", reason, "message", message,
-                                                      "lastTransitionTime", ts));
+                                                      ready ? "True" : pending ? "Unknown" : "False", "reason", reason,
+                                                      "message", message, "lastTransitionTime", ts));
         return cond;
 }
+
+static json_t *status_of(Namespaces *n, json_t *isvc, json_t *st, json_t *revs, json_t *latest, bool ready,
+                         const char *reason, const char *message);
 
 json_t *serving_apply(Namespaces *n, json_t *isvc, json_t *profile, const char *reader) {
         const char *ns = manifest_namespace(isvc), *name = manifest_name(isvc);
         json_t *old = json_object_get(isvc, "status");
-        json_t *oldpred = json_object_get(json_object_get(old, "components"), "predictor");
         json_t *revs = json_deep_copy(json_object_get(old, "revisions") ?: json_array());
         char url[300], digest[17];
         json_int_t generation = json_integer_value(json_object_get(json_object_get(isvc, "metadata"), "generation"));
@@ -531,7 +526,7 @@ json_t *serving_apply(Namespaces *n, json_t *isvc, json_t *profile, const char *
         snprintf(url, sizeof url, "http://%s.%s.%s", name, ns, DOMAIN);
         json_t *st = json_pack("{s:s, s:I}", "url", url, "observedGeneration", generation);
         if (!n->bus) {
-                json_object_set_new(st, "conditions", conditions(false, "NoSystemd", "systemd is not reachable over D-Bus"));
+                json_object_set_new(st, "conditions", conditions(false, false, "NoSystemd", "systemd is not reachable over D-Bus"));
                 json_object_set_new(st, "revisions", revs);
                 return st;
         }
@@ -539,30 +534,44 @@ json_t *serving_apply(Namespaces *n, json_t *isvc, json_t *profile, const char *
         /* Which revisions there are: the latest created, the latest ready
          * (only it can get new traffic) and the one rolled out (100 %). */
         json_t *latest = json_array_get(revs, json_array_size(revs) - 1);
-        const char *rolled_name = json_string_value(json_object_get(oldpred, "latestRolledoutRevision"));
-        const char *prev_name = json_string_value(json_object_get(oldpred, "previousRolledoutRevision"));
-        char rolled_buf[300] = "", prev_buf[300] = "";
-        snprintf(rolled_buf, sizeof rolled_buf, "%s", rolled_name ?: "");
-        snprintf(prev_buf, sizeof prev_buf, "%s", prev_name ?: "");
         template_digest(isvc, digest);
         bool ready = true;
         bool changed = !latest || strcmp(json_string_value(json_object_get(latest, "digest")) ?: "", digest) != 0;
-        if (changed || !json_is_true(json_object_get(latest, "ready"))) {
+        /* (One whose readiness check is under way is left to it.) */
+        if (changed || (!json_is_true(json_object_get(latest, "ready")) && !json_object_get(latest, "probing"))) {
                 /* A new template makes a new revision; a latest revision that
                  * failed is tried again under its number. */
                 json_int_t number = !latest ? 1 : json_integer_value(json_object_get(latest, "number")) + (changed ? 1 : 0);
                 json_t *rev = create_revision(n, isvc, profile, reader, number, digest);
-                if (!json_is_true(json_object_get(rev, "ready"))) {
-                        ready = false;
-                        reason = json_string_value(json_object_get(rev, "reason"));
-                        message = json_string_value(json_object_get(rev, "message"));
-                }
                 if (changed)
                         json_array_append_new(revs, rev);
                 else
                         json_array_set_new(revs, json_array_size(revs) - 1, rev);
                 latest = rev;
         }
+        if (!json_is_true(json_object_get(latest, "ready"))) {
+                ready = false;
+                reason = json_string_value(json_object_get(latest, "reason"));
+                message = json_string_value(json_object_get(latest, "message"));
+        }
+        return status_of(n, isvc, st, revs, latest, ready, reason, message);
+}
+
+/* The status from the revisions (revs, consumed; latest among them): the
+ * traffic split, the revisions to retire, KServe's components and the
+ * conditions, into st (consumed, returned). */
+static json_t *status_of(Namespaces *n, json_t *isvc, json_t *st, json_t *revs, json_t *latest, bool ready,
+                         const char *reason, const char *message) {
+        const char *ns = manifest_namespace(isvc), *name = manifest_name(isvc);
+        json_t *old = json_object_get(isvc, "status");
+        json_t *oldpred = json_object_get(json_object_get(old, "components"), "predictor");
+        const char *url = json_string_value(json_object_get(st, "url")) ?: "";
+        const char *rolled_name = json_string_value(json_object_get(oldpred, "latestRolledoutRevision"));
+        const char *prev_name = json_string_value(json_object_get(oldpred, "previousRolledoutRevision"));
+        char rolled_buf[300] = "", prev_buf[300] = "";
+        snprintf(rolled_buf, sizeof rolled_buf, "%s", rolled_name ?: "");
+        snprintf(prev_buf, sizeof prev_buf, "%s", prev_name ?: "");
+        bool pending = json_object_get(latest, "probing") != NULL;
         reason = reason ?: "RevisionFailed";
         message = message ?: "";
 
@@ -646,8 +655,58 @@ json_t *serving_apply(Namespaces *n, json_t *isvc, json_t *profile, const char *
                 reason = "NoReadyRevision";
                 message = "no revision answers";
         }
-        json_object_set_new(st, "conditions", conditions(ready, reason, message));
+        json_object_set_new(st, "conditions", conditions(ready, pending, reason, message));
         return st;
+}
+
+/* The revision of isvc whose readiness check is to run: the latest, while
+ * it has "probing". */
+static json_t *probing_revision(json_t *isvc) {
+        json_t *revs = json_object_get(json_object_get(isvc, "status"), "revisions");
+        json_t *latest = json_array_get(revs, json_array_size(revs) - 1);
+        return json_object_get(latest, "probing") ? latest : NULL;
+}
+
+bool serving_probe_target(json_t *isvc, const char **rev, const char **sock, const char **path) {
+        json_t *r = probing_revision(isvc);
+        *rev = json_string_value(json_object_get(r, "name"));
+        *sock = json_string_value(json_object_get(json_array_get(json_object_get(r, "replicas"), 0), "socket"));
+        *path = json_string_value(json_object_get(json_object_get(r, "probing"), "path"));
+        return r && *rev && *sock && *path;
+}
+
+json_t *serving_probed(Namespaces *n, json_t *isvc, const char *rev_name, int status, const char *body) {
+        const char *ns = manifest_namespace(isvc), *name = manifest_name(isvc);
+        json_t *old = json_object_get(isvc, "status");
+        json_t *probing = probing_revision(isvc);
+        if (!probing || strcmp(json_string_value(json_object_get(probing, "name")) ?: "", rev_name) != 0)
+                return NULL; /* another apply came since: that one decides */
+        json_t *revs = json_deep_copy(json_object_get(old, "revisions"));
+        json_t *rev = json_array_get(revs, json_array_size(revs) - 1);
+        json_t *pr = json_object_get(rev, "probing");
+        const char *sock = json_string_value(json_object_get(json_array_get(json_object_get(rev, "replicas"), 0), "socket"));
+        char err[600];
+        if (probe_verdict(sock ?: "", json_string_value(json_object_get(pr, "path")) ?: "/",
+                          json_is_true(json_object_get(pr, "anyAnswer")), status, body, err, sizeof err) < 0) {
+                stop_revision(n, rev);
+                json_object_set_new(rev, "ready", json_false());
+                json_object_set_new(rev, "reason", json_string("RevisionNotReady"));
+                json_object_set_new(rev, "message", json_string(err));
+                log_warning("InferenceService %s/%s: revision %s not ready: %s", ns, name, rev_name, err);
+        } else {
+                json_object_set_new(rev, "ready", json_true());
+                json_object_del(rev, "reason");
+                json_object_del(rev, "message");
+                log_info("InferenceService %s/%s: revision %s ready, %zu replicas listening.", ns, name, rev_name,
+                         json_array_size(json_object_get(rev, "replicas")));
+        }
+        json_object_del(rev, "probing");
+        bool ready = json_is_true(json_object_get(rev, "ready"));
+        json_t *st = json_pack("{s:O*, s:O*}", "url", json_object_get(old, "url"), "observedGeneration",
+                               json_object_get(old, "observedGeneration"));
+        return status_of(n, isvc, st, revs, rev, ready, ready ? "RevisionReady" : "RevisionNotReady",
+                         ready ? "the latest revision answers; a request starts a server"
+                               : json_string_value(json_object_get(rev, "message")));
 }
 
 int serving_delete(Namespaces *n, json_t *isvc, char *err, size_t errsz) {
@@ -763,7 +822,9 @@ void serving_restore(Namespaces *n, json_t *isvc) {
                 json_t *r0 = json_array_get(json_object_get(rev, "replicas"), 0);
                 const char *svc = json_string_value(json_object_get(r0, "unit"));
                 char sock[320], err[512];
-                if (!json_is_true(json_object_get(rev, "ready")) || !svc)
+                /* Ready ones, and one whose readiness check was under way
+                 * (it runs again, see serving_probe_target()). */
+                if ((!json_is_true(json_object_get(rev, "ready")) && !json_object_get(rev, "probing")) || !svc)
                         continue;
                 snprintf(sock, sizeof sock, "%.*s.socket", (int) (strlen(svc) - strlen(".service")), svc);
                 if (manager_unit_active(n->bus, sock) > 0)

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <jansson.h>
+#include <stdbool.h>
 
 #include "namespaces.h"
 #include "store.h"
@@ -30,6 +31,18 @@ void serving_default(const Namespaces *n, json_t *isvc);
  * canaryTrafficPercent) and returns the new status (Ready, or not with the
  * reason).  Never fails otherwise. */
 json_t *serving_apply(Namespaces *n, json_t *isvc, json_t *profile, const char *reader);
+
+/* A new revision's readiness check is not waited for: serving_apply()
+ * leaves the latest revision "probing" (Ready Unknown, reason Deploying).
+ * Whether isvc (as stored) has such a revision, and if so its name, the
+ * socket of its replica 0 and the path to GET (probe.h). */
+bool serving_probe_target(json_t *isvc, const char **rev, const char **sock, const char **path);
+
+/* The check of revision rev of isvc (as stored) answered status (an HTTP
+ * status, or -errno) with body: the new status (the revision ready, or
+ * stopped and not ready with the reason; the traffic split again), or NULL
+ * when rev is no longer the one being checked (another apply came). */
+json_t *serving_probed(Namespaces *n, json_t *isvc, const char *rev, int status, const char *body);
 
 /* The gateway's route for an InferenceService (see services/gateway/routes.h):
  * its host, and the revisions with traffic, their share, scaling settings

@@ -1,0 +1,111 @@
+#!/bin/bash
+# Nothing holds the control plane while a model loads: a custom container
+# that takes 30 s to answer its readiness check is applied (the apply
+# returns when it is ready), and meanwhile 100 `get`s are answered, a watch
+# delivers another object's change, and a running pipeline's steps go on.
+# The numbers are printed, not asserted (a test never asserts a timing):
+# what is asserted is that all of it happened before the apply returned.
+. "$(dirname "$0")/lib.sh"
+require_sandbox
+require_deb
+boot
+install_deb
+W=$TOP/build/it-responsive
+rm -rf "$W" && mkdir -p "$W"
+trap 'teardown; rm -rf "$W"' EXIT
+sbx systemctl enable --now sdflowd.socket >/dev/null 2>&1
+sbx useradd -m alice
+as_alice() { sbx runuser -u alice -- "$@"; }
+printf 'apiVersion: kubeflow.org/v1\nkind: Profile\nmetadata: {name: team-r}\nspec:\n  owner: {kind: User, name: alice}\n' >"$W/p.yaml"
+sbx sdflow apply -f "$W/p.yaml" >/dev/null
+
+# A pipeline of six one-second steps, one after the other.
+cat >"$W/steps.yaml" <<'EOF'
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: steady, namespace: team-r}
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    steps:
+    - [{name: s1, template: tick}]
+    - [{name: s2, template: tick}]
+    - [{name: s3, template: tick}]
+    - [{name: s4, template: tick}]
+    - [{name: s5, template: tick}]
+    - [{name: s6, template: tick}]
+  - name: tick
+    container: {image: debian:12, command: [sleep, "1"]}
+EOF
+# The slow server: it listens only after 30 s.
+cat >"$W/slow.yaml" <<'EOF'
+apiVersion: serving.kserve.io/v1beta1
+kind: InferenceService
+metadata: {name: slow, namespace: team-r}
+spec:
+  predictor:
+    containers:
+    - name: kserve-container
+      image: debian:12
+      command: [sh, -c, "sleep 30; exec /usr/bin/python3 -m http.server 8081"]
+      ports: [{containerPort: 8081}]
+      readinessProbe: {httpGet: {path: /, port: 8081}}
+EOF
+printf 'apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: other, namespace: team-r}\nspec:\n  entrypoint: s\n  templates:\n  - name: s\n    container: {image: debian:12, command: ["true"]}\n' >"$W/other.yaml"
+
+sbx sh -c "curl -sSN --max-time 90 --unix-socket /run/sdflow/api.sock \
+        'http://x/apis/argoproj.io/v1alpha1/namespaces/team-r/workflows?watch=1&timeoutSeconds=90' >/run/watch.out 2>&1 &"
+as_alice sdflow apply -f "$W/steps.yaml" >/dev/null
+succeeded() { sbx sdflow -n team-r get wf steady -o json | /usr/bin/python3 -c "
+import json,sys; n=json.load(sys.stdin).get('status',{}).get('nodes',{})
+print(sum(1 for x in n.values() if x.get('type')=='Pod' and x.get('phase')=='Succeeded'))"; }
+# The apply, in the background; its end is recorded.
+start=$(date +%s.%N)
+( as_alice sdflow apply -f "$W/slow.yaml" >"$W/apply.out" 2>&1; date +%s.%N >"$W/apply.end" ) &
+apply_pid=$!
+sleep 1
+steps_before=$(succeeded)
+# 100 gets of another object, timed by curl.
+sbx sh -c 'for i in $(seq 100); do curl -sS -o /dev/null -w "%{http_code} %{time_total}\n" --unix-socket /run/sdflow/api.sock \
+        http://x/apis/kubeflow.org/v1/profiles/team-r; done' >"$W/gets"
+as_alice sdflow apply -f "$W/other.yaml" >/dev/null
+sleep 6
+steps_during=$(succeeded)
+watched_other=$(sbx grep -c '"name":"other"' /run/watch.out)
+pending=$(sbx sdflow -n team-r get isvc slow -o json | /usr/bin/python3 -c "
+import json,sys; c=[c for c in json.load(sys.stdin)['status']['conditions'] if c['type']=='Ready'][0]; print(c['status'], c['reason'])")
+still_applying=no
+kill -0 "$apply_pid" 2>/dev/null && still_applying=yes
+/usr/bin/python3 - "$W/gets" <<'EOF'
+import sys
+t = sorted(float(l.split()[1]) * 1000 for l in open(sys.argv[1]) if l.startswith('200 '))
+if t:
+    print("      get while a readiness check waits: %d answered, p50 %.1f ms, p99 %.1f ms, max %.1f ms"
+          % (len(t), t[len(t) // 2], t[min(len(t) - 1, int(len(t) * 0.99))], t[-1]))
+EOF
+check "the apply of the slow server was still waiting after all of that" test "$still_applying" = yes
+check "... and its InferenceService said so meanwhile (Ready Unknown, Deploying: $pending)" test "$pending" = "Unknown Deploying"
+check "100 gets of another object were answered meanwhile" test "$(grep -c '^200 ' "$W/gets")" = 100
+check "a watch delivered another workflow's creation meanwhile" test "${watched_other:-0}" -ge 1
+check "a running pipeline's steps went on meanwhile ($steps_before, then $steps_during of 6 done)" test "$steps_during" -gt "$steps_before"
+wait "$apply_pid"
+end=$(cat "$W/apply.end" 2>/dev/null || echo "$start")
+echo "      the apply returned after $(/usr/bin/python3 -c "print('%.1f' % ($end - $start))") s (the server listens after 30 s)"
+check "the apply returns when the server is ready" grep -q 'inferenceservice.serving.kserve.io/slow created' "$W/apply.out"
+check "... Ready True" sh -c "'$SANDBOX' exec $SB sdflow -n team-r get isvc slow -o json | grep -q '\"reason\": \"RevisionReady\"'"
+# A revision that never answers: not ready, with the reason, in its time.
+sed -e 's/name: slow,/name: mute,/' -e 's/sleep 30; exec \/usr\/bin\/python3 -m http.server 8081/exit 3/' "$W/slow.yaml" >"$W/mute.yaml"
+as_alice sdflow apply -f "$W/mute.yaml" >/dev/null 2>&1
+check "a server that exits: not Ready, with the readiness check's reason" sh -c "'$SANDBOX' exec $SB sdflow -n team-r get isvc mute -o json | grep -q 'RevisionNotReady'"
+# sdflowd killed while a check waits: the next one checks again.
+sed -e 's/name: slow,/name: later,/' -e 's/sleep 30/sleep 8/' "$W/slow.yaml" >"$W/later.yaml"
+( as_alice sdflow apply -f "$W/later.yaml" >/dev/null 2>&1 ) &
+later_pid=$!
+sleep 3
+sbx systemctl kill -s KILL sdflowd.service
+wait "$later_pid" 2>/dev/null
+sbx sdflow version >/dev/null 2>&1 # socket activation starts it again
+ready_later() { sbx sdflow -n team-r get isvc later -o json | grep -q '"reason": "RevisionReady"'; }
+check "sdflowd killed during a readiness check: after the restart the check is made again, and it is Ready" wait_for 60 ready_later
+finish
