@@ -5,24 +5,20 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "access.h"
 #include "auth.h"
 #include "kinds.h"
 
 bool peer_is_admin(int fd, uid_t uid, gid_t gid, gid_t admin_gid) {
         gid_t groups[256];
-        if (uid == 0)
-                return true;
-        if (admin_gid == (gid_t) -1)
-                return false;
-        if (gid == admin_gid)
-                return true;
-        socklen_t l = sizeof groups;
-        if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &l) < 0)
-                return false;
-        for (size_t i = 0; i < l / sizeof groups[0]; i++)
-                if (groups[i] == admin_gid)
-                        return true;
-        return false;
+        socklen_t l = 0;
+        /* The supplementary groups, only when the uid and primary group do not decide. */
+        if (admin_gid != (gid_t) -1 && !access_is_admin(uid, gid, NULL, 0, admin_gid)) {
+                l = sizeof groups;
+                if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &l) < 0)
+                        l = 0;
+        }
+        return access_is_admin(uid, gid, groups, l / sizeof groups[0], admin_gid);
 }
 
 int caller_identify(HttpConn *c, gid_t admin_gid, Caller *ret) {
@@ -45,25 +41,16 @@ int caller_identify(HttpConn *c, gid_t admin_gid, Caller *ret) {
 }
 
 bool caller_owns_profile(const Caller *caller, json_t *profile) {
-        if (caller->admin)
-                return true;
-        json_t *spec = json_object_get(profile, "spec");
-        const char *owner = json_string_value(json_object_get(json_object_get(spec, "owner"), "name"));
-        return owner && strcmp(owner, caller->user) == 0;
+        return access_owns(caller->user, caller->admin, profile);
 }
 
 bool caller_may_see_profile(const Caller *caller, Store *store, json_t *profile) {
-        json_t *cs;
-        size_t i;
-        json_t *v;
-        bool ok = false;
-        if (caller_owns_profile(caller, profile))
+        json_t *cs = NULL;
+        if (access_owns(caller->user, caller->admin, profile))
                 return true;
         if (store_contributors(store, manifest_name(profile), &cs) < 0)
                 return false;
-        json_array_foreach(cs, i, v)
-                if (strcmp(json_string_value(v), caller->user) == 0)
-                        ok = true;
+        bool ok = access_may_use(caller->user, caller->admin, profile, cs);
         json_decref(cs);
         return ok;
 }
