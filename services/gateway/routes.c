@@ -147,6 +147,14 @@ static int route_fill(Routes *rt, Route *r, json_t *o, uint64_t now) {
         json_t *revs = json_object_get(o, "revisions"), *tokens = json_object_get(o, "tokens");
         if (!host || !ns || !name || !json_is_array(revs))
                 return 0;
+        /* A host is a DNS name (sdflowd writes <isvc>.<ns>.<domain>); one a
+         * Host header could not name (a ':', a '/', a space) is no route. */
+        for (const char *p = host; *p; p++)
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' ||
+                      *p == '.'))
+                        return 0;
+        if (!*host)
+                return 0;
         r->host = strdup(host);
         r->ns = strdup(ns);
         r->name = strdup(name);
@@ -174,12 +182,31 @@ static int route_fill(Routes *rt, Route *r, json_t *o, uint64_t now) {
         return 1;
 }
 
+static int routes_from_json(Routes *rt, json_t *j, uint64_t now);
+
 int routes_load(Routes *rt, const char *path, uint64_t now) {
-        json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, NULL), *list, *o;
-        size_t i;
-        int r = 0;
+        json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, NULL);
         if (!j)
                 return -EBADMSG;
+        int r = routes_from_json(rt, j, now);
+        json_decref(j);
+        return r;
+}
+
+int routes_parse(Routes *rt, const char *text, size_t len, uint64_t now) {
+        json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+        if (!j)
+                return -EBADMSG;
+        int r = routes_from_json(rt, j, now);
+        json_decref(j);
+        return r;
+}
+
+/* Replaces the table by what j says (cleared on failure). */
+static int routes_from_json(Routes *rt, json_t *j, uint64_t now) {
+        json_t *list, *o;
+        size_t i;
+        int r = 0;
         table_clear(rt);
         list = json_object_get(j, "routes");
         rt->routes = calloc(json_array_size(list) + 1, sizeof *rt->routes);
@@ -201,7 +228,6 @@ int routes_load(Routes *rt, const char *path, uint64_t now) {
                 table_clear(rt);
         }
         collect(rt);
-        json_decref(j);
         return r < 0 ? r : 0;
 }
 

@@ -79,6 +79,8 @@ typedef struct Routes {
 int routes_refresh(Routes *rt, const char *path, uint64_t now, bool force);
 /* Loads path now.  For tests and the first look. */
 int routes_load(Routes *rt, const char *path, uint64_t now);
+/* As routes_load(), from len bytes of JSON text (the fuzzer's entry). */
+int routes_parse(Routes *rt, const char *text, size_t len, uint64_t now);
 void routes_done(Routes *rt);
 
 /* The route for a Host header (a port is ignored), or NULL. */
