@@ -57,6 +57,7 @@ struct Api {
         unsigned max_watches; /* per user (not for admins); 0: no limit */
         uint64_t max_object_bytes, max_namespace_bytes;
         json_t *probing;      /* "ns/name" -> the revision whose readiness check runs */
+        json_t *copying;      /* "ns/name" -> the revision whose model is being copied */
         IsvcWaiter *waiters;  /* applies answered when their revision's check has */
 };
 
@@ -472,6 +473,7 @@ static void cron_reconcile(Api *a, json_t *cwf);
 
 static void mark_quarantined(Api *a);
 static void start_probe(Api *a, json_t *isvc);
+static void start_copy(Api *a, json_t *isvc);
 static void react(Api *a, const Kind *k, json_t **storedp, StoreChange change, json_t *before, json_t *profile,
                   const char *reader);
 
@@ -521,6 +523,7 @@ void api_reconcile_all(Api *a) {
                         json_decref(obj);
                 } else {
                         serving_restore(a->namespaces, o);
+                        start_copy(a, o);
                         start_probe(a, o);
                 }
         }
@@ -985,6 +988,59 @@ static void start_probe(Api *a, json_t *isvc) {
                 on_probed(r, "", j); /* it could not even begin: that is its answer */
 }
 
+static void on_copied(int r, const char *err, void *userdata) {
+        ProbeJob *j = userdata;
+        Api *a = j->api;
+        char key[400];
+        snprintf(key, sizeof key, "%s/%s", j->ns, j->name);
+        if (strcmp(json_string_value(json_object_get(a->copying, key)) ?: "", j->rev) == 0)
+                (void) json_object_del(a->copying, key);
+        json_auto_t *isvc = NULL, *now = NULL;
+        if (store_get(a->store, &kind_isvc, j->ns, j->name, &isvc) >= 0 && !crashguard_is_quarantined(isvc)) {
+                _cleanup_guard_ unsigned g = crashguard_enter(&kind_isvc, isvc, GUARD_RECONCILE);
+                json_t *st = serving_copied(a->namespaces, isvc, j->rev, r, err);
+                if (st) {
+                        json_t *reader = json_object_get(json_object_get(isvc, "status"), "sdflowModelReader");
+                        if (reader)
+                                json_object_set(st, "sdflowModelReader", reader);
+                        set_status(a, &kind_isvc, isvc, st);
+                        write_routes(a);
+                        json_decref(st);
+                }
+                if (store_get(a->store, &kind_isvc, j->ns, j->name, &now) >= 0)
+                        start_probe(a, now);
+        }
+        /* The revision failed here (no check follows): its applies are answered now. */
+        if (!json_object_get(a->probing, key))
+                answer_waiters(a, j->ns, j->name, j->rev);
+        free(j);
+}
+
+/* Starts the model copy of isvc's new revision, if it has one not under way. */
+static void start_copy(Api *a, json_t *isvc) {
+        const char *rev = serving_copy_target(isvc);
+        char key[400];
+        if (!a->namespaces->bus || !rev)
+                return;
+        snprintf(key, sizeof key, "%s/%s", manifest_namespace(isvc), manifest_name(isvc));
+        if (strcmp(json_string_value(json_object_get(a->copying, key)) ?: "", rev) == 0)
+                return;
+        ProbeJob *j = calloc(1, sizeof *j);
+        if (!j)
+                return;
+        j->api = a;
+        snprintf(j->ns, sizeof j->ns, "%s", manifest_namespace(isvc));
+        snprintf(j->name, sizeof j->name, "%s", manifest_name(isvc));
+        snprintf(j->rev, sizeof j->rev, "%s", rev);
+        json_object_set_new(a->copying, key, json_string(rev));
+        int r = serving_copy_start(a->namespaces, isvc, on_copied, j);
+        if (r < 0) {
+                char err[200];
+                snprintf(err, sizeof err, "the model copy could not start: %s", strerror(-r));
+                on_copied(r, err, j);
+        }
+}
+
 /* What a stored object's controller does after an apply (or a retry):
  * *stored is replaced by the object as stored afterwards; before is the
  * object before the apply (NULL if new), profile its namespace's Profile. */
@@ -1009,7 +1065,14 @@ static void react(Api *a, const Kind *k, json_t **storedp, StoreChange change, j
                                 json_decref(stored);
                                 stored = now;
                         }
+                        start_copy(a, stored);
                         start_probe(a, stored);
+                        /* (A copy or check that could not even start has
+                         * changed the status already.) */
+                        if (store_get(a->store, k, ns, name, &now) >= 0) {
+                                json_decref(stored);
+                                stored = now;
+                        }
                 }
         } else if (k == &kind_experiment && a->tuning) {
                 tuning_kick(a->tuning, ns, name);
@@ -1225,11 +1288,14 @@ static void handle_apply(Api *a, HttpConn *c, const Caller *caller, const Route 
                      w ?: "") < 0)
                 warnings = NULL;
         free(w);
-        const char *rev, *psock, *ppath;
+        const char *rev = NULL, *psock, *ppath;
         char key[400];
         snprintf(key, sizeof key, "%s/%s", ns ?: "", name);
-        if (k == &kind_isvc && change != STORE_UNCHANGED && serving_probe_target(stored, &rev, &psock, &ppath) &&
-            json_object_get(a->probing, key)) {
+        if (k == &kind_isvc && !(rev = serving_copy_target(stored)) &&
+            !serving_probe_target(stored, &rev, &psock, &ppath))
+                rev = NULL;
+        if (k == &kind_isvc && change != STORE_UNCHANGED && rev &&
+            (json_object_get(a->copying, key) || json_object_get(a->probing, key))) {
                 /* Answered when the new revision's readiness check has; the
                  * daemon serves everyone else meanwhile. */
                 IsvcWaiter *wt = calloc(1, sizeof *wt);
@@ -2195,7 +2261,10 @@ int api_new(Api **ret, sd_event *e, Store *store, Namespaces *namespaces, gid_t 
         snprintf(a->routes_path_tmp, sizeof a->routes_path_tmp, "%s.tmp", API_ROUTES_FILE);
         a->admin_gid = admin_gid;
         a->probing = json_object();
-        if (!a->probing) {
+        a->copying = json_object();
+        if (!a->probing || !a->copying) {
+                json_decref(a->probing);
+                json_decref(a->copying);
                 free(a);
                 return -ENOMEM;
         }
@@ -2237,6 +2306,7 @@ Api *api_free(Api *a) {
                 waiter_free(w);
         }
         json_decref(a->probing);
+        json_decref(a->copying);
         tuning_free(a->tuning);
         engine_free(a->engine);
         sd_event_unref(a->event);

@@ -308,29 +308,19 @@ void manager_remove_stale_errfiles(void) {
         closedir(d);
 }
 
-int manager_run(sd_bus *bus, const char *unit_prefix, char *const *argv, uint64_t timeout_usec, char *err,
-                size_t errsz) {
-        sd_bus_error e = SD_BUS_ERROR_NULL;
-        sd_bus_message *m = NULL, *reply = NULL;
-        sd_bus_slot *slot = NULL;
-        JobWait w = {};
-        char unit[256];
-        const char *job;
-        int r;
-
-        snprintf(unit, sizeof unit, "%s-%08x%08x.service", unit_prefix, (unsigned) random(), (unsigned) getpid());
+/* A helper's transient unit: its name (unit_prefix-RANDOM.service), its
+ * stderr file (made here, 0600) and the StartTransientUnit call. */
+static int helper_message(sd_bus *bus, const char *unit_prefix, char *const *argv, char *unit, size_t unitsz,
+                          char *errfile, size_t errfilesz, sd_bus_message **ret) {
+        sd_bus_message *m = NULL;
+        snprintf(unit, unitsz, "%s-%08x%08x.service", unit_prefix, (unsigned) random(), (unsigned) getpid());
         /* What the helper says on stderr is the reason given when it fails. */
-        char errfile[300];
-        snprintf(errfile, sizeof errfile, "/run/sdflow/%s.err", unit);
+        snprintf(errfile, errfilesz, "/run/sdflow/%s.err", unit);
         /* Made here, sdflowd's only (0600): it may name a user's files. */
         int efd = open(errfile, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (efd >= 0)
                 close(efd);
-        r = sd_bus_match_signal(bus, &slot, DEST, PATH, IFACE, "JobRemoved", on_job_removed, &w);
-        if (r < 0)
-                return bus_fail(r, NULL, err, errsz, "subscribing to JobRemoved");
-
-        r = sd_bus_message_new_method_call(bus, &m, DEST, PATH, IFACE, "StartTransientUnit");
+        int r = sd_bus_message_new_method_call(bus, &m, DEST, PATH, IFACE, "StartTransientUnit");
         if (r >= 0)
                 r = sd_bus_message_append(m, "ss", unit, "fail");
         if (r >= 0)
@@ -348,6 +338,54 @@ int manager_run(sd_bus *bus, const char *unit_prefix, char *const *argv, uint64_
                 r = sd_bus_message_append(m, "a(sa(sv))", 0);
         if (r < 0) {
                 sd_bus_message_unref(m);
+                (void) unlink(errfile);
+                return r;
+        }
+        *ret = m;
+        return 0;
+}
+
+/* Why a helper's job ended with result (not "done"): the last line it
+ * wrote to stderr, else what systemd said of its unit. */
+static void helper_failure(const char *prog, const char *unit, const char *errfile, const char *result, char *err,
+                           size_t errsz) {
+        char why[600] = "";
+        FILE *f = fopen(errfile, "re");
+        if (f) {
+                char line[600];
+                while (fgets(line, sizeof line, f))
+                        if (line[0] && line[0] != '\n')
+                                snprintf(why, sizeof why, "%s", line);
+                fclose(f);
+        }
+        why[strcspn(why, "\n")] = '\0';
+        if (why[0]) {
+                snprintf(err, errsz, "%s", why);
+                return;
+        }
+        /* Nothing on its stderr: what systemd said of it (killed, timed out). */
+        char match[340];
+        snprintf(match, sizeof match, "UNIT=%s", unit);
+        if (journal_last_message(match, "_PID=1", why, sizeof why) < 0)
+                snprintf(why, sizeof why, "see journalctl -u %s", unit);
+        snprintf(err, errsz, "%s %s: %s", prog, result, why);
+}
+
+int manager_run(sd_bus *bus, const char *unit_prefix, char *const *argv, uint64_t timeout_usec, char *err,
+                size_t errsz) {
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        sd_bus_message *m = NULL, *reply = NULL;
+        sd_bus_slot *slot = NULL;
+        JobWait w = {};
+        char unit[256], errfile[300];
+        const char *job;
+        int r;
+
+        r = sd_bus_match_signal(bus, &slot, DEST, PATH, IFACE, "JobRemoved", on_job_removed, &w);
+        if (r < 0)
+                return bus_fail(r, NULL, err, errsz, "subscribing to JobRemoved");
+        r = helper_message(bus, unit_prefix, argv, unit, sizeof unit, errfile, sizeof errfile, &m);
+        if (r < 0) {
                 sd_bus_slot_unref(slot);
                 return bus_fail(r, NULL, err, errsz, "building StartTransientUnit");
         }
@@ -355,6 +393,7 @@ int manager_run(sd_bus *bus, const char *unit_prefix, char *const *argv, uint64_
         sd_bus_message_unref(m);
         if (r < 0) {
                 bus_fail(r, &e, err, errsz, "starting the helper");
+                (void) unlink(errfile);
                 goto out;
         }
         r = sd_bus_message_read(reply, "o", &job);
@@ -370,26 +409,7 @@ int manager_run(sd_bus *bus, const char *unit_prefix, char *const *argv, uint64_
         } else if (r < 0)
                 bus_fail(r, NULL, err, errsz, "waiting for the helper");
         else if (strcmp(w.result, "done") != 0) {
-                char why[600] = "";
-                FILE *f = fopen(errfile, "re");
-                if (f) {
-                        char line[600];
-                        while (fgets(line, sizeof line, f))
-                                if (line[0] && line[0] != '\n')
-                                        snprintf(why, sizeof why, "%s", line);
-                        fclose(f);
-                }
-                why[strcspn(why, "\n")] = '\0';
-                if (why[0])
-                        snprintf(err, errsz, "%s", why);
-                else {
-                        /* Nothing on its stderr: what systemd said of it (killed, timed out). */
-                        char match[340];
-                        snprintf(match, sizeof match, "UNIT=%s", unit);
-                        if (journal_last_message(match, "_PID=1", why, sizeof why) < 0)
-                                snprintf(why, sizeof why, "see journalctl -u %s", unit);
-                        snprintf(err, errsz, "%s %s: %s", argv[0], w.result, why);
-                }
+                helper_failure(argv[0], unit, errfile, w.result, err, errsz);
                 r = -EPROTO;
         }
         (void) unlink(errfile);
@@ -398,6 +418,128 @@ out:
         sd_bus_slot_unref(slot);
         sd_bus_error_free(&e);
         return r < 0 ? r : 0;
+}
+
+/* ---- a helper run on the event loop ---------------------------------------------- */
+
+typedef struct HelperRun {
+        sd_bus *bus;
+        sd_bus_slot *match, *call;
+        sd_event_source *timer, *defer;
+        char unit[256], errfile[300], prog[256];
+        uint64_t timeout_usec;
+        HelperDone done;
+        void *userdata;
+        int result;
+        char err[700];
+} HelperRun;
+
+static int on_helper_deferred(sd_event_source *s, void *userdata) {
+        HelperRun *h = userdata;
+        (void) s;
+        HelperDone done = h->done;
+        void *ud = h->userdata;
+        int r = h->result;
+        char err[700];
+        snprintf(err, sizeof err, "%s", h->err);
+        sd_event_source_disable_unref(h->defer);
+        sd_bus_unref(h->bus);
+        free(h);
+        done(r, err, ud);
+        return 0;
+}
+
+/* The helper is done: done is called from the event loop, not from within
+ * this bus callback, so that it may call systemd (sd_bus_call) itself. */
+static void helper_end(HelperRun *h, int r, const char *err) {
+        h->match = sd_bus_slot_unref(h->match);
+        h->call = sd_bus_slot_unref(h->call);
+        h->timer = sd_event_source_disable_unref(h->timer);
+        (void) unlink(h->errfile);
+        h->result = r;
+        snprintf(h->err, sizeof h->err, "%s", err ?: "");
+        if (sd_event_add_defer(sd_bus_get_event(h->bus), &h->defer, on_helper_deferred, h) < 0)
+                (void) on_helper_deferred(NULL, h); /* out of memory: at once, then */
+}
+
+static int on_helper_removed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        HelperRun *h = userdata;
+        uint32_t id;
+        const char *path, *unit, *result;
+        (void) ret_error;
+        if (sd_bus_message_read(m, "uoss", &id, &path, &unit, &result) < 0 || strcmp(unit, h->unit) != 0)
+                return 0;
+        if (strcmp(result, "done") == 0) {
+                helper_end(h, 0, NULL);
+                return 0;
+        }
+        char err[700];
+        helper_failure(h->prog, h->unit, h->errfile, result, err, sizeof err);
+        helper_end(h, -EPROTO, err);
+        return 0;
+}
+
+static int on_helper_started(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        HelperRun *h = userdata;
+        (void) ret_error;
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+        if (e) {
+                char err[600];
+                snprintf(err, sizeof err, "starting the helper: %s", e->message ?: e->name);
+                helper_end(h, -sd_bus_message_get_errno(reply) ?: -EIO, err);
+        }
+        return 0;
+}
+
+static int on_helper_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+        HelperRun *h = userdata;
+        char err[400];
+        (void) s;
+        (void) usec;
+        manager_stop_async(h->bus, h->unit); /* not left running */
+        snprintf(err, sizeof err, "%s took longer than %llu s and was stopped", h->prog,
+                 (unsigned long long) (h->timeout_usec / USEC_PER_SEC));
+        helper_end(h, -ETIMEDOUT, err);
+        return 0;
+}
+
+int manager_run_async(sd_bus *bus, const char *unit_prefix, char *const *argv, uint64_t timeout_usec,
+                      HelperDone done, void *userdata) {
+        HelperRun *h = calloc(1, sizeof *h);
+        sd_bus_message *m = NULL;
+        sd_event *e = sd_bus_get_event(bus);
+        if (!h)
+                return -ENOMEM;
+        if (!e) {
+                free(h);
+                return -ENOTCONN;
+        }
+        h->bus = sd_bus_ref(bus);
+        h->timeout_usec = timeout_usec;
+        h->done = done;
+        h->userdata = userdata;
+        snprintf(h->prog, sizeof h->prog, "%s", argv[0]);
+        /* The match first: the bus keeps the order, so it is in place before
+         * the job can end. */
+        int r = sd_bus_match_signal_async(bus, &h->match, DEST, PATH, IFACE, "JobRemoved", on_helper_removed, NULL, h);
+        if (r >= 0)
+                r = helper_message(bus, unit_prefix, argv, h->unit, sizeof h->unit, h->errfile, sizeof h->errfile, &m);
+        if (r >= 0)
+                r = sd_bus_call_async(bus, &h->call, m, on_helper_started, h, 0);
+        sd_bus_message_unref(m);
+        if (r >= 0)
+                r = sd_event_add_time_relative(e, &h->timer, CLOCK_MONOTONIC, timeout_usec, 0, on_helper_timeout, h);
+        if (r < 0) {
+                sd_bus_slot_unref(h->match);
+                sd_bus_slot_unref(h->call);
+                sd_event_source_disable_unref(h->timer);
+                if (h->errfile[0])
+                        (void) unlink(h->errfile);
+                sd_bus_unref(h->bus);
+                free(h);
+                return r;
+        }
+        return 0;
 }
 
 /* Nothing a workload leaves in shared memory outlives it or is seen by

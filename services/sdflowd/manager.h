@@ -31,6 +31,16 @@ int manager_stop_unit(sd_bus *bus, const char *unit, char *err, size_t errsz);
  * them) left in /run/sdflow: their stderr files. */
 void manager_remove_stale_errfiles(void);
 
+/* What a helper run on the event loop came to: 0, or a negative errno with
+ * the reason in err (the helper's own words when it gave some). */
+typedef void (*HelperDone)(int r, const char *err, void *userdata);
+
+/* As manager_run(), without waiting: done is called once, from the event
+ * loop, when the helper's job has ended or after timeout_usec (the helper
+ * is then stopped).  Returns 0, or a negative errno (done is not called). */
+int manager_run_async(sd_bus *bus, const char *unit_prefix, char *const *argv, uint64_t timeout_usec,
+                      HelperDone done, void *userdata);
+
 int manager_run(sd_bus *bus, const char *unit_prefix, char *const *argv, uint64_t timeout_usec, char *err,
                 size_t errsz);
 

@@ -409,12 +409,14 @@ static int start_replicas(Namespaces *n, json_t *isvc, json_t *rev, char *err, s
 /* Creates revision number of isvc: copies the model, starts the replicas'
  * units and checks that the first replica answers.  Returns the revision's
  * record, with "ready" and, when not ready, "reason" and "message". */
+static json_t *start_revision(Namespaces *n, json_t *isvc, json_t *rev, char *err, size_t errsz);
+
 static json_t *create_revision(Namespaces *n, json_t *isvc, json_t *profile, const char *reader, json_int_t number,
                                const char *digest) {
         const char *ns = manifest_namespace(isvc), *name = manifest_name(isvc), *format;
         const char *owner = json_string_value(json_object_get(json_object_get(json_object_get(profile, "spec"), "owner"), "name"));
         json_t *m = model_part(isvc, &format), *pred = predictor(isvc);
-        char user[64], num[32], err[512], dir[512], rname[300];
+        char user[64], num[32], err[512], rname[300];
         revision_name(name, number, rname, sizeof rname);
         json_t *rev = json_pack("{s:s, s:I, s:s, s:b, s:[]}", "name", rname, "number", (json_int_t) number, "digest",
                                 digest, "ready", 0, "replicas");
@@ -443,32 +445,49 @@ static json_t *create_revision(Namespaces *n, json_t *isvc, json_t *profile, con
                         NOT_READY("InvalidStorageUri", "storageUri must be file:///path or artifact://WORKFLOW/STEP/ARTIFACT");
                 else
                         snprintf(src, sizeof src, "%s", uri + 7);
-                /* Bounded: MaxModelBytes= and ModelCopyTimeoutSec= (the helper is
-                 * stopped past it).  No storage quota applies (a Profile's
-                 * requests.storage is refused). */
-                char max[32], secs[32];
-                snprintf(max, sizeof max, "%llu", (unsigned long long) n->max_model_bytes);
-                snprintf(secs, sizeof secs, "%llu", (unsigned long long) (n->copy_timeout_usec / USEC_PER_SEC ?: 1));
                 /* A file is read with the rights of the user who applied the
                  * InferenceService (a contributor serves only what they may
                  * read themselves); a pipeline's artifact is the namespace's,
                  * read as its user. */
                 const char *as = uri && strncmp(uri, "artifact://", 11) == 0 ? user : reader;
-                char *const copy[] = { (char *) n->helper, (char *) "model", (char *) ns, user, (char *) owner,
-                                       src, (char *) name, num, (char *) format, max, secs, (char *) as, NULL };
-                if (manager_run(n->bus, "sdflow-ns-model", copy, n->copy_timeout_usec + 5 * USEC_PER_SEC, err,
-                                sizeof err) < 0)
-                        NOT_READY("ModelCopyFailed", "%s", err);
-                snprintf(dir, sizeof dir, "/var/lib/sdflow/ns/%s/models/%s/%s", ns, name, num);
-                json_object_set_new(rev, "modelPath", json_string(dir));
+                /* The copy runs on the event loop (serving_copy_start(),
+                 * serving_copied()); the replicas start after it. */
+                json_object_set_new(rev, "copying", json_pack("{s:s, s:s, s:s, s:s, s:s}", "source", src, "as", as ?: user,
+                                                              "owner", owner ?: "root", "format", format ?: "xgboost",
+                                                              "user", user));
+                json_object_set_new(rev, "reason", json_string("Deploying"));
+                char msg[1600];
+                snprintf(msg, sizeof msg, "revision %s is starting: copying the model from %s (as %s)", rname, src,
+                         as ?: user);
+                json_object_set_new(rev, "message", json_string(msg));
+                return rev;
         }
+        return start_revision(n, isvc, rev, err, sizeof err);
+#undef NOT_READY
+}
+
+/* The second half of a new revision: its replicas, then its readiness
+ * check (left "probing").  rev is returned, not ready with a reason when
+ * the replicas could not start. */
+static json_t *start_revision(Namespaces *n, json_t *isvc, json_t *rev, char *err, size_t errsz) {
+        json_t *pred = predictor(isvc);
+        json_t *c0 = json_array_get(json_object_get(pred, "containers"), 0);
+        const char *rname = json_string_value(json_object_get(rev, "name")) ?: "";
+#define NOT_READY(reason_, ...)                                                                            \
+        do {                                                                                               \
+                char m_[600];                                                                              \
+                snprintf(m_, sizeof m_, __VA_ARGS__);                                                      \
+                json_object_set_new(rev, "reason", json_string(reason_));                                  \
+                json_object_set_new(rev, "message", json_string(m_));                                      \
+                return rev;                                                                                \
+        } while (0)
 
         /* A snapshot of what makes the revision, to start it again (after a
          * reboot, transient units are gone) exactly as it was. */
         json_t *ann = json_object_get(json_object_get(isvc, "metadata"), "annotations");
         json_object_set_new(rev, "template", json_pack("{s:{s:O*}, s:{s:O}}", "metadata", "annotations", ann, "spec",
                                                        "predictor", pred));
-        int r = start_replicas(n, isvc, rev, err, sizeof err);
+        int r = start_replicas(n, isvc, rev, err, errsz);
         if (r < 0)
                 /* A custom server's image: its root comes from the image map. */
                 NOT_READY(r == -ENOENT ? "ImageNotMapped" : "ReplicaFailed", "%s", err);
@@ -538,7 +557,8 @@ json_t *serving_apply(Namespaces *n, json_t *isvc, json_t *profile, const char *
         bool ready = true;
         bool changed = !latest || strcmp(json_string_value(json_object_get(latest, "digest")) ?: "", digest) != 0;
         /* (One whose readiness check is under way is left to it.) */
-        if (changed || (!json_is_true(json_object_get(latest, "ready")) && !json_object_get(latest, "probing"))) {
+        if (changed || (!json_is_true(json_object_get(latest, "ready")) && !json_object_get(latest, "probing") &&
+                        !json_object_get(latest, "copying"))) {
                 /* A new template makes a new revision; a latest revision that
                  * failed is tried again under its number. */
                 json_int_t number = !latest ? 1 : json_integer_value(json_object_get(latest, "number")) + (changed ? 1 : 0);
@@ -571,7 +591,7 @@ static json_t *status_of(Namespaces *n, json_t *isvc, json_t *st, json_t *revs, 
         char rolled_buf[300] = "", prev_buf[300] = "";
         snprintf(rolled_buf, sizeof rolled_buf, "%s", rolled_name ?: "");
         snprintf(prev_buf, sizeof prev_buf, "%s", prev_name ?: "");
-        bool pending = json_object_get(latest, "probing") != NULL;
+        bool pending = json_object_get(latest, "probing") || json_object_get(latest, "copying");
         reason = reason ?: "RevisionFailed";
         message = message ?: "";
 
@@ -657,6 +677,60 @@ static json_t *status_of(Namespaces *n, json_t *isvc, json_t *st, json_t *revs, 
         }
         json_object_set_new(st, "conditions", conditions(ready, pending, reason, message));
         return st;
+}
+
+/* The latest revision of isvc, if it has member (e.g. "copying"). */
+static json_t *latest_with(json_t *isvc, const char *member) {
+        json_t *revs = json_object_get(json_object_get(isvc, "status"), "revisions");
+        json_t *latest = json_array_get(revs, json_array_size(revs) - 1);
+        return json_object_get(latest, member) ? latest : NULL;
+}
+
+const char *serving_copy_target(json_t *isvc) {
+        return json_string_value(json_object_get(latest_with(isvc, "copying"), "name"));
+}
+
+int serving_copy_start(Namespaces *n, json_t *isvc, HelperDone done, void *userdata) {
+        json_t *rev = latest_with(isvc, "copying"), *cp = json_object_get(rev, "copying");
+        if (!rev || !n->bus)
+                return -ENOENT;
+        const char *ns = manifest_namespace(isvc), *name = manifest_name(isvc);
+        char num[32], max[32], secs[32];
+        snprintf(num, sizeof num, "%lld", (long long) json_integer_value(json_object_get(rev, "number")));
+        /* Bounded: MaxModelBytes= and ModelCopyTimeoutSec= (the helper is
+         * stopped past it).  No storage quota applies (a Profile's
+         * requests.storage is refused). */
+        snprintf(max, sizeof max, "%llu", (unsigned long long) n->max_model_bytes);
+        snprintf(secs, sizeof secs, "%llu", (unsigned long long) (n->copy_timeout_usec / USEC_PER_SEC ?: 1));
+#define CP(k) ((char *) (json_string_value(json_object_get(cp, k)) ?: ""))
+        char *const argv[] = { (char *) n->helper, (char *) "model", (char *) ns, CP("user"), CP("owner"), CP("source"),
+                               (char *) name, num, CP("format"), max, secs, CP("as"), NULL };
+#undef CP
+        return manager_run_async(n->bus, "sdflow-ns-model", argv, n->copy_timeout_usec + 5 * USEC_PER_SEC, done,
+                                 userdata);
+}
+
+json_t *serving_copied(Namespaces *n, json_t *isvc, const char *rev_name, int r, const char *why) {
+        json_t *old = json_object_get(isvc, "status"), *cur = latest_with(isvc, "copying");
+        if (!cur || strcmp(json_string_value(json_object_get(cur, "name")) ?: "", rev_name) != 0)
+                return NULL; /* another apply came since: that one decides */
+        json_t *revs = json_deep_copy(json_object_get(old, "revisions"));
+        json_t *rev = json_array_get(revs, json_array_size(revs) - 1);
+        json_object_del(rev, "copying");
+        if (r < 0) {
+                json_object_set_new(rev, "reason", json_string("ModelCopyFailed"));
+                json_object_set_new(rev, "message", json_string(why && why[0] ? why : "the model copy failed"));
+        } else {
+                char dir[512], err[512];
+                snprintf(dir, sizeof dir, "/var/lib/sdflow/ns/%s/models/%s/%lld", manifest_namespace(isvc),
+                         manifest_name(isvc), (long long) json_integer_value(json_object_get(rev, "number")));
+                json_object_set_new(rev, "modelPath", json_string(dir));
+                (void) start_revision(n, isvc, rev, err, sizeof err);
+        }
+        json_t *st = json_pack("{s:O*, s:O*}", "url", json_object_get(old, "url"), "observedGeneration",
+                               json_object_get(old, "observedGeneration"));
+        return status_of(n, isvc, st, revs, rev, false, json_string_value(json_object_get(rev, "reason")),
+                         json_string_value(json_object_get(rev, "message")));
 }
 
 /* The revision of isvc whose readiness check is to run: the latest, while

@@ -32,6 +32,17 @@ void serving_default(const Namespaces *n, json_t *isvc);
  * reason).  Never fails otherwise. */
 json_t *serving_apply(Namespaces *n, json_t *isvc, json_t *profile, const char *reader);
 
+/* Nor is its model copy: serving_apply() leaves a new revision that
+ * serves a model "copying" (Ready Unknown, Deploying).  The name of isvc's
+ * revision to copy for (NULL if none); the copy started on the loop (done
+ * as manager_run_async() has it; 0 or a negative errno); what it came to:
+ * the new status (the replicas started and the revision "probing", or not
+ * ready, ModelCopyFailed with the reason), or NULL when another apply came
+ * meanwhile. */
+const char *serving_copy_target(json_t *isvc);
+int serving_copy_start(Namespaces *n, json_t *isvc, HelperDone done, void *userdata);
+json_t *serving_copied(Namespaces *n, json_t *isvc, const char *rev, int r, const char *why);
+
 /* A new revision's readiness check is not waited for: serving_apply()
  * leaves the latest revision "probing" (Ready Unknown, reason Deploying).
  * Whether isvc (as stored) has such a revision, and if so its name, the
