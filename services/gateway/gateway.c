@@ -18,6 +18,7 @@
 #include "authfail.h"
 #include "daemon.h"
 #include "log.h"
+#include "digest.h"
 #include "metrics.h"
 #include "proxy.h"
 #include "routes.h"
@@ -141,13 +142,7 @@ static bool bearer_digest(const HttpMessage *req, char hex[65]) {
         size_t vl;
         if (!http_header_find(req, "authorization", &v, &vl) || vl <= 7 || strncasecmp(v, "Bearer ", 7) != 0)
                 return false;
-        unsigned char md[EVP_MAX_MD_SIZE];
-        unsigned int mdlen = 0;
-        if (!EVP_Digest(v + 7, vl - 7, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32)
-                return false;
-        for (unsigned k = 0; k < mdlen; k++)
-                snprintf(hex + 2 * k, 3, "%02x", md[k]);
-        return true;
+        return sha256_hex(v + 7, vl - 7, hex) == 0;
 }
 
 /* Whether digest (bearer_digest) is one of the route's tokens: compared by

@@ -3,7 +3,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
+
 #include <sys/random.h>
 #include <grp.h>
 #include <pwd.h>
@@ -20,6 +20,7 @@
 #include "log.h"
 #include "manifest.h"
 #include "imagemap.h"
+#include "digest.h"
 #include "journal.h"
 #include "probe.h"
 #include "safeio.h"
@@ -1679,9 +1680,8 @@ static void handle_tokens(Api *a, HttpConn *c, const Caller *caller, const Route
                 return;
         }
         if (post) {
-                unsigned char raw[32], md[EVP_MAX_MD_SIZE];
-                unsigned int mdlen = 0;
-                char token[2 * sizeof raw + 1], hex[2 * EVP_MAX_MD_SIZE + 1], ts[32];
+                unsigned char raw[32];
+                char token[2 * sizeof raw + 1], hex[SHA256_HEX_LEN + 1], ts[32];
                 if (!name_is_dns1123_label(rt->sub_name)) {
                         json_t *causes = json_pack("[{s:s, s:s, s:s}]", "reason", "FieldValueInvalid", "field", "name",
                                                    "message", "must be a DNS-1123 label");
@@ -1692,15 +1692,12 @@ static void handle_tokens(Api *a, HttpConn *c, const Caller *caller, const Route
                         reply_status(c, 500, rt, NULL, "no random bytes: %m");
                         return;
                 }
-                for (size_t k = 0; k < sizeof raw; k++)
-                        snprintf(token + 2 * k, 3, "%02x", raw[k]);
+                hex_encode(raw, sizeof raw, token);
                 explicit_bzero(raw, sizeof raw);
-                if (!EVP_Digest(token, strlen(token), md, &mdlen, EVP_sha256(), NULL)) {
+                if (sha256_hex(token, strlen(token), hex) < 0) {
                         reply_status(c, 500, rt, NULL, "hashing the token failed");
                         return;
                 }
-                for (unsigned k = 0; k < mdlen; k++)
-                        snprintf(hex + 2 * k, 3, "%02x", md[k]);
                 format_now_rfc3339(ts, sizeof ts);
                 r = store_token_add(a->store, rt->name, rt->sub_name, hex, ts);
                 if (r == -EEXIST) {

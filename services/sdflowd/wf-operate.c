@@ -3,12 +3,12 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "digest.h"
 #include "kinds.h"
 #include "macro.h"
 #include "quantity.h"
@@ -638,13 +638,11 @@ static void cache_key(json_t *resolved, char *hex, size_t size) {
                 json_object_del(a, "hostPath");
         char *text = json_dumps(copy, JSON_COMPACT | JSON_SORT_KEYS);
         json_decref(copy);
-        unsigned char h[EVP_MAX_MD_SIZE];
-        unsigned hl = 0;
-        EVP_Digest(text, strlen(text), h, &hl, EVP_sha256(), NULL);
+        char h[SHA256_HEX_LEN + 1];
+        if (!text || sha256_hex(text, strlen(text), h) < 0)
+                h[0] = '\0';
         free(text);
-        size_t o = 0;
-        for (unsigned k = 0; k < hl && o + 3 <= size; k++)
-                o += (size_t) snprintf(hex + o, size - o, "%02x", h[k]);
+        snprintf(hex, size, "%s", h);
 }
 
 /* A pod node's step: resolve, look in the cache, or queue its unit. */

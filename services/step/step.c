@@ -36,6 +36,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "digest.h"
+
 #define RESULT_MAX (256 * 1024)
 #define MAX_IO 256
 #define EXIT_MISSING 64
@@ -544,9 +546,11 @@ int main(int argc, char **argv) {
                         }
                         continue;
                 }
-                dlen += (size_t) snprintf(digests + dlen, sizeof digests - dlen, "%s ", arts[i].name);
-                for (unsigned k = 0; k < hl && dlen + 3 < sizeof digests; k++)
-                        dlen += (size_t) snprintf(digests + dlen, sizeof digests - dlen, "%02x", h[k]);
+                char hexd[2 * EVP_MAX_MD_SIZE + 1];
+                hex_encode(h, hl, hexd);
+                dlen += (size_t) snprintf(digests + dlen, sizeof digests - dlen, "%s %s", arts[i].name, hexd);
+                if (dlen >= sizeof digests)
+                        dlen = sizeof digests - 1;
                 if (dlen + 2 < sizeof digests)
                         digests[dlen++] = '\n';
         }
