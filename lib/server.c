@@ -6,6 +6,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -19,6 +20,7 @@
 #define REFUSED_LINGER_USEC (1 * USEC_PER_SEC)
 /* At most this many refused connections linger; past it they are closed at once. */
 #define MAX_REFUSED 64
+
 
 /* What one peer holds: its connections, and those still waiting for a request head. */
 typedef struct Peer {
@@ -769,15 +771,39 @@ static void conn_evict(HttpConn *c) {
         conn_timeout(c);
 }
 
+/* Whether the peer sent bytes the server has not read yet. */
+static bool conn_has_unread(HttpConn *c) {
+        int n = 0;
+        return ioctl(c->fd, FIONREAD, &n) == 0 && n > 0;
+}
+
 /* The connection (of key, or any when NULL) that has waited longest for its
- * request head, or NULL. */
+ * request head with nothing unread: a client that is slow to send
+ * (slowloris), not one the server has not read yet (a burst of clients
+ * while it was busy).  NULL if there is none.  (The unread check is made on
+ * the few oldest only: a list walk per new connection, not a system call
+ * per connection.) */
 static HttpConn *oldest_pending(HttpServer *s, const char *key, HttpConn *except) {
-        HttpConn *best = NULL;
-        for (HttpConn *c = s->conns; c; c = c->next)
-                if (c != except && c->pending && c->state == CONN_READING && (!key || strcmp(c->peer.key, key) == 0) &&
-                    (!best || c->pending_since < best->pending_since))
-                        best = c;
-        return best;
+        HttpConn *skip[8];
+        size_t n_skip = 0;
+        for (;;) {
+                HttpConn *best = NULL;
+                for (HttpConn *c = s->conns; c; c = c->next) {
+                        if (c == except || !c->pending || c->state != CONN_READING ||
+                            (key && strcmp(c->peer.key, key) != 0) || (best && c->pending_since >= best->pending_since))
+                                continue;
+                        bool skipped = false;
+                        for (size_t i = 0; i < n_skip; i++)
+                                skipped |= skip[i] == c;
+                        if (!skipped)
+                                best = c;
+                }
+                if (!best || !conn_has_unread(best))
+                        return best;
+                if (n_skip == ELEMENTSOF(skip))
+                        return NULL;
+                skip[n_skip++] = best;
+        }
 }
 
 static int server_accept_one(HttpServer *s, int lfd) {

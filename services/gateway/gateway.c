@@ -361,7 +361,9 @@ static const Settings defaults = {
                  * the oldest go for new ones, per client and in all. */
                 .max_per_peer = 1024,
                 .max_pending = 512,
-                .max_pending_per_peer = 64,
+                /* A burst of a few hundred clients from one address (a
+                 * proxy, a load test) is not a slowloris. */
+                .max_pending_per_peer = 256,
         },
         .routes_path = (char *) "/run/sdflow/routes.json",
         .metrics_tokens_path = (char *) "/etc/sdflow/metrics-tokens",
