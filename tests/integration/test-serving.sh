@@ -146,12 +146,14 @@ out=$(gw flaky /v1/models/flaky:predict "$W/iris-v1.json")
 check "and the model answers again" test "${out##* }" = 200
 
 # --- scale-out: 200 concurrent clients, maxReplicas 3, scaleTarget 10 -----------------------
-# Each replica gets 0.3 CPU, so 200 clients keep requests waiting in the gateway.
-LIMITS="cpu: 300m" isvc scaled $M/xgboost-iris xgboost "maxReplicas: 3" "scaleTarget: 10" "scaleMetric: concurrency" >"$W/scaled.yaml"
+# Each replica gets 0.3 CPU, so 200 clients keep requests waiting in the gateway
+# (timeout: 120, KServe's predictor timeout: on a loaded machine, 0.9 CPU in
+# all for 2000 requests may take longer than the gateway's 30 s default).
+LIMITS="cpu: 300m" isvc scaled $M/xgboost-iris xgboost "maxReplicas: 3" "scaleTarget: 10" "scaleMetric: concurrency" "timeout: 120" >"$W/scaled.yaml"
 check "an InferenceService with maxReplicas 3, scaleTarget 10 applies" as_alice sdflow apply -f "$W/scaled.yaml"
 out=$(load scaled "$W/heavy.json" 200 2000 'len(j["predictions"])')
 [ "${VERBOSE:-}" ] && echo "    $out"
-check "200 concurrent clients: all 2000 answered with 500 predictions" test "$(jq_ "$out" 'j["status"].get("200", 0), j["answers"].get("500", 0)')" = "2000 2000"
+check "200 concurrent clients: all 2000 answered with 500 predictions (got: $out)" test "$(jq_ "$out" 'j["status"].get("200", 0), j["answers"].get("500", 0)')" = "2000 2000"
 used=0
 for i in 0 1 2; do
         [ "$(metric sdflow_gateway_replica_requests_total "scaled-predictor-00001\",replica=\"$i\"")" -gt 0 ] && used=$((used + 1))
