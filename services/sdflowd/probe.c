@@ -45,25 +45,23 @@ static void finish(Probe *p, int status, const char *body) {
         probe_free(p);
 }
 
-/* The response, if it is whole: its status (> 0) and body; 0 if more is to
- * come; -EBADMSG if it is not HTTP.  at_eof: nothing more will come. */
-static int parse(Probe *p, bool at_eof, const char **body) {
-        p->buf[p->got] = '\0';
-        char *end = strstr(p->buf, "\r\n\r\n");
+int probe_parse(char *buf, size_t got, size_t max, bool at_eof, const char **body) {
+        buf[got] = '\0';
+        char *end = strstr(buf, "\r\n\r\n");
         if (!end)
-                return at_eof || p->got >= PROBE_MAX ? -EBADMSG : 0;
+                return at_eof || got >= max ? -EBADMSG : 0;
         int status = 0;
-        if (sscanf(p->buf, "HTTP/1.%*1[01] %3d", &status) != 1 || status < 100 || status > 599)
+        if (sscanf(buf, "HTTP/1.%*1[01] %3d", &status) != 1 || status < 100 || status > 599)
                 return -EBADMSG;
         *body = end + 4;
-        size_t have = p->got - (size_t) (end + 4 - p->buf);
-        for (char *line = strstr(p->buf, "\r\n"); line && line < end; line = strstr(line + 2, "\r\n"))
+        size_t have = got - (size_t) (end + 4 - buf);
+        for (char *line = strstr(buf, "\r\n"); line && line < end; line = strstr(line + 2, "\r\n"))
                 if (strncasecmp(line + 2, "content-length:", 15) == 0) {
                         unsigned long want = strtoul(line + 2 + 15, NULL, 10);
-                        return have >= want || p->got >= PROBE_MAX ? status : at_eof ? -EBADMSG : 0;
+                        return have >= want || got >= max ? status : at_eof ? -EBADMSG : 0;
                 }
         /* No length: the response ends with the connection (Connection: close). */
-        return at_eof || p->got >= PROBE_MAX ? status : 0;
+        return at_eof || got >= max ? status : 0;
 }
 
 static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
@@ -92,7 +90,7 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         }
         p->got += (size_t) n;
         const char *body = NULL;
-        int status = parse(p, n == 0, &body);
+        int status = probe_parse(p->buf, p->got, PROBE_MAX, n == 0, &body);
         if (status != 0)
                 finish(p, status, body);
         return 0;

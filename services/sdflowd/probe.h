@@ -2,6 +2,8 @@
  * check that does not hold the daemon while a model loads). */
 #pragma once
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
@@ -17,3 +19,10 @@ typedef void (*ProbeDone)(int status, const char *body, void *userdata);
  * called, never from within this call), or a negative errno (it will not). */
 int probe_start(sd_event *e, const char *sock, const char *path, uint64_t timeout_usec, ProbeDone done,
                 void *userdata);
+
+/* The answer in buf (got bytes; buf has room for one more, a NUL is put
+ * there), read by a probe that keeps at most max: its HTTP status once it
+ * is whole (*body then points at its body), 0 while more is to come,
+ * -EBADMSG for what is not HTTP.  at_eof: nothing more will come.  (The
+ * answer is a workload's: fuzzed, tests/fuzz/fuzz-probe.c.) */
+int probe_parse(char *buf, size_t got, size_t max, bool at_eof, const char **body);
