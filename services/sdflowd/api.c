@@ -547,7 +547,9 @@ void api_reconcile_all(Api *a) {
 }
 
 bool api_busy(Api *a) {
-        return a && engine_busy(a->engine);
+        /* Pipelines running, and new revisions being copied or checked: the
+         * daemon stays for them even when nobody is connected. */
+        return a && (engine_busy(a->engine) || json_object_size(a->probing) > 0 || json_object_size(a->copying) > 0);
 }
 
 /* ---- handlers -------------------------------------------------------------- */
