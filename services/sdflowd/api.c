@@ -1050,7 +1050,14 @@ static void start_copy(Api *a, json_t *isvc) {
 static void react(Api *a, const Kind *k, json_t **storedp, StoreChange change, json_t *before, json_t *profile,
                   const char *reader) {
         json_t *stored = *storedp;
-        const char *ns = manifest_namespace(stored), *name = manifest_name(stored);
+        /* Copied: stored is replaced (and freed) as the controllers go on. */
+        char ns_buf[128] = "", name_buf[256];
+        const char *ns = NULL, *name = name_buf;
+        if (manifest_namespace(stored)) {
+                snprintf(ns_buf, sizeof ns_buf, "%s", manifest_namespace(stored));
+                ns = ns_buf;
+        }
+        snprintf(name_buf, sizeof name_buf, "%s", manifest_name(stored) ?: "");
         if (k == &kind_profile) {
                 const char *phase = json_string_value(json_object_get(json_object_get(stored, "status"), "phase"));
                 if (change != STORE_UNCHANGED || !phase || strcmp(phase, "Ready") != 0)
