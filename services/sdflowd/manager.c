@@ -30,12 +30,20 @@ static int bus_fail(int r, const sd_bus_error *e, char *err, size_t errsz, const
         return r;
 }
 
+bool manager_signal_from_systemd(sd_bus_message *m) {
+        /* systemd broadcasts its signals, and the bus routes a broadcast to a
+         * match with sender='org.freedesktop.systemd1' only from that
+         * name's owner; a signal sent to sdflowd alone (any client of the
+         * bus may) passes sd-bus's own match, so it is not taken. */
+        return sd_bus_message_get_destination(m) == NULL;
+}
+
 static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
         JobWait *w = userdata;
         uint32_t id;
         const char *path, *unit, *result;
         (void) ret_error;
-        if (sd_bus_message_read(m, "uoss", &id, &path, &unit, &result) < 0)
+        if (!manager_signal_from_systemd(m) || sd_bus_message_read(m, "uoss", &id, &path, &unit, &result) < 0)
                 return 0;
         if (w->job && strcmp(path, w->job) == 0) {
                 w->done = true;
@@ -467,7 +475,8 @@ static int on_helper_removed(sd_bus_message *m, void *userdata, sd_bus_error *re
         uint32_t id;
         const char *path, *unit, *result;
         (void) ret_error;
-        if (sd_bus_message_read(m, "uoss", &id, &path, &unit, &result) < 0 || strcmp(unit, h->unit) != 0)
+        if (!manager_signal_from_systemd(m) || sd_bus_message_read(m, "uoss", &id, &path, &unit, &result) < 0 ||
+            strcmp(unit, h->unit) != 0)
                 return 0;
         if (strcmp(result, "done") == 0) {
                 helper_end(h, 0, NULL);
@@ -504,7 +513,7 @@ static int on_helper_timeout(sd_event_source *s, uint64_t usec, void *userdata) 
 }
 
 int manager_run_async(sd_bus *bus, const char *unit_prefix, char *const *argv, uint64_t timeout_usec,
-                      HelperDone done, void *userdata) {
+                      HelperDone done, void *userdata, char *unit, size_t unitsz) {
         HelperRun *h = calloc(1, sizeof *h);
         sd_bus_message *m = NULL;
         sd_event *e = sd_bus_get_event(bus);
@@ -539,6 +548,8 @@ int manager_run_async(sd_bus *bus, const char *unit_prefix, char *const *argv, u
                 free(h);
                 return r;
         }
+        if (unit)
+                snprintf(unit, unitsz, "%s", h->unit);
         return 0;
 }
 

@@ -37,9 +37,11 @@ typedef void (*HelperDone)(int r, const char *err, void *userdata);
 
 /* As manager_run(), without waiting: done is called once, from the event
  * loop, when the helper's job has ended or after timeout_usec (the helper
- * is then stopped).  Returns 0, or a negative errno (done is not called). */
+ * is then stopped).  The helper's unit name goes to unit (may be NULL), to
+ * stop it early (manager_stop_async()).  Returns 0, or a negative errno
+ * (done is not called). */
 int manager_run_async(sd_bus *bus, const char *unit_prefix, char *const *argv, uint64_t timeout_usec,
-                      HelperDone done, void *userdata);
+                      HelperDone done, void *userdata, char *unit, size_t unitsz);
 
 int manager_run(sd_bus *bus, const char *unit_prefix, char *const *argv, uint64_t timeout_usec, char *err,
                 size_t errsz);
@@ -110,6 +112,10 @@ void manager_remove_env_file(const char *unit);
  * connections queued (a step started before sdflowd restarted), and calls
  * cb with each: "uoss" id, job path, unit, result. */
 int manager_subscribe(sd_bus *bus, sd_bus_slot **slot, sd_bus_message_handler_t cb, void *userdata);
+
+/* Whether a signal matched on systemd's name really is systemd's: a
+ * broadcast, not one another client of the bus sent to sdflowd directly. */
+bool manager_signal_from_systemd(sd_bus_message *m);
 
 /* What systemd knows of unit now: its ActiveState ("" when not loaded),
  * Result ("success", "exit-code", "signal", "timeout", "oom-kill", …) and

@@ -467,7 +467,7 @@ static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *ret_e
         uint32_t id;
         const char *path, *unit, *result;
         (void) ret_error;
-        if (sd_bus_message_read(m, "uoss", &id, &path, &unit, &result) < 0)
+        if (!manager_signal_from_systemd(m) || sd_bus_message_read(m, "uoss", &id, &path, &unit, &result) < 0)
                 return 0;
         if (strncmp(unit, "sdflowwf_", 9) == 0)
                 finish_unit(e, unit, result);
