@@ -210,10 +210,8 @@ static int routes_from_json(Routes *rt, json_t *j, uint64_t now) {
         table_clear(rt);
         list = json_object_get(j, "routes");
         rt->routes = calloc(json_array_size(list) + 1, sizeof *rt->routes);
-        if (!rt->routes) {
-                json_decref(j);
-                return -ENOMEM;
-        }
+        if (!rt->routes)
+                return -ENOMEM; /* (j is the caller's) */
         json_array_foreach(list, i, o) {
                 r = route_fill(rt, &rt->routes[rt->n], o, now);
                 if (r < 0)
