@@ -10,6 +10,7 @@
  * waits in the revision's queue (503 when that is full). */
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <ctype.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -184,12 +185,21 @@ static bool metrics_admin(const Gateway *g, const char *digest) {
         if (!f)
                 return false;
         char line[256];
-        bool ok = false;
+        bool ok = false, continued = false;
         while (fgets(line, sizeof line, f)) {
-                char *p = line + strspn(line, " \t");
-                size_t n = strcspn(p, " \t\r\n#");
-                if (n == 64 && CRYPTO_memcmp(p, digest, 64) == 0)
-                        ok = true;
+                /* The rest of a line too long for the buffer is not a line of its own. */
+                bool whole = strchr(line, '\n') != NULL;
+                if (!continued) {
+                        char *p = line + strspn(line, " \t");
+                        size_t n = strcspn(p, " \t\r\n#");
+                        if (n == 64) {
+                                for (size_t i = 0; i < 64; i++)
+                                        p[i] = (char) tolower((unsigned char) p[i]);
+                                if (CRYPTO_memcmp(p, digest, 64) == 0)
+                                        ok = true;
+                        }
+                }
+                continued = !whole;
         }
         fclose(f);
         return ok;
@@ -221,11 +231,14 @@ static void reply_metrics(Gateway *g, HttpConn *c, const HttpMessage *req) {
         uint64_t now = now_usec(g), wait = 0;
         const char *addr = http_conn_peer(c)->addr;
         char digest[65];
-        if (authfail_held(&g->authfail, addr, now, &wait)) {
+        bool have = bearer_digest(req, digest), admin = have && metrics_admin(g, digest);
+        /* An administrator's token is served even while its address is on
+         * hold: everyone local shares 127.0.0.1, and one of them guessing
+         * must not blind the administrator's scraper. */
+        if (!admin && authfail_held(&g->authfail, addr, now, &wait)) {
                 reply_held(g, c, addr, wait);
                 return;
         }
-        bool have = bearer_digest(req, digest), admin = have && metrics_admin(g, digest);
         MetricsViewer viewer = { g, digest };
         bool some = admin;
         for (size_t i = 0; i < g->routes.n && have && !some; i++)
