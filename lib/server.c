@@ -800,8 +800,10 @@ static HttpConn *oldest_pending(HttpServer *s, const char *key, HttpConn *except
                 }
                 if (!best || !conn_has_unread(best))
                         return best;
+                /* Each of the oldest few has bytes waiting: perhaps a client
+                 * that trickles one byte into each; the oldest goes anyway. */
                 if (n_skip == ELEMENTSOF(skip))
-                        return NULL;
+                        return skip[0];
                 skip[n_skip++] = best;
         }
 }
