@@ -115,11 +115,14 @@ as alice sdflow apply -f "$W/wf-team-u-leave.yaml" >/dev/null
 check "team-u's step that tries to leave files behind ends" wait_for 60 done_wf team-u leave
 # ...and one left there by hand, as a unit that is not sdflow's could.
 sbx install -o sdflow-team-u -g sdflow-team-u /dev/null /var/tmp/left-by-team-u
+sbx runuser -u sdflow-team-u -- ipcmk -M 4096 >/dev/null
+ipc_of_uid() { sbx sh -c "awk -v u=$1 'NR > 1 && (\$8 == u || \$10 == u)' /proc/sysvipc/shm"; }
+check "(a SysV shared memory segment of team-u's user exists before the delete)" test -n "$(ipc_of_uid "$uid")"
 sbx sdflow delete profile team-u --yes >/dev/null
 owned() { sbx sh -c "find / /run /tmp /var/tmp /dev/shm /dev/mqueue -xdev \\( -uid $1 -o -gid $2 \\) -print 2>/dev/null | head -n 50"; }
 left=$(owned "$uid" "$gid")
 check "deleting team-u leaves no file of UID $uid or GID $gid anywhere${left:+ (left: $left)}" test -z "$left"
-check "... no SysV IPC object" sh -c "! '$SANDBOX' exec $SB ipcs -a | awk '{print \$3}' | grep -qx sdflow-team-u"
+check "... no SysV IPC object of its UID" test -z "$(ipc_of_uid "$uid")"
 check "... and no user" sh -c "! '$SANDBOX' exec $SB getent passwd sdflow-team-u"
 prof team-v alice
 uid2=$(sbx id -u sdflow-team-v) gid2=$(sbx id -g sdflow-team-v)
