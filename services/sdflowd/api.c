@@ -475,6 +475,7 @@ static void cron_reconcile(Api *a, json_t *cwf);
 static void mark_quarantined(Api *a);
 static void start_probe(Api *a, json_t *isvc);
 static void start_copy(Api *a, json_t *isvc);
+static void stop_copy(Api *a, const char *key);
 static void react(Api *a, const Kind *k, json_t **storedp, StoreChange change, json_t *before, json_t *profile,
                   const char *reader);
 
@@ -991,12 +992,20 @@ static void start_probe(Api *a, json_t *isvc) {
                 on_probed(r, "", j); /* it could not even begin: that is its answer */
 }
 
+/* Stops the model copy of key ("ns/name") if one runs: its end comes as a
+ * failure, to a revision no longer current, whose applies are answered. */
+static void stop_copy(Api *a, const char *key) {
+        const char *unit = json_string_value(json_object_get(json_object_get(a->copying, key), "unit"));
+        if (unit && unit[0] && a->namespaces->bus)
+                manager_stop_async(a->namespaces->bus, unit);
+}
+
 static void on_copied(int r, const char *err, void *userdata) {
         ProbeJob *j = userdata;
         Api *a = j->api;
         char key[400];
         snprintf(key, sizeof key, "%s/%s", j->ns, j->name);
-        if (strcmp(json_string_value(json_object_get(a->copying, key)) ?: "", j->rev) == 0)
+        if (strcmp(json_string_value(json_object_get(json_object_get(a->copying, key), "rev")) ?: "", j->rev) == 0)
                 (void) json_object_del(a->copying, key);
         json_auto_t *isvc = NULL, *now = NULL;
         if (store_get(a->store, &kind_isvc, j->ns, j->name, &isvc) >= 0 && !crashguard_is_quarantined(isvc)) {
@@ -1013,8 +1022,9 @@ static void on_copied(int r, const char *err, void *userdata) {
                 if (store_get(a->store, &kind_isvc, j->ns, j->name, &now) >= 0)
                         start_probe(a, now);
         }
-        /* The revision failed here (no check follows): its applies are answered now. */
-        if (!json_object_get(a->probing, key))
+        /* Unless this revision's check follows, its applies are answered
+         * now (it failed here, or a newer apply superseded it). */
+        if (strcmp(json_string_value(json_object_get(a->probing, key)) ?: "", j->rev) != 0)
                 answer_waiters(a, j->ns, j->name, j->rev);
         free(j);
 }
@@ -1026,8 +1036,12 @@ static void start_copy(Api *a, json_t *isvc) {
         if (!a->namespaces->bus || !rev)
                 return;
         snprintf(key, sizeof key, "%s/%s", manifest_namespace(isvc), manifest_name(isvc));
-        if (strcmp(json_string_value(json_object_get(a->copying, key)) ?: "", rev) == 0)
+        json_t *running = json_object_get(a->copying, key);
+        if (strcmp(json_string_value(json_object_get(running, "rev")) ?: "", rev) == 0)
                 return;
+        /* A copy for a revision a newer apply superseded is stopped: one
+         * copy per InferenceService at a time, whatever its user does. */
+        stop_copy(a, key);
         ProbeJob *j = calloc(1, sizeof *j);
         if (!j)
                 return;
@@ -1035,8 +1049,11 @@ static void start_copy(Api *a, json_t *isvc) {
         snprintf(j->ns, sizeof j->ns, "%s", manifest_namespace(isvc));
         snprintf(j->name, sizeof j->name, "%s", manifest_name(isvc));
         snprintf(j->rev, sizeof j->rev, "%s", rev);
-        json_object_set_new(a->copying, key, json_string(rev));
-        int r = serving_copy_start(a->namespaces, isvc, on_copied, j);
+        char unit[256] = "";
+        json_object_set_new(a->copying, key, json_pack("{s:s, s:s}", "rev", rev, "unit", ""));
+        int r = serving_copy_start(a->namespaces, isvc, on_copied, j, unit, sizeof unit);
+        if (r >= 0)
+                json_object_set_new(json_object_get(a->copying, key), "unit", json_string(unit));
         if (r < 0) {
                 char err[200];
                 snprintf(err, sizeof err, "the model copy could not start: %s", strerror(-r));
@@ -1571,6 +1588,9 @@ static void handle_delete(Api *a, HttpConn *c, const Caller *caller, const Route
                         reply_status(c, 404, rt, NULL, "%s \"%s\" not found", rt->kind->plural, rt->name);
                         return;
                 }
+                char key[400];
+                snprintf(key, sizeof key, "%s/%s", rt->ns, rt->name);
+                stop_copy(a, key); /* a model copy under way is not left running */
                 int k = serving_delete(a->namespaces, isvc, err, sizeof err);
                 json_decref(isvc);
                 if (k < 0) {

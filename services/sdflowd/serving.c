@@ -690,7 +690,7 @@ const char *serving_copy_target(json_t *isvc) {
         return json_string_value(json_object_get(latest_with(isvc, "copying"), "name"));
 }
 
-int serving_copy_start(Namespaces *n, json_t *isvc, HelperDone done, void *userdata) {
+int serving_copy_start(Namespaces *n, json_t *isvc, HelperDone done, void *userdata, char *unit, size_t unitsz) {
         json_t *rev = latest_with(isvc, "copying"), *cp = json_object_get(rev, "copying");
         if (!rev || !n->bus)
                 return -ENOENT;
@@ -707,7 +707,7 @@ int serving_copy_start(Namespaces *n, json_t *isvc, HelperDone done, void *userd
                                (char *) name, num, CP("format"), max, secs, CP("as"), NULL };
 #undef CP
         return manager_run_async(n->bus, "sdflow-ns-model", argv, n->copy_timeout_usec + 5 * USEC_PER_SEC, done,
-                                 userdata);
+                                 userdata, unit, unitsz);
 }
 
 json_t *serving_copied(Namespaces *n, json_t *isvc, const char *rev_name, int r, const char *why) {

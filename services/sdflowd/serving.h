@@ -40,7 +40,7 @@ json_t *serving_apply(Namespaces *n, json_t *isvc, json_t *profile, const char *
  * ready, ModelCopyFailed with the reason), or NULL when another apply came
  * meanwhile. */
 const char *serving_copy_target(json_t *isvc);
-int serving_copy_start(Namespaces *n, json_t *isvc, HelperDone done, void *userdata);
+int serving_copy_start(Namespaces *n, json_t *isvc, HelperDone done, void *userdata, char *unit, size_t unitsz);
 json_t *serving_copied(Namespaces *n, json_t *isvc, const char *rev, int r, const char *why);
 
 /* A new revision's readiness check is not waited for: serving_apply()
