@@ -92,14 +92,18 @@ unitpid() { sbx sh -c "systemctl show -P MainPID \$(systemctl list-units --plain
 haspid() { [ "$(unitpid)" -gt 0 ] 2>/dev/null; }
 check "a step of alice's runs" wait_for 30 haspid
 pid=$(unitpid)
-# The units a namespace's workloads run in are as confined as the daemons.
+# The units a namespace's workloads run in: a replica as confined as the
+# daemons (<= 2.0); a step without the five mount-work options, which
+# would cost every step ~14 ms (services/sdflowd/manager.c; bench/README.md):
+# <= 3.0 (it was 3.4 before they were hardened at all).
 exposure() { sbx systemd-analyze security --no-pager "$1" 2>/dev/null | tail -n 1 | grep -o '[0-9]*\.[0-9]' | head -n 1; }
 at_most_2() { awk -v e="$1" 'BEGIN { exit !(e != "" && e <= 2.0) }'; }
 sbx curl -sS -o /dev/null -H 'Host: iris.team-a.example.com' -d "$body" http://127.0.0.1:8080/v1/models/iris:predict
 step_unit=$(sbx systemctl list-units --plain --no-legend 'sdflowwf_team-a_slow*' | awk '{print $1}' | head -n 1)
 replica_unit=$(sbx systemctl list-units --plain --no-legend 'sdflow_team-a_iris_*.service' | awk '{print $1}' | head -n 1)
 e=$(exposure "$step_unit")
-check "systemd-analyze security of a step ($step_unit): at most 2.0 ($e)" at_most_2 "$e"
+at_most_3() { awk -v e="$1" 'BEGIN { exit !(e != "" && e <= 3.0) }'; }
+check "systemd-analyze security of a step ($step_unit): at most 3.0 ($e)" at_most_3 "$e"
 e=$(exposure "$replica_unit")
 check "... of a model replica ($replica_unit): at most 2.0 ($e)" at_most_2 "$e"
 check "erin cannot read its environment (/proc/$pid/environ)" sh -c "! '$SANDBOX' exec $SB runuser -u erin -- cat /proc/$pid/environ"
