@@ -147,7 +147,8 @@ static char *strip(char *s) {
         return s;
 }
 
-int conf_parse_file(const char *path, const ConfItem *table, size_t n, void *target, bool missing_ok) {
+static int parse_file(const char *path, const ConfItem *table, size_t n, void *target, bool missing_ok,
+                      bool others_ok) {
         _cleanup_free_ char *line = NULL;
         size_t cap = 0;
         unsigned lineno = 0;
@@ -176,6 +177,8 @@ int conf_parse_file(const char *path, const ConfItem *table, size_t n, void *tar
                 *eq = '\0';
                 char *key = strip(s), *value = strip(eq + 1);
                 const ConfItem *item = conf_find(table, n, key);
+                if (!item && others_ok)
+                        continue;
                 if (!item) {
                         log_error("%s:%u: unknown setting '%s'", path, lineno, key);
                         r = -EINVAL;
@@ -193,6 +196,14 @@ int conf_parse_file(const char *path, const ConfItem *table, size_t n, void *tar
         }
         fclose(f);
         return r;
+}
+
+int conf_parse_file(const char *path, const ConfItem *table, size_t n, void *target, bool missing_ok) {
+        return parse_file(path, table, n, target, missing_ok, false);
+}
+
+int conf_parse_file_some(const char *path, const ConfItem *table, size_t n, void *target) {
+        return parse_file(path, table, n, target, true, true);
 }
 
 void conf_dump(FILE *f, const ConfItem *table, size_t n, const void *target) {

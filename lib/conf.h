@@ -45,5 +45,9 @@ const ConfItem *conf_find(const ConfItem *table, size_t n, const char *key);
  * file is not an error when missing_ok.  Returns 0 or a negative errno. */
 int conf_parse_file(const char *path, const ConfItem *table, size_t n, void *target, bool missing_ok);
 
+/* Like conf_parse_file (a missing file is not an error), for a program that
+ * reads a few settings of another's file: keys not in table are skipped. */
+int conf_parse_file_some(const char *path, const ConfItem *table, size_t n, void *target);
+
 /* Writes "Key=value" lines for every item. */
 void conf_dump(FILE *f, const ConfItem *table, size_t n, const void *target);
