@@ -5,10 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "imagemap.h"
 
-int imagemap_lookup(const char *path, const char *image, ImageRoot *ret, char *err, size_t errsz) {
+int imagemap_foreach(const char *path, ImageRuleFn fn, void *userdata, char *err, size_t errsz) {
         FILE *f = fopen(path, "re");
         char *line = NULL;
         size_t cap = 0;
@@ -59,16 +60,36 @@ int imagemap_lookup(const char *path, const char *image, ImageRoot *ret, char *e
                         r = -EBADMSG;
                         break;
                 }
-                if (fnmatch(pattern, image, 0) == 0) {
-                        *ret = x;
+                if (fn(pattern, &x, userdata) > 0) {
                         r = 0;
                         break;
                 }
         }
-        if (r == -ENOENT)
-                snprintf(err, errsz, "image '%s' is not in the image map %s: add a rule for it (see sdflow-images(5))",
-                         image, path);
         free(line);
         fclose(f);
+        return r;
+}
+
+typedef struct Lookup {
+        const char *image;
+        ImageRoot *ret;
+        bool read; /* the map was read (a missing file is -ENOENT too) */
+} Lookup;
+
+static int lookup_one(const char *pattern, const ImageRoot *root, void *userdata) {
+        Lookup *l = userdata;
+        l->read = true;
+        if (fnmatch(pattern, l->image, 0) != 0)
+                return 0;
+        *l->ret = *root;
+        return 1;
+}
+
+int imagemap_lookup(const char *path, const char *image, ImageRoot *ret, char *err, size_t errsz) {
+        Lookup l = { image, ret, false };
+        int r = imagemap_foreach(path, lookup_one, &l, err, errsz);
+        if (r == -ENOENT && (l.read || access(path, R_OK) == 0))
+                snprintf(err, errsz, "image '%s' is not in the image map %s: add a rule for it (see sdflow-images(5))",
+                         image, path);
         return r;
 }

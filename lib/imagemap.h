@@ -39,3 +39,10 @@ typedef struct ImageRoot {
  * when no rule matches, -EBADMSG for a malformed map (err names the line),
  * or another negative errno when the map cannot be read. */
 int imagemap_lookup(const char *path, const char *image, ImageRoot *ret, char *err, size_t errsz);
+
+/* Calls fn for each rule of the map at path, in order, until it returns
+ * > 0.  Returns 0 when fn stopped, -ENOENT when no call did, -EBADMSG for
+ * a malformed line (err names it), or another negative errno when the map
+ * cannot be read. */
+typedef int (*ImageRuleFn)(const char *pattern, const ImageRoot *root, void *userdata);
+int imagemap_foreach(const char *path, ImageRuleFn fn, void *userdata, char *err, size_t errsz);
