@@ -115,3 +115,40 @@ int cgroup_read_key(const char *root, const char *cgroup, const char *file, cons
         fclose(f);
         return r;
 }
+
+void ns_user_name(const char *ns, char *buf, size_t size) {
+        if (strlen("sdflow-") + strlen(ns) <= 32) {
+                snprintf(buf, size, "sdflow-%s", ns);
+                return;
+        }
+        uint32_t h = 2166136261u; /* FNV-1a */
+        for (const char *p = ns; *p; p++)
+                h = (h ^ (unsigned char) *p) * 16777619u;
+        snprintf(buf, size, "sdflow-%.16s-%08x", ns, h);
+}
+
+int ns_of_slice(const char *slice, char *buf, size_t size) {
+        size_t n = strlen(slice), o = 0;
+        if (n < strlen("sdflow-.slice") || strncmp(slice, "sdflow-", 7) != 0 || strcmp(slice + n - 6, ".slice") != 0)
+                return -EINVAL;
+        for (size_t i = 7; i < n - 6; i++) {
+                char c = slice[i];
+                if (c == '\\') {
+                        /* Only what unit_name_escape() makes: \xNN, lower-case hex. */
+                        unsigned v;
+                        if (i + 4 > n - 6 || slice[i + 1] != 'x' || sscanf(slice + i + 2, "%2x", &v) != 1)
+                                return -EINVAL;
+                        c = (char) v;
+                        i += 3;
+                }
+                if (o + 1 >= size)
+                        return -EINVAL;
+                buf[o++] = c;
+        }
+        buf[o] = '\0';
+        /* The one spelling ns_slice_name() gives it, nothing else. */
+        char again[300];
+        if (ns_slice_name(buf, again, sizeof again) < 0 || strcmp(again, slice) != 0)
+                return -EINVAL;
+        return 0;
+}

@@ -24,6 +24,15 @@ int unit_name_escape(const char *s, char *buf, size_t size);
  * length, -EINVAL if ns is not a valid namespace name, -ENOBUFS if buf is short. */
 int ns_slice_name(const char *ns, char *buf, size_t size);
 
+/* The system user of namespace ns: "sdflow-<ns>", shortened with a hash
+ * when that would exceed 32 characters. */
+void ns_user_name(const char *ns, char *buf, size_t size);
+
+/* The namespace of slice unit slice ("sdflow-team\x2da.slice" -> "team-a"),
+ * the inverse of ns_slice_name().  Returns 0, or -EINVAL when slice is not
+ * a namespace's slice. */
+int ns_of_slice(const char *slice, char *buf, size_t size);
+
 /* The cgroup of namespace ns relative to the cgroup root
  * ("sdflow.slice/sdflow-<escaped ns>.slice"). */
 int ns_slice_cgroup(const char *ns, char *buf, size_t size);

@@ -15,17 +15,6 @@
 
 #define HELPER_TIMEOUT_USEC (60 * USEC_PER_SEC)
 
-void ns_user_name(const char *ns, char *buf, size_t size) {
-        if (strlen("sdflow-") + strlen(ns) <= 32) {
-                snprintf(buf, size, "sdflow-%s", ns);
-                return;
-        }
-        uint32_t h = 2166136261u; /* FNV-1a */
-        for (const char *p = ns; *p; p++)
-                h = (h ^ (unsigned char) *p) * 16777619u;
-        snprintf(buf, size, "sdflow-%.16s-%08x", ns, h);
-}
-
 SliceLimits ns_profile_limits(json_t *profile, uint64_t *gpus) {
         SliceLimits l = SLICE_LIMITS_NONE;
         json_t *hard = json_object_get(json_object_get(json_object_get(profile, "spec"), "resourceQuotaSpec"), "hard");

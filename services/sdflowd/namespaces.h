@@ -30,9 +30,6 @@ typedef struct Namespaces {
  * when they are missing (or the Profile was not Ready). */
 json_t *ns_restore(Namespaces *n, json_t *profile, json_t *contributors);
 
-/* The system user of namespace ns: "sdflow-<ns>", shortened with a hash
- * when that would exceed 32 characters. */
-void ns_user_name(const char *ns, char *buf, size_t size);
 
 /* The slice limits a Profile's spec.resourceQuotaSpec.hard asks for. */
 SliceLimits ns_profile_limits(json_t *profile, uint64_t *gpus);

@@ -44,6 +44,30 @@ static void test_names(void) {
         CHECK_EQ_INT(ns_slice_name("team-a", buf, 10), -ENOBUFS);
 }
 
+/* ns_of_slice() is what sdflow-privd reads a unit's Slice= with: only the
+ * one spelling ns_slice_name() gives is a namespace's slice. */
+static void test_of_slice(void) {
+        char ns[64], user[64];
+        CHECK_EQ_INT(ns_of_slice("sdflow-team\\x2da.slice", ns, sizeof ns), 0);
+        CHECK_STREQ(ns, "team-a");
+        CHECK_EQ_INT(ns_of_slice("sdflow-alice.slice", ns, sizeof ns), 0);
+        CHECK_STREQ(ns, "alice");
+        CHECK_EQ_INT(ns_of_slice("sdflow-team-a.slice", ns, sizeof ns), -EINVAL);   /* a child of sdflow-team.slice */
+        CHECK_EQ_INT(ns_of_slice("sdflow-team\\x2Da.slice", ns, sizeof ns), -EINVAL); /* upper-case hex */
+        CHECK_EQ_INT(ns_of_slice("sdflow-\\x2e\\x2e.slice", ns, sizeof ns), -EINVAL); /* ".." */
+        CHECK_EQ_INT(ns_of_slice("sdflow-\\x2fetc.slice", ns, sizeof ns), -EINVAL);     /* "/etc" */
+        CHECK_EQ_INT(ns_of_slice("sdflow-a\\x.slice", ns, sizeof ns), -EINVAL);
+        CHECK_EQ_INT(ns_of_slice("sdflow-.slice", ns, sizeof ns), -EINVAL);
+        CHECK_EQ_INT(ns_of_slice("sdflow.slice", ns, sizeof ns), -EINVAL);
+        CHECK_EQ_INT(ns_of_slice("system.slice", ns, sizeof ns), -EINVAL);
+        CHECK_EQ_INT(ns_of_slice("sdflow-alice.service", ns, sizeof ns), -EINVAL);
+        ns_user_name("team-a", user, sizeof user);
+        CHECK_STREQ(user, "sdflow-team-a");
+        ns_user_name("a-namespace-name-longer-than-the-limit", user, sizeof user);
+        CHECK(strlen(user) <= 32);
+        CHECK(strncmp(user, "sdflow-a-namespace-name-", 24) == 0);
+}
+
 static void test_read(void) {
         char dir[] = "/tmp/test-slice-XXXXXX", path[256];
         uint64_t v;
@@ -69,6 +93,7 @@ static void test_read(void) {
 int main(void) {
         test_labels();
         test_names();
+        test_of_slice();
         test_read();
         return test_summary("test-slice");
 }
