@@ -378,7 +378,7 @@ static const Settings defaults = {
                  * proxy, a load test) is not a slowloris. */
                 .max_pending_per_peer = 256,
         },
-        .routes_path = (char *) "/run/sdflow/routes.json",
+        .routes_path = (char *) "/run/sdflow/control/routes.json",
         .metrics_tokens_path = (char *) "/etc/sdflow/metrics-tokens",
 };
 
@@ -430,7 +430,7 @@ static int setup(sd_event *e, void *settings, void **userdata) {
                 free(g);
                 return log_oom();
         }
-        g->routes_path = strdup(s->routes_path ?: "/run/sdflow/routes.json");
+        g->routes_path = strdup(s->routes_path ?: "/run/sdflow/control/routes.json");
         g->metrics_tokens_path = s->metrics_tokens_path ? strdup(s->metrics_tokens_path) : NULL;
         /* A model answers within the request timeout (or the InferenceService's
          * own), or the client gets 504. */

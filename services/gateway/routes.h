@@ -1,6 +1,6 @@
 /* routes.h: which model revisions and replicas serve which host.
  *
- * sdflowd writes /run/sdflow/routes.json whenever an InferenceService
+ * sdflowd writes /run/sdflow/control/routes.json whenever an InferenceService
  * changes:
  *   {"routes": [{"host": "<isvc>.<ns>.<domain>", "namespace": ..., "name": ...,
  *                "timeoutSeconds": 60, "tokens": ["<sha256 hex>", ...],

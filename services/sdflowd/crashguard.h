@@ -22,7 +22,7 @@
 
 #include "manifest.h"
 
-#define CRASHGUARD_PATH "/run/sdflow/sdflowd.processing"
+#define CRASHGUARD_PATH "/run/sdflow/control/sdflowd.processing"
 #define CRASHGUARD_DEATHS 2 /* deaths on one object that quarantine it */
 
 typedef enum GuardStage {

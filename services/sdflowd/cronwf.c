@@ -8,6 +8,7 @@
 #include "cronwf.h"
 #include "manager.h"
 #include "manifest.h"
+#include "slice.h"
 
 #define SDFLOW_CLI "/usr/bin/sdflow"
 
@@ -59,7 +60,16 @@ int cronwf_arm(Namespaces *n, json_t *cwf, json_t **calendars, char *err, size_t
                 /* startingDeadlineSeconds: a run missed while the host was
                  * down happens when it is up again (Persistent=). */
                 bool persistent = json_is_integer(json_object_get(spec, "startingDeadlineSeconds"));
-                r = manager_start_timer(n->bus, base, cal, persistent, argv, desc, err, errsz);
+                /* The run is asked for as the namespace's user, from its slice
+                 * (sdflow-privd lets no unit run as root); the API lets that
+                 * user trigger its own namespace's CronWorkflows and nothing else. */
+                char user[64], slice[300];
+                ns_user_name(ns, user, sizeof user);
+                r = ns_slice_name(ns, slice, sizeof slice);
+                if (r < 0)
+                        snprintf(err, errsz, "invalid namespace name");
+                else
+                        r = manager_start_timer(n->bus, base, cal, persistent, argv, user, slice, desc, err, errsz);
                 free(cal);
         }
         json_decref(lines);

@@ -12,12 +12,14 @@
 #include <unistd.h>
 
 #include "journal.h"
+#include "log.h"
 #include "macro.h"
 #include "manager.h"
+#include "systemd1.h"
 
-#define DEST "org.freedesktop.systemd1"
-#define PATH "/org/freedesktop/systemd1"
-#define IFACE "org.freedesktop.systemd1.Manager"
+#define DEST SYSTEMD1_DEST
+#define PATH SYSTEMD1_PATH
+#define IFACE SYSTEMD1_MANAGER
 
 typedef struct JobWait {
         const char *job;
@@ -28,6 +30,54 @@ typedef struct JobWait {
 static int bus_fail(int r, const sd_bus_error *e, char *err, size_t errsz, const char *what) {
         snprintf(err, errsz, "%s: %s", what, e && e->message ? e->message : strerror(-r));
         return r;
+}
+
+/* ---- the privileged side ---------------------------------------------------------- */
+
+/* sdflowd has no right to change units: what does (StartTransientUnit,
+ * StopUnit, ResetFailedUnit, SetUnitProperties) goes to sdflow-privd over
+ * a private connection, which checks it and passes it on (sdflow-privd(8)).
+ * Reading (GetUnit, properties) and the signals stay on the system bus.  A
+ * connection that went (privd restarted) is made again at the next call;
+ * calls in flight then fail with the reason. */
+static sd_bus *priv_bus;
+static sd_event *priv_event;
+
+void manager_set_event(sd_event *e) {
+        priv_event = e;
+}
+
+static sd_bus *priv(void) {
+        if (priv_bus && sd_bus_is_open(priv_bus) > 0)
+                return priv_bus;
+        priv_bus = sd_bus_flush_close_unref(priv_bus);
+        sd_bus *b = NULL;
+        int r = sd_bus_new(&b);
+        if (r >= 0)
+                r = sd_bus_set_address(b, "unix:path=" MANAGER_PRIV_SOCKET);
+        if (r >= 0)
+                r = sd_bus_set_description(b, "sdflow-privd");
+        if (r >= 0)
+                r = sd_bus_negotiate_fds(b, 1);
+        if (r >= 0)
+                r = sd_bus_start(b);
+        if (r >= 0 && priv_event)
+                r = sd_bus_attach_event(b, priv_event, 0);
+        if (r < 0) {
+                log_warning_errno(r, "Connecting to sdflow-privd (" MANAGER_PRIV_SOCKET ") failed: %m");
+                sd_bus_unref(b);
+                return NULL;
+        }
+        priv_bus = b;
+        return b;
+}
+
+/* A call to systemd's manager, sent through privd. */
+static int priv_call(sd_bus_message **ret, const char *member) {
+        sd_bus *b = priv();
+        if (!b)
+                return -ENOTCONN;
+        return sd_bus_message_new_method_call(b, ret, DEST, PATH, IFACE, member);
 }
 
 bool manager_signal_from_systemd(sd_bus_message *m) {
@@ -122,86 +172,44 @@ static int append_strv_prop(sd_bus_message *m, const char *name, char **values) 
         return r;
 }
 
-/* What a process runs with: its environment, working directory and root
- * (RootDirectory= or RootImage=); each only when given. */
-/* ---- environment files ---------------------------------------------------------------- */
+/* ---- environments ------------------------------------------------------------------ */
 
-#define ENV_DIR "/run/sdflow/env"
-
-void manager_env_path(const char *unit, char *buf, size_t size) {
-        snprintf(buf, size, ENV_DIR "/%s.env", unit);
-}
-
-/* One value as systemd's EnvironmentFile= parser reads it back unchanged:
- * in single quotes (everything literal, newlines too) unless it has one;
- * then in double quotes with \, ", $ and ` escaped. */
-static void write_env_value(FILE *f, const char *v) {
-        if (!strchr(v, '\'')) {
-                fprintf(f, "'%s'", v);
-                return;
-        }
-        fputc('"', f);
-        for (const char *p = v; *p; p++) {
-                if (strchr("\\\"$`", *p))
-                        fputc('\\', f);
-                fputc(*p, f);
-        }
-        fputc('"', f);
-}
-
-int manager_write_env_file(const char *unit, char *const *env, char *path, size_t size) {
-        manager_env_path(unit, path, size);
-        if (mkdir(ENV_DIR, 0700) < 0 && errno != EEXIST)
-                return -errno;
-        char tmp[400];
-        snprintf(tmp, sizeof tmp, "%s.tmp", path);
-        int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-        if (fd < 0)
-                return -errno;
-        FILE *f = fdopen(fd, "w");
-        if (!f) {
-                int r = -errno;
-                close(fd);
-                return r;
-        }
-        for (size_t i = 0; env && env[i]; i++) {
+/* A unit's environment goes to sdflow-privd as Environment=; privd writes
+ * it to an EnvironmentFile= of its own (root's, 0600), so that the values
+ * appear neither in the unit's properties (systemctl show) nor in
+ * /run/systemd/transient, which every local user can read.  Entries that
+ * are not NAME=VALUE are left out. */
+static int append_env(sd_bus_message *m, char *const *env) {
+        size_t n = 0, k = 0;
+        while (env[n])
+                n++;
+        char **v = calloc(n + 1, sizeof *v);
+        if (!v)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
                 const char *eq = strchr(env[i], '=');
-                if (!eq || eq == env[i])
-                        continue;
-                fprintf(f, "%.*s=", (int) (eq - env[i]), env[i]);
-                write_env_value(f, eq + 1);
-                fputc('\n', f);
+                if (eq && eq != env[i])
+                        v[k++] = env[i];
         }
-        int r = fclose(f) == 0 ? 0 : -EIO;
-        if (r == 0 && rename(tmp, path) < 0)
-                r = -errno;
-        if (r < 0)
-                (void) unlink(tmp);
+        int r = k > 0 ? append_strv_prop(m, "Environment", v) : 0;
+        free(v);
         return r;
 }
 
 void manager_remove_env_file(const char *unit) {
-        char path[400];
-        manager_env_path(unit, path, sizeof path);
-        (void) unlink(path);
+        sd_bus *p = priv();
+        if (p)
+                (void) sd_bus_call_method_async(p, NULL, DEST, PATH, "org.sdflow.Privileged1", "RemoveEnvironment",
+                                                NULL, NULL, "s", unit);
 }
 
-/* env goes to an EnvironmentFile= of unit (root's, mode 0600): its values
- * appear neither in the unit's properties (systemctl show) nor in
- * /run/systemd/transient, which every local user can read. */
-static int append_env_file(sd_bus_message *m, const char *unit, char *const *env) {
-        char path[400];
-        int r = manager_write_env_file(unit, env, path, sizeof path);
-        if (r < 0)
-                return r;
-        return sd_bus_message_append(m, "(sv)", "EnvironmentFiles", "a(sb)", 1, path, 0);
-}
-
+/* What a process runs with: its environment, working directory and root
+ * (RootDirectory= or RootImage=); each only when given. */
 static int append_process(sd_bus_message *m, const char *unit, char *const *env, const char *working_directory,
                           const char *root_directory, const char *root_image) {
         int r = 0;
         if (env && env[0])
-                r = append_env_file(m, unit, env);
+                r = append_env(m, env);
         if (r >= 0 && working_directory)
                 r = sd_bus_message_append(m, "(sv)", "WorkingDirectory", "s", working_directory);
         if (r >= 0 && root_directory)
@@ -217,7 +225,7 @@ int manager_ensure_slice(sd_bus *bus, const char *slice, const char *description
         sd_bus_message *m = NULL, *reply = NULL;
         int r;
 
-        r = sd_bus_message_new_method_call(bus, &m, DEST, PATH, IFACE, "StartTransientUnit");
+        r = priv_call(&m, "StartTransientUnit");
         if (r >= 0)
                 r = sd_bus_message_append(m, "ss", slice, "fail");
         if (r >= 0)
@@ -234,7 +242,7 @@ int manager_ensure_slice(sd_bus *bus, const char *slice, const char *description
                 sd_bus_message_unref(m);
                 return bus_fail(r, NULL, err, errsz, "building StartTransientUnit");
         }
-        r = sd_bus_call(bus, m, 0, &e, &reply);
+        r = sd_bus_call(NULL, m, 0, &e, &reply);
         sd_bus_message_unref(m);
         sd_bus_message_unref(reply);
         if (r >= 0)
@@ -247,7 +255,7 @@ int manager_ensure_slice(sd_bus *bus, const char *slice, const char *description
         sd_bus_error_free(&e);
 
         /* It runs already: change its limits in place. */
-        r = sd_bus_message_new_method_call(bus, &m, DEST, PATH, IFACE, "SetUnitProperties");
+        r = priv_call(&m, "SetUnitProperties");
         if (r >= 0)
                 r = sd_bus_message_append(m, "sb", slice, 1);
         if (r >= 0)
@@ -260,7 +268,7 @@ int manager_ensure_slice(sd_bus *bus, const char *slice, const char *description
                 sd_bus_message_unref(m);
                 return bus_fail(r, NULL, err, errsz, "building SetUnitProperties");
         }
-        r = sd_bus_call(bus, m, 0, &e, NULL);
+        r = sd_bus_call(NULL, m, 0, &e, NULL);
         sd_bus_message_unref(m);
         if (r < 0)
                 r = bus_fail(r, &e, err, errsz, "updating the slice");
@@ -279,7 +287,8 @@ int manager_stop_unit(sd_bus *bus, const char *unit, char *err, size_t errsz) {
         r = sd_bus_match_signal(bus, &slot, DEST, PATH, IFACE, "JobRemoved", on_job_removed, &w);
         if (r < 0)
                 return bus_fail(r, NULL, err, errsz, "subscribing to JobRemoved");
-        r = sd_bus_call_method(bus, DEST, PATH, IFACE, "StopUnit", &e, &reply, "ss", unit, "replace");
+        sd_bus *p = priv();
+        r = p ? sd_bus_call_method(p, DEST, PATH, IFACE, "StopUnit", &e, &reply, "ss", unit, "replace") : -ENOTCONN;
         if (r < 0) {
                 /* Not loaded: nothing to stop. */
                 bool gone = sd_bus_error_has_name(&e, "org.freedesktop.systemd1.NoSuchUnit");
@@ -295,7 +304,7 @@ int manager_stop_unit(sd_bus *bus, const char *unit, char *err, size_t errsz) {
                 bus_fail(r, NULL, err, errsz, "waiting for the stop job");
         /* A failed unit stays loaded (and its name taken) until reset. */
         if (r >= 0)
-                (void) sd_bus_call_method(bus, DEST, PATH, IFACE, "ResetFailedUnit", NULL, NULL, "s", unit);
+                (void) sd_bus_call_method(p, DEST, PATH, IFACE, "ResetFailedUnit", NULL, NULL, "s", unit);
 out:
         sd_bus_message_unref(reply);
         sd_bus_slot_unref(slot);
@@ -304,7 +313,7 @@ out:
 }
 
 void manager_remove_stale_errfiles(void) {
-        DIR *d = opendir("/run/sdflow");
+        DIR *d = opendir(MANAGER_CONTROL_DIR);
         if (!d)
                 return;
         struct dirent *de;
@@ -322,13 +331,14 @@ static int helper_message(sd_bus *bus, const char *unit_prefix, char *const *arg
                           char *errfile, size_t errfilesz, sd_bus_message **ret) {
         sd_bus_message *m = NULL;
         snprintf(unit, unitsz, "%s-%08x%08x.service", unit_prefix, (unsigned) random(), (unsigned) getpid());
-        /* What the helper says on stderr is the reason given when it fails. */
-        snprintf(errfile, errfilesz, "/run/sdflow/%s.err", unit);
-        /* Made here, sdflowd's only (0600): it may name a user's files. */
-        int efd = open(errfile, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-        if (efd >= 0)
-                close(efd);
-        int r = sd_bus_message_new_method_call(bus, &m, DEST, PATH, IFACE, "StartTransientUnit");
+        /* What the helper says on stderr is the reason given when it fails:
+         * a file of sdflowd's (0600: it may name a user's files), handed to
+         * systemd open, so that nothing opens a path of sdflowd's as root. */
+        snprintf(errfile, errfilesz, MANAGER_CONTROL_DIR "/%s.err", unit);
+        int efd = open(errfile, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (efd < 0)
+                return -errno;
+        int r = priv_call(&m, "StartTransientUnit");
         if (r >= 0)
                 r = sd_bus_message_append(m, "ss", unit, "fail");
         if (r >= 0)
@@ -336,8 +346,8 @@ static int helper_message(sd_bus *bus, const char *unit_prefix, char *const *arg
         if (r >= 0)
                 r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)(sv)", "Type", "s", "oneshot", "CollectMode", "s",
                                           "inactive-or-failed", "Description", "s", "sdflow namespace setup",
-                                          "StandardErrorFileToTruncate", "s", errfile, "UMask", "u",
-                                          (uint32_t) 0077);
+                                          "StandardErrorFileDescriptor", "h", efd, "UMask", "u", (uint32_t) 0077);
+        close(efd); /* the message has its own copy */
         if (r >= 0)
                 r = append_exec(m, argv);
         if (r >= 0)
@@ -397,7 +407,7 @@ int manager_run(sd_bus *bus, const char *unit_prefix, char *const *argv, uint64_
                 sd_bus_slot_unref(slot);
                 return bus_fail(r, NULL, err, errsz, "building StartTransientUnit");
         }
-        r = sd_bus_call(bus, m, 0, &e, &reply);
+        r = sd_bus_call(NULL, m, 0, &e, &reply);
         sd_bus_message_unref(m);
         if (r < 0) {
                 bus_fail(r, &e, err, errsz, "starting the helper");
@@ -534,7 +544,7 @@ int manager_run_async(sd_bus *bus, const char *unit_prefix, char *const *argv, u
         if (r >= 0)
                 r = helper_message(bus, unit_prefix, argv, h->unit, sizeof h->unit, h->errfile, sizeof h->errfile, &m);
         if (r >= 0)
-                r = sd_bus_call_async(bus, &h->call, m, on_helper_started, h, 0);
+                r = sd_bus_call_async(NULL, &h->call, m, on_helper_started, h, 0);
         sd_bus_message_unref(m);
         if (r >= 0)
                 r = sd_event_add_time_relative(e, &h->timer, CLOCK_MONOTONIC, timeout_usec, 0, on_helper_timeout, h);
@@ -681,7 +691,7 @@ int manager_start_replica(sd_bus *bus, const ReplicaSpec *sp, char *err, size_t 
         snprintf(sock, sizeof sock, "%s.socket", sp->base);
         snprintf(svc, sizeof svc, "%s.service", sp->base);
         snprintf(server, sizeof server, "%s-server.service", sp->base);
-        r = sd_bus_message_new_method_call(bus, &m, DEST, PATH, IFACE, "StartTransientUnit");
+        r = priv_call(&m, "StartTransientUnit");
         if (r >= 0)
                 r = sd_bus_message_append(m, "ss", sock, "replace");
         /* The socket. */
@@ -712,8 +722,8 @@ int manager_start_replica(sd_bus *bus, const ReplicaSpec *sp, char *err, size_t 
                 r = forward ? append_sandbox(m, sp, "notify", 64 << 20, UINT64_MAX, false)
                             : append_sandbox(m, sp, "notify", sp->memory_max, sp->cpu_quota_per_sec_usec,
                                              sp->self_confined);
-        if (r >= 0 && sp->env && !forward)
-                r = append_strv_prop(m, "Environment", (char **) sp->env);
+        if (r >= 0 && sp->env && sp->env[0] && !forward)
+                r = append_env(m, sp->env);
         if (r >= 0 && forward) {
                 /* In the server's network namespace, needing it: when the
                  * forwarder exits on idle, the server (StopWhenUnneeded=) goes too. */
@@ -758,7 +768,7 @@ int manager_start_replica(sd_bus *bus, const ReplicaSpec *sp, char *err, size_t 
                 sd_bus_message_unref(m);
                 return bus_fail(r, NULL, err, errsz, "subscribing to JobRemoved");
         }
-        r = sd_bus_call(bus, m, 0, &e, &reply);
+        r = sd_bus_call(NULL, m, 0, &e, &reply);
         sd_bus_message_unref(m);
         if (r < 0)
                 bus_fail(r, &e, err, errsz, "starting the replica");
@@ -851,7 +861,7 @@ static int append_step_sandbox(sd_bus_message *m, const StepSpec *sp) {
 int manager_start_step(sd_bus *bus, const StepSpec *sp, sd_bus_message_handler_t cb, void *userdata, char *err,
                        size_t errsz) {
         sd_bus_message *m = NULL;
-        int r = sd_bus_message_new_method_call(bus, &m, DEST, PATH, IFACE, "StartTransientUnit");
+        int r = priv_call(&m, "StartTransientUnit");
         if (r >= 0)
                 r = sd_bus_message_append(m, "ss", sp->unit, "fail");
         if (r >= 0)
@@ -868,7 +878,7 @@ int manager_start_step(sd_bus *bus, const StepSpec *sp, sd_bus_message_handler_t
                 sd_bus_message_unref(m);
                 return bus_fail(r, NULL, err, errsz, "building StartTransientUnit");
         }
-        r = sd_bus_call_async(bus, NULL, m, cb, userdata, 0);
+        r = sd_bus_call_async(NULL, NULL, m, cb, userdata, 0);
         sd_bus_message_unref(m);
         if (r < 0)
                 return bus_fail(r, NULL, err, errsz, "sending StartTransientUnit");
@@ -917,15 +927,20 @@ int manager_unit_result(sd_bus *bus, const char *unit, char *state, size_t state
 }
 
 void manager_reset_failed(sd_bus *bus, const char *unit) {
-        (void) sd_bus_call_method_async(bus, NULL, DEST, PATH, IFACE, "ResetFailedUnit", NULL, NULL, "s", unit);
+        sd_bus *p = priv();
+        if (p)
+                (void) sd_bus_call_method_async(p, NULL, DEST, PATH, IFACE, "ResetFailedUnit", NULL, NULL, "s", unit);
 }
 
 void manager_stop_async(sd_bus *bus, const char *unit) {
-        (void) sd_bus_call_method_async(bus, NULL, DEST, PATH, IFACE, "StopUnit", NULL, NULL, "ss", unit, "replace");
+        sd_bus *p = priv();
+        if (p)
+                (void) sd_bus_call_method_async(p, NULL, DEST, PATH, IFACE, "StopUnit", NULL, NULL, "ss", unit,
+                                                "replace");
 }
 
 int manager_start_timer(sd_bus *bus, const char *base, char *const *calendars, bool persistent, char *const *argv,
-                        const char *description, char *err, size_t errsz) {
+                        const char *user, const char *slice, const char *description, char *err, size_t errsz) {
         sd_bus_error e = SD_BUS_ERROR_NULL;
         sd_bus_message *m = NULL;
         char timer[300], svc[300];
@@ -937,7 +952,7 @@ int manager_start_timer(sd_bus *bus, const char *base, char *const *calendars, b
         r = manager_stop_unit(bus, timer, err, errsz);
         if (r < 0)
                 return r;
-        r = sd_bus_message_new_method_call(bus, &m, DEST, PATH, IFACE, "StartTransientUnit");
+        r = priv_call(&m, "StartTransientUnit");
         if (r >= 0)
                 r = sd_bus_message_append(m, "ss", timer, "replace");
         if (r >= 0)
@@ -972,7 +987,12 @@ int manager_start_timer(sd_bus *bus, const char *base, char *const *calendars, b
                                           "PrivateTmp", "b", 1, "ProtectSystem", "s", "strict", "ProtectHome", "s",
                                           "yes", "CapabilityBoundingSet", "t", (uint64_t) 0, "PrivateDevices", "b", 1);
         if (r >= 0)
-                r = sd_bus_message_append(m, "(sv)", "RestrictAddressFamilies", "(bas)", 1, 1, "AF_UNIX");
+                r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)", "User", "s", user, "Group", "s", user, "Slice", "s",
+                                          slice, "RestrictAddressFamilies", "(bas)", 1, 1, "AF_UNIX");
+        if (r >= 0)
+                r = append_hardening(m, false);
+        if (r >= 0)
+                r = append_ip_deny_all(m);
         if (r >= 0)
                 r = append_exec(m, argv);
         if (r >= 0)
@@ -983,7 +1003,7 @@ int manager_start_timer(sd_bus *bus, const char *base, char *const *calendars, b
                 sd_bus_message_unref(m);
                 return bus_fail(r, NULL, err, errsz, "building StartTransientUnit");
         }
-        r = sd_bus_call(bus, m, 0, &e, NULL);
+        r = sd_bus_call(NULL, m, 0, &e, NULL);
         sd_bus_message_unref(m);
         if (r < 0)
                 bus_fail(r, &e, err, errsz, "starting the timer");

@@ -4,6 +4,16 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+/* sdflow-privd's socket: the calls that change units go there. */
+#define MANAGER_PRIV_SOCKET "/run/sdflow/priv.sock"
+/* sdflowd's own runtime files (RuntimeDirectory=sdflow/control): the route
+ * table, the crash guard, helpers' stderr. */
+#define MANAGER_CONTROL_DIR "/run/sdflow/control"
+
+/* The event loop the connection to sdflow-privd is attached to. */
+void manager_set_event(sd_event *e);
 
 /* Resource limits of a slice; UINT64_MAX means no limit. */
 typedef struct SliceLimits {
@@ -101,11 +111,9 @@ typedef struct StepSpec {
 int manager_start_step(sd_bus *bus, const StepSpec *spec, sd_bus_message_handler_t cb, void *userdata, char *err,
                        size_t errsz);
 
-/* The environment of a unit (a step's, a custom server's) is a root-only
- * file, /run/sdflow/env/UNIT.env, named by EnvironmentFile=: written when
- * the unit is started, removed (manager_remove_env_file) when it is gone. */
-void manager_env_path(const char *unit, char *buf, size_t size);
-int manager_write_env_file(const char *unit, char *const *env, char *path, size_t size);
+/* The environment of a unit (a step's, a replica's) is a root-only file,
+ * /run/sdflow/env/UNIT.env, that sdflow-privd writes when the unit is
+ * started; this has privd remove it when the unit is gone. */
 void manager_remove_env_file(const char *unit);
 
 /* Asks systemd for every JobRemoved signal (Subscribe), also of jobs other
@@ -130,8 +138,8 @@ void manager_stop_async(sd_bus *bus, const char *unit);
 
 /* A transient timer base.timer with an OnCalendar= line per calendar
  * (NULL-terminated; Persistent= when persistent) that starts base.service,
- * a oneshot running argv as root, sandboxed, with only the API socket to
- * talk to.  Replaces a timer of that name.  Returns 0 or a negative errno
+ * a oneshot running argv as user (the namespace's) in slice, sandboxed,
+ * with only the API socket to talk to.  Replaces a timer of that name.  Returns 0 or a negative errno
  * with a message in err. */
 int manager_start_timer(sd_bus *bus, const char *base, char *const *calendars, bool persistent, char *const *argv,
-                        const char *description, char *err, size_t errsz);
+                        const char *user, const char *slice, const char *description, char *err, size_t errsz);

@@ -56,7 +56,7 @@ static const Settings defaults = {
                 .max_pending_per_peer = 16,
                 .reserved = 32,
         },
-        .state_database = (char *) "/var/lib/sdflow/state.db",
+        .state_database = (char *) "/var/lib/sdflow/db/state.db",
         .admin_group = (char *) "sdflow-admin",
         .ns_helper = (char *) "/usr/lib/sdflow/sdflow-ns",
         .image_map = (char *) "/etc/sdflow/images.conf",
@@ -240,6 +240,7 @@ static int setup(sd_event *e, void *settings, void **userdata) {
         r = sd_bus_open_system(&d->namespaces.bus);
         if (r >= 0)
                 r = sd_bus_attach_event(d->namespaces.bus, e, 0);
+        manager_set_event(e);
         if (r < 0) {
                 log_warning_errno(r, "Cannot reach systemd over D-Bus, namespaces will not be set up: %m");
                 d->namespaces.bus = sd_bus_flush_close_unref(d->namespaces.bus);

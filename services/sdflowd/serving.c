@@ -450,6 +450,10 @@ static json_t *create_revision(Namespaces *n, json_t *isvc, json_t *profile, con
                  * read themselves); a pipeline's artifact is the namespace's,
                  * read as its user. */
                 const char *as = uri && strncmp(uri, "artifact://", 11) == 0 ? user : reader;
+                /* Nothing is read as root (sdflow-privd refuses it): what
+                 * root applied is read as the namespace's user. */
+                if (as && strcmp(as, "root") == 0)
+                        as = user;
                 /* The copy runs on the event loop (serving_copy_start(),
                  * serving_copied()); the replicas start after it. */
                 json_object_set_new(rev, "copying", json_pack("{s:s, s:s, s:s, s:s, s:s}", "source", src, "as", as ?: user,

@@ -128,7 +128,7 @@ journal_must_not_have() {
 # means).  Scenarios that run a model server by hand (test-serve-activation)
 # lay out their own files there, and have no state database.
 mode_check() {
-        sbx test -f /var/lib/sdflow/state.db 2>/dev/null || return 0
+        sbx test -f /var/lib/sdflow/db/state.db 2>/dev/null || return 0
         local out rc
         out=$(sbx /usr/bin/python3 "$TOP/tests/security/modewalk.py" 2>&1)
         rc=$?

@@ -329,7 +329,7 @@ print(json.dumps({'apiVersion':'argoproj.io/v1alpha1','kind':'CronWorkflow','met
 # A namespace of its own: what team-a holds by now does not count.
 printf 'apiVersion: kubeflow.org/v1\nkind: Profile\nmetadata: {name: team-c}\nspec:\n  owner: {kind: User, name: alice}\n' >"$W/profile-team-c.yaml"
 sbx sdflow apply -f "$W/profile-team-c.yaml" >/dev/null
-db_kb() { sbx sh -c 'du -sk /var/lib/sdflow/state.db* | awk "{s+=\$1} END {print s}"'; }
+db_kb() { sbx sh -c 'du -sk /var/lib/sdflow/db/state.db* | awk "{s+=\$1} END {print s}"'; }
 before=$(db_kb)
 refused=0 stored=0
 for n in $(seq 1 22); do
@@ -367,7 +367,7 @@ check "the CronWorkflow has its timer" sh -c "'$SANDBOX' exec $SB systemctl list
 # What a reboot takes: every transient unit (replicas, timers, slices), and the daemons.
 sbx systemctl stop sdflowd.socket sdflowd.service sdflow-gateway.socket sdflow-gateway.service >/dev/null 2>&1
 sbx sh -c "systemctl list-units --no-legend --plain 'sdflow_*' 'sdflow-cron_*' 'sdflow-*.slice' | awk '{print \$1}' | xargs -r systemctl stop" >/dev/null 2>&1
-sbx rm -f /run/sdflow/routes.json
+sbx rm -f /run/sdflow/control/routes.json
 check "after the 'reboot' no replica socket and no timer is left" sh -c "! '$SANDBOX' exec $SB systemctl list-units --no-legend 'sdflow_*.socket' 'sdflow-cron_*' | grep -q ."
 # Boot: sockets.target starts the enabled sockets; nothing else is run.
 sbx systemctl start sockets.target
@@ -375,8 +375,8 @@ check "at boot the CronWorkflow's timer is back without any sdflow command" wait
 check "at boot the model answers through the gateway without any sdflow command" wait_for 30 predict_b
 
 # The state database and the route table are not for everybody to read.
-check "the state database and its WAL are sdflowd's only (0600)" sh -c "[ \"\$('$SANDBOX' exec $SB sh -c 'stat -c %a /var/lib/sdflow/state.db*' | sort -u)\" = 600 ]"
-check "the route table is the gateway's to read only (0640 root:sdflow)" test "$(sbx stat -c '%a %U:%G' /run/sdflow/routes.json)" = "640 root:sdflow"
+check "the state database and its WAL are sdflowd's only (0600)" sh -c "[ \"\$('$SANDBOX' exec $SB sh -c 'stat -c %a /var/lib/sdflow/db/state.db*' | sort -u)\" = 600 ]"
+check "the route table is the gateway's to read only (0640 sdflowd:sdflow)" test "$(sbx stat -c '%a %U:%G' /run/sdflow/control/routes.json)" = "640 sdflowd:sdflow"
 
 # --- 9. the gateway: half-open connections and token guessing --------------------------------
 sbx ip addr add 127.0.0.2/8 dev lo 2>/dev/null || true

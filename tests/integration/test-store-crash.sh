@@ -34,7 +34,7 @@ check "sdflowd was killed during the burst" test "$kills" -ge 2
 check "most applies were acknowledged" test "$acked" -ge $((N / 2))
 
 sbx systemctl stop sdflowd.service 2>/dev/null
-check "integrity_check ok" test "$(sbx /usr/bin/python3 -c "import sqlite3; print(sqlite3.connect('/var/lib/sdflow/state.db').execute('PRAGMA integrity_check').fetchone()[0])")" = ok
+check "integrity_check ok" test "$(sbx /usr/bin/python3 -c "import sqlite3; print(sqlite3.connect('/var/lib/sdflow/db/state.db').execute('PRAGMA integrity_check').fetchone()[0])")" = ok
 all=$(sbx sdflow get profiles -o json)
 missing=0 bad=0
 while read -r i; do

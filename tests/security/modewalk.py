@@ -7,7 +7,8 @@
 #   - a namespace's two doors, /var/lib/sdflow/ns/NS and /run/sdflow/ns/NS,
 #     are root's, of the namespace's own group (no member), mode 0750, and
 #     their ACL names no user but the Profile's owner and contributors (and
-#     the gateway, user sdflow, on the sockets' one); behind a door, the
+#     the gateway, user sdflow, on the sockets' one, and sdflowd on both);
+#     behind a door, the
 #     namespace's own files are not looked at;
 #   - anything else is no group's or other's to read or write (sockets
 #     included: the modes decide who may connect).
@@ -27,7 +28,13 @@ SHARED = {
     # The API answers whoever connects and checks who it is (SO_PEERCRED).
     "/run/sdflow/api.sock": (stat.S_IFSOCK, 0o666, "root", "root"),
     # The gateway's route table: the gateway's (group sdflow) to read.
-    "/run/sdflow/routes.json": (stat.S_IFREG, 0o640, "root", "sdflow"),
+    "/run/sdflow/control/routes.json": (stat.S_IFREG, 0o640, "sdflowd", "sdflow"),
+    # sdflowd's own (user sdflowd): its runtime files, crossed by the
+    # gateway to the route table only, and its state database.
+    "/run/sdflow/control": (stat.S_IFDIR, 0o711, "sdflowd", "sdflowd"),
+    "/var/lib/sdflow/db": (stat.S_IFDIR, 0o700, "sdflowd", "sdflowd"),
+    # sdflow-privd's socket: sdflowd's alone to connect to.
+    "/run/sdflow/priv.sock": (stat.S_IFSOCK, 0o600, "sdflowd", "sdflowd"),
 }
 DOOR_PARENTS = ("/var/lib/sdflow/ns", "/run/sdflow/ns")
 
@@ -85,7 +92,8 @@ def check_door(path, ns, allowed):
     if allowed is None:
         problems.append(f"{path}: no Profile {ns}, yet its door is there")
         return
-    extra = acl_users(path) - allowed - ({"sdflow"} if path.startswith("/run/") else set())
+    # sdflowd reads steps' outputs and checks replicas' readiness behind both doors.
+    extra = acl_users(path) - allowed - {"sdflowd"} - ({"sdflow"} if path.startswith("/run/") else set())
     if extra:
         problems.append(f"{path}: its ACL lets in {sorted(extra)}, who are neither owner nor contributors of {ns}")
 
