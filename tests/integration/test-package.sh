@@ -45,7 +45,7 @@ check "after an upgrade the API answers" sh -c "'$SANDBOX' exec $SB sdflow versi
 sbx systemctl stop it-upgrade-workload.service
 
 echo "  systemd-analyze security (exposure, lower is better):"
-for u in sdflowd.service sdflow-gateway.service; do
+for u in sdflowd.service sdflow-gateway.service sdflow-privd.service; do
         e=$(sbx systemd-analyze security --no-pager "$u" 2>/dev/null | tail -n 1)
         echo "    $u: $e"
         check "$u: exposure at most 2.0 ($e)" awk -v e="$(grep -o '[0-9]*\.[0-9]' <<<"$e" | head -n 1)" 'BEGIN { exit !(e != "" && e <= 2.0) }'
