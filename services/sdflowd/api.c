@@ -40,7 +40,8 @@
 #define MAX_WARNING_HEADERS 20
 #define MAX_LOG_UNITS 16
 #define WATCH_ROOM_KEPT 4096
-#define API_ROUTES_FILE "/run/sdflow/control/routes.json"
+#define API_CONTROL_DIR "/run/sdflow/control"
+#define API_ROUTES_FILE API_CONTROL_DIR "/routes.json"
 
 typedef struct Watcher Watcher;
 
@@ -2290,6 +2291,16 @@ int api_new(Api **ret, sd_event *e, Store *store, Namespaces *namespaces, gid_t 
         a->namespaces = namespaces;
         snprintf(a->routes_path, sizeof a->routes_path, "%s", API_ROUTES_FILE);
         snprintf(a->routes_path_tmp, sizeof a->routes_path_tmp, "%s.tmp", API_ROUTES_FILE);
+        /* The gateway (group sdflow) watches the route table's directory
+         * with inotify, which needs read access to it: systemd makes it
+         * sdflowd's (RuntimeDirectory=), sdflowd gives it to the group. */
+        struct group *gr = getgrnam("sdflow");
+        int dfd = gr ? open(API_CONTROL_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -1;
+        if (gr && (dfd < 0 || fchown(dfd, (uid_t) -1, gr->gr_gid) < 0 || fchmod(dfd, 0750) < 0))
+                log_warning_errno(errno, "Cannot give %s to group sdflow, the gateway will poll the route table: %m",
+                                  API_CONTROL_DIR);
+        if (dfd >= 0)
+                close(dfd);
         a->admin_gid = admin_gid;
         a->probing = json_object();
         a->copying = json_object();

@@ -49,7 +49,9 @@ echo "  cold start + request: ${cold1} ms, ${cold2} ms; warm request: ${warm} ms
 # Through the gateway, which keeps connections to the replica alive: when
 # the replica exits on idle, the pooled connection is dead; the next request
 # must still be answered (the gateway notices and reconnects, waking it).
-sbx sh -c 'printf "{\"routes\":[{\"host\":\"iris.ns.example.com\",\"namespace\":\"ns\",\"name\":\"iris\",\"revisions\":[{\"name\":\"iris-predictor-00001\",\"percent\":100,\"backends\":[\"/run/sdflow/iris-0.sock\"]}]}]}\n" >/run/sdflow/control/routes.json'
+# (sdflowd, which would write the route table, is not running here.)
+sbx install -d -m 0711 /run/sdflow/control
+sbx sh -c 'printf "{\"routes\":[{\"host\":\"iris.ns.example.com\",\"namespace\":\"ns\",\"name\":\"iris\",\"revisions\":[{\"name\":\"iris-predictor-00001\",\"percent\":100,\"backends\":[\"/run/sdflow/iris-0.sock\"]}]}]}\n" >/run/sdflow/control/routes.json && chmod 0644 /run/sdflow/control/routes.json'
 sbx systemctl enable --now sdflow-gateway.socket >/dev/null 2>&1
 via_gw() { sbx curl -sS --max-time 20 -H 'Host: iris.ns.example.com' -d "$body" http://127.0.0.1:8080/v2/models/iris/infer | grep -q '"model_name":"iris"'; }
 check "through the gateway" via_gw

@@ -29,9 +29,10 @@ SHARED = {
     "/run/sdflow/api.sock": (stat.S_IFSOCK, 0o666, "root", "root"),
     # The gateway's route table: the gateway's (group sdflow) to read.
     "/run/sdflow/control/routes.json": (stat.S_IFREG, 0o640, "sdflowd", "sdflow"),
-    # sdflowd's own (user sdflowd): its runtime files, crossed by the
-    # gateway to the route table only, and its state database.
-    "/run/sdflow/control": (stat.S_IFDIR, 0o711, "sdflowd", "sdflowd"),
+    # sdflowd's own (user sdflowd): its runtime files, whose directory the
+    # gateway (group sdflow) reads to watch the route table with inotify,
+    # and its state database.
+    "/run/sdflow/control": (stat.S_IFDIR, 0o750, "sdflowd", "sdflow"),
     "/var/lib/sdflow/db": (stat.S_IFDIR, 0o700, "sdflowd", "sdflowd"),
     # sdflow-privd's socket: sdflowd's alone to connect to.
     "/run/sdflow/priv.sock": (stat.S_IFSOCK, 0o600, "sdflowd", "sdflowd"),
