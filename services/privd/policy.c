@@ -314,6 +314,19 @@ static bool user_ok(const char *name, bool allow_root) {
         return pw && (allow_root || pw->pw_uid != 0);
 }
 
+/* What ExecStart= may run: an absolute path, or a file name (no '/') that
+ * systemd looks up in its PATH; never "." or "..", nothing relative. */
+static bool exec_path_ok(const char *s) {
+        if (s[0] == '/')
+                return true;
+        if (!s[0] || strchr(s, '/') || strcmp(s, ".") == 0 || strcmp(s, "..") == 0 || strlen(s) > 255)
+                return false;
+        for (const char *p = s; *p; p++)
+                if ((unsigned char) *p < 0x20 || *p == 0x7f)
+                        return false;
+        return true;
+}
+
 /* A path with no "." or ".." component, no "//", no control characters. */
 static bool path_plain(const char *s) {
         if (s[0] != '/' || strlen(s) >= MAX_ARG)
@@ -406,11 +419,15 @@ static int read_value(Unit *u, const Prop *pr, sd_bus_message *m, char *err, siz
                         r = sd_bus_message_read(m, "b", &b);
                 if (r >= 0)
                         r = sd_bus_message_exit_container(m);
-                if (r >= 0 && (!v || !v[0] || strcmp(path, v[0]) != 0 || path[0] != '/')) {
+                /* An absolute path, or a file name systemd looks up in its
+                 * fixed PATH (in the unit's root): a container's "sh". */
+                if (r >= 0 && (!v || !v[0] || strcmp(path, v[0]) != 0 || !exec_path_ok(path))) {
                         for (size_t i = 0; v && v[i]; i++)
                                 free(v[i]);
                         free(v);
-                        return refuse(err, errsz, "%s: ExecStart= must run an absolute path, as its argv[0]", u->name);
+                        return refuse(err, errsz,
+                                      "%s: ExecStart= must run an absolute path or a plain file name, as its argv[0]",
+                                      u->name);
                 }
                 if (r >= 0)
                         u->argv = v;

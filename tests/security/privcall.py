@@ -90,7 +90,7 @@ cases = {
     "unknown-property": ("start", NAME, sandboxed() + [("ExecStartPre", exec_start("/bin/true"))], []),
     "ambient-caps": ("start", NAME, sandboxed() + [("AmbientCapabilities", T(1 << 21))], []),
     "wrong-type": ("start", NAME, replace(sandboxed(), "User", dbus.UInt32(0, variant_level=1)), []),
-    "relative-exec": ("start", NAME, replace(sandboxed(), "ExecStart", exec_start("true")), []),
+    "relative-exec": ("start", NAME, replace(sandboxed(), "ExecStart", exec_start("bin/true")), []),
     "other-name": ("start", "privsep-evil.service", sandboxed(), []),
     "root-helper-verb": ("start", "sdflow-ns-privsep.service", root_helper, []),
     "root-shell": ("start", "sdflow-ns-privsep.service",

@@ -260,6 +260,21 @@ static void test_services(void) {
         sd_bus_message_append(m, "(sv)", "User", "u", 0);
         CHECK_REFUSED(end_call(m, NULL), "User must be of type s");
 
+        /* ExecStart=: an absolute path, or a file name looked up in PATH. */
+        m = start_call(u, "fail");
+        append_exec(m, "bin/true", (const char *const[]) { "bin/true", NULL });
+        CHECK_REFUSED(end_call(m, NULL), "ExecStart= must run an absolute path or a plain file name");
+        m = start_call(u, "fail");
+        append_exec(m, "..", (const char *const[]) { "..", NULL });
+        CHECK_REFUSED(end_call(m, NULL), "ExecStart= must run");
+        m = start_call(u, "fail");
+        append_exec(m, "/bin/sh", (const char *const[]) { "/bin/true", NULL });
+        CHECK_REFUSED(end_call(m, NULL), "as its argv[0]");
+        m = start_call(u, "fail");
+        append_exec(m, "sh", (const char *const[]) { "sh", "-c", "true", NULL });
+        CHECK_EQ_INT(end_call(m, NULL), -EPERM);
+        CHECK(!strstr(err, "ExecStart=")); /* refused, but for the missing sandbox */
+
         /* A socket with its service: the service is checked as well. */
         m = start_call("sdflow_team-a_m_1.socket", "fail");
         sd_bus_message_append(m, "(sv)", "Slice", "s", SLICE);
