@@ -37,10 +37,15 @@ static const char *transport_error(int r) {
 /* Sends a request; on a transport failure prints why and returns < 0. */
 static int call(Cli *cli, const char *method, const char *target, const char *body, size_t len, HttpResponse *resp) {
         /* An InferenceService's apply is answered when its new revision's
-         * readiness check has (at most 120 s: a model may take that to load). */
+         * readiness check has (at most 120 s: a model may take that to load).
+         * --request-timeout longer than these still counts. */
         uint64_t timeout = cli->timeout_usec;
         if (strcmp(method, "GET") != 0 && strstr(target, "/inferenceservices") && timeout < 150 * USEC_PER_SEC)
                 timeout = 150 * USEC_PER_SEC;
+        /* A Profile's deletion is answered when its namespace has gone: its
+         * workloads may take their TimeoutStopSec= (90 s) and the kill after. */
+        if (strcmp(method, "DELETE") == 0 && strstr(target, "/profiles/") && timeout < 240 * USEC_PER_SEC)
+                timeout = 240 * USEC_PER_SEC;
         int r = http_unix_request(cli->socket, method, target, body ? "application/json" : NULL, body, len, timeout,
                                   resp);
         if (r < 0)

@@ -61,6 +61,7 @@ struct Api {
         json_t *probing;      /* "ns/name" -> the revision whose readiness check runs */
         json_t *copying;      /* "ns/name" -> the revision whose model is being copied */
         IsvcWaiter *waiters;  /* applies answered when their revision's check has */
+        json_t *deleting;     /* namespaces whose Profile's deletion is under way */
 };
 
 /* An InferenceService's apply, answered when the readiness check of the
@@ -551,7 +552,8 @@ void api_reconcile_all(Api *a) {
 bool api_busy(Api *a) {
         /* Pipelines running, and new revisions being copied or checked: the
          * daemon stays for them even when nobody is connected. */
-        return a && (engine_busy(a->engine) || json_object_size(a->probing) > 0 || json_object_size(a->copying) > 0);
+        return a && (engine_busy(a->engine) || json_object_size(a->probing) > 0 || json_object_size(a->copying) > 0 ||
+                     json_object_size(a->deleting) > 0);
 }
 
 /* ---- handlers -------------------------------------------------------------- */
@@ -1241,6 +1243,17 @@ static void handle_apply(Api *a, HttpConn *c, const Caller *caller, const Route 
                                 }
                         }
         }
+        /* A namespace whose Profile is being deleted takes nothing new (as
+         * Kubernetes answers for a terminating namespace). */
+        if (k == &kind_profile && json_object_get(a->deleting, name)) {
+                reply_status(c, 409, rt, NULL, "profiles \"%s\" is being deleted", name);
+                goto out;
+        }
+        if (k->namespaced && json_object_get(a->deleting, ns)) {
+                reply_status(c, 403, rt, NULL, "unable to create new content in namespace %s because it is being "
+                             "terminated", ns);
+                goto out;
+        }
         {
                 char msg[512];
                 int code = check_storage(a, k, obj, ns, msg, sizeof msg);
@@ -1551,6 +1564,81 @@ static void handle_cron_trigger(Api *a, HttpConn *c, const Caller *caller, const
         reply_json(c, 200, reply, NULL);
 }
 
+/* Removes rt's object from the store and answers c (when the client is
+ * still there) with it. */
+static void delete_stored(Api *a, HttpConn *c, const Route *rt, const char *by) {
+        json_t *old = NULL;
+        int r = store_delete(a->store, rt->kind, rt->ns, rt->name, &old);
+        if (r == -ENOENT) {
+                if (c)
+                        reply_status(c, 404, rt, NULL, "%s \"%s\" not found", rt->kind->plural, rt->name);
+                return;
+        }
+        if (r < 0) {
+                if (c)
+                        reply_status(c, 500, rt, NULL, "deleting the object failed: %s", strerror(-r));
+                return;
+        }
+        if (rt->kind == &kind_isvc || rt->kind == &kind_profile)
+                write_routes(a);
+        const char *uid = json_string_value(json_object_get(json_object_get(old, "metadata"), "uid"));
+        crashguard_release(uid);
+        (void) store_crash_clear(a->store, uid ?: "");
+        log_info("Deleted %s/%s%s%s by %s.", rt->kind->plural, rt->kind->namespaced ? rt->ns : "",
+                 rt->kind->namespaced ? "/" : "", rt->name, by);
+        notify(a, rt->kind, "DELETED", old);
+        if (c)
+                reply_json(c, 200, old, NULL);
+        else
+                json_decref(old);
+}
+
+/* A Profile's deletion, answered when its namespace has gone. */
+typedef struct ProfileDeletion {
+        Api *api;
+        HttpConn *conn; /* NULL once the client went: the deletion goes on */
+        Route rt;
+        char by[64];
+} ProfileDeletion;
+
+static void on_deletion_closed(HttpConn *c, void *userdata) {
+        ProfileDeletion *d = userdata;
+        (void) c;
+        d->conn = NULL;
+}
+
+static void on_ns_deleted(int r, const char *err, void *userdata) {
+        ProfileDeletion *d = userdata;
+        Api *a = d->api;
+        const char *ns = d->rt.name;
+        _cleanup_guard_ unsigned g = crashguard_enter_names(&kind_profile, NULL, ns, NULL, GUARD_DELETE);
+        (void) json_object_del(a->deleting, ns);
+        if (d->conn)
+                http_conn_set_close_handler(d->conn, NULL, NULL);
+        if (r < 0) {
+                if (d->conn)
+                        reply_status(d->conn, 500, &d->rt, NULL, "removing namespace %s failed: %s", ns, err);
+                free(d);
+                return;
+        }
+        (void) store_contributors_clear(a->store, ns);
+        (void) store_token_delete(a->store, ns, NULL);
+        /* The namespace's objects went with its slice and files. */
+        json_t *items;
+        if (store_list(a->store, &kind_isvc, ns, &items, NULL) >= 0) {
+                size_t i;
+                json_t *o, *gone;
+                json_array_foreach(items, i, o)
+                        if (store_delete(a->store, &kind_isvc, ns, manifest_name(o), &gone) >= 0) {
+                                notify(a, &kind_isvc, "DELETED", gone);
+                                json_decref(gone);
+                        }
+                json_decref(items);
+        }
+        delete_stored(a, d->conn, &d->rt, d->by);
+        free(d);
+}
+
 static void handle_delete(Api *a, HttpConn *c, const Caller *caller, const Route *rt) {
         json_t *old = NULL;
         char err[512];
@@ -1562,32 +1650,36 @@ static void handle_delete(Api *a, HttpConn *c, const Caller *caller, const Route
         _cleanup_guard_ unsigned g = crashguard_enter_names(rt->kind, rt->kind->namespaced ? rt->ns : NULL, rt->name,
                                                             NULL, GUARD_DELETE);
         if (rt->kind == &kind_profile) {
-                /* The namespace goes first; if that fails the Profile stays, so nothing is orphaned. */
+                /* The namespace goes first, on the loop (its workloads may
+                 * take their TimeoutStopSec=); the answer comes when it has
+                 * gone.  If that fails the Profile stays, so nothing is
+                 * orphaned. */
                 if (store_get(a->store, rt->kind, NULL, rt->name, &old) == -ENOENT) {
                         reply_status(c, 404, rt, NULL, "%s \"%s\" not found", rt->kind->plural, rt->name);
                         return;
                 }
                 json_decref(old);
                 old = NULL;
-                int k = ns_delete(a->namespaces, rt->name, err, sizeof err);
+                if (json_object_get(a->deleting, rt->name)) {
+                        reply_status(c, 409, rt, NULL, "namespace %s is being deleted", rt->name);
+                        return;
+                }
+                ProfileDeletion *d = calloc(1, sizeof *d);
+                if (!d) {
+                        reply_status(c, 500, rt, NULL, "out of memory");
+                        return;
+                }
+                *d = (ProfileDeletion) { .api = a, .conn = c, .rt = *rt };
+                snprintf(d->by, sizeof d->by, "%s", caller->user);
+                int k = ns_delete(a->namespaces, rt->name, on_ns_deleted, d, err, sizeof err);
                 if (k < 0) {
+                        free(d);
                         reply_status(c, 500, rt, NULL, "removing namespace %s failed: %s", rt->name, err);
                         return;
                 }
-                (void) store_contributors_clear(a->store, rt->name);
-                (void) store_token_delete(a->store, rt->name, NULL);
-                /* The namespace's objects went with its slice and files. */
-                json_t *items;
-                if (store_list(a->store, &kind_isvc, rt->name, &items, NULL) >= 0) {
-                        size_t i;
-                        json_t *o, *gone;
-                        json_array_foreach(items, i, o)
-                                if (store_delete(a->store, &kind_isvc, rt->name, manifest_name(o), &gone) >= 0) {
-                                        notify(a, &kind_isvc, "DELETED", gone);
-                                        json_decref(gone);
-                                }
-                        json_decref(items);
-                }
+                json_object_set_new(a->deleting, rt->name, json_true());
+                http_conn_set_close_handler(c, on_deletion_closed, d);
+                return;
         } else if (rt->kind == &kind_isvc) {
                 json_t *isvc;
                 if (store_get(a->store, rt->kind, rt->ns, rt->name, &isvc) == -ENOENT) {
@@ -1640,24 +1732,7 @@ static void handle_delete(Api *a, HttpConn *c, const Caller *caller, const Route
                         workflow_delete(a, rt->ns, manifest_name(w));
                 json_decref(children);
         }
-        int r = store_delete(a->store, rt->kind, rt->ns, rt->name, &old);
-        if (r == -ENOENT) {
-                reply_status(c, 404, rt, NULL, "%s \"%s\" not found", rt->kind->plural, rt->name);
-                return;
-        }
-        if (r < 0) {
-                reply_status(c, 500, rt, NULL, "deleting the object failed: %s", strerror(-r));
-                return;
-        }
-        if (rt->kind == &kind_isvc || rt->kind == &kind_profile)
-                write_routes(a);
-        const char *uid = json_string_value(json_object_get(json_object_get(old, "metadata"), "uid"));
-        crashguard_release(uid);
-        (void) store_crash_clear(a->store, uid ?: "");
-        log_info("Deleted %s/%s%s%s by %s.", rt->kind->plural, rt->kind->namespaced ? rt->ns : "",
-                 rt->kind->namespaced ? "/" : "", rt->name, caller->user);
-        notify(a, rt->kind, "DELETED", old);
-        reply_json(c, 200, old, NULL);
+        delete_stored(a, c, rt, caller->user);
 }
 
 static void handle_discovery(HttpConn *c) {
@@ -2304,9 +2379,11 @@ int api_new(Api **ret, sd_event *e, Store *store, Namespaces *namespaces, gid_t 
         a->admin_gid = admin_gid;
         a->probing = json_object();
         a->copying = json_object();
-        if (!a->probing || !a->copying) {
+        a->deleting = json_object();
+        if (!a->probing || !a->copying || !a->deleting) {
                 json_decref(a->probing);
                 json_decref(a->copying);
+                json_decref(a->deleting);
                 free(a);
                 return -ENOMEM;
         }
@@ -2349,6 +2426,7 @@ Api *api_free(Api *a) {
         }
         json_decref(a->probing);
         json_decref(a->copying);
+        json_decref(a->deleting);
         tuning_free(a->tuning);
         engine_free(a->engine);
         sd_event_unref(a->event);

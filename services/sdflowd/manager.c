@@ -939,6 +939,174 @@ void manager_stop_async(sd_bus *bus, const char *unit) {
                                                 "replace");
 }
 
+/* ---- a stop on the event loop ------------------------------------------------------ */
+
+/* A workload may take its TimeoutStopSec= to stop (one that ignores SIGTERM,
+ * 90 s): the loop does not wait for it.  The stop's job is known from
+ * privd's reply, and its end from JobRemoved on the system bus; the two
+ * come on different connections, in either order, so JobRemoved signals of
+ * the unit seen before the reply are kept (a start job the stop cancels is
+ * one of them). */
+#define STOP_SEEN 4
+#define STOP_GIVE_UP_USEC (15 * 60 * USEC_PER_SEC)
+
+typedef struct StopRun {
+        sd_bus *bus;
+        sd_bus_slot *match, *call;
+        sd_event_source *timer, *defer;
+        char unit[256], job[256];
+        char seen_job[STOP_SEEN][256], seen_result[STOP_SEEN][32];
+        unsigned n_seen;
+        ManagerStopped done;
+        void *userdata;
+        int result;
+        char err[400];
+} StopRun;
+
+static int on_stop_deferred(sd_event_source *s, void *userdata) {
+        StopRun *h = userdata;
+        (void) s;
+        if (h->done)
+                h->done(h->result, h->err, h->userdata);
+        sd_event_source_disable_unref(h->defer);
+        sd_bus_unref(h->bus);
+        free(h);
+        return 0;
+}
+
+static void stop_end(StopRun *h, int r, const char *err) {
+        h->match = sd_bus_slot_unref(h->match);
+        h->call = sd_bus_slot_unref(h->call);
+        h->timer = sd_event_source_disable_unref(h->timer);
+        h->result = r;
+        snprintf(h->err, sizeof h->err, "%s", err ?: "");
+        /* A failed unit stays loaded (and its name taken) until reset. */
+        if (r >= 0)
+                manager_reset_failed(h->bus, h->unit);
+        else
+                log_warning("Stopping %s: %s", h->unit, h->err);
+        if (sd_event_add_defer(sd_bus_get_event(h->bus), &h->defer, on_stop_deferred, h) < 0)
+                (void) on_stop_deferred(NULL, h);
+}
+
+static void stop_job_ended(StopRun *h, const char *result) {
+        char err[400];
+        if (strcmp(result, "done") == 0 || strcmp(result, "skipped") == 0) {
+                stop_end(h, 0, NULL);
+                return;
+        }
+        snprintf(err, sizeof err, "the stop job ended %s", result);
+        stop_end(h, -EPROTO, err);
+}
+
+static int on_stop_removed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        StopRun *h = userdata;
+        uint32_t id;
+        const char *path, *unit, *result;
+        (void) ret_error;
+        if (!manager_signal_from_systemd(m) || sd_bus_message_read(m, "uoss", &id, &path, &unit, &result) < 0 ||
+            strcmp(unit, h->unit) != 0)
+                return 0;
+        if (h->job[0]) {
+                if (strcmp(path, h->job) == 0)
+                        stop_job_ended(h, result);
+                return 0;
+        }
+        /* Before the reply: kept, the oldest dropped when full. */
+        if (h->n_seen == STOP_SEEN) {
+                memmove(h->seen_job[0], h->seen_job[1], (STOP_SEEN - 1) * sizeof h->seen_job[0]);
+                memmove(h->seen_result[0], h->seen_result[1], (STOP_SEEN - 1) * sizeof h->seen_result[0]);
+                h->n_seen--;
+        }
+        unsigned i = h->n_seen++;
+        snprintf(h->seen_job[i], sizeof h->seen_job[i], "%s", path);
+        snprintf(h->seen_result[i], sizeof h->seen_result[i], "%s", result);
+        return 0;
+}
+
+static int on_stop_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        StopRun *h = userdata;
+        const char *job;
+        char err[400];
+        (void) ret_error;
+        h->call = sd_bus_slot_unref(h->call);
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+        if (e) {
+                /* Not loaded: nothing to stop. */
+                if (sd_bus_error_has_name(e, "org.freedesktop.systemd1.NoSuchUnit")) {
+                        stop_end(h, 0, NULL);
+                        return 0;
+                }
+                snprintf(err, sizeof err, "StopUnit: %s", e->message ?: e->name);
+                stop_end(h, -sd_bus_message_get_errno(reply) ?: -EIO, err);
+                return 0;
+        }
+        if (sd_bus_message_read(reply, "o", &job) < 0) {
+                stop_end(h, -EBADMSG, "StopUnit: a reply without a job");
+                return 0;
+        }
+        snprintf(h->job, sizeof h->job, "%s", job);
+        for (unsigned i = 0; i < h->n_seen; i++)
+                if (strcmp(h->seen_job[i], job) == 0) {
+                        stop_job_ended(h, h->seen_result[i]);
+                        return 0;
+                }
+        return 0;
+}
+
+static int on_stop_give_up(sd_event_source *s, uint64_t usec, void *userdata) {
+        (void) s;
+        (void) usec;
+        stop_end(userdata, -ETIMEDOUT, "no end of the stop job from systemd");
+        return 0;
+}
+
+int manager_stop(sd_bus *bus, const char *unit, ManagerStopped done, void *userdata) {
+        sd_bus *p = priv();
+        sd_event *e = sd_bus_get_event(bus);
+        char match[512];
+        if (!p || !e)
+                return -ENOTCONN;
+        if (strlen(unit) >= sizeof ((StopRun *) 0)->unit)
+                return -EINVAL;
+        StopRun *h = calloc(1, sizeof *h);
+        if (!h)
+                return -ENOMEM;
+        h->bus = sd_bus_ref(bus);
+        h->done = done;
+        h->userdata = userdata;
+        snprintf(h->unit, sizeof h->unit, "%s", unit);
+        /* Only this unit's JobRemoved: the bus filters on arg2 (but for a
+         * name a match rule cannot quote: a slice's \x2d; then sd-bus's
+         * filter here, on_stop_removed(), is the one). */
+        bool plain = !strchr(unit, '\'') && !strchr(unit, '\\');
+        snprintf(match, sizeof match,
+                 "type='signal',sender='" DEST "',path='" PATH "',interface='" IFACE "',member='JobRemoved'%s%s%s",
+                 plain ? ",arg2='" : "", plain ? unit : "", plain ? "'" : "");
+        /* The match first: the bus keeps the order, so it is in place before
+         * systemd has the stop. */
+        int r = sd_bus_add_match_async(bus, &h->match, match, on_stop_removed, NULL, h);
+        sd_bus_message *m = NULL;
+        if (r >= 0)
+                r = sd_bus_message_new_method_call(p, &m, DEST, PATH, IFACE, "StopUnit");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "ss", unit, "replace");
+        if (r >= 0)
+                r = sd_bus_call_async(p, &h->call, m, on_stop_reply, h, 0);
+        sd_bus_message_unref(m);
+        if (r >= 0)
+                r = sd_event_add_time_relative(e, &h->timer, CLOCK_MONOTONIC, STOP_GIVE_UP_USEC, 0, on_stop_give_up, h);
+        if (r < 0) {
+                sd_bus_slot_unref(h->match);
+                sd_bus_slot_unref(h->call);
+                sd_event_source_disable_unref(h->timer);
+                sd_bus_unref(h->bus);
+                free(h);
+                return r;
+        }
+        return 0;
+}
+
 int manager_start_timer(sd_bus *bus, const char *base, char *const *calendars, bool persistent, char *const *argv,
                         const char *user, const char *slice, const char *description, char *err, size_t errsz) {
         sd_bus_error e = SD_BUS_ERROR_NULL;

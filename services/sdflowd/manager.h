@@ -30,8 +30,18 @@ typedef struct SliceLimits {
 int manager_ensure_slice(sd_bus *bus, const char *slice, const char *description, const SliceLimits *l, char *err,
                          size_t errsz);
 
-/* Stops unit (and, for a slice, everything in it) and waits for the job. */
+/* Stops unit (and, for a slice, everything in it) and waits for the job,
+ * processing the bus meanwhile.  Only for units whose stop does not wait on
+ * a workload (a timer): a workload's takes up to its TimeoutStopSec=, so
+ * use manager_stop(). */
 int manager_stop_unit(sd_bus *bus, const char *unit, char *err, size_t errsz);
+
+/* Stops unit on the event loop: returns at once (0, or a negative errno if
+ * the stop could not be asked for); when the stop job ends, the unit is
+ * reset if it failed, and done (if not NULL) is called from the loop with
+ * 0 or a negative errno and a message.  A unit not loaded is stopped. */
+typedef void (*ManagerStopped)(int r, const char *err, void *userdata);
+int manager_stop(sd_bus *bus, const char *unit, ManagerStopped done, void *userdata);
 
 /* Runs argv as a oneshot transient service (as root, collected afterwards)
  * and waits up to timeout_usec for it to finish.  Returns 0 when it exited

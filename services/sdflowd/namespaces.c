@@ -177,27 +177,71 @@ static json_t *apply(Namespaces *n, json_t *profile, json_t *contributors, bool 
         return status("Ready", "SliceActive", "the slice, user and directory are in place", extra);
 }
 
-int ns_delete(Namespaces *n, const char *ns, char *err, size_t errsz) {
-        char slice[300], user[64];
-        int r;
+/* A namespace's deletion on the event loop: its slice stops (every
+ * workload in it; one that ignores SIGTERM takes TimeoutStopSec=), then the
+ * helper removes its user and files. */
+typedef struct NsDeletion {
+        Namespaces *n;
+        char ns[64], user[64];
+        NsDeleted done;
+        void *userdata;
+} NsDeletion;
 
+static void deletion_end(NsDeletion *d, int r, const char *err) {
+        if (r >= 0)
+                log_info("Namespace %s removed.", d->ns);
+        else
+                log_warning("Namespace %s: removing it failed: %s", d->ns, err);
+        d->done(r, err, d->userdata);
+        free(d);
+}
+
+static void on_ns_helper_done(int r, const char *err, void *userdata) {
+        deletion_end(userdata, r, err);
+}
+
+static void on_slice_stopped(int r, const char *err, void *userdata) {
+        NsDeletion *d = userdata;
+        char unit[256], msg[300];
+        if (r < 0) {
+                snprintf(msg, sizeof msg, "stopping the slice: %s", err);
+                deletion_end(d, r, msg);
+                return;
+        }
+        char *const argv[] = { (char *) d->n->helper, (char *) "delete", d->ns, d->user, NULL };
+        r = manager_run_async(d->n->bus, "sdflow-ns-delete", argv, HELPER_TIMEOUT_USEC, on_ns_helper_done, d, unit,
+                              sizeof unit);
+        if (r < 0) {
+                snprintf(msg, sizeof msg, "starting the helper: %s", strerror(-r));
+                deletion_end(d, r, msg);
+        }
+}
+
+int ns_delete(Namespaces *n, const char *ns, NsDeleted done, void *userdata, char *err, size_t errsz) {
+        char slice[300];
         if (!n->bus) {
                 snprintf(err, errsz, "systemd is not reachable over D-Bus");
                 return -ENOTCONN;
         }
-        r = ns_slice_name(ns, slice, sizeof slice);
-        if (r < 0) {
+        if (ns_slice_name(ns, slice, sizeof slice) < 0 || strlen(ns) >= sizeof ((NsDeletion *) 0)->ns) {
                 snprintf(err, errsz, "invalid namespace name");
-                return r;
+                return -EINVAL;
         }
-        ns_user_name(ns, user, sizeof user);
+        NsDeletion *d = calloc(1, sizeof *d);
+        if (!d) {
+                snprintf(err, errsz, "out of memory");
+                return -ENOMEM;
+        }
+        d->n = n;
+        d->done = done;
+        d->userdata = userdata;
+        snprintf(d->ns, sizeof d->ns, "%s", ns);
+        ns_user_name(ns, d->user, sizeof d->user);
         /* Stopping the slice stops every unit in it. */
-        r = manager_stop_unit(n->bus, slice, err, errsz);
-        if (r < 0)
-                return r;
-        char *const argv[] = { (char *) n->helper, (char *) "delete", (char *) ns, user, NULL };
-        r = manager_run(n->bus, "sdflow-ns-delete", argv, HELPER_TIMEOUT_USEC, err, errsz);
-        if (r >= 0)
-                log_info("Namespace %s removed.", ns);
+        int r = manager_stop(n->bus, slice, on_slice_stopped, d);
+        if (r < 0) {
+                snprintf(err, errsz, "stopping the slice: %s", strerror(-r));
+                free(d);
+        }
         return r;
 }

@@ -45,5 +45,8 @@ json_t *ns_apply(Namespaces *n, json_t *profile, json_t *contributors);
 int ns_set_access(Namespaces *n, json_t *profile, json_t *contributors, char *err, size_t errsz);
 
 /* Stops every workload of namespace ns and removes its slice, user and
- * files.  Returns 0 or a negative errno with a message in err. */
-int ns_delete(Namespaces *n, const char *ns, char *err, size_t errsz);
+ * files, on the event loop: returns 0 at once (or a negative errno with a
+ * message in err), and calls done from the loop when it is over, with 0 or
+ * a negative errno and a message. */
+typedef void (*NsDeleted)(int r, const char *err, void *userdata);
+int ns_delete(Namespaces *n, const char *ns, NsDeleted done, void *userdata, char *err, size_t errsz);

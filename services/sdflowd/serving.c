@@ -198,31 +198,54 @@ static void unit_base(const char *ns, const char *isvc, json_int_t number, unsig
         snprintf(buf, size, "sdflow_%s_%s_%lld_%u", ns, isvc, (long long) number, i);
 }
 
+/* The replicas' units are stopped on the event loop (manager_stop()): a
+ * server that ignores SIGTERM holds its stop for TimeoutStopSec=, not the
+ * control plane.  A stop that could not be asked for is logged there. */
 static void stop_revision(Namespaces *n, json_t *rev) {
-        char err[256], unit[320];
+        char unit[320];
         size_t i;
         json_t *r;
         json_array_foreach(json_object_get(rev, "replicas"), i, r) {
                 const char *svc = json_string_value(json_object_get(r, "unit"));
                 if (!svc)
                         continue;
-                (void) manager_stop_unit(n->bus, svc, err, sizeof err);
                 snprintf(unit, sizeof unit, "%.*s.socket", (int) (strlen(svc) - strlen(".service")), svc);
-                (void) manager_stop_unit(n->bus, unit, err, sizeof err);
+                int k = manager_stop(n->bus, unit, NULL, NULL);
+                if (k >= 0)
+                        k = manager_stop(n->bus, svc, NULL, NULL);
+                if (k < 0)
+                        log_warning_errno(k, "Stopping %s: %m", svc);
                 /* A custom server's environment (manager_start_replica). */
                 snprintf(unit, sizeof unit, "%.*s-server.service", (int) (strlen(svc) - strlen(".service")), svc);
                 manager_remove_env_file(unit);
         }
 }
 
-/* Stops a revision's units and removes its model copy. */
+static void unmodel_done(int r, const char *err, void *userdata) {
+        char *what = userdata;
+        if (r < 0)
+                log_warning("%s: cannot remove its model: %s", what, err);
+        free(what);
+}
+
+/* Stops a revision's units and removes its model copy, on the event loop
+ * (revision numbers are not reused, so nothing new can be in its way). */
 static void drop_revision(Namespaces *n, const char *ns, const char *isvc, json_t *rev) {
-        char err[256], num[32];
+        char num[32], unit[256];
         stop_revision(n, rev);
         snprintf(num, sizeof num, "%lld", (long long) json_integer_value(json_object_get(rev, "number")));
         char *const argv[] = { (char *) n->helper, (char *) "unmodel", (char *) ns, (char *) isvc, num, NULL };
-        if (manager_run(n->bus, "sdflow-ns-unmodel", argv, 60 * USEC_PER_SEC, err, sizeof err) < 0)
-                log_warning("InferenceService %s/%s: cannot remove the model of revision %s: %s", ns, isvc, num, err);
+        char *what = NULL;
+        if (asprintf(&what, "InferenceService %s/%s revision %s", ns, isvc, num) < 0) {
+                log_oom();
+                return;
+        }
+        int r = manager_run_async(n->bus, "sdflow-ns-unmodel", argv, 60 * USEC_PER_SEC, unmodel_done, what, unit,
+                                  sizeof unit);
+        if (r < 0) {
+                log_warning_errno(r, "%s: cannot remove its model: %m", what);
+                free(what);
+        }
 }
 
 /* What a readiness check's answer (an HTTP status, or -errno) says of a
