@@ -27,6 +27,7 @@
 #include "log.h"
 #include "manifest.h"
 #include "quota.h"
+#include "revisions.h"
 #include "serving.h"
 #include "slice.h"
 
@@ -581,14 +582,11 @@ json_t *serving_apply(Namespaces *n, json_t *isvc, json_t *profile, const char *
          * (only it can get new traffic) and the one rolled out (100 %). */
         json_t *latest = json_array_get(revs, json_array_size(revs) - 1);
         template_digest(isvc, digest);
-        bool ready = true;
-        bool changed = !latest || strcmp(json_string_value(json_object_get(latest, "digest")) ?: "", digest) != 0;
-        /* (One whose readiness check is under way is left to it.) */
-        if (changed || (!json_is_true(json_object_get(latest, "ready")) && !json_object_get(latest, "probing") &&
-                        !json_object_get(latest, "copying"))) {
-                /* A new template makes a new revision; a latest revision that
-                 * failed is tried again under its number. */
-                json_int_t number = !latest ? 1 : json_integer_value(json_object_get(latest, "number")) + (changed ? 1 : 0);
+        bool ready = true, changed;
+        json_int_t number;
+        /* A new template makes a new revision; a latest revision that
+         * failed is tried again under its number. */
+        if (revisions_need(latest, digest, &number, &changed)) {
                 json_t *rev = create_revision(n, isvc, profile, reader, number, digest);
                 if (changed)
                         json_array_append_new(revs, rev);
@@ -615,64 +613,28 @@ static json_t *status_of(Namespaces *n, json_t *isvc, json_t *st, json_t *revs, 
         const char *url = json_string_value(json_object_get(st, "url")) ?: "";
         const char *rolled_name = json_string_value(json_object_get(oldpred, "latestRolledoutRevision"));
         const char *prev_name = json_string_value(json_object_get(oldpred, "previousRolledoutRevision"));
-        char rolled_buf[300] = "", prev_buf[300] = "";
-        snprintf(rolled_buf, sizeof rolled_buf, "%s", rolled_name ?: "");
-        snprintf(prev_buf, sizeof prev_buf, "%s", prev_name ?: "");
         bool pending = json_object_get(latest, "probing") || json_object_get(latest, "copying");
         reason = reason ?: "RevisionFailed";
         message = message ?: "";
-
-        /* The latest ready revision: the latest if it answered, else the one before. */
-        json_t *ready_rev = NULL;
-        for (size_t i = json_array_size(revs); i > 0 && !ready_rev; i--)
-                if (json_is_true(json_object_get(json_array_get(revs, i - 1), "ready")))
-                        ready_rev = json_array_get(revs, i - 1);
-        json_t *rolled = find_revision(revs, rolled_buf);
         json_t *canary_v = json_object_get(predictor(isvc), "canaryTrafficPercent");
         json_int_t canary = json_is_integer(canary_v) ? json_integer_value(canary_v) : 100;
 
-        /* The traffic split. */
-        json_t *traffic = json_array();
-        if (ready_rev && rolled && ready_rev != rolled && canary < 100) {
-                json_array_append_new(traffic, json_pack("{s:O, s:I, s:b, s:s}", "revisionName",
-                                                         json_object_get(ready_rev, "name"), "percent", canary,
-                                                         "latestRevision", 1, "tag", "latest"));
-                json_array_append_new(traffic, json_pack("{s:O, s:I, s:b, s:s}", "revisionName",
-                                                         json_object_get(rolled, "name"), "percent", 100 - canary,
-                                                         "latestRevision", 0, "tag", "prev"));
-                /* As KServe reports a canary: the previous revision is the one
-                 * with the rest of the traffic. */
-                snprintf(prev_buf, sizeof prev_buf, "%s", rolled_buf);
-        } else if (ready_rev) {
-                if (ready_rev != rolled) {
-                        /* Rolled out: the one before becomes the previous revision. */
-                        snprintf(prev_buf, sizeof prev_buf, "%s", rolled_buf);
-                        snprintf(rolled_buf, sizeof rolled_buf, "%s", json_string_value(json_object_get(ready_rev, "name")));
-                        rolled = ready_rev;
-                }
-                json_array_append_new(traffic, json_pack("{s:O, s:i, s:b}", "revisionName",
-                                                         json_object_get(ready_rev, "name"), "percent", 100,
-                                                         "latestRevision", ready_rev == latest));
-        }
-
-        /* Revisions with neither traffic nor a chance of it are retired: the
-         * gateway may still be sending them a request or two until it has
-         * read the new route table, so their units stay until the next
-         * change (they get no traffic, so their servers exit when idle).
-         * Those retired by the change before go now. */
+        /* The traffic split, and which revisions keep their units
+         * (revisions.c).  Those retired by the change before go now: the
+         * gateway may have sent them a request or two until it read the
+         * route table of that change, so their units stayed until this one
+         * (with no traffic their servers exit when idle). */
+        RevisionPlan plan;
+        revisions_plan(revs, latest, rolled_name, prev_name, canary, &plan);
         size_t i;
         json_t *r;
         json_array_foreach(json_object_get(old, "retiredRevisions"), i, r)
                 drop_revision(n, ns, name, r);
-        json_t *kept = json_array(), *retired = json_array();
-        json_array_foreach(revs, i, r) {
-                bool keep = r == latest || r == rolled || r == ready_rev;
-                json_array_append(keep ? kept : retired, r);
-        }
-        /* A failed latest keeps its record (for the status) but has no units. */
         json_decref(revs);
-        revs = kept;
-        json_object_set_new(st, "retiredRevisions", retired);
+        revs = json_incref(plan.kept);
+        json_object_set(st, "retiredRevisions", plan.retired);
+        json_t *ready_rev = plan.ready, *rolled = plan.rolled, *traffic = json_incref(plan.traffic);
+        const char *rolled_buf = plan.rolled_name, *prev_buf = plan.previous_name;
 
         /* The status, KServe's shape plus sdflow's revision records. */
         json_t *comp = json_pack("{s:O, s:s}", "latestCreatedRevision", json_object_get(latest, "name"), "url", url);
@@ -703,6 +665,7 @@ static json_t *status_of(Namespaces *n, json_t *isvc, json_t *st, json_t *revs, 
                 message = "no revision answers";
         }
         json_object_set_new(st, "conditions", conditions(ready, pending, reason, message));
+        revisions_plan_clear(&plan);
         return st;
 }
 
