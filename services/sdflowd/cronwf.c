@@ -52,6 +52,11 @@ int cronwf_arm(Namespaces *n, json_t *cwf, json_t **calendars, char *err, size_t
         } else {
                 size_t nl = json_array_size(lines);
                 char **cal = calloc(nl + 1, sizeof *cal);
+                if (!cal) {
+                        json_decref(lines);
+                        snprintf(err, errsz, "out of memory");
+                        return -ENOMEM;
+                }
                 json_array_foreach(lines, i, s)
                         cal[i] = (char *) json_string_value(s);
                 char *argv[] = { (char *) SDFLOW_CLI, (char *) "-n", (char *) ns, (char *) "trigger", (char *) name,

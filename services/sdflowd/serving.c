@@ -272,6 +272,20 @@ static void strv_free(char **v) {
         free(v);
 }
 
+/* out (with k entries) if none is NULL (an allocation that failed), else
+ * NULL with all of it freed: no vector is used with an entry missing. */
+static char **strv_complete(char **out, size_t k) {
+        bool whole = true;
+        for (size_t i = 0; i < k; i++)
+                whole &= out[i] != NULL;
+        if (whole)
+                return out;
+        for (size_t i = 0; i < k; i++)
+                free(out[i]);
+        free(out);
+        return NULL;
+}
+
 /* command + args as a NULL-terminated vector; NULL without a command. */
 static char **strv_of(json_t *command, json_t *args) {
         size_t n = json_array_size(command) + json_array_size(args), k = 0, i;
@@ -285,12 +299,7 @@ static char **strv_of(json_t *command, json_t *args) {
                 out[k++] = strdup(json_string_value(v) ?: "");
         json_array_foreach(args, i, v)
                 out[k++] = strdup(json_string_value(v) ?: "");
-        for (i = 0; i < k; i++)
-                if (!out[i]) {
-                        strv_free(out);
-                        return NULL;
-                }
-        return out;
+        return strv_complete(out, k);
 }
 
 /* NAME=VALUE for env's entries, after the defaults every replica gets: one
@@ -310,12 +319,7 @@ static char **env_of(json_t *env) {
                 if (asprintf(&out[k++], "%s=%s", json_string_value(json_object_get(e, "name")) ?: "",
                              json_string_value(json_object_get(e, "value")) ?: "") < 0)
                         out[k - 1] = NULL;
-        for (i = 0; i < k; i++)
-                if (!out[i]) {
-                        strv_free(out);
-                        return NULL;
-                }
-        return out;
+        return strv_complete(out, k);
 }
 
 /* Starts the units of revision rev (its record has number, name and, for a

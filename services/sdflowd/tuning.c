@@ -328,6 +328,8 @@ static json_t *primary_container(json_t *spec) {
 static char *substitute(const char *text, json_t *values, const char *trial, const char *ns) {
         size_t cap = strlen(text) + 256, len = 0;
         char *out = malloc(cap);
+        if (!out)
+                return NULL;
         for (const char *p = text; *p;) {
                 const char *v = NULL;
                 size_t skip = 0;
@@ -350,7 +352,12 @@ static char *substitute(const char *text, json_t *values, const char *trial, con
                 size_t n = v ? strlen(v) : 1;
                 if (len + n + 1 > cap) {
                         cap = (len + n + 1) * 2;
-                        out = realloc(out, cap);
+                        char *bigger = realloc(out, cap);
+                        if (!bigger) {
+                                free(out);
+                                return NULL;
+                        }
+                        out = bigger;
                 }
                 memcpy(out + len, piece, n);
                 len += n;
@@ -360,14 +367,21 @@ static char *substitute(const char *text, json_t *values, const char *trial, con
         return out;
 }
 
+/* NULL when out of memory: a trial is never run with an argument missing. */
 static json_t *subst_strings(json_t *list, json_t *values, const char *trial, const char *ns) {
         json_t *out = json_array(), *x;
         size_t i;
+        if (!out)
+                return NULL;
         json_array_foreach(list, i, x)
                 if (json_is_string(x)) {
                         char *s = substitute(json_string_value(x), values, trial, ns);
-                        json_array_append_new(out, json_string(s));
+                        int r = s ? json_array_append_new(out, json_string(s)) : -1;
                         free(s);
+                        if (r < 0) {
+                                json_decref(out);
+                                return NULL;
+                        }
                 }
         return out;
 }
@@ -377,10 +391,13 @@ static json_t *trial_workflow(json_t *exp, const char *name, size_t index, json_
         json_t *spec = json_object_get(exp, "spec"), *c = primary_container(spec);
         const char *ns = manifest_namespace(exp);
         json_t *container = json_pack("{s:s}", "image", str(c, "image") ?: "");
-        if (json_object_get(c, "command"))
-                json_object_set_new(container, "command", subst_strings(json_object_get(c, "command"), values, name, ns));
-        if (json_object_get(c, "args"))
-                json_object_set_new(container, "args", subst_strings(json_object_get(c, "args"), values, name, ns));
+        bool failed = !container;
+        if (!failed && json_object_get(c, "command"))
+                failed = json_object_set_new(container, "command",
+                                             subst_strings(json_object_get(c, "command"), values, name, ns)) < 0;
+        if (!failed && json_object_get(c, "args"))
+                failed = json_object_set_new(container, "args",
+                                             subst_strings(json_object_get(c, "args"), values, name, ns)) < 0;
         if (json_object_get(c, "resources"))
                 json_object_set(container, "resources", json_object_get(c, "resources"));
         if (str(c, "workingDir"))
@@ -390,9 +407,15 @@ static json_t *trial_workflow(json_t *exp, const char *name, size_t index, json_
         json_array_foreach(json_object_get(c, "env"), i, e)
                 if (str(e, "name") && str(e, "value")) {
                         char *v = substitute(str(e, "value"), values, name, ns);
-                        json_array_append_new(env, json_pack("{s:s, s:s}", "name", str(e, "name"), "value", v));
+                        failed |= !v || json_array_append_new(env, json_pack("{s:s, s:s}", "name", str(e, "name"),
+                                                                             "value", v)) < 0;
                         free(v);
                 }
+        if (failed) {
+                json_decref(container);
+                json_decref(env);
+                return NULL;
+        }
         if (json_array_size(env))
                 json_object_set_new(container, "env", env);
         else
@@ -882,7 +905,7 @@ static void reconcile(Tuning *t, const char *ns, const char *name) {
                 } else {
                         json_t *wf = trial_workflow(exp, tname, n, json_object_get(trial, "parameterAssignments"), values);
                         char cerr[512] = "";
-                        int k = t->create(wf, t->userdata);
+                        int k = wf ? t->create(wf, t->userdata) : -ENOMEM;
                         json_decref(wf);
                         if (k < 0) {
                                 snprintf(cerr, sizeof cerr, "the trial's workflow was refused: %s", strerror(-k));
