@@ -47,6 +47,7 @@ struct Engine {
         json_t *unsaved; /* "ns/name" -> true: write its status */
         json_t *units;   /* unit -> {"key", "node"} */
         json_t *queue;   /* [{"key", "node"}]: units to start, in order */
+        json_t *resent;  /* unit -> how often its start was sent again (sdflow-privd went) */
         unsigned in_flight;
 };
 
@@ -341,6 +342,12 @@ static void send_start(Engine *e, const char *key, json_t *wf, json_t *node) {
         sp.bind_src = bsrc;
         sp.bind_dst = bdst;
         StartRef *ref = calloc(1, sizeof *ref);
+        if (!ref) {
+                json_object_set_new(node, "phase", json_string("Error"));
+                json_object_set_new(node, "message", json_string("the step's unit could not be started: out of memory"));
+                mark_dirty(e, key);
+                goto out;
+        }
         ref->e = e;
         snprintf(ref->key, sizeof ref->key, "%s", key);
         snprintf(ref->node, sizeof ref->node, "%s", str(node, "id"));
@@ -360,6 +367,7 @@ static void send_start(Engine *e, const char *key, json_t *wf, json_t *node) {
                 json_object_set_new(node, "message", json_sprintf("the step's unit could not be started: %s", err));
                 mark_dirty(e, key);
         }
+out:
         free(av);
         free(env);
         free(spec);
@@ -434,16 +442,40 @@ static void finish_unit(Engine *e, const char *unit, const char *job_result) {
         }
 }
 
+/* sdflow-privd went while the start was in flight (killed, restarted):
+ * the call may or may not have reached systemd. */
+static bool peer_lost(const sd_bus_error *err) {
+        return sd_bus_error_has_name(err, SD_BUS_ERROR_NO_REPLY) || sd_bus_error_has_name(err, SD_BUS_ERROR_DISCONNECTED);
+}
+
+#define MAX_RESENDS 3
+
 static int on_started(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
         StartRef *ref = userdata;
         Engine *e = ref->e;
         (void) ret_error;
         e->in_flight--;
-        if (sd_bus_message_is_method_error(m, NULL)) {
-                const sd_bus_error *err = sd_bus_message_get_error(m);
-                json_t *wf = json_object_get(e->active, ref->key);
-                json_t *node = wf ? json_object_get(json_object_get(json_object_get(wf, "status"), "nodes"), ref->node)
-                                  : NULL;
+        json_t *wf = json_object_get(e->active, ref->key);
+        json_t *node = wf ? json_object_get(json_object_get(json_object_get(wf, "status"), "nodes"), ref->node) : NULL;
+        const char *unit = str(node, "sdflowUnit") ?: "";
+        json_int_t resent = json_integer_value(json_object_get(e->resent, unit));
+        const sd_bus_error *err = sd_bus_message_is_method_error(m, NULL) ? sd_bus_message_get_error(m) : NULL;
+        /* A step accepted is not lost to privd restarting: its start is sent
+         * again (on a new connection; the socket starts privd again), and a
+         * unit that systemd had already made is the step running. */
+        if (err && node && !wf_phase_done(node_phase(node)) && peer_lost(err) && resent < MAX_RESENDS) {
+                log_warning("Workflow %s: the start of %s got no answer (%s), sending it again.", ref->key, unit,
+                            err->message ?: err->name);
+                json_object_set_new(e->resent, unit, json_integer(resent + 1));
+                json_array_insert_new(e->queue, 0, json_pack("{s:s, s:s}", "key", ref->key, "node", ref->node));
+                free(ref);
+                pump(e);
+                return 0;
+        }
+        if (err && resent > 0 && sd_bus_error_has_name(err, "org.freedesktop.systemd1.UnitExists"))
+                err = NULL;
+        (void) json_object_del(e->resent, unit);
+        if (err) {
                 if (node && !wf_phase_done(node_phase(node))) {
                         manager_remove_env_file(str(node, "sdflowUnit") ?: "");
                         json_object_del(e->units, str(node, "sdflowUnit") ?: "");
@@ -754,6 +786,7 @@ int engine_new(Engine **ret, sd_event *ev, Store *store, Namespaces *n, EngineNo
         e->unsaved = json_object();
         e->units = json_object();
         e->queue = json_array();
+        e->resent = json_object();
         int r = sd_event_add_defer(ev, &e->tick, on_tick, e);
         if (r >= 0)
                 r = sd_event_source_set_enabled(e->tick, SD_EVENT_OFF);
@@ -795,6 +828,7 @@ Engine *engine_free(Engine *e) {
         json_decref(e->dirty);
         json_decref(e->unsaved);
         json_decref(e->units);
+        json_decref(e->resent);
         json_decref(e->queue);
         free(e);
         return NULL;

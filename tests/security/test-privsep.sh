@@ -116,6 +116,20 @@ succeeded() { [ "$(phase)" = Succeeded ]; }
 check "after privd is killed a workflow still runs (sdflowd reconnects)" wait_for 60 succeeded
 echo "      workflow phase: $(phase)"
 
+# privd goes while a step's start is in flight: frozen (the call waits in
+# its socket), then killed.  The step accepted is not lost: its start is
+# sent again to the privd the socket starts anew.
+sbx systemctl kill -s STOP sdflow-privd.service
+sed 's/name: after-restart/name: in-flight/' "$W/wf.yaml" >"$W/wf2.yaml"
+sbx runuser -u alice -- sdflow apply -f "$W/wf2.yaml" >/dev/null
+sleep 2
+phase2() { sbx sdflow -n team-a get wf in-flight -o json 2>/dev/null | field phase; }
+before=$(phase2)
+sbx systemctl kill -s KILL sdflow-privd.service
+succeeded2() { [ "$(phase2)" = Succeeded ]; }
+check "a step whose start was in flight when privd was killed still runs (it was $before then)" wait_for 60 succeeded2
+check "... its start sent again, and logged" sh -c "'$SANDBOX' exec $SB journalctl -q -o cat -u sdflowd.service | grep -q 'got no answer.*sending it again'"
+
 # privd is as confined as the daemons it serves.
 for u in sdflowd.service sdflow-privd.service; do
         e=$(sbx systemd-analyze security --no-pager "$u" 2>/dev/null | tail -n 1)
