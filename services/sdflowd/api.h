@@ -9,11 +9,15 @@
  *   PUT    /apis/GROUP/VERSION/[namespaces/NS/]PLURAL/NAME        apply
  *   DELETE /apis/GROUP/VERSION/[namespaces/NS/]PLURAL/NAME
  *   GET    /apis                                                  the kinds served
- *   GET    /healthz, /v1/version
+ *   …/NAME/SUB[/ITEM]                                             a kind's subresources
+ *   GET    /healthz, /v1/version, and the paths controllers add
  *
  * Errors are Kubernetes Status objects (kind: Status) with code, reason,
  * message and, for invalid objects, details.causes[] with field paths.
  * Warnings about unknown fields come back as "Warning: 299 - …" headers.
+ *
+ * This layer knows no kind: what applying, deleting or a subresource of a
+ * kind means is its controller's (controller.h, the table in sdflowd.c).
  */
 #pragma once
 
@@ -21,19 +25,16 @@
 #include <sys/types.h>
 #include <systemd/sd-event.h>
 
+#include "objects.h"
 #include "server.h"
-#include "namespaces.h"
-#include "store.h"
 
 typedef struct Api Api;
 
-/* Creates the API over store and namespaces (borrowed).  admin_gid is the
- * group whose members administer; (gid_t) -1 if there is none. */
-int api_new(Api **ret, sd_event *e, Store *store, Namespaces *namespaces, gid_t admin_gid);
+/* Creates the API over objects (borrowed: its store and controllers).
+ * admin_gid is the group whose members administer; (gid_t) -1 if there is
+ * none. */
+int api_new(Api **ret, sd_event *e, Objects *objects, gid_t admin_gid);
 
-/* Brings every stored Profile's namespace into shape (at start-up: the
- * slices are transient and do not survive a reboot). */
-void api_reconcile_all(Api *a);
 /* At most n watches at once per user (administrators excepted); 0: no limit. */
 void api_set_max_watches(Api *a, unsigned n);
 /* At most object_bytes for one object (as sent), namespace_bytes for a
@@ -41,9 +42,6 @@ void api_set_max_watches(Api *a, unsigned n);
 void api_set_storage_limits(Api *a, uint64_t object_bytes, uint64_t namespace_bytes);
 
 Api *api_free(Api *a);
-
-/* True while work runs that needs sdflowd (a workflow): no idle exit. */
-bool api_busy(Api *a);
 
 /* The HttpHandler of sdflowd; userdata is the Api. */
 void api_handle(HttpConn *c, const HttpMessage *req, const char *body, size_t body_len, void *userdata);

@@ -88,6 +88,13 @@ int cronwf_disarm(Namespaces *n, const char *ns, const char *name, char *err, si
         return manager_stop_unit(n->bus, timer, err, errsz);
 }
 
+void cronwf_disarm_async(Namespaces *n, const char *ns, const char *name) {
+        char base[300], timer[320];
+        timer_base(ns, name, base, sizeof base);
+        snprintf(timer, sizeof timer, "%s.timer", base);
+        manager_stop_async(n->bus, timer);
+}
+
 json_t *cronwf_workflow(json_t *cwf, const char *name) {
         json_t *spec = json_object_get(cwf, "spec");
         json_t *wmd = json_object_get(spec, "workflowMetadata");

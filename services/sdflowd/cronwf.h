@@ -21,5 +21,8 @@ int cronwf_arm(Namespaces *n, json_t *cwf, json_t **calendars, char *err, size_t
 /* Stops the timer of CronWorkflow ns/name. */
 int cronwf_disarm(Namespaces *n, const char *ns, const char *name, char *err, size_t errsz);
 
+/* The same without waiting for it (what goes wrong is logged). */
+void cronwf_disarm_async(Namespaces *n, const char *ns, const char *name);
+
 /* The Workflow a run of cwf creates, named name (new reference). */
 json_t *cronwf_workflow(json_t *cwf, const char *name);

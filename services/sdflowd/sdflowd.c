@@ -11,9 +11,11 @@
 
 #include "api.h"
 #include "auth.h"
+#include "controllers.h"
 #include "crashguard.h"
 #include "daemon.h"
 #include "log.h"
+#include "objects.h"
 #include "quantity.h"
 #include "store.h"
 
@@ -33,8 +35,21 @@ typedef struct Settings {
         char *default_memory;       /* PredictorDefaultMemory= */
 } Settings;
 
+/* The kinds sdflowd runs, one controller each (controller.h), made and
+ * reconciled in this order: a namespace before what runs in it, the
+ * workflow engine before what runs workflows. */
+static const ControllerType *const controllers[] = {
+        &ctl_profile,
+        &ctl_isvc,
+        &ctl_workflow,
+        &ctl_experiment,
+        &ctl_cronworkflow,
+        NULL,
+};
+
 typedef struct Sdflowd {
         Store *store;
+        Objects *objects;
         Api *api;
         Namespaces namespaces;
         char *helper, *image_map, *default_cpu, *default_memory;
@@ -94,6 +109,7 @@ static void teardown(void *userdata) {
         if (!d)
                 return;
         api_free(d->api);
+        objects_free(d->objects);
         store_close(d->store);
         sd_event_source_disable_unref(d->healthy);
         crashguard_close();
@@ -246,7 +262,12 @@ static int setup(sd_event *e, void *settings, void **userdata) {
                 d->namespaces.bus = sd_bus_flush_close_unref(d->namespaces.bus);
         }
         d->admin_gid = admin_gid;
-        r = api_new(&d->api, e, d->store, &d->namespaces, admin_gid);
+        r = objects_new(&d->objects, e, d->store, &d->namespaces, controllers);
+        if (r < 0) {
+                teardown(d);
+                return log_error_errno(r, "Failed to set up the controllers: %m");
+        }
+        r = api_new(&d->api, e, d->objects, admin_gid);
         if (r < 0) {
                 teardown(d);
                 return log_error_errno(r, "Failed to set up the API: %m");
@@ -254,7 +275,7 @@ static int setup(sd_event *e, void *settings, void **userdata) {
         api_set_max_watches(d->api, s->max_watches);
         api_set_storage_limits(d->api, s->max_object_bytes, s->max_namespace_bytes);
         if (d->namespaces.bus)
-                api_reconcile_all(d->api);
+                objects_reconcile_all(d->objects);
         *userdata = d;
         return 0;
 }
@@ -271,7 +292,7 @@ static bool privileged(int fd, const HttpPeer *peer, void *userdata) {
 
 static bool busy(void *userdata) {
         Sdflowd *d = userdata;
-        return d && api_busy(d->api);
+        return d && objects_busy(d->objects);
 }
 
 static const DaemonInfo info = {

@@ -8,19 +8,7 @@
 #include "crashguard.h"
 #include "kinds.h"
 #include "test.h"
-#include "yamljson.h"
-
-static json_t *obj(const char *yaml) {
-        json_t *docs;
-        char err[256];
-        if (yamljson_parse(yaml, strlen(yaml), &docs, err, sizeof err) < 0) {
-                fprintf(stderr, "bad test YAML: %s\n", err);
-                exit(1);
-        }
-        json_t *o = json_incref(json_array_get(docs, 0));
-        json_decref(docs);
-        return o;
-}
+#include "test-yaml.h"
 
 /* Opens the guard in a child, which then runs work() and exits (0) or dies. */
 static int in_child(const char *path, bool faults, void (*work)(void)) {
@@ -42,7 +30,7 @@ static int in_child(const char *path, bool faults, void (*work)(void)) {
 static json_t *wf;
 
 static void die_nested(void) {
-        (void) crashguard_enter(&kind_profile, obj("apiVersion: kubeflow.org/v1\nkind: Profile\n"
+        (void) crashguard_enter(&kind_profile, test_yaml("apiVersion: kubeflow.org/v1\nkind: Profile\n"
                                                    "metadata: {name: team-a, uid: p-1}\n"),
                                 GUARD_RECONCILE);
         (void) crashguard_enter(&kind_workflow, wf, GUARD_ADVANCE);
@@ -63,7 +51,7 @@ static void die_after_leave(void) {
 }
 
 static void fault(void) {
-        json_t *o = obj("apiVersion: argoproj.io/v1alpha1\nkind: Workflow\n"
+        json_t *o = test_yaml("apiVersion: argoproj.io/v1alpha1\nkind: Workflow\n"
                         "metadata: {name: p, namespace: ns, uid: u-9, annotations: {sdflow.io/debug-fault: 'reconcile, apply'}}\n");
         (void) crashguard_enter(&kind_workflow, o, GUARD_ADVANCE); /* not a stage it names */
         crashguard_leave(0);
@@ -78,7 +66,7 @@ int main(void) {
         unsigned unclean;
         CHECK(mkdtemp(dir) != NULL);
         snprintf(path, sizeof path, "%s/guard", dir);
-        wf = obj("apiVersion: argoproj.io/v1alpha1\nkind: Workflow\n"
+        wf = test_yaml("apiVersion: argoproj.io/v1alpha1\nkind: Workflow\n"
                  "metadata: {name: wf-1, namespace: team-a, uid: u-1}\n");
 
         /* A clean run leaves nothing to blame. */

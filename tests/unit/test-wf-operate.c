@@ -11,7 +11,7 @@
 
 #include "test.h"
 #include "wf-operate.h"
-#include "yamljson.h"
+#include "test-yaml.h"
 
 typedef struct Sim {
         json_t *wf;
@@ -41,18 +41,6 @@ static int sim_admit(void *ud, const char *ns, uint64_t cpu, uint64_t mem, char 
         (void) mem;
         snprintf(msg, size, s->admit < 0 ? "never fits" : "waiting for quota");
         return s->admit;
-}
-
-static json_t *parse(const char *yaml) {
-        json_t *docs;
-        char err[256];
-        if (yamljson_parse(yaml, strlen(yaml), &docs, err, sizeof err) < 0) {
-                fprintf(stderr, "bad test YAML: %s\n", err);
-                exit(1);
-        }
-        json_t *wf = json_incref(json_array_get(docs, 0));
-        json_decref(docs);
-        return wf;
 }
 
 static json_t *nodes(Sim *s) {
@@ -146,7 +134,7 @@ static void run(Sim *s) {
 }
 
 static Sim sim(const char *yaml) {
-        return (Sim) { .wf = parse(yaml), .now = 1800000000, .order = json_array(), .cache = json_object(),
+        return (Sim) { .wf = test_yaml(yaml), .now = 1800000000, .order = json_array(), .cache = json_object(),
                        .admit = 1, .run_started = true };
 }
 
