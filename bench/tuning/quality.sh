@@ -15,7 +15,7 @@ here=$top/bench/tuning
 [ -f "$top/build/lib/libsdflow-model.a" ] || { echo "bench: build first (meson setup build && ninja -C build)" >&2; exit 1; }
 /usr/bin/python3 -c 'import optuna' 2>/dev/null || { echo "bench: apt-get install python3-optuna" >&2; exit 1; }
 bin=$top/build/bench-suggest
-cc -O2 -I "$top/lib" "$here/suggest-bench.c" "$top/build/lib/libsdflow-model.a" -ljansson -lyaml -lpcre2-8 -lm -o "$bin"
+cc -O2 -I "$top/lib/basic" -I "$top/lib/model" "$here/suggest-bench.c" "$top/build/lib/libsdflow-model.a" -ljansson -lyaml -lpcre2-8 -lm -o "$bin"
 trap 'rm -f "$bin"' EXIT
 printf '%-22s %-10s %10s %9s %10s %10s %9s %9s\n' algorithm function mean sd best worst "us/prop" "us@last"
 for f in branin hartmann6; do

@@ -1,4 +1,4 @@
-/* suggest-bench.c: sdflow's search algorithms (lib/suggest.c) on Branin and
+/* suggest-bench.c: sdflow's search algorithms (lib/model/suggest.c) on Branin and
  * the 6-D Hartmann function: the best value found in TRIALS trials, for
  * SEEDS seeds (random_state 0..SEEDS-1), and the time to propose a trial.
  *   suggest-bench ALGORITHM FUNCTION TRIALS SEEDS [SETTING=VALUE]...

@@ -1,7 +1,7 @@
 /* cronwf.h: Argo CronWorkflows as transient systemd timers.
  *
  * A CronWorkflow becomes sdflow-cron_<ns>_<name>.timer with one
- * OnCalendar= line per cron schedule (lib/cron.c translates them, time
+ * OnCalendar= line per cron schedule (lib/model/cron.c translates them, time
  * zone included) and a oneshot service that asks the API to run it
  * (`sdflow trigger`), so a run happens exactly as a manual trigger does:
  * the API applies concurrencyPolicy, creates the Workflow and trims the
