@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonutil.h"
 #include "metrics.h"
 
 struct MetricsParser {
@@ -133,4 +134,22 @@ void metrics_parse_json_line(const char *line, size_t len, metrics_cb cb, void *
                         cb(k, x, userdata);
         }
         json_decref(o);
+}
+
+bool metrics_objective_maximizes(json_t *objective) {
+        return strcmp(json_str(objective, "type") ?: "minimize", "maximize") == 0;
+}
+
+const char *metrics_objective_value(json_t *objective, json_t *observation) {
+        const char *name = json_str(objective, "objectiveMetricName") ?: "";
+        const char *strategy = metrics_objective_maximizes(objective) ? "max" : "min";
+        size_t i;
+        json_t *m, *s;
+        json_array_foreach(json_object_get(objective, "metricStrategies"), i, s)
+                if (strcmp(json_str(s, "name") ?: "", name) == 0 && json_str(s, "value"))
+                        strategy = json_str(s, "value");
+        json_array_foreach(json_object_get(observation, "metrics"), i, m)
+                if (strcmp(json_str(m, "name") ?: "", name) == 0)
+                        return json_str(m, strategy);
+        return NULL;
 }

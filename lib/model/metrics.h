@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <jansson.h>
 
 #define METRICS_DEFAULT_FORMAT "([\\w|-]+)\\s*=\\s*([+-]?\\d*(\\.\\d+)?([Ee][+-]?\\d+)?)"
 
@@ -32,3 +33,12 @@ void metrics_parse_json_line(const char *line, size_t len, metrics_cb cb, void *
 
 /* True when re compiles and has at least two capturing groups. */
 bool metrics_format_ok(const char *re);
+
+/* Whether an Experiment's spec.objective maximizes (type: maximize). */
+bool metrics_objective_maximizes(json_t *objective);
+
+/* The objective metric's value in a trial's observation
+ * ({metrics: [{name, min, max, latest}]}), as Katib reads it: by the
+ * metric's metricStrategies entry (min, max or latest), else the
+ * objective's direction.  NULL when the metric never appeared. */
+const char *metrics_objective_value(json_t *objective, json_t *observation);

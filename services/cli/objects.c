@@ -14,6 +14,8 @@
 #include "quantity.h"
 #include "version.h"
 #include "yamljson.h"
+#include "jsonutil.h"
+#include "phase.h"
 
 /* ---- talking to the server ------------------------------------------------ */
 
@@ -587,17 +589,8 @@ int cli_watch_workflow(Cli *cli, const char *ns, const char *name) {
 
 /* A workflow that has ended (Succeeded, Failed, Error), or an experiment (Succeeded, Failed). */
 static bool object_ended(const Kind *k, json_t *o) {
-        json_t *st = json_object_get(o, "status"), *c;
-        if (k == &kind_workflow) {
-                const char *ph = json_string_value(json_object_get(st, "phase"));
-                return ph && (strcmp(ph, "Succeeded") == 0 || strcmp(ph, "Failed") == 0 || strcmp(ph, "Error") == 0);
-        }
-        size_t i;
-        const char *cur = NULL;
-        json_array_foreach(json_object_get(st, "conditions"), i, c)
-                if (strcmp(json_string_value(json_object_get(c, "status")) ?: "", "True") == 0)
-                        cur = json_string_value(json_object_get(c, "type"));
-        return cur && (strcmp(cur, "Succeeded") == 0 || strcmp(cur, "Failed") == 0);
+        json_t *st = json_object_get(o, "status");
+        return k == &kind_workflow ? phase_workflow_done(json_str(st, "phase")) : phase_experiment_done(st);
 }
 
 int cli_get(Cli *cli, int argc, char **argv) {
@@ -941,7 +934,6 @@ int cli_version(Cli *cli, int argc, char **argv) {
 }
 
 /* ---- top ---------------------------------------------------------------------- */
-
 
 static void fmt_bytes(json_t *v, char *buf, size_t size) {
         if (!json_is_integer(v)) {

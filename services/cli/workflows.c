@@ -10,10 +10,9 @@
 
 #include "cli.h"
 #include "kinds.h"
-
-static const char *str(json_t *o, const char *k) {
-        return json_string_value(json_object_get(o, k));
-}
+#include "jsonutil.h"
+#include "metrics.h"
+#include "phase.h"
 
 static long parse_ts(const char *s) {
         struct tm tm = {};
@@ -24,7 +23,7 @@ static long parse_ts(const char *s) {
 
 /* The time from startedAt to finishedAt (or now), as 1m5s. */
 static void duration(json_t *o, char *buf, size_t size) {
-        long a = parse_ts(str(o, "startedAt")), b = parse_ts(str(o, "finishedAt"));
+        long a = parse_ts(json_str(o, "startedAt")), b = parse_ts(json_str(o, "finishedAt"));
         if (a < 0) {
                 snprintf(buf, size, "-");
                 return;
@@ -48,10 +47,10 @@ void wf_columns(json_t *o) {
         json_t *st = json_object_get(o, "status");
         char d[32];
         duration(st, d, sizeof d);
-        const char *phase = str(st, "phase") ?: "Pending";
+        const char *phase = json_str(st, "phase") ?: "Pending";
         if (json_is_true(json_object_get(st, "sdflowSuspended")) && strcmp(phase, "Running") == 0)
                 phase = "Suspended";
-        printf("%-10s %-9s %-9s %-40.40s ", phase, str(st, "progress") ?: "-", d, str(st, "message") ?: "");
+        printf("%-10s %-9s %-9s %-40.40s ", phase, json_str(st, "progress") ?: "-", d, json_str(st, "message") ?: "");
 }
 
 /* Prints s padded to width columns (UTF-8 code points, not bytes). */
@@ -67,11 +66,11 @@ static void pad(const char *s, int width) {
 
 static void tree(json_t *nodes, json_t *n, const char *prefix, bool last, bool top) {
         char d[32], line[512];
-        const char *type = str(n, "type") ?: "";
+        const char *type = json_str(n, "type") ?: "";
         /* Argo hides the group and retry nodes' own lines where they add nothing. */
         duration(n, d, sizeof d);
-        snprintf(line, sizeof line, "%s%s%s", prefix, top ? "" : last ? "└─ " : "├─ ", str(n, "displayName") ?: "");
-        const char *phase = str(n, "phase") ?: "";
+        snprintf(line, sizeof line, "%s%s%s", prefix, top ? "" : last ? "└─ " : "├─ ", json_str(n, "displayName") ?: "");
+        const char *phase = json_str(n, "phase") ?: "";
         const char *mark = strcmp(phase, "Succeeded") == 0 ? "✔"
                            : strcmp(phase, "Failed") == 0 || strcmp(phase, "Error") == 0 ? "✖"
                            : strcmp(phase, "Running") == 0 ? "●"
@@ -80,11 +79,11 @@ static void tree(json_t *nodes, json_t *n, const char *prefix, bool last, bool t
         char msg[200] = "";
         if (json_object_get(n, "sdflowCachedFrom"))
                 snprintf(msg, sizeof msg, "(cached)");
-        else if (str(n, "message"))
-                snprintf(msg, sizeof msg, "%s", str(n, "message"));
+        else if (json_str(n, "message"))
+                snprintf(msg, sizeof msg, "%s", json_str(n, "message"));
         printf(" %s ", mark);
         pad(line, 44);
-        printf("%-18s %-10s %-8s %s\n", str(n, "templateName") ?: type, phase, d, msg);
+        printf("%-18s %-10s %-8s %s\n", json_str(n, "templateName") ?: type, phase, d, msg);
         json_t *ch = json_object_get(n, "children"), *id;
         size_t i, k = json_array_size(ch);
         char sub[256];
@@ -109,28 +108,24 @@ void wf_print_tree(json_t *o) {
         const char *id;
         json_t *n;
         json_object_foreach(nodes, id, n)
-                if (str(n, "name") && strcmp(str(n, "name"), exit_name) == 0)
+                if (json_str(n, "name") && strcmp(json_str(n, "name"), exit_name) == 0)
                         tree(nodes, n, "", true, true);
 }
 
 /* Watching one workflow: a line per node whose phase changed; 1 once the
  * workflow has finished (0 while it runs). */
-static bool phase_finished(const char *p) {
-        return p && (strcmp(p, "Succeeded") == 0 || strcmp(p, "Failed") == 0 || strcmp(p, "Error") == 0 ||
-                     strcmp(p, "Skipped") == 0 || strcmp(p, "Omitted") == 0);
-}
 
 /* When a node's phase changed last: its end, or its start. */
 static const char *changed_at(json_t *n) {
-        return phase_finished(str(n, "phase")) ? str(n, "finishedAt") ?: "" : str(n, "startedAt") ?: "";
+        return phase_node_done(json_str(n, "phase")) ? json_str(n, "finishedAt") ?: "" : json_str(n, "startedAt") ?: "";
 }
 
 static int by_change(const void *a, const void *b) {
         json_t *x = *(json_t *const *) a, *y = *(json_t *const *) b;
         int r = strcmp(changed_at(x), changed_at(y));
         if (r == 0) /* in the same second: ends before starts */
-                r = (int) !phase_finished(str(x, "phase")) - (int) !phase_finished(str(y, "phase"));
-        return r ? r : strcmp(str(x, "name") ?: "", str(y, "name") ?: "");
+                r = (int) !phase_node_done(json_str(x, "phase")) - (int) !phase_node_done(json_str(y, "phase"));
+        return r ? r : strcmp(json_str(x, "name") ?: "", json_str(y, "name") ?: "");
 }
 
 int wf_watch_event(json_t *o, json_t *seen) {
@@ -141,12 +136,12 @@ int wf_watch_event(json_t *o, json_t *seen) {
         size_t cap = json_object_size(nodes), k = 0;
         json_t **changed = calloc(cap + 1, sizeof *changed);
         json_object_foreach(nodes, id, n) {
-                const char *phase = str(n, "phase") ?: "";
-                const char *was = str(seen, id);
+                const char *phase = json_str(n, "phase") ?: "";
+                const char *was = json_str(seen, id);
                 if (was && strcmp(was, phase) == 0)
                         continue;
                 json_object_set_new(seen, id, json_string(phase));
-                const char *type = str(n, "type") ?: "";
+                const char *type = json_str(n, "type") ?: "";
                 if (strcmp(type, "Pod") != 0 && strcmp(type, "Skipped") != 0 && strcmp(type, "Suspend") != 0)
                         continue;
                 if (changed)
@@ -157,21 +152,21 @@ int wf_watch_event(json_t *o, json_t *seen) {
         for (size_t i = 0; i < k; i++) {
                 n = changed[i];
                 duration(n, d, sizeof d);
-                printf("%-50s %-10s %-8s %s%s\n", str(n, "name") ?: "", str(n, "phase") ?: "", d,
-                       json_object_get(n, "sdflowCachedFrom") ? "(cached) " : "", str(n, "message") ?: "");
+                printf("%-50s %-10s %-8s %s%s\n", json_str(n, "name") ?: "", json_str(n, "phase") ?: "", d,
+                       json_object_get(n, "sdflowCachedFrom") ? "(cached) " : "", json_str(n, "message") ?: "");
         }
         free(changed);
-        const char *phase = str(st, "phase") ?: "";
-        const char *was = str(seen, "");
+        const char *phase = json_str(st, "phase") ?: "";
+        const char *was = json_str(seen, "");
         if (!was || strcmp(was, phase) != 0) {
                 json_object_set_new(seen, "", json_string(phase));
                 duration(st, d, sizeof d);
                 printf("workflow %s: %s %s %s%s%s\n", json_string_value(json_object_get(json_object_get(o, "metadata"), "name")),
-                       phase[0] ? phase : "Pending", str(st, "progress") ?: "", d, str(st, "message") ? " — " : "",
-                       str(st, "message") ?: "");
+                       phase[0] ? phase : "Pending", json_str(st, "progress") ?: "", d, json_str(st, "message") ? " — " : "",
+                       json_str(st, "message") ?: "");
         }
         fflush(stdout);
-        return strcmp(phase, "Succeeded") == 0 || strcmp(phase, "Failed") == 0 || strcmp(phase, "Error") == 0;
+        return phase_workflow_done(phase);
 }
 
 /* sdflow retry|stop|terminate|suspend|resume [KIND/]NAME... -n NS: a
@@ -281,7 +276,7 @@ int cli_trigger(Cli *cli, int argc, char **argv) {
         json_t *o = cli_request_json(cli, "PUT", target, NULL);
         if (!o)
                 return CLI_FAIL;
-        printf("cronworkflow.argoproj.io/%s: %s\n", argv[1], str(o, "message") ?: "triggered");
+        printf("cronworkflow.argoproj.io/%s: %s\n", argv[1], json_str(o, "message") ?: "triggered");
         json_decref(o);
         return CLI_OK;
 }
@@ -293,24 +288,14 @@ static const char *exp_condition(json_t *st) {
         size_t i;
         const char *cur = "Created";
         json_array_foreach(json_object_get(st, "conditions"), i, c)
-                if (strcmp(str(c, "status") ?: "", "True") == 0)
-                        cur = str(c, "type") ?: cur;
+                if (strcmp(json_str(c, "status") ?: "", "True") == 0)
+                        cur = json_str(c, "type") ?: cur;
         return cur;
 }
 
 /* The objective metric of an observation, by the experiment's strategy (its direction by default). */
 static const char *objective_of(json_t *exp, json_t *obs) {
-        json_t *obj = json_object_get(json_object_get(exp, "spec"), "objective"), *m, *s;
-        const char *name = str(obj, "objectiveMetricName") ?: "";
-        const char *strategy = strcmp(str(obj, "type") ?: "", "maximize") == 0 ? "max" : "min";
-        size_t i;
-        json_array_foreach(json_object_get(obj, "metricStrategies"), i, s)
-                if (strcmp(str(s, "name") ?: "", name) == 0 && str(s, "value"))
-                        strategy = str(s, "value");
-        json_array_foreach(json_object_get(obs, "metrics"), i, m)
-                if (strcmp(str(m, "name") ?: "", name) == 0)
-                        return str(m, strategy);
-        return NULL;
+        return metrics_objective_value(json_object_get(json_object_get(exp, "spec"), "objective"), obs);
 }
 
 void exp_header(void) {
@@ -333,19 +318,19 @@ void exp_columns(json_t *o) {
 void exp_print_trials(json_t *o) {
         json_t *st = json_object_get(o, "status"), *t, *a;
         size_t i, k;
-        const char *metric = str(json_object_get(json_object_get(o, "spec"), "objective"), "objectiveMetricName") ?: "objective";
+        const char *metric = json_str(json_object_get(json_object_get(o, "spec"), "objective"), "objectiveMetricName") ?: "objective";
         json_t *best = json_object_get(json_object_get(st, "currentOptimalTrial"), "bestTrialName");
         printf("Trials:\n  %-26s %-19s %-12s %s\n", "NAME", "CONDITION", metric, "PARAMETERS");
         json_array_foreach(json_object_get(st, "trials"), i, t) {
                 char params[512] = "";
                 json_array_foreach(json_object_get(t, "parameterAssignments"), k, a)
                         snprintf(params + strlen(params), sizeof params - strlen(params), "%s%s=%s", k ? " " : "",
-                                 str(a, "name") ?: "", str(a, "value") ?: "");
+                                 json_str(a, "name") ?: "", json_str(a, "value") ?: "");
                 const char *v = objective_of(o, json_object_get(t, "observation"));
                 printf("%s %-26s %-19s %-12s %s%s%s\n",
-                       best && strcmp(json_string_value(best), str(t, "name") ?: "") == 0 ? "*" : " ",
-                       str(t, "name") ?: "", str(t, "condition") ?: "", v ?: "-", params, str(t, "message") ? "  " : "",
-                       str(t, "message") ?: "");
+                       best && strcmp(json_string_value(best), json_str(t, "name") ?: "") == 0 ? "*" : " ",
+                       json_str(t, "name") ?: "", json_str(t, "condition") ?: "", v ?: "-", params, json_str(t, "message") ? "  " : "",
+                       json_str(t, "message") ?: "");
         }
 }
 
@@ -354,15 +339,15 @@ int exp_watch_event(json_t *o, json_t *seen) {
         json_t *st = json_object_get(o, "status"), *t;
         size_t i;
         json_array_foreach(json_object_get(st, "trials"), i, t) {
-                const char *name = str(t, "name") ?: "", *c = str(t, "condition") ?: "";
-                const char *was = str(seen, name);
+                const char *name = json_str(t, "name") ?: "", *c = json_str(t, "condition") ?: "";
+                const char *was = json_str(seen, name);
                 if (was && strcmp(was, c) == 0)
                         continue;
                 json_object_set_new(seen, name, json_string(c));
                 const char *v = objective_of(o, json_object_get(t, "observation"));
                 printf("trial %-26s %-19s %s\n", name, c, v ?: "");
         }
-        const char *cond = exp_condition(st), *was = str(seen, "");
+        const char *cond = exp_condition(st), *was = json_str(seen, "");
         if (!was || strcmp(was, cond) != 0) {
                 json_object_set_new(seen, "", json_string(cond));
                 printf("experiment %s: %s\n", json_string_value(json_object_get(json_object_get(o, "metadata"), "name")),

@@ -15,6 +15,7 @@
 #include "policy.h"
 #include "slice.h"
 #include "systemd1.h"
+#include "strv.h"
 
 #define DEST SYSTEMD1_DEST
 #define PATH SYSTEMD1_PATH
@@ -280,33 +281,8 @@ int policy_env_path(const PrivPolicy *p, const char *unit, char *buf, size_t siz
 
 static void unit_free(Unit *u) {
         char ***lists[] = { &u->argv, &u->read_write, &u->deps, &u->on_failure, &u->listen };
-        for (size_t i = 0; i < ELEMENTSOF(lists); i++) {
-                for (char **s = *lists[i]; s && *s; s++)
-                        free(*s);
-                free(*lists[i]);
-                *lists[i] = NULL;
-        }
-}
-
-/* Appends the strings of v (owned) to *list. */
-static int strv_extend(char ***list, char **v) {
-        size_t n = 0, k = 0;
-        while (*list && (*list)[n])
-                n++;
-        while (v && v[k])
-                k++;
-        char **x = realloc(*list, (n + k + 1) * sizeof *x);
-        if (!x) {
-                for (size_t i = 0; i < k; i++)
-                        free(v[i]);
-                free(v);
-                return -ENOMEM;
-        }
-        memcpy(x + n, v, k * sizeof *x);
-        x[n + k] = NULL;
-        free(v);
-        *list = x;
-        return 0;
+        for (size_t i = 0; i < ELEMENTSOF(lists); i++)
+                *lists[i] = strv_free(*lists[i]);
 }
 
 static bool user_ok(const char *name, bool allow_root) {

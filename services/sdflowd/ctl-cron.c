@@ -13,6 +13,8 @@
 #include "log.h"
 #include "objects.h"
 #include "slice.h"
+#include "jsonutil.h"
+#include "phase.h"
 
 #define LABEL_CRON "workflows.argoproj.io/cron-workflow"
 
@@ -51,8 +53,7 @@ static json_t *cron_children(CronCtl *cc, const char *ns, const char *cwf) {
 }
 
 static bool wf_finished(json_t *w) {
-        const char *ph = json_string_value(json_object_get(json_object_get(w, "status"), "phase"));
-        return ph && (strcmp(ph, "Succeeded") == 0 || strcmp(ph, "Failed") == 0 || strcmp(ph, "Error") == 0);
+        return phase_workflow_done(json_str(json_object_get(w, "status"), "phase"));
 }
 
 /* Arms a CronWorkflow's timer and stores its status. */
@@ -61,8 +62,7 @@ static void cron_arm(void *self, json_t *cwf) {
         Namespaces *n = cc->objects->namespaces;
         char err[512] = "", ts[32];
         json_t *cal = NULL;
-        json_t *cur = json_object_get(cwf, "status");
-        json_auto_t *st = json_is_object(cur) ? json_deep_copy(cur) : json_object();
+        json_auto_t *st = json_object_copy_or_new(json_object_get(cwf, "status"));
         if (!st)
                 return;
         int r = n->bus ? cronwf_arm(n, cwf, &cal, err, sizeof err) : -ENOTCONN;
@@ -205,8 +205,7 @@ static void handle_trigger(void *self, const Request *rq) {
         bool scheduled = rest_param_true(rq->query, rq->query_len, "scheduled");
         children = cron_children(cc, rt->ns, rt->name);
         format_now_rfc3339(ts, sizeof ts);
-        json_t *cur = json_object_get(cwf, "status");
-        json_auto_t *st = json_is_object(cur) ? json_deep_copy(cur) : json_object();
+        json_auto_t *st = json_object_copy_or_new(json_object_get(cwf, "status"));
         if (!children || !st) {
                 rest_reply_status(rq->conn, 500, rt, NULL, "out of memory");
                 return;

@@ -20,6 +20,7 @@
 #include "probe.h"
 #include "serving.h"
 #include "slice.h"
+#include "jsonutil.h"
 
 /* A new revision's readiness check: a model may take that long to load. */
 #define READINESS_TIMEOUT_USEC (120 * USEC_PER_SEC)
@@ -218,9 +219,8 @@ static void serving_react(void *self, Applied *ap) {
         /* Recorded first: a restart that finishes this apply reads the
          * model with this caller's rights, not more. */
         if (ap->applied) {
-                json_t *cur = json_object_get(ap->stored, "status");
-                json_auto_t *rec = cur ? json_deep_copy(cur) : json_object();
-                if (json_is_object(rec)) {
+                json_auto_t *rec = json_object_copy_or_new(json_object_get(ap->stored, "status"));
+                if (rec) {
                         json_object_set_new(rec, "sdflowModelReader", json_string(ap->by));
                         (void) objects_set_status(o, &kind_isvc, ap->stored, rec, NULL);
                 }

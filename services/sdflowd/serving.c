@@ -30,6 +30,7 @@
 #include "revisions.h"
 #include "serving.h"
 #include "slice.h"
+#include "strv.h"
 
 #define MAX_REPLICAS 16
 #define DEFAULT_IDLE_SEC 60
@@ -264,26 +265,6 @@ static int probe_verdict(const char *sock, const char *path, bool any_answer, in
                 return 0;
         snprintf(err, errsz, "the readiness check answered %d: %.200s", status, body ?: "");
         return -EPROTO;
-}
-
-static void strv_free(char **v) {
-        for (size_t i = 0; v && v[i]; i++)
-                free(v[i]);
-        free(v);
-}
-
-/* out (with k entries) if none is NULL (an allocation that failed), else
- * NULL with all of it freed: no vector is used with an entry missing. */
-static char **strv_complete(char **out, size_t k) {
-        bool whole = true;
-        for (size_t i = 0; i < k; i++)
-                whole &= out[i] != NULL;
-        if (whole)
-                return out;
-        for (size_t i = 0; i < k; i++)
-                free(out[i]);
-        free(out);
-        return NULL;
 }
 
 /* command + args as a NULL-terminated vector; NULL without a command. */

@@ -13,6 +13,8 @@
 #include "metrics.h"
 #include "suggest.h"
 #include "tuning.h"
+#include "jsonutil.h"
+#include "phase.h"
 
 #define LABEL_EXPERIMENT "katib.kubeflow.org/experiment"
 #define LABEL_TRIAL "katib.kubeflow.org/trial"
@@ -36,17 +38,9 @@ struct Tuning {
 
 #define POLL_USEC (1000 * 1000)
 
-static const char *str(json_t *o, const char *k) {
-        return json_string_value(json_object_get(o, k));
-}
-
-static bool wf_done(const char *p) {
-        return p && (strcmp(p, "Succeeded") == 0 || strcmp(p, "Failed") == 0 || strcmp(p, "Error") == 0);
-}
-
 /* <experiment>-<8 characters of base 36>, from the experiment's uid and the trial's number. */
 static void trial_name(json_t *exp, size_t index, char *buf, size_t size) {
-        const char *uid = str(json_object_get(exp, "metadata"), "uid") ?: "";
+        const char *uid = json_str(json_object_get(exp, "metadata"), "uid") ?: "";
         uint64_t h = 1469598103934665603ULL;
         char key[128];
         snprintf(key, sizeof key, "%s:%zu", uid, index);
@@ -77,12 +71,12 @@ static void set_condition(json_t *st, const char *type, const char *reason, cons
         }
         /* Katib's conditions: the newest one is True, those before False. */
         json_array_foreach(conds, i, c)
-                if (strcmp(str(c, "type") ?: "", type) != 0)
+                if (strcmp(json_str(c, "type") ?: "", type) != 0)
                         json_object_set_new(c, "status", json_string("False"));
         json_array_foreach(conds, i, c)
-                if (strcmp(str(c, "type") ?: "", type) == 0) {
-                        if (strcmp(str(c, "reason") ?: "", reason) != 0 || strcmp(str(c, "message") ?: "", msg) != 0 ||
-                            strcmp(str(c, "status") ?: "", "True") != 0) {
+                if (strcmp(json_str(c, "type") ?: "", type) == 0) {
+                        if (strcmp(json_str(c, "reason") ?: "", reason) != 0 || strcmp(json_str(c, "message") ?: "", msg) != 0 ||
+                            strcmp(json_str(c, "status") ?: "", "True") != 0) {
                                 json_object_set_new(c, "status", json_string("True"));
                                 json_object_set_new(c, "reason", json_string(reason));
                                 json_object_set_new(c, "message", json_string(msg));
@@ -100,8 +94,8 @@ static const char *current_condition(json_t *st) {
         size_t i;
         const char *cur = NULL;
         json_array_foreach(conds, i, c)
-                if (strcmp(str(c, "status") ?: "", "True") == 0)
-                        cur = str(c, "type");
+                if (strcmp(json_str(c, "status") ?: "", "True") == 0)
+                        cur = json_str(c, "type");
         return cur;
 }
 
@@ -263,7 +257,7 @@ static void scan_text(json_t *spec, const char *text, Collected *c, char *err, s
 
 /* The objective metric's values in the order the trial reported them. */
 static json_t *objective_steps(json_t *spec, Collected *c) {
-        json_t *list = json_object_get(c->values, str(json_object_get(spec, "objective"), "objectiveMetricName") ?: "");
+        json_t *list = json_object_get(c->values, json_str(json_object_get(spec, "objective"), "objectiveMetricName") ?: "");
         return json_deep_copy(list ?: json_array());
 }
 
@@ -272,7 +266,7 @@ static json_t *objective_steps(json_t *spec, Collected *c) {
 static json_t *observation(json_t *spec, Collected *c) {
         json_t *obj = json_object_get(spec, "objective"), *names = json_array(), *n;
         size_t i;
-        json_array_append_new(names, json_string(str(obj, "objectiveMetricName") ?: ""));
+        json_array_append_new(names, json_string(json_str(obj, "objectiveMetricName") ?: ""));
         json_array_foreach(json_object_get(obj, "additionalMetricNames"), i, n)
                 json_array_append(names, n);
         json_t *metrics = json_array();
@@ -295,17 +289,8 @@ static json_t *observation(json_t *spec, Collected *c) {
 /* The objective's value by its strategy (min, max or latest; by default
  * the objective's direction); NAN when the metric never appeared. */
 static double objective_value(json_t *spec, json_t *obs) {
-        json_t *obj = json_object_get(spec, "objective"), *m, *s;
-        const char *name = str(obj, "objectiveMetricName") ?: "";
-        const char *strategy = strcmp(str(obj, "type") ?: "minimize", "maximize") == 0 ? "max" : "min";
-        size_t i;
-        json_array_foreach(json_object_get(obj, "metricStrategies"), i, s)
-                if (strcmp(str(s, "name") ?: "", name) == 0 && str(s, "value"))
-                        strategy = str(s, "value");
-        json_array_foreach(json_object_get(obs, "metrics"), i, m)
-                if (strcmp(str(m, "name") ?: "", name) == 0)
-                        return strtod(str(m, strategy) ?: "nan", NULL);
-        return NAN;
+        const char *v = metrics_objective_value(json_object_get(spec, "objective"), obs);
+        return v ? strtod(v, NULL) : NAN;
 }
 
 /* ---- trials as workflows -------------------------------------------------------------- */
@@ -316,10 +301,10 @@ static json_t *primary_container(json_t *spec) {
                                                                      "template"),
                                                      "spec"),
                                      "containers");
-        const char *primary = str(tt, "primaryContainerName");
+        const char *primary = json_str(tt, "primaryContainerName");
         size_t i;
         json_array_foreach(cs, i, c)
-                if (!primary || strcmp(str(c, "name") ?: "", primary) == 0)
+                if (!primary || strcmp(json_str(c, "name") ?: "", primary) == 0)
                         return c;
         return NULL;
 }
@@ -339,7 +324,7 @@ static char *substitute(const char *text, json_t *values, const char *trial, con
                                 char key[256];
                                 snprintf(key, sizeof key, "%.*s", (int) (end - p - 2), p + 2);
                                 if (strncmp(key, "trialParameters.", 16) == 0)
-                                        v = str(values, key + 16);
+                                        v = json_str(values, key + 16);
                                 else if (strcmp(key, "trialSpec.Name") == 0)
                                         v = trial;
                                 else if (strcmp(key, "trialSpec.Namespace") == 0)
@@ -390,7 +375,7 @@ static json_t *subst_strings(json_t *list, json_t *values, const char *trial, co
 static json_t *trial_workflow(json_t *exp, const char *name, size_t index, json_t *assignments, json_t *values) {
         json_t *spec = json_object_get(exp, "spec"), *c = primary_container(spec);
         const char *ns = manifest_namespace(exp);
-        json_t *container = json_pack("{s:s}", "image", str(c, "image") ?: "");
+        json_t *container = json_pack("{s:s}", "image", json_str(c, "image") ?: "");
         bool failed = !container;
         if (!failed && json_object_get(c, "command"))
                 failed = json_object_set_new(container, "command",
@@ -400,14 +385,14 @@ static json_t *trial_workflow(json_t *exp, const char *name, size_t index, json_
                                              subst_strings(json_object_get(c, "args"), values, name, ns)) < 0;
         if (json_object_get(c, "resources"))
                 json_object_set(container, "resources", json_object_get(c, "resources"));
-        if (str(c, "workingDir"))
-                json_object_set_new(container, "workingDir", json_string(str(c, "workingDir")));
+        if (json_str(c, "workingDir"))
+                json_object_set_new(container, "workingDir", json_string(json_str(c, "workingDir")));
         json_t *env = json_array(), *e;
         size_t i;
         json_array_foreach(json_object_get(c, "env"), i, e)
-                if (str(e, "name") && str(e, "value")) {
-                        char *v = substitute(str(e, "value"), values, name, ns);
-                        failed |= !v || json_array_append_new(env, json_pack("{s:s, s:s}", "name", str(e, "name"),
+                if (json_str(e, "name") && json_str(e, "value")) {
+                        char *v = substitute(json_str(e, "value"), values, name, ns);
+                        failed |= !v || json_array_append_new(env, json_pack("{s:s, s:s}", "name", json_str(e, "name"),
                                                                              "value", v)) < 0;
                         free(v);
                 }
@@ -423,8 +408,8 @@ static json_t *trial_workflow(json_t *exp, const char *name, size_t index, json_
         json_t *tmpl = json_pack("{s:s, s:o}", "name", "trial", "container", container);
         /* The File collector: the file the trial writes comes out as an artifact. */
         json_t *mc = json_object_get(spec, "metricsCollectorSpec");
-        if (strcmp(str(json_object_get(mc, "collector"), "kind") ?: "StdOut", "File") == 0) {
-                const char *path = str(json_object_get(json_object_get(mc, "source"), "fileSystemPath"), "path");
+        if (strcmp(json_str(json_object_get(mc, "collector"), "kind") ?: "StdOut", "File") == 0) {
+                const char *path = json_str(json_object_get(json_object_get(mc, "source"), "fileSystemPath"), "path");
                 if (path)
                         json_object_set_new(tmpl, "outputs",
                                             json_pack("{s:[{s:s, s:s, s:b}]}", "artifacts", "name", "metrics", "path",
@@ -447,19 +432,19 @@ static void read_trial(Tuning *t, const char *ns, json_t *spec, json_t *wf, json
         json_t *st = json_object_get(wf, "status"), *nodes = json_object_get(st, "nodes"), *n, *pod = NULL;
         const char *id;
         json_object_foreach(nodes, id, n)
-                if (strcmp(str(n, "type") ?: "", "Pod") == 0)
+                if (strcmp(json_str(n, "type") ?: "", "Pod") == 0)
                         pod = n;
-        const char *phase = str(st, "phase");
+        const char *phase = json_str(st, "phase");
         char ts[32];
         format_now_rfc3339(ts, sizeof ts);
-        json_object_set_new(trial, "completionTime", json_string(str(st, "finishedAt") ?: ts));
+        json_object_set_new(trial, "completionTime", json_string(json_str(st, "finishedAt") ?: ts));
         if (!phase || strcmp(phase, "Succeeded") != 0) {
                 json_object_set_new(trial, "condition", json_string("Failed"));
-                json_object_set_new(trial, "message", json_string(str(pod, "message") ?: str(st, "message") ?: "failed"));
+                json_object_set_new(trial, "message", json_string(json_str(pod, "message") ?: json_str(st, "message") ?: "failed"));
                 return;
         }
         json_t *mc = json_object_get(spec, "metricsCollectorSpec");
-        const char *kind = str(json_object_get(mc, "collector"), "kind") ?: "StdOut";
+        const char *kind = json_str(json_object_get(mc, "collector"), "kind") ?: "StdOut";
         if (strcmp(kind, "None") == 0) {
                 json_object_set_new(trial, "condition", json_string("Succeeded"));
                 return;
@@ -468,13 +453,13 @@ static void read_trial(Tuning *t, const char *ns, json_t *spec, json_t *wf, json
         char err[256] = "";
         if (strcmp(kind, "File") == 0) {
                 json_t *fsp = json_object_get(json_object_get(mc, "source"), "fileSystemPath");
-                bool json_lines = strcmp(str(fsp, "format") ?: "TEXT", "JSON") == 0;
+                bool json_lines = strcmp(json_str(fsp, "format") ?: "TEXT", "JSON") == 0;
                 json_t *a;
                 size_t i;
                 json_array_foreach(json_object_get(json_object_get(pod, "outputs"), "artifacts"), i, a)
-                        if (strcmp(str(a, "name") ?: "", "metrics") == 0 && str(a, "hostPath")) {
+                        if (strcmp(json_str(a, "name") ?: "", "metrics") == 0 && json_str(a, "hostPath")) {
                                 /* The trial's user's file: never through a link (safeio.h), all of it. */
-                                const char *rel = safe_rel(WF_ARTIFACTS_BASE, str(a, "hostPath"));
+                                const char *rel = safe_rel(WF_ARTIFACTS_BASE, json_str(a, "hostPath"));
                                 json_int_t off = 0;
                                 if (rel)
                                         (void) scan_file(spec, rel, json_lines, true, &off, &c, err, sizeof err);
@@ -482,25 +467,25 @@ static void read_trial(Tuning *t, const char *ns, json_t *spec, json_t *wf, json
         } else {
                 /* The whole output (sdflow-step's NODEDIR/stdout), from where
                  * the polls of the median rule left it. */
-                const char *dir = str(pod, "sdflowDir"), *rel = dir ? safe_rel(WF_ARTIFACTS_BASE, dir) : NULL;
+                const char *dir = json_str(pod, "sdflowDir"), *rel = dir ? safe_rel(WF_ARTIFACTS_BASE, dir) : NULL;
                 char path[1100];
                 if (!rel || snprintf(path, sizeof path, "%s/stdout", rel) >= (int) sizeof path ||
-                    scan_continue(spec, scan_state(t, ns, str(trial, "name") ?: "", true), path, true, &c, err,
+                    scan_continue(spec, scan_state(t, ns, json_str(trial, "name") ?: "", true), path, true, &c, err,
                                   sizeof err) < 0) {
                         c = own;
-                        scan_text(spec, str(json_object_get(pod, "outputs"), "result") ?: "", &c, err, sizeof err);
+                        scan_text(spec, json_str(json_object_get(pod, "outputs"), "result") ?: "", &c, err, sizeof err);
                 }
         }
         json_t *obs = observation(spec, &c);
         json_object_set_new(trial, "sdflowSteps", objective_steps(spec, &c));
         json_decref(own.values);
         json_decref(own.stats);
-        scan_forget(t, ns, str(trial, "name") ?: ""); /* c's are gone now */
+        scan_forget(t, ns, json_str(trial, "name") ?: ""); /* c's are gone now */
         json_object_set_new(trial, "observation", obs);
         if (isnan(objective_value(spec, obs))) {
                 char msg[400];
                 snprintf(msg, sizeof msg, "the objective metric '%s' never appeared in the trial's %s%s%s",
-                         str(json_object_get(spec, "objective"), "objectiveMetricName") ?: "",
+                         json_str(json_object_get(spec, "objective"), "objectiveMetricName") ?: "",
                          strcmp(kind, "File") == 0 ? "metrics file" : "output", err[0] ? ": " : "", err);
                 json_object_set_new(trial, "condition", json_string("MetricsUnavailable"));
                 json_object_set_new(trial, "message", json_string(msg));
@@ -516,8 +501,6 @@ static bool finished_condition(const char *c) {
                      strcmp(c, "EarlyStopped") == 0 || strcmp(c, "Killed") == 0);
 }
 
-
-
 static int cmp_dbl(const void *a, const void *b) {
         double x = *(const double *) a, y = *(const double *) b;
         return x < y ? -1 : x > y;
@@ -527,8 +510,8 @@ static long setting_long(json_t *settings, const char *name, long def) {
         json_t *x;
         size_t i;
         json_array_foreach(settings, i, x)
-                if (strcmp(str(x, "name") ?: "", name) == 0 && str(x, "value"))
-                        return strtol(str(x, "value"), NULL, 10);
+                if (strcmp(json_str(x, "name") ?: "", name) == 0 && json_str(x, "value"))
+                        return strtol(json_str(x, "value"), NULL, 10);
         return def;
 }
 
@@ -541,7 +524,7 @@ static bool median_says_stop(json_t *spec, json_t *trials, json_t *tr, char *msg
         json_t *es = json_object_get(spec, "earlyStopping");
         long min_trials = setting_long(json_object_get(es, "algorithmSettings"), "min_trials_required", 3);
         long start_step = setting_long(json_object_get(es, "algorithmSettings"), "start_step", 4);
-        bool maximize = strcmp(str(json_object_get(spec, "objective"), "type") ?: "", "maximize") == 0;
+        bool maximize = metrics_objective_maximizes(json_object_get(spec, "objective"));
         json_t *steps = json_object_get(tr, "sdflowSteps"), *v, *c;
         size_t n = json_array_size(steps), i, j;
         if ((long) n < start_step || n == 0)
@@ -553,7 +536,7 @@ static bool median_says_stop(json_t *spec, json_t *trials, json_t *tr, char *msg
         size_t k = 0;
         json_array_foreach(trials, i, c) {
                 json_t *cs = json_object_get(c, "sdflowSteps");
-                if (strcmp(str(c, "condition") ?: "", "Succeeded") != 0 || json_array_size(cs) == 0)
+                if (strcmp(json_str(c, "condition") ?: "", "Succeeded") != 0 || json_array_size(cs) == 0)
                         continue;
                 size_t upto = json_array_size(cs) < n ? json_array_size(cs) : n;
                 double sum = 0;
@@ -569,7 +552,7 @@ static bool median_says_stop(json_t *spec, json_t *trials, json_t *tr, char *msg
                 if (stop)
                         snprintf(msg, size, "stopped early at step %zu: its best %s so far, %g, is worse than the median "
                                             "%g of %zu succeeded trials' running averages",
-                                 n, str(json_object_get(spec, "objective"), "objectiveMetricName") ?: "", best, median, k);
+                                 n, json_str(json_object_get(spec, "objective"), "objectiveMetricName") ?: "", best, median, k);
         }
         free(avg);
         return stop;
@@ -586,22 +569,22 @@ static bool early_stop(Tuning *t, const char *ns, const char *name) {
         size_t i;
         bool running = false, changed = false;
         json_array_foreach(trials, i, tr) {
-                if (finished_condition(str(tr, "condition")))
+                if (finished_condition(json_str(tr, "condition")))
                         continue;
                 running = true;
                 json_t *wf;
-                if (store_get(t->store, &kind_workflow, ns, str(tr, "name"), &wf) < 0)
+                if (store_get(t->store, &kind_workflow, ns, json_str(tr, "name"), &wf) < 0)
                         continue;
                 const char *id, *dir = NULL;
                 json_t *n;
                 json_object_foreach(json_object_get(json_object_get(wf, "status"), "nodes"), id, n)
-                        if (str(n, "sdflowDir"))
-                                dir = str(n, "sdflowDir");
+                        if (json_str(n, "sdflowDir"))
+                                dir = json_str(n, "sdflowDir");
                 char path[1100];
                 const char *rel = dir ? safe_rel(WF_ARTIFACTS_BASE, dir) : NULL;
                 Collected c = { NULL, NULL };
                 char err[256];
-                json_t *state = scan_state(t, ns, str(tr, "name") ?: "", true);
+                json_t *state = scan_state(t, ns, json_str(tr, "name") ?: "", true);
                 /* Only what is new since the last poll is read. */
                 if (rel && snprintf(path, sizeof path, "%s/stdout", rel) < (int) sizeof path)
                         (void) scan_continue(spec, state, path, false, &c, err, sizeof err);
@@ -632,14 +615,14 @@ static bool early_stop(Tuning *t, const char *ns, const char *name) {
                         json_object_set_new(tr, "message", json_string(msg));
                         json_object_set_new(tr, "observation", observation(spec, &c));
                         json_object_set_new(tr, "completionTime", json_string(ts));
-                        log_info("Experiment %s/%s: %s %s", ns, name, str(tr, "name"), msg);
+                        log_info("Experiment %s/%s: %s %s", ns, name, json_str(tr, "name"), msg);
                         if (t->engine)
-                                (void) engine_action(t->engine, ns, str(tr, "name"), "terminate", m2, sizeof m2);
+                                (void) engine_action(t->engine, ns, json_str(tr, "name"), "terminate", m2, sizeof m2);
                         changed = true;
                 }
                 json_decref(steps);
-                if (finished_condition(str(tr, "condition")))
-                        scan_forget(t, ns, str(tr, "name") ?: ""); /* c's are gone now */
+                if (finished_condition(json_str(tr, "condition")))
+                        scan_forget(t, ns, json_str(tr, "name") ?: ""); /* c's are gone now */
                 json_decref(wf);
         }
         if (changed && store_set_status(t->store, &kind_experiment, ns, name, st) >= 0) {
@@ -711,9 +694,9 @@ static void reconcile(Tuning *t, const char *ns, const char *name) {
                 json_t *c;
                 size_t k;
                 json_array_foreach(json_object_get(st, "conditions"), k, c)
-                        if (strcmp(str(c, "status") ?: "", "True") == 0)
-                                reason = str(c, "reason");
-                bool resume = strcmp(str(spec, "resumePolicy") ?: "Never", "LongRunning") == 0 && reason &&
+                        if (strcmp(json_str(c, "status") ?: "", "True") == 0)
+                                reason = json_str(c, "reason");
+                bool resume = strcmp(json_str(spec, "resumePolicy") ?: "Never", "LongRunning") == 0 && reason &&
                               strcmp(reason, "ExperimentMaxTrialsReached") == 0 && maxt > 0 &&
                               (size_t) maxt > json_array_size(json_object_get(st, "trials"));
                 if (!resume) {
@@ -740,16 +723,16 @@ static void reconcile(Tuning *t, const char *ns, const char *name) {
         json_t *tr;
         size_t i;
         json_array_foreach(trials, i, tr) {
-                if (finished_condition(str(tr, "condition")))
+                if (finished_condition(json_str(tr, "condition")))
                         continue;
                 json_t *wf;
-                if (store_get(t->store, &kind_workflow, ns, str(tr, "name"), &wf) < 0) {
+                if (store_get(t->store, &kind_workflow, ns, json_str(tr, "name"), &wf) < 0) {
                         json_object_set_new(tr, "condition", json_string("Killed"));
                         json_object_set_new(tr, "message", json_string("the trial's workflow was deleted"));
                         continue;
                 }
-                const char *ph = str(json_object_get(wf, "status"), "phase");
-                if (wf_done(ph))
+                const char *ph = json_str(json_object_get(wf, "status"), "phase");
+                if (phase_workflow_done(ph))
                         read_trial(t, ns, spec, wf, tr);
                 else if (ph && strcmp(ph, "Running") == 0)
                         json_object_set_new(tr, "condition", json_string("Running"));
@@ -760,14 +743,14 @@ static void reconcile(Tuning *t, const char *ns, const char *name) {
         int np = suggest_params_from_spec(json_object_get(spec, "parameters"), params, n_params_max, err, sizeof err);
         Suggester *sg = NULL;
         json_t *alg = json_object_get(spec, "algorithm");
-        if (np > 0 && suggest_new(str(alg, "algorithmName"), json_object_get(alg, "algorithmSettings"), params,
+        if (np > 0 && suggest_new(json_str(alg, "algorithmName"), json_object_get(alg, "algorithmSettings"), params,
                                   (size_t) np, &sg, err, sizeof err) < 0)
                 np = -EINVAL;
         if (np <= 0) {
                 set_condition(st, "Failed", "ExperimentFailed", err);
                 goto store;
         }
-        bool maximize = strcmp(str(json_object_get(spec, "objective"), "type") ?: "minimize", "maximize") == 0;
+        bool maximize = metrics_objective_maximizes(json_object_get(spec, "objective"));
         json_t *goal = json_object_get(json_object_get(spec, "objective"), "goal");
         json_int_t parallel = json_integer_value(json_object_get(spec, "parallelTrialCount"));
         json_int_t max_trials = json_integer_value(json_object_get(spec, "maxTrialCount"));
@@ -780,7 +763,7 @@ static void reconcile(Tuning *t, const char *ns, const char *name) {
                 double best = NAN;
                 json_t *best_trial = NULL;
                 json_array_foreach(trials, i, tr) {
-                        const char *c = str(tr, "condition") ?: "Created";
+                        const char *c = json_str(tr, "condition") ?: "Created";
                         if (!finished_condition(c))
                                 running++;
                         else if (strcmp(c, "Succeeded") == 0 || strcmp(c, "EarlyStopped") == 0)
@@ -807,9 +790,9 @@ static void reconcile(Tuning *t, const char *ns, const char *name) {
                 json_object_set_new(st, "trialMetricsUnavailable", json_integer((json_int_t) unavailable));
                 size_t early = 0;
                 json_array_foreach(trials, i, tr)
-                        early += strcmp(str(tr, "condition") ?: "", "EarlyStopped") == 0;
+                        early += strcmp(json_str(tr, "condition") ?: "", "EarlyStopped") == 0;
                 json_object_set_new(st, "trialsEarlyStopped", json_integer((json_int_t) early));
-                if (running > 0 && strcmp(str(json_object_get(spec, "earlyStopping"), "algorithmName") ?: "", "medianstop") == 0)
+                if (running > 0 && strcmp(json_str(json_object_get(spec, "earlyStopping"), "algorithmName") ?: "", "medianstop") == 0)
                         watch(t, ns, name);
                 json_object_set_new(st, "trialsTotal", json_integer((json_int_t) n));
                 if (best_trial)
@@ -854,7 +837,7 @@ static void reconcile(Tuning *t, const char *ns, const char *name) {
                         json_array_foreach(xs, k, xv)
                                 if (k < SUGGEST_MAX_PARAMS)
                                         hist[i].x[k] = json_number_value(xv);
-                        const char *tc = str(tr, "condition") ?: "";
+                        const char *tc = json_str(tr, "condition") ?: "";
                         double v = strcmp(tc, "Succeeded") == 0 || strcmp(tc, "EarlyStopped") == 0
                                            ? objective_value(spec, json_object_get(tr, "observation"))
                                            : NAN;
@@ -884,15 +867,15 @@ static void reconcile(Tuning *t, const char *ns, const char *name) {
                 json_array_foreach(json_object_get(spec, "parameters"), i, p) {
                         char buf[256];
                         suggest_format(&params[i], x[i], p, buf, sizeof buf);
-                        json_array_append_new(assignments, json_pack("{s:s, s:s}", "name", str(p, "name"), "value", buf));
+                        json_array_append_new(assignments, json_pack("{s:s, s:s}", "name", json_str(p, "name"), "value", buf));
                         json_array_append_new(xs, json_real(x[i]));
                 }
                 json_array_foreach(json_object_get(json_object_get(spec, "trialTemplate"), "trialParameters"), i, p) {
                         json_t *a;
                         size_t k;
                         json_array_foreach(assignments, k, a)
-                                if (strcmp(str(a, "name"), str(p, "reference") ?: "") == 0)
-                                        json_object_set(values, str(p, "name"), json_object_get(a, "value"));
+                                if (strcmp(json_str(a, "name"), json_str(p, "reference") ?: "") == 0)
+                                        json_object_set(values, json_str(p, "name"), json_object_get(a, "value"));
                 }
                 json_t *trial = json_pack("{s:s, s:I, s:o, s:o, s:s, s:s}", "name", tname, "index", (json_int_t) n,
                                           "parameterAssignments", assignments, "sdflowX", xs, "condition", "Created",
@@ -1005,7 +988,7 @@ void tuning_kick(Tuning *t, const char *ns, const char *name) {
 }
 
 void tuning_workflow_changed(Tuning *t, json_t *wf) {
-        const char *exp = str(json_object_get(json_object_get(wf, "metadata"), "labels"), LABEL_EXPERIMENT);
+        const char *exp = json_str(json_object_get(json_object_get(wf, "metadata"), "labels"), LABEL_EXPERIMENT);
         if (t && exp)
                 tuning_kick(t, manifest_namespace(wf), exp);
 }

@@ -15,6 +15,8 @@
 #include "tmpl.h"
 #include "wf-operate.h"
 #include "when.h"
+#include "jsonutil.h"
+#include "phase.h"
 
 #define ARTIFACTS_BASE WF_ARTIFACTS_BASE
 #define MAX_ITEMS WF_MAX_ITEMS
@@ -46,10 +48,6 @@ typedef struct Ctx {
 
 /* ---- small helpers ---------------------------------------------------------------- */
 
-static const char *str(json_t *o, const char *k) {
-        return json_string_value(json_object_get(o, k));
-}
-
 /* A node name made from its parent's: a new string, or NULL when out of memory. */
 static char *joinf(const char *fmt, ...) _printf_(1, 2);
 static char *joinf(const char *fmt, ...) {
@@ -61,19 +59,9 @@ static char *joinf(const char *fmt, ...) {
         return r < 0 ? NULL : s;
 }
 
-static bool phase_done(const char *p) {
-        return p && (strcmp(p, "Succeeded") == 0 || strcmp(p, "Failed") == 0 || strcmp(p, "Error") == 0 ||
-                     strcmp(p, "Skipped") == 0 || strcmp(p, "Omitted") == 0);
-}
-
-static bool phase_bad(const char *p) {
-        return p && (strcmp(p, "Failed") == 0 || strcmp(p, "Error") == 0);
-}
-
 static const char *node_phase(json_t *n) {
-        return str(n, "phase");
+        return json_str(n, "phase");
 }
-
 
 static uint64_t parse_time(const char *s) {
         struct tm tm = {};
@@ -135,7 +123,7 @@ static json_t *find_template(Ctx *c, const char *name) {
         size_t i;
         json_t *t;
         json_array_foreach(json_object_get(c->spec, "templates"), i, t)
-                if (name && str(t, "name") && strcmp(str(t, "name"), name) == 0)
+                if (name && json_str(t, "name") && strcmp(json_str(t, "name"), name) == 0)
                         return t;
         return NULL;
 }
@@ -173,7 +161,7 @@ static json_t *new_node(Ctx *c, const char *node_name, const char *display, cons
  * c->edges for the pass: a loop of 10000 items would otherwise cost 10^8
  * comparisons a pass. */
 static void add_child(Ctx *c, json_t *parent, json_t *child) {
-        const char *pid = str(parent, "id"), *id = str(child, "id");
+        const char *pid = json_str(parent, "id"), *id = json_str(child, "id");
         _cleanup_free_ char *edge = joinf("%s/%s", pid ?: "", id ?: "");
         if (!edge || json_object_get(c->edges, edge))
                 return;
@@ -190,14 +178,14 @@ static void set_phase(Ctx *c, json_t *n, const char *phase, const char *msg) {
         if (!n)
                 return;
         const char *old = node_phase(n);
-        if (old && strcmp(old, phase) == 0 && (!msg || (str(n, "message") && strcmp(str(n, "message"), msg) == 0)))
+        if (old && strcmp(old, phase) == 0 && (!msg || (json_str(n, "message") && strcmp(json_str(n, "message"), msg) == 0)))
                 return;
         json_object_set_new(n, "phase", json_string(phase));
         if (msg)
                 json_object_set_new(n, "message", json_string(msg));
         else if (strcmp(phase, "Succeeded") == 0)
                 json_object_del(n, "message");
-        if (phase_done(phase) && !json_object_get(n, "finishedAt"))
+        if (phase_node_done(phase) && !json_object_get(n, "finishedAt"))
                 json_object_set_new(n, "finishedAt", json_string(c->now));
 }
 
@@ -232,7 +220,7 @@ static json_t *scope_node(Scope *s, const char *name, size_t n, bool task) {
 /* One output of a node; of a node expanded by withItems, a JSON list of its children's. */
 static json_t *node_output(Scope *s, json_t *node, const char *what) {
         json_t *outs = json_object_get(node, "outputs");
-        const char *type = str(node, "type");
+        const char *type = json_str(node, "type");
         if (type && (strcmp(type, "TaskGroup") == 0 || strcmp(type, "StepGroup") == 0) &&
             json_object_get(node, "sdflowExpanded")) {
                 json_t *list = json_array(), *id;
@@ -263,7 +251,7 @@ static json_t *node_output(Scope *s, json_t *node, const char *what) {
                         size_t i;
                         json_t *p;
                         json_array_foreach(json_object_get(outs, k == 0 ? "parameters" : "artifacts"), i, p)
-                                if (str(p, "name") && strcmp(str(p, "name"), want) == 0)
+                                if (json_str(p, "name") && strcmp(json_str(p, "name"), want) == 0)
                                         return json_object_get(p, k == 0 ? "value" : "hostPath");
                 }
         return NULL;
@@ -347,13 +335,13 @@ static json_t *input_vars(json_t *tmpl, json_t *node) {
         size_t i;
         char name[300];
         json_array_foreach(json_object_get(json_object_get(node, "inputs"), "parameters"), i, p) {
-                snprintf(name, sizeof name, "inputs.parameters.%s", str(p, "name"));
-                var_set(vars, name, str(p, "value") ?: "");
+                snprintf(name, sizeof name, "inputs.parameters.%s", json_str(p, "name"));
+                var_set(vars, name, json_str(p, "value") ?: "");
         }
         json_array_foreach(json_object_get(json_object_get(tmpl, "inputs"), "artifacts"), i, p) {
-                snprintf(name, sizeof name, "inputs.artifacts.%s.path", str(p, "name"));
-                if (str(p, "path"))
-                        var_set(vars, name, str(p, "path"));
+                snprintf(name, sizeof name, "inputs.artifacts.%s.path", json_str(p, "name"));
+                if (json_str(p, "path"))
+                        var_set(vars, name, json_str(p, "path"));
         }
         return vars;
 }
@@ -370,10 +358,10 @@ static int resolve_inputs(Ctx *c, json_t *tmpl, json_t *args, json_t *node, char
         json_object_set_new(ins, "artifacts", arts);
         json_object_set_new(node, "inputs", ins);
         json_array_foreach(json_object_get(json_object_get(tmpl, "inputs"), "parameters"), i, p) {
-                const char *name = str(p, "name");
+                const char *name = json_str(p, "name");
                 json_t *val = NULL;
                 json_array_foreach(json_object_get(args, "parameters"), j, a)
-                        if (strcmp(str(a, "name"), name) == 0)
+                        if (strcmp(json_str(a, "name"), name) == 0)
                                 val = json_object_get(a, "value");
                 char *text = NULL;
                 if (!val) {
@@ -381,7 +369,7 @@ static int resolve_inputs(Ctx *c, json_t *tmpl, json_t *args, json_t *node, char
                         json_t *d = json_object_get(p, "value") ?: json_object_get(p, "default");
                         if (!d) {
                                 snprintf(msg, size, "inputs.parameters.%s was not supplied (template %s)", name,
-                                         str(tmpl, "name"));
+                                         json_str(tmpl, "name"));
                                 return -EINVAL;
                         }
                         char *raw = value_text(d), err[256];
@@ -416,20 +404,20 @@ static int resolve_inputs(Ctx *c, json_t *tmpl, json_t *args, json_t *node, char
                 free(text);
         }
         json_array_foreach(json_object_get(json_object_get(tmpl, "inputs"), "artifacts"), i, p) {
-                const char *name = str(p, "name"), *host = NULL;
+                const char *name = json_str(p, "name"), *host = NULL;
                 json_array_foreach(json_object_get(args, "artifacts"), j, a)
-                        if (strcmp(str(a, "name"), name) == 0)
-                                host = str(a, "hostPath");
+                        if (strcmp(json_str(a, "name"), name) == 0)
+                                host = json_str(a, "hostPath");
                 if (!host && json_is_true(json_object_get(p, "optional")))
                         continue;
                 if (!host) {
                         snprintf(msg, size, "inputs.artifacts.%s was not supplied (template %s)", name,
-                                 str(tmpl, "name"));
+                                 json_str(tmpl, "name"));
                         return -EINVAL;
                 }
                 json_t *art = json_pack("{s:s, s:s}", "name", name, "hostPath", host);
-                if (str(p, "path"))
-                        json_object_set_new(art, "path", json_string(str(p, "path")));
+                if (json_str(p, "path"))
+                        json_object_set_new(art, "path", json_string(json_str(p, "path")));
                 json_array_append_new(arts, art);
         }
         return 0;
@@ -446,32 +434,32 @@ static json_t *expand_args(Scope *s, json_t *call, char *msg, size_t size) {
                 char *v = expand(s, raw, err, sizeof err);
                 free(raw);
                 if (!v) {
-                        snprintf(msg, size, "arguments.parameters.%s: %s", str(p, "name"), err);
+                        snprintf(msg, size, "arguments.parameters.%s: %s", json_str(p, "name"), err);
                         json_decref(args);
                         return NULL;
                 }
                 json_array_append_new(json_object_get(args, "parameters"),
-                                      json_pack("{s:s, s:s}", "name", str(p, "name"), "value", v));
+                                      json_pack("{s:s, s:s}", "name", json_str(p, "name"), "value", v));
                 free(v);
         }
         json_array_foreach(json_object_get(json_object_get(call, "arguments"), "artifacts"), i, p) {
                 char base[400];
                 snprintf(base, sizeof base, ARTIFACTS_BASE "/%s/artifacts/", s->c->ns);
-                char *v = expand(s, str(p, "from"), err, sizeof err);
+                char *v = expand(s, json_str(p, "from"), err, sizeof err);
                 if (!v) {
-                        snprintf(msg, size, "arguments.artifacts.%s.from: %s", str(p, "name"), err);
+                        snprintf(msg, size, "arguments.artifacts.%s.from: %s", json_str(p, "name"), err);
                         json_decref(args);
                         return NULL;
                 }
                 if (strncmp(v, base, strlen(base)) != 0 || strstr(v, "/../")) {
                         snprintf(msg, size, "arguments.artifacts.%s.from: '%.100s' is not an output artifact of this "
-                                            "namespace (use {{tasks.T.outputs.artifacts.NAME}})", str(p, "name"), v);
+                                            "namespace (use {{tasks.T.outputs.artifacts.NAME}})", json_str(p, "name"), v);
                         free(v);
                         json_decref(args);
                         return NULL;
                 }
                 json_array_append_new(json_object_get(args, "artifacts"),
-                                      json_pack("{s:s, s:s}", "name", str(p, "name"), "hostPath", v));
+                                      json_pack("{s:s, s:s}", "name", json_str(p, "name"), "hostPath", v));
                 free(v);
         }
         return args;
@@ -482,10 +470,10 @@ static json_t *expand_args(Scope *s, json_t *call, char *msg, size_t size) {
 static void node_dir(Ctx *c, json_t *node, char *buf, size_t size) {
         json_int_t run = json_integer_value(json_object_get(c->status, "sdflowRun"));
         if (run > 0)
-                snprintf(buf, size, ARTIFACTS_BASE "/%s/artifacts/%s/%s.%lld", c->ns, c->name, str(node, "id"),
+                snprintf(buf, size, ARTIFACTS_BASE "/%s/artifacts/%s/%s.%lld", c->ns, c->name, json_str(node, "id"),
                          (long long) run);
         else
-                snprintf(buf, size, ARTIFACTS_BASE "/%s/artifacts/%s/%s", c->ns, c->name, str(node, "id"));
+                snprintf(buf, size, ARTIFACTS_BASE "/%s/artifacts/%s/%s", c->ns, c->name, json_str(node, "id"));
 }
 
 /* Whether a step may be taken from the cache.  As in Kubeflow Pipelines,
@@ -500,11 +488,11 @@ static bool cache_enabled(Ctx *c, json_t *tmpl) {
         json_t *md = json_object_get(c->wf, "metadata"), *tmd = json_object_get(tmpl, "metadata");
         const char *wv = NULL, *tv = NULL;
         for (int i = 0; i < 2; i++) {
-                const char *v = str(json_object_get(tmd, where[i]), "pipelines.kubeflow.org/max_cache_staleness");
+                const char *v = json_str(json_object_get(tmd, where[i]), "pipelines.kubeflow.org/max_cache_staleness");
                 if (v && strcmp(v, "P0D") == 0)
                         return false;
-                tv = tv ?: str(json_object_get(tmd, where[i]), "pipelines.kubeflow.org/cache_enabled");
-                wv = wv ?: str(json_object_get(md, where[i]), "pipelines.kubeflow.org/cache_enabled");
+                tv = tv ?: json_str(json_object_get(tmd, where[i]), "pipelines.kubeflow.org/cache_enabled");
+                wv = wv ?: json_str(json_object_get(md, where[i]), "pipelines.kubeflow.org/cache_enabled");
         }
         if (tv)
                 return strcmp(tv, "true") == 0;
@@ -518,12 +506,12 @@ static json_t *resolve_pod(Ctx *c, json_t *tmpl, json_t *node, char *msg, size_t
         Scope s = { .c = c, .vars = input_vars(tmpl, node), .keep = json_array() };
         char err[256];
         size_t i;
-        var_set(s.vars, "pod.name", str(node, "id"));
+        var_set(s.vars, "pod.name", json_str(node, "id"));
         char rbuf[32];
         snprintf(rbuf, sizeof rbuf, "%ld", c->attempt < 0 ? 0 : c->attempt);
         var_set(s.vars, "retries", rbuf);
-        var_set(s.vars, "node.name", str(node, "name"));
-        json_t *r = json_pack("{s:s, s:[], s:[], s:[]}", "image", str(proc, "image"), "command", "args", "env");
+        var_set(s.vars, "node.name", json_str(node, "name"));
+        json_t *r = json_pack("{s:s, s:[], s:[], s:[]}", "image", json_str(proc, "image"), "command", "args", "env");
         static const char *const lists[] = { "command", "args" };
         for (int k = 0; k < 2; k++)
                 json_array_foreach(json_object_get(proc, lists[k]), i, x) {
@@ -536,8 +524,8 @@ static json_t *resolve_pod(Ctx *c, json_t *tmpl, json_t *node, char *msg, size_t
                         free(v);
                 }
         json_array_foreach(json_object_get(proc, "env"), i, x) {
-                char *v = expand(&s, str(x, "value"), err, sizeof err), *kv = NULL;
-                if (!v || asprintf(&kv, "%s=%s", str(x, "name"), v) < 0) {
+                char *v = expand(&s, json_str(x, "value"), err, sizeof err), *kv = NULL;
+                if (!v || asprintf(&kv, "%s=%s", json_str(x, "name"), v) < 0) {
                         snprintf(msg, size, "env[%zu].value: %s", i, err);
                         free(v);
                         goto fail;
@@ -547,7 +535,7 @@ static json_t *resolve_pod(Ctx *c, json_t *tmpl, json_t *node, char *msg, size_t
                 free(v);
         }
         if (script) {
-                char *v = expand(&s, str(proc, "source"), err, sizeof err);
+                char *v = expand(&s, json_str(proc, "source"), err, sizeof err);
                 if (!v) {
                         snprintf(msg, size, "script.source: %s", err);
                         goto fail;
@@ -578,11 +566,11 @@ static json_t *resolve_pod(Ctx *c, json_t *tmpl, json_t *node, char *msg, size_t
                          json_string_length(json_object_get(r, "source")), WF_MAX_ARG - 17);
                 goto fail;
         }
-        if (str(proc, "workingDir"))
-                json_object_set_new(r, "workingDir", json_string(str(proc, "workingDir")));
+        if (json_str(proc, "workingDir"))
+                json_object_set_new(r, "workingDir", json_string(json_str(proc, "workingDir")));
         /* The template's timeout, which may come from an input ("{{inputs.parameters.timeout}}"). */
         if (json_is_string(json_object_get(tmpl, "timeout"))) {
-                char *t = expand(&s, str(tmpl, "timeout"), err, sizeof err);
+                char *t = expand(&s, json_str(tmpl, "timeout"), err, sizeof err);
                 json_t *tv = t ? json_string(t) : NULL;
                 if (!t || wf_parse_duration(tv) < 0) {
                         snprintf(msg, size, "timeout: '%.80s' is not a duration (30s, 1m30s, 2h)", t ? t : err);
@@ -600,8 +588,8 @@ static json_t *resolve_pod(Ctx *c, json_t *tmpl, json_t *node, char *msg, size_t
         json_object_set_new(r, "outputs", outs);
         json_array_foreach(json_object_get(json_object_get(tmpl, "outputs"), "parameters"), i, x) {
                 json_t *vf = json_object_get(x, "valueFrom");
-                char *path = str(vf, "path") ? expand(&s, str(vf, "path"), err, sizeof err) : NULL;
-                json_t *o = json_pack("{s:s}", "name", str(x, "name"));
+                char *path = json_str(vf, "path") ? expand(&s, json_str(vf, "path"), err, sizeof err) : NULL;
+                json_t *o = json_pack("{s:s}", "name", json_str(x, "name"));
                 if (path)
                         json_object_set_new(o, "path", json_string(path));
                 if (json_object_get(vf, "default"))
@@ -612,11 +600,11 @@ static json_t *resolve_pod(Ctx *c, json_t *tmpl, json_t *node, char *msg, size_t
                 json_array_append_new(json_object_get(outs, "parameters"), o);
         }
         json_array_foreach(json_object_get(json_object_get(tmpl, "outputs"), "artifacts"), i, x) {
-                if (!str(x, "path"))
+                if (!json_str(x, "path"))
                         continue;
-                char *path = expand(&s, str(x, "path"), err, sizeof err);
+                char *path = expand(&s, json_str(x, "path"), err, sizeof err);
                 json_array_append_new(json_object_get(outs, "artifacts"),
-                                      json_pack("{s:s, s:s, s:b}", "name", str(x, "name"), "path", path ?: "",
+                                      json_pack("{s:s, s:s, s:b}", "name", json_str(x, "name"), "path", path ?: "",
                                                 "optional", json_is_true(json_object_get(x, "optional"))));
                 free(path);
         }
@@ -658,7 +646,7 @@ static void pod_begin(Ctx *c, json_t *node, json_t *tmpl) {
         size_t i;
         json_array_foreach(json_object_get(json_object_get(resolved, "inputs"), "artifacts"), i, a) {
                 char dig[80];
-                if (c->env->artifact_digest && c->env->artifact_digest(c->env->userdata, str(a, "hostPath"), dig, sizeof dig))
+                if (c->env->artifact_digest && c->env->artifact_digest(c->env->userdata, json_str(a, "hostPath"), dig, sizeof dig))
                         json_object_set_new(a, "sha256", json_string(dig));
         }
         if (cache_enabled(c, tmpl)) {
@@ -724,12 +712,12 @@ static int pod_may_start(Ctx *c, json_t *node, char *msg, size_t size) {
 static void pod_start(Ctx *c, json_t *node) {
         char unit[400], dir[600];
         json_int_t run = json_integer_value(json_object_get(c->status, "sdflowRun"));
-        snprintf(unit, sizeof unit, "sdflowwf_%s_%s_%lld.service", c->ns, str(node, "id"), (long long) run);
+        snprintf(unit, sizeof unit, "sdflowwf_%s_%s_%lld.service", c->ns, json_str(node, "id"), (long long) run);
         node_dir(c, node, dir, sizeof dir);
         json_object_set_new(node, "sdflowUnit", json_string(unit));
         json_object_set_new(node, "sdflowDir", json_string(dir));
         set_phase(c, node, "Running", NULL);
-        json_array_append_new(c->starts, json_string(str(node, "id")));
+        json_array_append_new(c->starts, json_string(json_str(node, "id")));
         c->running++;
         for (unsigned k = 0; k < c->n_par; k++)
                 c->par[k].running++;
@@ -746,7 +734,7 @@ static unsigned running_below(Ctx *c, json_t *node, int depth) {
                 json_t *ch = json_object_get(c->nodes, json_string_value(id));
                 if (!ch)
                         continue;
-                if (str(ch, "sdflowUnit") && !phase_done(node_phase(ch)))
+                if (json_str(ch, "sdflowUnit") && !phase_node_done(node_phase(ch)))
                         n++;
                 n += running_below(c, ch, depth + 1);
         }
@@ -765,18 +753,18 @@ static void collect_outputs(Ctx *c, json_t *tmpl, json_t *node, Scope *s) {
         size_t i;
         char err[256];
         json_array_foreach(json_object_get(json_object_get(tmpl, "outputs"), "parameters"), i, p) {
-                const char *from = str(json_object_get(p, "valueFrom"), "parameter");
+                const char *from = json_str(json_object_get(p, "valueFrom"), "parameter");
                 char *v = from ? expand(s, from, err, sizeof err) : NULL;
                 if (v)
                         json_array_append_new(json_object_get(outs, "parameters"),
-                                              json_pack("{s:s, s:s}", "name", str(p, "name"), "value", v));
+                                              json_pack("{s:s, s:s}", "name", json_str(p, "name"), "value", v));
                 free(v);
         }
         json_array_foreach(json_object_get(json_object_get(tmpl, "outputs"), "artifacts"), i, p) {
-                char *v = str(p, "from") ? expand(s, str(p, "from"), err, sizeof err) : NULL;
+                char *v = json_str(p, "from") ? expand(s, json_str(p, "from"), err, sizeof err) : NULL;
                 if (v)
                         json_array_append_new(json_object_get(outs, "artifacts"),
-                                              json_pack("{s:s, s:s}", "name", str(p, "name"), "hostPath", v));
+                                              json_pack("{s:s, s:s}", "name", json_str(p, "name"), "hostPath", v));
                 free(v);
         }
         json_object_set_new(node, "outputs", outs);
@@ -806,8 +794,8 @@ static int call_items(Scope *s, json_t *call, json_t **ret, char *msg, size_t si
                 return 0;
         }
         char err[256];
-        if (str(call, "withParam")) {
-                char *v = expand(s, str(call, "withParam"), err, sizeof err);
+        if (json_str(call, "withParam")) {
+                char *v = expand(s, json_str(call, "withParam"), err, sizeof err);
                 if (!v) {
                         snprintf(msg, size, "withParam: %s", err);
                         return -EINVAL;
@@ -856,7 +844,7 @@ static int call_items(Scope *s, json_t *call, json_t **ret, char *msg, size_t si
                         return -EINVAL;
                 }
                 json_t *list = json_array();
-                const char *fmt = str(seq, "format");
+                const char *fmt = json_str(seq, "format");
                 for (long long i = 0; i < n; i++) {
                         long long v = end >= start ? start + i : start - i;
                         char b[64];
@@ -886,13 +874,13 @@ static void item_label(json_t *item, size_t i, char *buf, size_t size) {
 static json_t *skipped_by_when(Ctx *c, json_t *call, Scope *s, const char *node_name, const char *display,
                                const char *boundary) {
         char msg[512], err[256];
-        if (!str(call, "when"))
+        if (!json_str(call, "when"))
                 return NULL;
-        _cleanup_free_ char *w = expand(s, str(call, "when"), err, sizeof err);
+        _cleanup_free_ char *w = expand(s, json_str(call, "when"), err, sizeof err);
         int r = w ? when_eval(w, err, sizeof err) : -EINVAL;
         if (r > 0)
                 return NULL;
-        json_t *node = new_node(c, node_name, display, "Skipped", str(call, "template"), boundary);
+        json_t *node = new_node(c, node_name, display, "Skipped", json_str(call, "template"), boundary);
         if (r == 0)
                 snprintf(msg, sizeof msg, "when '%.200s' evaluated false", w);
         else
@@ -906,10 +894,10 @@ static json_t *skipped_by_when(Ctx *c, json_t *call, Scope *s, const char *node_
 static json_t *run_call(Ctx *c, json_t *call, const char *node_name, const char *display, const char *boundary,
                         Scope *s) {
         json_t *node = get_node(c, node_name);
-        if (node && phase_done(node_phase(node)))
+        if (node && phase_node_done(node_phase(node)))
                 return node;
         char msg[512];
-        const char *tname = str(call, "template");
+        const char *tname = json_str(call, "template");
         bool expanded = json_object_get(call, "withItems") || json_object_get(call, "withParam") ||
                         json_object_get(call, "withSequence");
         /* when (of a loop: for each item, below, as Argo evaluates it) */
@@ -964,28 +952,28 @@ static json_t *run_call(Ctx *c, json_t *call, const char *node_name, const char 
                 item_vars(is.vars, item);
                 json_t *child = get_node(c, child_name);
                 if (!child)
-                        child = skipped_by_when(c, call, &is, child_name, child_display, str(node, "id"));
+                        child = skipped_by_when(c, call, &is, child_name, child_display, json_str(node, "id"));
                 if (!child) {
                         json_t *args = expand_args(&is, call, msg, sizeof msg);
                         if (!args) {
-                                child = new_node(c, child_name, child_display, "Pod", tname, str(node, "id"));
+                                child = new_node(c, child_name, child_display, "Pod", tname, json_str(node, "id"));
                                 set_phase(c, child, "Error", msg);
                         } else {
-                                child = execute(c, child_name, child_display, tname, args, str(node, "id"), false);
+                                child = execute(c, child_name, child_display, tname, args, json_str(node, "id"), false);
                                 json_decref(args);
                         }
-                } else if (!phase_done(node_phase(child))) {
+                } else if (!phase_node_done(node_phase(child))) {
                         json_t *args = expand_args(&is, call, msg, sizeof msg);
                         if (args)
-                                child = execute(c, child_name, child_display, tname, args, str(node, "id"), false);
+                                child = execute(c, child_name, child_display, tname, args, json_str(node, "id"), false);
                         json_decref(args);
                 }
                 json_decref(is.vars);
                 if (child) {
                         add_child(c, node, child);
-                        if (phase_done(node_phase(child)))
+                        if (phase_node_done(node_phase(child)))
                                 n_done++;
-                        if (phase_bad(node_phase(child)))
+                        if (phase_failed(node_phase(child)))
                                 n_bad++;
                 }
         }
@@ -1003,7 +991,7 @@ static json_t *run_call(Ctx *c, json_t *call, const char *node_name, const char 
 static bool passes(json_t *call, json_t *node) {
         const char *p = node_phase(node);
         json_t *co = json_object_get(call, "continueOn");
-        if (!phase_bad(p))
+        if (!phase_failed(p))
                 return true;
         if (strcmp(p, "Failed") == 0 && json_is_true(json_object_get(co, "failed")))
                 return true;
@@ -1032,7 +1020,7 @@ static int eval_depends(Ctx *c, const char *dag_name, const char *expr, char *er
                                 *dot = '\0';
                         _cleanup_free_ char *nn = joinf("%s.%s", dag_name, word);
                         json_t *n = nn ? get_node(c, nn) : NULL;
-                        if (!n || !phase_done(node_phase(n)))
+                        if (!n || !phase_node_done(node_phase(n)))
                                 return -EAGAIN;
                         const char *ph = node_phase(n);
                         bool v;
@@ -1057,7 +1045,7 @@ static int eval_depends(Ctx *c, const char *dag_name, const char *expr, char *er
                                 json_array_foreach(json_object_get(n, "children"), i, id) {
                                         const char *cp = node_phase(json_object_get(c->nodes, json_string_value(id)));
                                         any = any || (cp && strcmp(cp, "Succeeded") == 0);
-                                        all = all && cp && phase_bad(cp);
+                                        all = all && cp && phase_failed(cp);
                                 }
                                 v = what[1] == 'n' ? any : all;
                         } else {
@@ -1076,7 +1064,7 @@ static json_t *find_task(json_t *dag, const char *name) {
         json_t *t;
         size_t i;
         json_array_foreach(json_object_get(dag, "tasks"), i, t)
-                if (strcmp(str(t, "name"), name) == 0)
+                if (strcmp(json_str(t, "name"), name) == 0)
                         return t;
         return NULL;
 }
@@ -1087,7 +1075,7 @@ static void task_deps(json_t *task, json_t *set) {
         size_t i;
         json_array_foreach(json_object_get(task, "dependencies"), i, d)
                 json_object_set_new(set, json_string_value(d), json_true());
-        const char *p = str(task, "depends");
+        const char *p = json_str(task, "depends");
         while (p && *p) {
                 if (isalnum((unsigned char) *p) || *p == '_' || *p == '-') {
                         const char *start = p;
@@ -1120,7 +1108,7 @@ static json_t *dag_tasks(json_t *dag, const char *target) {
         while (grew) {
                 grew = false;
                 json_array_foreach(all, i, t)
-                        if (json_object_get(want, str(t, "name"))) {
+                        if (json_object_get(want, json_str(t, "name"))) {
                                 size_t before = json_object_size(want);
                                 task_deps(t, want);
                                 grew = grew || json_object_size(want) != before;
@@ -1128,7 +1116,7 @@ static json_t *dag_tasks(json_t *dag, const char *target) {
         }
         json_t *out = json_array();
         json_array_foreach(all, i, t)
-                if (json_object_get(want, str(t, "name")))
+                if (json_object_get(want, json_str(t, "name")))
                         json_array_append(out, t);
         json_decref(want);
         return out;
@@ -1140,14 +1128,14 @@ static json_t *dag_tasks(json_t *dag, const char *target) {
  * not hidden by the tasks after it being omitted.  memo: name -> phase. */
 static const char *branch_phase(Ctx *c, json_t *dag, const char *dag_name, json_t *task, json_t *memo,
                                 unsigned depth) {
-        const char *tname = str(task, "name");
+        const char *tname = json_str(task, "name");
         json_t *m = json_object_get(memo, tname);
         if (m)
                 return json_string_value(m);
         _cleanup_free_ char *nn = joinf("%s.%s", dag_name, tname);
         json_t *tn = nn ? get_node(c, nn) : NULL;
         const char *ph = tn ? node_phase(tn) : NULL, *out = "Succeeded";
-        if (ph && (strcmp(ph, "Succeeded") == 0 || phase_bad(ph)))
+        if (ph && (strcmp(ph, "Succeeded") == 0 || phase_failed(ph)))
                 out = ph;
         else if (depth < 4 * WF_MAX_NODES) {
                 json_t *deps = json_object(), *v;
@@ -1156,7 +1144,7 @@ static const char *branch_phase(Ctx *c, json_t *dag, const char *dag_name, json_
                 json_object_foreach(deps, dname, v) {
                         json_t *dt = find_task(dag, dname);
                         const char *dp = dt ? branch_phase(c, dag, dag_name, dt, memo, depth + 1) : "Succeeded";
-                        if (phase_bad(dp) && !phase_bad(out))
+                        if (phase_failed(dp) && !phase_failed(out))
                                 out = dp;
                 }
                 json_decref(deps);
@@ -1189,16 +1177,16 @@ static bool is_depended_on(json_t *tasks, const char *name) {
  * for them, so failFast changes nothing here. */
 static void execute_dag(Ctx *c, json_t *node, json_t *tmpl) {
         json_t *dag = json_object_get(tmpl, "dag"), *task;
-        const char *name = str(node, "name");
+        const char *name = json_str(node, "name");
         Scope s = { .c = c, .vars = input_vars(tmpl, node), .dag = name, .keep = json_array() };
         char terr[256];
-        _cleanup_free_ char *target = str(dag, "target") ? expand(&s, str(dag, "target"), terr, sizeof terr) : NULL;
+        _cleanup_free_ char *target = json_str(dag, "target") ? expand(&s, json_str(dag, "target"), terr, sizeof terr) : NULL;
         json_t *tasks = dag_tasks(dag, target);
         size_t i, n = json_array_size(tasks), n_done = 0;
         char err[256];
 
         json_array_foreach(tasks, i, task) {
-                const char *tname = str(task, "name");
+                const char *tname = json_str(task, "name");
                 _cleanup_free_ char *nn = joinf("%s.%s", name, tname);
                 if (!nn)
                         continue;
@@ -1208,8 +1196,8 @@ static void execute_dag(Ctx *c, json_t *node, json_t *tmpl) {
                                 continue;
                         /* Dependencies. */
                         int ok = 1;
-                        if (str(task, "depends")) {
-                                ok = eval_depends(c, name, str(task, "depends"), err, sizeof err);
+                        if (json_str(task, "depends")) {
+                                ok = eval_depends(c, name, json_str(task, "depends"), err, sizeof err);
                                 if (ok == -EAGAIN)
                                         continue;
                         } else {
@@ -1218,21 +1206,21 @@ static void execute_dag(Ctx *c, json_t *node, json_t *tmpl) {
                                 json_array_foreach(json_object_get(task, "dependencies"), k, d) {
                                         _cleanup_free_ char *dn = joinf("%s.%s", name, json_string_value(d));
                                         json_t *dnode = dn ? get_node(c, dn) : NULL;
-                                        if (!dnode || !phase_done(node_phase(dnode))) {
+                                        if (!dnode || !phase_node_done(node_phase(dnode))) {
                                                 ok = -EAGAIN;
                                                 break;
                                         }
                                         const char *ph = node_phase(dnode);
                                         json_t *dt = find_task(dag, json_string_value(d));
                                         if (!(strcmp(ph, "Succeeded") == 0 || strcmp(ph, "Skipped") == 0 ||
-                                              (dt && phase_bad(ph) && passes(dt, dnode))))
+                                              (dt && phase_failed(ph) && passes(dt, dnode))))
                                                 ok = 0;
                                 }
                                 if (ok == -EAGAIN)
                                         continue;
                         }
                         if (ok <= 0) {
-                                tn = new_node(c, nn, tname, "Skipped", str(task, "template"), str(node, "id"));
+                                tn = new_node(c, nn, tname, "Skipped", json_str(task, "template"), json_str(node, "id"));
                                 if (ok == 0)
                                         set_phase(c, tn, "Omitted", "omitted: depends condition not met");
                                 else
@@ -1242,11 +1230,11 @@ static void execute_dag(Ctx *c, json_t *node, json_t *tmpl) {
                                 continue;
                         }
                 }
-                tn = run_call(c, task, nn, tname, str(node, "id"), &s);
+                tn = run_call(c, task, nn, tname, json_str(node, "id"), &s);
                 if (!tn)
                         continue;
                 add_child(c, node, tn);
-                if (phase_done(node_phase(tn)))
+                if (phase_node_done(node_phase(tn)))
                         n_done++;
         }
         if (strcmp(node_phase(node), "Pending") == 0)
@@ -1256,9 +1244,9 @@ static void execute_dag(Ctx *c, json_t *node, json_t *tmpl) {
         if (!done && c->stopping) {
                 done = true;
                 json_array_foreach(tasks, i, task) {
-                        _cleanup_free_ char *nn = joinf("%s.%s", name, str(task, "name"));
+                        _cleanup_free_ char *nn = joinf("%s.%s", name, json_str(task, "name"));
                         json_t *tn = nn ? get_node(c, nn) : NULL;
-                        if (tn && !phase_done(node_phase(tn)))
+                        if (tn && !phase_node_done(node_phase(tn)))
                                 done = false;
                 }
         }
@@ -1266,13 +1254,13 @@ static void execute_dag(Ctx *c, json_t *node, json_t *tmpl) {
                 const char *bad = NULL, *bad_task = NULL;
                 json_t *memo = json_object();
                 json_array_foreach(tasks, i, task) {
-                        const char *tname = str(task, "name");
+                        const char *tname = json_str(task, "name");
                         if (!target && is_depended_on(tasks, tname))
                                 continue; /* not a target task */
                         const char *bp = branch_phase(c, dag, name, task, memo, 0);
                         _cleanup_free_ char *nn = joinf("%s.%s", name, tname);
                         json_t *tn = nn ? get_node(c, nn) : NULL;
-                        if (phase_bad(bp) && !(tn && phase_bad(node_phase(tn)) && passes(task, tn)) && !bad) {
+                        if (phase_failed(bp) && !(tn && phase_failed(node_phase(tn)) && passes(task, tn)) && !bad) {
                                 bad = bp;
                                 bad_task = tname;
                         }
@@ -1295,7 +1283,7 @@ static void execute_dag(Ctx *c, json_t *node, json_t *tmpl) {
 }
 
 static void execute_steps(Ctx *c, json_t *node, json_t *tmpl) {
-        const char *name = str(node, "name");
+        const char *name = json_str(node, "name");
         Scope s = { .c = c, .vars = input_vars(tmpl, node), .steps = json_object(), .keep = json_array() };
         json_t *group;
         size_t g, n_groups = json_array_size(json_object_get(tmpl, "steps"));
@@ -1317,7 +1305,7 @@ static void execute_steps(Ctx *c, json_t *node, json_t *tmpl) {
                                 stopped = true;
                                 break;
                         }
-                        gn = new_node(c, gname, gdisplay, "StepGroup", NULL, str(node, "id"));
+                        gn = new_node(c, gname, gdisplay, "StepGroup", NULL, json_str(node, "id"));
                         set_phase(c, gn, "Running", NULL);
                 }
                 add_child(c, node, gn);
@@ -1325,12 +1313,12 @@ static void execute_steps(Ctx *c, json_t *node, json_t *tmpl) {
                 size_t i, n_done = 0;
                 bool gfailed = false;
                 json_array_foreach(group, i, step) {
-                        _cleanup_free_ char *sn = joinf("%s.%s", gname, str(step, "name"));
-                        json_t *stn = sn ? run_call(c, step, sn, str(step, "name"), str(gn, "id"), &s) : NULL;
+                        _cleanup_free_ char *sn = joinf("%s.%s", gname, json_str(step, "name"));
+                        json_t *stn = sn ? run_call(c, step, sn, json_str(step, "name"), json_str(gn, "id"), &s) : NULL;
                         if (!stn)
                                 continue;
                         add_child(c, gn, stn);
-                        if (phase_done(node_phase(stn))) {
+                        if (phase_node_done(node_phase(stn))) {
                                 n_done++;
                                 if (!passes(step, stn))
                                         gfailed = true;
@@ -1338,9 +1326,9 @@ static void execute_steps(Ctx *c, json_t *node, json_t *tmpl) {
                 }
                 /* This group's steps are visible to the next groups. */
                 json_array_foreach(group, i, step) {
-                        _cleanup_free_ char *sn = joinf("%s.%s", gname, str(step, "name"));
+                        _cleanup_free_ char *sn = joinf("%s.%s", gname, json_str(step, "name"));
                         if (sn)
-                                json_object_set_new(s.steps, str(step, "name"), json_string(sn));
+                                json_object_set_new(s.steps, json_str(step, "name"), json_string(sn));
                 }
                 if (n_done < json_array_size(group)) {
                         all_done = false;
@@ -1377,7 +1365,7 @@ static void execute_suspend(Ctx *c, json_t *node, json_t *tmpl) {
                 return;
         }
         int64_t d = parse_duration(json_object_get(json_object_get(tmpl, "suspend"), "duration"));
-        uint64_t start = parse_time(str(node, "startedAt"));
+        uint64_t start = parse_time(json_str(node, "startedAt"));
         if (d >= 0 && json_object_get(json_object_get(tmpl, "suspend"), "duration")) {
                 if (c->now_sec >= start + (uint64_t) d) {
                         set_phase(c, node, "Succeeded", NULL);
@@ -1396,7 +1384,7 @@ static bool may_retry(json_t *rs, json_t *last, size_t attempts) {
                                                 : -1; /* no limit given: Argo retries without end */
         if (limit >= 0 && attempts > (size_t) limit)
                 return false;
-        const char *pol = str(rs, "retryPolicy") ?: "OnFailure";
+        const char *pol = json_str(rs, "retryPolicy") ?: "OnFailure";
         const char *ph = node_phase(last);
         if (strcmp(pol, "Always") == 0)
                 return true;
@@ -1415,7 +1403,7 @@ static json_t *execute_template(Ctx *c, const char *node_name, const char *displ
 static json_t *execute(Ctx *c, const char *node_name, const char *display, const char *tmpl_name, json_t *args,
                        const char *boundary, bool in_retry) {
         json_t *node = get_node(c, node_name);
-        if (node && phase_done(node_phase(node)))
+        if (node && phase_node_done(node_phase(node)))
                 return node;
         const char *why = c->depth >= WF_MAX_DEPTH            ? "Maximum recursion depth exceeded: templates nest at most "
                                                                 "100 deep (Argo's limit)"
@@ -1450,7 +1438,7 @@ static json_t *execute_template(Ctx *c, const char *node_name, const char *displ
                 json_t *ch = json_object_get(node, "children");
                 size_t n = json_array_size(ch);
                 json_t *last = n ? json_object_get(c->nodes, json_string_value(json_array_get(ch, n - 1))) : NULL;
-                if (last && phase_done(node_phase(last))) {
+                if (last && phase_node_done(node_phase(last))) {
                         if (strcmp(node_phase(last), "Succeeded") == 0) {
                                 json_object_set(node, "outputs", json_object_get(last, "outputs"));
                                 set_phase(c, node, "Succeeded", NULL);
@@ -1458,7 +1446,7 @@ static json_t *execute_template(Ctx *c, const char *node_name, const char *displ
                         }
                         if (c->stopping || !may_retry(rs, last, n)) {
                                 json_object_set(node, "outputs", json_object_get(last, "outputs"));
-                                snprintf(msg, sizeof msg, "%s (after %zu attempt%s)", str(last, "message") ?: "failed", n,
+                                snprintf(msg, sizeof msg, "%s (after %zu attempt%s)", json_str(last, "message") ?: "failed", n,
                                          n == 1 ? "" : "s");
                                 set_phase(c, node, node_phase(last), msg);
                                 return node;
@@ -1474,9 +1462,9 @@ static json_t *execute_template(Ctx *c, const char *node_name, const char *displ
                                                                       : 1;
                                 for (size_t k = 1; k < n; k++)
                                         f *= factor;
-                                uint64_t at = parse_time(str(last, "finishedAt")) + (uint64_t) (dur * f);
+                                uint64_t at = parse_time(json_str(last, "finishedAt")) + (uint64_t) (dur * f);
                                 int64_t maxd = parse_duration(json_object_get(bo, "maxDuration"));
-                                if (maxd > 0 && at > parse_time(str(node, "startedAt")) + (uint64_t) maxd) {
+                                if (maxd > 0 && at > parse_time(json_str(node, "startedAt")) + (uint64_t) maxd) {
                                         set_phase(c, node, node_phase(last), "retries exceeded the backoff's maxDuration");
                                         return node;
                                 }
@@ -1503,10 +1491,10 @@ static json_t *execute_template(Ctx *c, const char *node_name, const char *displ
                         c->attempt = -1;
                         add_child(c, node, last);
                 } else
-                        execute(c, str(last, "name"), str(last, "displayName"), tmpl_name, args, boundary, true);
+                        execute(c, json_str(last, "name"), json_str(last, "displayName"), tmpl_name, args, boundary, true);
                 if (strcmp(node_phase(node), "Pending") == 0)
                         set_phase(c, node, "Running", NULL);
-                if (phase_done(node_phase(last)))
+                if (phase_node_done(node_phase(last)))
                         return execute(c, node_name, display, tmpl_name, args, boundary, false);
                 return node;
         }
@@ -1526,12 +1514,12 @@ static json_t *execute_template(Ctx *c, const char *node_name, const char *displ
                                 return node;
                         }
                         pod_begin(c, node, tmpl);
-                        if (phase_done(node_phase(node)))
+                        if (phase_node_done(node_phase(node)))
                                 return node;
                 }
         }
         if (strcmp(type, "Pod") == 0) {
-                if (!str(node, "sdflowUnit")) {
+                if (!json_str(node, "sdflowUnit")) {
                         int may = c->stopping ? 0 : pod_may_start(c, node, msg, sizeof msg);
                         if (c->stopping)
                                 set_phase(c, node, "Failed", "stopped before it started");
@@ -1571,34 +1559,34 @@ static void make_wfvars(Ctx *c) {
         size_t i;
         var_set(v, "workflow.name", c->name);
         var_set(v, "workflow.namespace", c->ns);
-        var_set(v, "workflow.uid", str(json_object_get(c->wf, "metadata"), "uid") ?: "");
-        var_set(v, "workflow.creationTimestamp", str(json_object_get(c->wf, "metadata"), "creationTimestamp") ?: "");
+        var_set(v, "workflow.uid", json_str(json_object_get(c->wf, "metadata"), "uid") ?: "");
+        var_set(v, "workflow.creationTimestamp", json_str(json_object_get(c->wf, "metadata"), "creationTimestamp") ?: "");
         json_array_foreach(json_object_get(json_object_get(c->spec, "arguments"), "parameters"), i, p) {
                 char name[300];
-                snprintf(name, sizeof name, "workflow.parameters.%s", str(p, "name"));
+                snprintf(name, sizeof name, "workflow.parameters.%s", json_str(p, "name"));
                 char *t = value_text(json_object_get(p, "value") ?: json_object_get(p, "default"));
                 var_set(v, name, t ?: "");
                 free(t);
         }
-        const char *st = str(c->status, "sdflowExitStatus");
+        const char *st = json_str(c->status, "sdflowExitStatus");
         if (st)
                 var_set(v, "workflow.status", st);
-        var_set(v, "workflow.mainEntrypoint", str(c->spec, "entrypoint") ?: "");
+        var_set(v, "workflow.mainEntrypoint", json_str(c->spec, "entrypoint") ?: "");
         char buf[64];
         var_set(v, "workflow.serviceAccountName", c->env->service_account ?: "");
-        uint64_t started = parse_time(str(c->status, "startedAt"));
+        uint64_t started = parse_time(json_str(c->status, "startedAt"));
         snprintf(buf, sizeof buf, "%llu", (unsigned long long) (started && c->now_sec > started ? c->now_sec - started : 0));
         var_set(v, "workflow.duration", buf);
         /* workflow.failures: the failed steps, as Argo lists them for exit handlers. */
         json_t *fails = json_array(), *n;
         const char *id;
         json_object_foreach(c->nodes, id, n)
-                if (phase_bad(node_phase(n)) && strcmp(str(n, "type") ?: "", "Pod") == 0)
+                if (phase_failed(node_phase(n)) && strcmp(json_str(n, "type") ?: "", "Pod") == 0)
                         json_array_append_new(fails, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "displayName",
-                                                               str(n, "displayName") ?: "", "message",
-                                                               str(n, "message") ?: "", "templateName",
-                                                               str(n, "templateName") ?: "", "phase", node_phase(n),
-                                                               "podName", id, "finishedAt", str(n, "finishedAt") ?: ""));
+                                                               json_str(n, "displayName") ?: "", "message",
+                                                               json_str(n, "message") ?: "", "templateName",
+                                                               json_str(n, "templateName") ?: "", "phase", node_phase(n),
+                                                               "podName", id, "finishedAt", json_str(n, "finishedAt") ?: ""));
         char *ft = json_dumps(fails, JSON_COMPACT);
         var_set(v, "workflow.failures", ft ?: "[]");
         free(ft);
@@ -1611,7 +1599,7 @@ static void count_running(Ctx *c) {
         json_t *n;
         c->running = 0;
         json_object_foreach(c->nodes, id, n)
-                if (str(n, "sdflowUnit") && !phase_done(node_phase(n)))
+                if (json_str(n, "sdflowUnit") && !phase_node_done(node_phase(n)))
                         c->running++;
 }
 
@@ -1621,9 +1609,9 @@ static json_t *failed_leaf(Ctx *c) {
         json_t *best = NULL, *n;
         const char *id;
         json_object_foreach(c->nodes, id, n) {
-                if (!phase_bad(node_phase(n)) || json_array_size(json_object_get(n, "children")) > 0)
+                if (!phase_failed(node_phase(n)) || json_array_size(json_object_get(n, "children")) > 0)
                         continue;
-                if (!best || strcmp(str(n, "finishedAt") ?: "", str(best, "finishedAt") ?: "") < 0)
+                if (!best || strcmp(json_str(n, "finishedAt") ?: "", json_str(best, "finishedAt") ?: "") < 0)
                         best = n;
         }
         return best;
@@ -1631,10 +1619,10 @@ static json_t *failed_leaf(Ctx *c) {
 
 /* Walks the workflow once. */
 static void operate(Ctx *c) {
-        const char *wphase = str(c->status, "phase");
-        if (phase_done(wphase))
+        const char *wphase = json_str(c->status, "phase");
+        if (phase_node_done(wphase))
                 return;
-        c->stopping = str(c->status, "sdflowShutdown") != NULL;
+        c->stopping = json_str(c->status, "sdflowShutdown") != NULL;
         /* A copy: defaults are filled in below, not into the spec. */
         json_t *params = json_object_get(json_object_get(c->spec, "arguments"), "parameters");
         json_t *root_args = json_pack("{s:o, s:[]}", "parameters", params ? json_deep_copy(params) : json_array(),
@@ -1647,7 +1635,7 @@ static void operate(Ctx *c) {
                         json_object_set(p, "value", json_object_get(p, "default"));
         /* Deadline of the whole workflow. */
         json_t *ads = json_object_get(c->spec, "activeDeadlineSeconds");
-        uint64_t started = parse_time(str(c->status, "startedAt"));
+        uint64_t started = parse_time(json_str(c->status, "startedAt"));
         if (json_is_integer(ads) && !c->stopping) {
                 uint64_t end = started + (uint64_t) json_integer_value(ads);
                 if (c->now_sec >= end) {
@@ -1661,17 +1649,17 @@ static void operate(Ctx *c) {
                 json_decref(root_args);
                 return;
         }
-        json_t *root = execute(c, c->name, c->name, str(c->spec, "entrypoint"), root_args, NULL, false);
+        json_t *root = execute(c, c->name, c->name, json_str(c->spec, "entrypoint"), root_args, NULL, false);
         json_decref(root_args);
         const char *rphase = node_phase(root);
-        if (!phase_done(rphase))
+        if (!phase_node_done(rphase))
                 return;
         /* The exit handler, with workflow.status; not after terminate. */
-        const char *on_exit = str(c->spec, "onExit");
-        const char *shutdown = str(c->status, "sdflowShutdown");
-        const char *final = strcmp(rphase, "Succeeded") == 0 ? "Succeeded" : phase_bad(rphase) ? rphase : "Failed";
+        const char *on_exit = json_str(c->spec, "onExit");
+        const char *shutdown = json_str(c->status, "sdflowShutdown");
+        const char *final = strcmp(rphase, "Succeeded") == 0 ? "Succeeded" : phase_failed(rphase) ? rphase : "Failed";
         if (on_exit && !(shutdown && strcmp(shutdown, "Terminate") == 0)) {
-                if (!str(c->status, "sdflowExitStatus")) {
+                if (!json_str(c->status, "sdflowExitStatus")) {
                         json_object_set_new(c->status, "sdflowExitStatus", json_string(final));
                         var_set(c->wfvars, "workflow.status", final);
                 }
@@ -1683,21 +1671,21 @@ static void operate(Ctx *c) {
                 json_t *ex = execute(c, en, en, on_exit, args, NULL, false);
                 json_decref(args);
                 c->stopping = was_stopping;
-                if (!phase_done(node_phase(ex)))
+                if (!phase_node_done(node_phase(ex)))
                         return;
-                if (phase_bad(node_phase(ex)) && strcmp(final, "Succeeded") == 0)
+                if (phase_failed(node_phase(ex)) && strcmp(final, "Succeeded") == 0)
                         final = "Failed";
         }
         json_object_set_new(c->status, "phase", json_string(final));
         json_object_set_new(c->status, "finishedAt", json_string(c->now));
-        if (!str(c->status, "message") && strcmp(final, "Succeeded") != 0) {
+        if (!json_str(c->status, "message") && strcmp(final, "Succeeded") != 0) {
                 /* "child failed" says little: name the step that did, and why. */
                 json_t *leaf = failed_leaf(c);
-                if (leaf && str(leaf, "message"))
-                        json_object_set_new(c->status, "message", json_sprintf("%s: %s", str(leaf, "displayName"),
-                                                                               str(leaf, "message")));
+                if (leaf && json_str(leaf, "message"))
+                        json_object_set_new(c->status, "message", json_sprintf("%s: %s", json_str(leaf, "displayName"),
+                                                                               json_str(leaf, "message")));
                 else
-                        json_object_set_new(c->status, "message", json_string(str(root, "message") ?: "failed"));
+                        json_object_set_new(c->status, "message", json_string(json_str(root, "message") ?: "failed"));
         }
 }
 
@@ -1706,14 +1694,13 @@ static void set_progress(Ctx *c) {
         const char *id;
         json_t *n;
         json_object_foreach(c->nodes, id, n)
-                if (strcmp(str(n, "type") ?: "", "Pod") == 0) {
+                if (strcmp(json_str(n, "type") ?: "", "Pod") == 0) {
                         pods++;
-                        if (phase_done(node_phase(n)))
+                        if (phase_node_done(node_phase(n)))
                                 done++;
                 }
         json_object_set_new(c->status, "progress", json_sprintf("%zu/%zu", done, pods));
 }
-
 
 /* ---- a pass ---------------------------------------------------------------------------- */
 
@@ -1760,7 +1747,7 @@ void wf_operate(json_t *wf, const WfEnv *env, uint64_t now, json_t *starts, uint
         ctx_init(&c, env, wf, now);
         c.starts = starts;
         count_running(&c);
-        if (!str(c.status, "phase")) {
+        if (!json_str(c.status, "phase")) {
                 json_object_set_new(c.status, "phase", json_string("Running"));
                 json_object_set_new(c.status, "startedAt", json_string(c.now));
                 /* workflow.* that depend on the start */
@@ -1784,14 +1771,6 @@ void wf_set_phase(json_t *node, const char *phase, const char *msg, uint64_t now
         Ctx c = {};
         format_time(now, c.now, sizeof c.now);
         set_phase(&c, node, phase, msg);
-}
-
-bool wf_phase_done(const char *phase) {
-        return phase_done(phase);
-}
-
-bool wf_phase_bad(const char *phase) {
-        return phase_bad(phase);
 }
 
 int64_t wf_parse_duration(json_t *v) {

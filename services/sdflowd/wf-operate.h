@@ -49,8 +49,6 @@ void wf_operate(json_t *wf, const WfEnv *env, uint64_t now, json_t *starts, uint
 /* Settles node: phase, message (NULL: none), finishedAt. */
 void wf_set_phase(json_t *node, const char *phase, const char *msg, uint64_t now);
 
-bool wf_phase_done(const char *phase);
-bool wf_phase_bad(const char *phase);
 /* A Go duration ("1m30s", "2h", "500ms") or a number of seconds; -1 if malformed. */
 int64_t wf_parse_duration(json_t *v);
 /* A JSON value as Argo substitutes it: a string as it is, the rest as JSON. */

@@ -24,6 +24,8 @@
 #include "when.h"
 #include "wf-operate.h"
 #include "workflow.h"
+#include "jsonutil.h"
+#include "phase.h"
 
 #define ARTIFACTS_BASE WF_ARTIFACTS_BASE
 #define STEP_BINARY "/usr/lib/sdflow/sdflow-step"
@@ -51,13 +53,8 @@ struct Engine {
         unsigned in_flight;
 };
 
-
-static const char *str(json_t *o, const char *k) {
-        return json_string_value(json_object_get(o, k));
-}
-
 static const char *node_phase(json_t *n) {
-        return str(n, "phase");
+        return json_str(n, "phase");
 }
 
 /* Reads what a finished step left and settles its node. */
@@ -84,7 +81,7 @@ static int node_read(const char *dir, const char *name, char *buf, size_t size, 
 static void pod_finish(Engine *e, json_t *wf, json_t *node, const char *sd_result, int sd_status) {
         json_t *wst = json_object_get(wf, "status");
         char path[700], buf[VALUE_MAX + 1], msg[600] = "", small[32];
-        const char *dir = str(node, "sdflowDir");
+        const char *dir = json_str(node, "sdflowDir");
         json_t *step = json_object_get(node, "sdflowStep");
         int code = -1;
         size_t n;
@@ -99,8 +96,8 @@ static void pod_finish(Engine *e, json_t *wf, json_t *node, const char *sd_resul
         size_t i;
         json_array_foreach(json_object_get(json_object_get(step, "outputs"), "parameters"), i, p) {
                 json_t *v = NULL;
-                if (str(p, "path")) {
-                        snprintf(path, sizeof path, "parameters/%s", str(p, "name"));
+                if (json_str(p, "path")) {
+                        snprintf(path, sizeof path, "parameters/%s", json_str(p, "name"));
                         int r = node_read(dir, path, buf, sizeof buf, &n);
                         if (r == 0) {
                                 /* Argo trims the file's trailing whitespace. */
@@ -110,7 +107,7 @@ static void pod_finish(Engine *e, json_t *wf, json_t *node, const char *sd_resul
                         } else if ((r == -ELOOP || r == -EBADFD || r == -EMLINK) && !msg[0])
                                 snprintf(msg, sizeof msg, "output parameter '%s': %s is not a regular file "
                                                           "of one name (links, hard links, FIFOs and devices are not read)",
-                                         str(p, "name"), str(p, "path"));
+                                         json_str(p, "name"), json_str(p, "path"));
                 }
                 if (!v && json_object_get(p, "default")) {
                         char *t = wf_value_text(json_object_get(p, "default"));
@@ -124,25 +121,25 @@ static void pod_finish(Engine *e, json_t *wf, json_t *node, const char *sd_resul
                 }
                 if (!v) {
                         if (code == 0 && !msg[0])
-                                snprintf(msg, sizeof msg, "output parameter '%s': %s was not written", str(p, "name"),
-                                         str(p, "path") ?: "(no path)");
+                                snprintf(msg, sizeof msg, "output parameter '%s': %s was not written", json_str(p, "name"),
+                                         json_str(p, "path") ?: "(no path)");
                         continue;
                 }
-                json_array_append_new(params, json_pack("{s:s, s:o}", "name", str(p, "name"), "value", v));
+                json_array_append_new(params, json_pack("{s:s, s:o}", "name", json_str(p, "name"), "value", v));
         }
         char digests[8192] = "";
         (void) node_read(dir, "digests", digests, sizeof digests, NULL);
         json_array_foreach(json_object_get(json_object_get(step, "outputs"), "artifacts"), i, p) {
                 char want[300];
-                snprintf(want, sizeof want, "%s ", str(p, "name"));
+                snprintf(want, sizeof want, "%s ", json_str(p, "name"));
                 char *at = strstr(digests, want);
                 if (!at || (at != digests && at[-1] != '\n'))
                         continue;
                 char sha[80];
                 snprintf(sha, sizeof sha, "%.64s", at + strlen(want));
-                snprintf(path, sizeof path, "%s/artifacts/%s", dir, str(p, "name"));
-                json_array_append_new(arts, json_pack("{s:s, s:s, s:s, s:s}", "name", str(p, "name"), "path",
-                                                      str(p, "path"), "hostPath", path, "sha256", sha));
+                snprintf(path, sizeof path, "%s/artifacts/%s", dir, json_str(p, "name"));
+                json_array_append_new(arts, json_pack("{s:s, s:s, s:s, s:s}", "name", json_str(p, "name"), "path",
+                                                      json_str(p, "path"), "hostPath", path, "sha256", sha));
         }
         json_object_set_new(outs, "parameters", params);
         json_object_set_new(outs, "artifacts", arts);
@@ -157,7 +154,7 @@ static void pod_finish(Engine *e, json_t *wf, json_t *node, const char *sd_resul
                 snprintf(msg, sizeof msg, "Step exceeded its deadline (timeout)");
         } else if (sd_result && strcmp(sd_result, "canceled") == 0) {
                 phase = "Failed";
-                snprintf(msg, sizeof msg, "Stopped: %s", str(wst, "sdflowShutdown") ?: "the step was stopped");
+                snprintf(msg, sizeof msg, "Stopped: %s", json_str(wst, "sdflowShutdown") ?: "the step was stopped");
         } else if (code < 0) {
                 phase = "Error";
                 if (!msg[0])
@@ -174,8 +171,8 @@ static void pod_finish(Engine *e, json_t *wf, json_t *node, const char *sd_resul
                 json_object_set_new(outs, "exitCode", json_sprintf("%d", code));
         json_object_set_new(node, "outputs", outs);
         wf_set_phase(node, phase, strcmp(phase, "Succeeded") == 0 ? NULL : msg, epoch_now());
-        if (strcmp(phase, "Succeeded") == 0 && str(node, "sdflowCacheKey"))
-                (void) store_cache_put(e->store, manifest_namespace(wf), str(node, "sdflowCacheKey"), manifest_name(wf), outs);
+        if (strcmp(phase, "Succeeded") == 0 && json_str(node, "sdflowCacheKey"))
+                (void) store_cache_put(e->store, manifest_namespace(wf), json_str(node, "sdflowCacheKey"), manifest_name(wf), outs);
 }
 
 /* ---- the engine ------------------------------------------------------------------------ */
@@ -215,13 +212,12 @@ typedef struct StartRef {
         char node[300];
 } StartRef;
 
-
 /* SDFLOW_STEP_SPEC=...: the script (or "") and the command's words, each
  * NUL-terminated, in base64 (sdflow-step --spec-from-env). */
 static char *step_spec(json_t *step) {
         size_t len = 0, i;
         json_t *x;
-        const char *src = str(step, "source") ?: "";
+        const char *src = json_str(step, "source") ?: "";
         len += strlen(src) + 1;
         static const char *const parts[] = { "command", "args" };
         for (int k = 0; k < 2; k++)
@@ -257,25 +253,25 @@ static void send_start(Engine *e, const char *key, json_t *wf, json_t *node) {
         ns_user_name(ns, user, sizeof user);
         (void) ns_slice_name(ns, slice, sizeof slice);
         snprintf(rw, sizeof rw, ARTIFACTS_BASE "/%s/artifacts", ns);
-        snprintf(desc, sizeof desc, "sdflow step %s of workflow %s/%s", str(node, "displayName"), ns, name);
+        snprintf(desc, sizeof desc, "sdflow step %s of workflow %s/%s", json_str(node, "displayName"), ns, name);
 
         /* sdflow-step --dir D [--in H=P]... [--param N=P]... [--artifact N=P]... [--source S] -- command args */
         json_t *argv = json_array();
         json_array_append_new(argv, json_string(STEP_BINARY));
         json_array_append_new(argv, json_string("--dir"));
-        json_array_append_new(argv, json_string(str(node, "sdflowDir")));
+        json_array_append_new(argv, json_string(json_str(node, "sdflowDir")));
         json_array_foreach(json_object_get(json_object_get(step, "inputs"), "artifacts"), i, x)
-                if (str(x, "path"))
-                        json_array_append_new(argv, json_sprintf("--in=%s=%s", str(x, "hostPath"), str(x, "path")));
+                if (json_str(x, "path"))
+                        json_array_append_new(argv, json_sprintf("--in=%s=%s", json_str(x, "hostPath"), json_str(x, "path")));
         json_array_foreach(json_object_get(json_object_get(step, "outputs"), "parameters"), i, x)
-                if (str(x, "path"))
+                if (json_str(x, "path"))
                         json_array_append_new(argv, json_sprintf("--%sparam=%s=%s",
                                                                  json_object_get(x, "default") ? "optional-" : "",
-                                                                 str(x, "name"), str(x, "path")));
+                                                                 json_str(x, "name"), json_str(x, "path")));
         json_array_foreach(json_object_get(json_object_get(step, "outputs"), "artifacts"), i, x)
                 json_array_append_new(argv, json_sprintf("--%sartifact=%s=%s",
                                                          json_is_true(json_object_get(x, "optional")) ? "optional-" : "",
-                                                         str(x, "name"), str(x, "path")));
+                                                         json_str(x, "name"), json_str(x, "path")));
         /* The script and the command line (the parameters in it) go with
          * the environment into the unit's root-only EnvironmentFile=, never
          * into ExecStart= (systemctl show) or sdflow-step's command line (ps). */
@@ -304,7 +300,7 @@ static void send_start(Engine *e, const char *key, json_t *wf, json_t *node) {
         uint64_t timeout = UINT64_MAX;
         json_t *tmpl = NULL, *t;
         json_array_foreach(json_object_get(json_object_get(wf, "spec"), "templates"), i, t)
-                if (str(node, "templateName") && strcmp(str(t, "name"), str(node, "templateName")) == 0)
+                if (json_str(node, "templateName") && strcmp(json_str(t, "name"), json_str(node, "templateName")) == 0)
                         tmpl = t;
         /* (resolved with the step: it may come from an input) */
         int64_t tsec = wf_parse_duration(json_object_get(step, "timeout"));
@@ -315,16 +311,16 @@ static void send_start(Engine *e, const char *key, json_t *wf, json_t *node) {
 
         ImageRoot root = { .kind = IMAGE_HOST };
         char ierr[512];
-        if (imagemap_lookup(e->ns->image_map, str(step, "image"), &root, ierr, sizeof ierr) < 0)
+        if (imagemap_lookup(e->ns->image_map, json_str(step, "image"), &root, ierr, sizeof ierr) < 0)
                 root.kind = IMAGE_HOST; /* refused at submit; the map changed since: the node fails below */
         json_t *res = json_object_get(step, "resources");
         StepSpec sp = {
-                .unit = str(node, "sdflowUnit"),
+                .unit = json_str(node, "sdflowUnit"),
                 .slice = slice,
                 .user = user,
                 .description = desc,
                 .rw_path = rw,
-                .working_directory = str(step, "workingDir"),
+                .working_directory = json_str(step, "workingDir"),
                 .root_directory = root.kind == IMAGE_DIRECTORY ? root.path : NULL,
                 .root_image = root.kind == IMAGE_DISK ? root.path : NULL,
                 .argv = av,
@@ -350,8 +346,8 @@ static void send_start(Engine *e, const char *key, json_t *wf, json_t *node) {
         }
         ref->e = e;
         snprintf(ref->key, sizeof ref->key, "%s", key);
-        snprintf(ref->node, sizeof ref->node, "%s", str(node, "id"));
-        json_object_set_new(e->units, sp.unit, json_pack("{s:s, s:s}", "key", key, "node", str(node, "id")));
+        snprintf(ref->node, sizeof ref->node, "%s", json_str(node, "id"));
+        json_object_set_new(e->units, sp.unit, json_pack("{s:s, s:s}", "key", key, "node", json_str(node, "id")));
         /* A unit of that name left failed (a stopped step of a deleted
          * workflow of the same name, say) would refuse the start: let it go
          * first (the bus keeps the order of the two calls). */
@@ -379,22 +375,21 @@ static void pump(Engine *e) {
         while (e->in_flight < MAX_STARTS_IN_FLIGHT && json_array_size(e->queue) > 0) {
                 json_t *q = json_incref(json_array_get(e->queue, 0));
                 json_array_remove(e->queue, 0);
-                json_t *wf = json_object_get(e->active, str(q, "key"));
+                json_t *wf = json_object_get(e->active, json_str(q, "key"));
                 json_t *node = wf ? json_object_get(json_object_get(json_object_get(wf, "status"), "nodes"),
-                                                    str(q, "node"))
+                                                    json_str(q, "node"))
                                   : NULL;
-                if (node && !wf_phase_done(node_phase(node)))
-                        send_start(e, str(q, "key"), wf, node);
+                if (node && !phase_node_done(node_phase(node)))
+                        send_start(e, json_str(q, "key"), wf, node);
                 json_decref(q);
         }
 }
 
 static void start_unit(Engine *e, const char *key, json_t *wf, json_t *node) {
         (void) wf;
-        json_array_append_new(e->queue, json_pack("{s:s, s:s}", "key", key, "node", str(node, "id")));
+        json_array_append_new(e->queue, json_pack("{s:s, s:s}", "key", key, "node", json_str(node, "id")));
         pump(e);
 }
-
 
 /* A pod node's unit ended (or is found ended): settle it. */
 static void finish_unit(Engine *e, const char *unit, const char *job_result) {
@@ -402,15 +397,15 @@ static void finish_unit(Engine *e, const char *unit, const char *job_result) {
         if (!ref)
                 return;
         char key[400], nodeid[300];
-        snprintf(key, sizeof key, "%s", str(ref, "key"));
-        snprintf(nodeid, sizeof nodeid, "%s", str(ref, "node"));
+        snprintf(key, sizeof key, "%s", json_str(ref, "key"));
+        snprintf(nodeid, sizeof nodeid, "%s", json_str(ref, "node"));
         json_object_del(e->units, unit);
         manager_remove_env_file(unit); /* it has run: its environment is not needed again */
         json_t *wf = json_object_get(e->active, key);
         if (!wf)
                 return;
         json_t *node = json_object_get(json_object_get(json_object_get(wf, "status"), "nodes"), nodeid);
-        if (node && !wf_phase_done(node_phase(node))) {
+        if (node && !phase_node_done(node_phase(node))) {
                 _cleanup_guard_ unsigned g = crashguard_enter(&kind_workflow, wf, GUARD_ADVANCE);
                 char state[32] = "", result[32] = "";
                 int status = 0;
@@ -457,13 +452,13 @@ static int on_started(sd_bus_message *m, void *userdata, sd_bus_error *ret_error
         e->in_flight--;
         json_t *wf = json_object_get(e->active, ref->key);
         json_t *node = wf ? json_object_get(json_object_get(json_object_get(wf, "status"), "nodes"), ref->node) : NULL;
-        const char *unit = str(node, "sdflowUnit") ?: "";
+        const char *unit = json_str(node, "sdflowUnit") ?: "";
         json_int_t resent = json_integer_value(json_object_get(e->resent, unit));
         const sd_bus_error *err = sd_bus_message_is_method_error(m, NULL) ? sd_bus_message_get_error(m) : NULL;
         /* A step accepted is not lost to privd restarting: its start is sent
          * again (on a new connection; the socket starts privd again), and a
          * unit that systemd had already made is the step running. */
-        if (err && node && !wf_phase_done(node_phase(node)) && peer_lost(err) && resent < MAX_RESENDS) {
+        if (err && node && !phase_node_done(node_phase(node)) && peer_lost(err) && resent < MAX_RESENDS) {
                 log_warning("Workflow %s: the start of %s got no answer (%s), sending it again.", ref->key, unit,
                             err->message ?: err->name);
                 json_object_set_new(e->resent, unit, json_integer(resent + 1));
@@ -476,9 +471,9 @@ static int on_started(sd_bus_message *m, void *userdata, sd_bus_error *ret_error
                 err = NULL;
         (void) json_object_del(e->resent, unit);
         if (err) {
-                if (node && !wf_phase_done(node_phase(node))) {
-                        manager_remove_env_file(str(node, "sdflowUnit") ?: "");
-                        json_object_del(e->units, str(node, "sdflowUnit") ?: "");
+                if (node && !phase_node_done(node_phase(node))) {
+                        manager_remove_env_file(json_str(node, "sdflowUnit") ?: "");
+                        json_object_del(e->units, json_str(node, "sdflowUnit") ?: "");
                         json_object_set_new(node, "phase", json_string("Error"));
                         json_object_set_new(node, "message", json_sprintf("the step's unit could not be started: %s",
                                                                           err && err->message ? err->message : "?"));
@@ -508,11 +503,11 @@ static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *ret_e
 
 /* After a restart: a Running pod node's unit, as systemd has it now. */
 static void reattach(Engine *e, const char *key, json_t *node) {
-        const char *unit = str(node, "sdflowUnit");
+        const char *unit = json_str(node, "sdflowUnit");
         _cleanup_guard_ unsigned g = crashguard_enter(&kind_workflow, json_object_get(e->active, key), GUARD_RECONCILE);
         char state[32] = "", result[32] = "";
         int status = 0;
-        json_object_set_new(e->units, unit, json_pack("{s:s, s:s}", "key", key, "node", str(node, "id")));
+        json_object_set_new(e->units, unit, json_pack("{s:s, s:s}", "key", key, "node", json_str(node, "id")));
         int r = manager_unit_result(e->ns->bus, unit, state, sizeof state, result, sizeof result, &status);
         if (r == 0 && (strcmp(state, "activating") == 0 || strcmp(state, "active") == 0 ||
                        strcmp(state, "deactivating") == 0)) {
@@ -524,7 +519,7 @@ static void reattach(Engine *e, const char *key, json_t *node) {
                 return;
         }
         char rel[800];
-        const char *r0 = safe_rel(ARTIFACTS_BASE, str(node, "sdflowDir"));
+        const char *r0 = safe_rel(ARTIFACTS_BASE, json_str(node, "sdflowDir"));
         snprintf(rel, sizeof rel, "%s/exit", r0 ?: "");
         if (r0 && safe_exists_beneath(ARTIFACTS_BASE, rel)) {
                 log_info("Workflow %s: step %s finished while sdflowd was away.", key, unit);
@@ -595,7 +590,7 @@ static json_t *env_cache_lookup(void *userdata, const char *ns, const char *key,
         /* Only while every artifact it names still exists (a deleted workflow
          * takes its own), as sdflow made it: not a link. */
         json_array_foreach(json_object_get(outs, "artifacts"), i, a)
-                if (!safe_rel(ARTIFACTS_BASE, str(a, "hostPath")) || lstat(str(a, "hostPath"), &st) < 0 ||
+                if (!safe_rel(ARTIFACTS_BASE, json_str(a, "hostPath")) || lstat(json_str(a, "hostPath"), &st) < 0 ||
                     S_ISLNK(st.st_mode)) {
                         json_decref(outs);
                         return NULL;
@@ -659,7 +654,7 @@ static int env_admit(void *userdata, const char *ns, uint64_t cpu, uint64_t mem,
                 if (strncmp(key, prefix, strlen(prefix)) != 0)
                         continue;
                 json_object_foreach(json_object_get(json_object_get(wf, "status"), "nodes"), id, n)
-                        if (str(n, "sdflowUnit") && !wf_phase_done(node_phase(n))) {
+                        if (json_str(n, "sdflowUnit") && !phase_node_done(node_phase(n))) {
                                 uint64_t a, b;
                                 wf_pod_needs(n, &a, &b);
                                 used_cpu += a;
@@ -725,7 +720,7 @@ static int on_tick(sd_event_source *s, void *userdata) {
         void *tmp;
         json_object_foreach_safe(e->unsaved, tmp, key, v) {
                 json_t *wf = json_object_get(e->active, key);
-                if (wf && !wf_phase_done(str(json_object_get(wf, "status"), "phase"))) {
+                if (wf && !phase_node_done(json_str(json_object_get(wf, "status"), "phase"))) {
                         if (sd_event_source_get_enabled(e->flush, NULL) <= 0) {
                                 (void) sd_event_source_set_time_relative(e->flush, SAVE_INTERVAL_USEC);
                                 (void) sd_event_source_set_enabled(e->flush, SD_EVENT_ONESHOT);
@@ -737,8 +732,8 @@ static int on_tick(sd_event_source *s, void *userdata) {
         }
         /* Finished workflows leave memory. */
         json_object_foreach_safe(e->active, tmp, key, v) {
-                const char *ph = str(json_object_get(v, "status"), "phase");
-                if (wf_phase_done(ph) && !json_object_get(e->dirty, key))
+                const char *ph = json_str(json_object_get(v, "status"), "phase");
+                if (phase_node_done(ph) && !json_object_get(e->dirty, key))
                         json_object_del(e->active, key);
         }
         if (json_object_size(e->dirty) > 0)
@@ -849,7 +844,7 @@ void engine_submit(Engine *e, const char *ns, const char *name) {
                 return;
         }
         json_t *st = json_object_get(wf, "status");
-        if (!json_is_object(st) || wf_phase_done(str(st, "phase")) || !json_object_get(st, "nodes")) {
+        if (!json_is_object(st) || phase_node_done(json_str(st, "phase")) || !json_object_get(st, "nodes")) {
                 /* suspend in the spec starts it suspended, as in Argo. */
                 json_t *fresh = json_object();
                 if (json_is_true(json_object_get(json_object_get(wf, "spec"), "suspend")))
@@ -865,8 +860,8 @@ void engine_resume_all(Engine *e) {
         if (!e->ns->bus || store_list(e->store, &kind_workflow, NULL, &items, NULL) < 0)
                 return;
         json_array_foreach(items, i, o) {
-                const char *ph = str(json_object_get(o, "status"), "phase");
-                if (wf_phase_done(ph) || crashguard_is_quarantined(o))
+                const char *ph = json_str(json_object_get(o, "status"), "phase");
+                if (phase_node_done(ph) || crashguard_is_quarantined(o))
                         continue;
                 char key[400];
                 key_of(manifest_namespace(o), manifest_name(o), key, sizeof key);
@@ -876,7 +871,7 @@ void engine_resume_all(Engine *e) {
                 json_t *nodes = json_object_get(json_object_get(wf, "status"), "nodes"), *n;
                 const char *id;
                 json_object_foreach(nodes, id, n)
-                        if (str(n, "sdflowUnit") && !wf_phase_done(node_phase(n)))
+                        if (json_str(n, "sdflowUnit") && !phase_node_done(node_phase(n)))
                                 reattach(e, key, n);
                 mark_dirty(e, key);
         }
@@ -896,8 +891,8 @@ int engine_action(Engine *e, const char *ns, const char *name, const char *actio
                 st = json_object();
                 json_object_set_new(wf, "status", st);
         }
-        const char *ph = str(st, "phase");
-        bool done = wf_phase_done(ph);
+        const char *ph = json_str(st, "phase");
+        bool done = phase_node_done(ph);
         if (strcmp(action, "retry") == 0) {
                 if (!done || strcmp(ph, "Succeeded") == 0) {
                         snprintf(msg, size, "only a workflow that failed can be retried (it is %s)", ph ?: "Pending");
@@ -910,7 +905,7 @@ int engine_action(Engine *e, const char *ns, const char *name, const char *actio
                 json_object_foreach_safe(nodes, tmp, id, n) {
                         const char *p = node_phase(n);
                         if (!(p && (strcmp(p, "Succeeded") == 0 || strcmp(p, "Skipped") == 0)) ||
-                            strcmp(str(n, "type") ?: "", "Retry") == 0)
+                            strcmp(json_str(n, "type") ?: "", "Retry") == 0)
                                 json_object_del(nodes, id);
                 }
                 json_object_foreach(nodes, id, n) {
@@ -941,7 +936,7 @@ int engine_action(Engine *e, const char *ns, const char *name, const char *actio
                 json_t *n;
                 const char *id;
                 json_object_foreach(json_object_get(st, "nodes"), id, n)
-                        if (strcmp(str(n, "type") ?: "", "Suspend") == 0 && !wf_phase_done(node_phase(n)))
+                        if (strcmp(json_str(n, "type") ?: "", "Suspend") == 0 && !phase_node_done(node_phase(n)))
                                 json_object_set_new(n, "sdflowResumed", json_true());
         } else if (strcmp(action, "stop") == 0 || strcmp(action, "terminate") == 0) {
                 json_object_set_new(st, "sdflowShutdown", json_string(action[0] == 's' ? "Stop" : "Terminate"));
@@ -950,8 +945,8 @@ int engine_action(Engine *e, const char *ns, const char *name, const char *actio
                 json_t *n;
                 const char *id;
                 json_object_foreach(json_object_get(st, "nodes"), id, n)
-                        if (str(n, "sdflowUnit") && !wf_phase_done(node_phase(n)))
-                                manager_stop_async(e->ns->bus, str(n, "sdflowUnit"));
+                        if (json_str(n, "sdflowUnit") && !phase_node_done(node_phase(n)))
+                                manager_stop_async(e->ns->bus, json_str(n, "sdflowUnit"));
         } else {
                 snprintf(msg, size, "unknown action '%s' (suspend, resume, stop, terminate, retry)", action);
                 return -EINVAL;
@@ -967,10 +962,10 @@ void engine_forget(Engine *e, const char *ns, const char *name) {
         json_t *wf = json_object_get(e->active, key), *n;
         const char *id;
         json_object_foreach(json_object_get(json_object_get(wf, "status"), "nodes"), id, n)
-                if (str(n, "sdflowUnit") && !wf_phase_done(node_phase(n))) {
-                        json_object_del(e->units, str(n, "sdflowUnit"));
-                        manager_stop_async(e->ns->bus, str(n, "sdflowUnit"));
-                        manager_remove_env_file(str(n, "sdflowUnit"));
+                if (json_str(n, "sdflowUnit") && !phase_node_done(node_phase(n))) {
+                        json_object_del(e->units, json_str(n, "sdflowUnit"));
+                        manager_stop_async(e->ns->bus, json_str(n, "sdflowUnit"));
+                        manager_remove_env_file(json_str(n, "sdflowUnit"));
                 }
         json_object_del(e->active, key);
         json_object_del(e->dirty, key);
@@ -1001,14 +996,14 @@ int engine_artifact_path(Engine *e, const char *ns, const char *uri, char *path,
         snprintf(msg, msg_size, "workflow %s/%s has no succeeded step %s with an output artifact %s", ns, wfname, task,
                  art);
         json_object_foreach(json_object_get(json_object_get(wf, "status"), "nodes"), id, n) {
-                const char *ph = node_phase(n), *dn = str(n, "displayName");
+                const char *ph = node_phase(n), *dn = json_str(n, "displayName");
                 if (!ph || strcmp(ph, "Succeeded") != 0 || !dn || strcmp(dn, task) != 0)
                         continue;
                 json_t *a;
                 size_t i;
                 json_array_foreach(json_object_get(json_object_get(n, "outputs"), "artifacts"), i, a)
-                        if (strcmp(str(a, "name"), art) == 0 && str(a, "hostPath")) {
-                                snprintf(path, size, "%s", str(a, "hostPath"));
+                        if (strcmp(json_str(a, "name"), art) == 0 && json_str(a, "hostPath")) {
+                                snprintf(path, size, "%s", json_str(a, "hostPath"));
                                 r = 0;
                         }
         }

@@ -8,6 +8,7 @@
 
 #include "kinds.h"
 #include "manifest.h"
+#include "phase.h"
 #include "wf-operate.h"
 
 static int admit(void *ud, const char *ns, uint64_t cpu, uint64_t mem, char *msg, size_t size) {
@@ -53,7 +54,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         json_t *was = json_object_get(done, key);
                         if (was && (!ph || strcmp(json_string_value(was), ph) != 0))
                                 abort(); /* a finished node changed */
-                        if (wf_phase_done(ph) && !was)
+                        if (phase_node_done(ph) && !was)
                                 json_object_set_new(done, key, json_string(ph));
                 }
                 json_array_foreach(starts, i, id) {
@@ -68,7 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 size_t started = json_array_size(starts);
                 json_decref(starts);
                 const char *wph = json_string_value(json_object_get(json_object_get(wf, "status"), "phase"));
-                if (wf_phase_done(wph))
+                if (phase_node_done(wph))
                         break;
                 if (started == 0) {
                         if (wake == 0) {

@@ -4,6 +4,7 @@
 
 #include "metrics.h"
 #include "test.h"
+#include "test-yaml.h"
 
 typedef struct Got {
         char text[512];
@@ -55,6 +56,26 @@ int main(void) {
         Got h = { "" };
         metrics_parse_json_line("not json", 8, collect, &h);
         CHECK_STREQ(h.text, "");
-        printf("test-metrics: %d checks, %d failed\n", test_checks, test_failures);
-        return test_failures ? 1 : 0;
+
+        /* The objective, as Katib reads it: the direction, unless the
+         * metric's strategy says otherwise; none when it never appeared. */
+        json_t *obs = test_yaml("metrics: [{name: loss, min: '0.1', max: '0.9', latest: '0.5'}, "
+                                "{name: acc, min: '0.2', max: '0.8', latest: '0.7'}]\n");
+        json_t *objective = test_yaml("type: maximize\nobjectiveMetricName: acc\n");
+        CHECK(metrics_objective_maximizes(objective));
+        CHECK_STREQ(metrics_objective_value(objective, obs), "0.8");
+        json_decref(objective);
+        objective = test_yaml("objectiveMetricName: loss\n");
+        CHECK(!metrics_objective_maximizes(objective));
+        CHECK_STREQ(metrics_objective_value(objective, obs), "0.1");
+        json_decref(objective);
+        objective = test_yaml("type: minimize\nobjectiveMetricName: loss\n"
+                              "metricStrategies: [{name: acc, value: max}, {name: loss, value: latest}]\n");
+        CHECK_STREQ(metrics_objective_value(objective, obs), "0.5");
+        json_decref(objective);
+        objective = test_yaml("type: minimize\nobjectiveMetricName: f1\n");
+        CHECK(metrics_objective_value(objective, obs) == NULL);
+        json_decref(objective);
+        json_decref(obs);
+        return test_summary("test-metrics");
 }

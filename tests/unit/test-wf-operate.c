@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "test.h"
+#include "phase.h"
 #include "wf-operate.h"
 #include "test-yaml.h"
 
@@ -103,7 +104,7 @@ static void settle(Sim *s, json_t *n) {
 /* Passes until the workflow ends (or nothing more can happen). */
 static void run(Sim *s) {
         WfEnv env = { .cache_lookup = sim_cache_lookup, .admit = sim_admit, .userdata = s, .service_account = "sa" };
-        for (int round = 0; round < 1000 && !wf_phase_done(wf_phase(s)); round++) {
+        for (int round = 0; round < 1000 && !phase_node_done(wf_phase(s)); round++) {
                 json_t *starts = json_array(), *id;
                 uint64_t wake = 0;
                 size_t i;
@@ -113,7 +114,7 @@ static void run(Sim *s) {
                 const char *k;
                 json_t *n;
                 json_object_foreach(nodes(s), k, n)
-                        running += json_object_get(n, "sdflowUnit") && !wf_phase_done(json_string_value(json_object_get(n, "phase")));
+                        running += json_object_get(n, "sdflowUnit") && !phase_node_done(json_string_value(json_object_get(n, "phase")));
                 if (running > s->max_running)
                         s->max_running = running;
                 json_array_foreach(starts, i, id) {
@@ -639,7 +640,7 @@ static void test_runaway(void) {
                                big) > 0);
                 Sim s3 = sim(y);
                 run(&s3);
-                CHECK(wf_phase_bad(wf_phase(&s3)));
+                CHECK(phase_failed(wf_phase(&s3)));
                 CHECK_EQ_INT(json_array_size(s3.order), 0);
                 CHECK(deepest_error(&s3, "container.command[1]: 1048575 bytes, more than the 131071"));
                 sim_free(&s3);
@@ -659,7 +660,7 @@ static void test_runaway(void) {
                                    "  - {name: p, container: {image: x, command: [echo, hi]}}\n", l, loops[k]) > 0);
                 Sim s2 = sim(y);
                 run(&s2);
-                CHECK(wf_phase_bad(wf_phase(&s2)));
+                CHECK(phase_failed(wf_phase(&s2)));
                 CHECK_EQ_INT(json_array_size(s2.order), 0);
                 CHECK(deepest_error(&s2, "100000 items (at most 10000)"));
                 sim_free(&s2);
