@@ -631,7 +631,8 @@ static void on_deleted(int r, const char *err, json_t *old, void *userdata) {
         if (d->conn) {
                 http_conn_set_close_handler(d->conn, NULL, NULL);
                 if (r < 0)
-                        rest_reply_status(d->conn, 500, &d->rt, NULL, "%s", err && err[0] ? err : strerror(-r));
+                        rest_reply_status(d->conn, r == -EBUSY ? 409 : 500, &d->rt, NULL, "%s",
+                                          err && err[0] ? err : strerror(-r));
                 else
                         rest_reply_json(d->conn, 200, json_incref(old), NULL);
         }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cron.h"
+#include "macro.h"
 #include "cronwf.h"
 #include "manager.h"
 #include "manifest.h"
@@ -16,76 +17,121 @@ static void timer_base(const char *ns, const char *name, char *buf, size_t size)
         snprintf(buf, size, "sdflow-cron_%s_%s", ns, name);
 }
 
-int cronwf_arm(Namespaces *n, json_t *cwf, json_t **calendars, char *err, size_t errsz) {
+/* The OnCalendar= lines of cwf's schedules, or NULL with why in err. */
+static json_t *calendar_lines(json_t *cwf, char *err, size_t errsz) {
         json_t *spec = json_object_get(cwf, "spec"), *s;
-        const char *ns = manifest_namespace(cwf), *name = manifest_name(cwf);
         const char *tz = json_string_value(json_object_get(spec, "timezone"));
-        char base[300], desc[400];
         size_t i;
-        timer_base(ns, name, base, sizeof base);
-
-        json_t *schedules = json_array();
+        json_auto_t *schedules = json_array();
+        json_t *lines = json_array();
+        if (!schedules || !lines) {
+                json_decref(lines);
+                snprintf(err, errsz, "out of memory");
+                return NULL;
+        }
         if (json_is_string(json_object_get(spec, "schedule")))
                 json_array_append(schedules, json_object_get(spec, "schedule"));
         json_array_foreach(json_object_get(spec, "schedules"), i, s)
                 json_array_append(schedules, s);
-        json_t *lines = json_array();
         json_array_foreach(schedules, i, s) {
                 char out[CRON_MAX_EVENTS][CRON_EVENT_MAX];
                 int k = cron_to_oncalendar(json_string_value(s), tz, out, err, errsz);
                 if (k < 0) {
-                        json_decref(schedules);
                         json_decref(lines);
-                        return k;
+                        return NULL;
                 }
                 for (int j = 0; j < k; j++)
                         json_array_append_new(lines, json_string(out[j]));
         }
-        json_decref(schedules);
-        if (calendars)
-                *calendars = json_incref(lines);
-        int r;
-        if (json_is_true(json_object_get(spec, "suspend"))) {
-                char timer[320];
-                snprintf(timer, sizeof timer, "%s.timer", base);
-                r = manager_stop_unit(n->bus, timer, err, errsz);
-        } else {
-                size_t nl = json_array_size(lines);
-                char **cal = calloc(nl + 1, sizeof *cal);
-                if (!cal) {
-                        json_decref(lines);
-                        snprintf(err, errsz, "out of memory");
-                        return -ENOMEM;
-                }
-                json_array_foreach(lines, i, s)
-                        cal[i] = (char *) json_string_value(s);
-                char *argv[] = { (char *) SDFLOW_CLI, (char *) "-n", (char *) ns, (char *) "trigger", (char *) name,
-                                 (char *) "--scheduled", NULL };
-                snprintf(desc, sizeof desc, "sdflow CronWorkflow %s/%s", ns, name);
-                /* startingDeadlineSeconds: a run missed while the host was
-                 * down happens when it is up again (Persistent=). */
-                bool persistent = json_is_integer(json_object_get(spec, "startingDeadlineSeconds"));
-                /* The run is asked for as the namespace's user, from its slice
-                 * (sdflow-privd lets no unit run as root); the API lets that
-                 * user trigger its own namespace's CronWorkflows and nothing else. */
-                char user[64], slice[300];
-                ns_user_name(ns, user, sizeof user);
-                r = ns_slice_name(ns, slice, sizeof slice);
-                if (r < 0)
-                        snprintf(err, errsz, "invalid namespace name");
-                else
-                        r = manager_start_timer(n->bus, base, cal, persistent, argv, user, slice, desc, err, errsz);
-                free(cal);
+        return lines;
+}
+
+typedef struct Arming {
+        Namespaces *n;
+        json_t *cwf, *lines;
+        CronArmed done;
+        void *userdata;
+} Arming;
+
+static void arming_end(Arming *a, int r, const char *err) {
+        a->done(r, err, a->lines, a->userdata);
+        json_decref(a->cwf);
+        json_decref(a->lines);
+        free(a);
+}
+
+static void on_old_timer_stopped(int r, const char *err, void *userdata) {
+        Arming *a = userdata;
+        json_t *spec = json_object_get(a->cwf, "spec"), *s;
+        const char *ns = manifest_namespace(a->cwf), *name = manifest_name(a->cwf);
+        char base[300], desc[400], why[512] = "", user[64], slice[300];
+        size_t i;
+        if (r < 0) {
+                snprintf(why, sizeof why, "stopping the timer: %s", err ?: strerror(-r));
+                arming_end(a, r, why);
+                return;
         }
-        json_decref(lines);
+        if (json_is_true(json_object_get(spec, "suspend"))) {
+                arming_end(a, 0, NULL);
+                return;
+        }
+        timer_base(ns, name, base, sizeof base);
+        size_t nl = json_array_size(a->lines);
+        _cleanup_free_ char **cal = calloc(nl + 1, sizeof *cal);
+        if (!cal) {
+                arming_end(a, -ENOMEM, "out of memory");
+                return;
+        }
+        json_array_foreach(a->lines, i, s)
+                cal[i] = (char *) json_string_value(s);
+        char *argv[] = { (char *) SDFLOW_CLI, (char *) "-n", (char *) ns, (char *) "trigger", (char *) name,
+                         (char *) "--scheduled", NULL };
+        snprintf(desc, sizeof desc, "sdflow CronWorkflow %s/%s", ns, name);
+        /* startingDeadlineSeconds: a run missed while the host was down
+         * happens when it is up again (Persistent=). */
+        bool persistent = json_is_integer(json_object_get(spec, "startingDeadlineSeconds"));
+        /* The run is asked for as the namespace's user, from its slice
+         * (sdflow-privd lets no unit run as root); the API lets that user
+         * trigger its own namespace's CronWorkflows and nothing else. */
+        ns_user_name(ns, user, sizeof user);
+        r = ns_slice_name(ns, slice, sizeof slice);
+        if (r < 0)
+                snprintf(why, sizeof why, "invalid namespace name");
+        else
+                r = manager_start_timer(a->n->bus, base, cal, persistent, argv, user, slice, desc, why, sizeof why);
+        arming_end(a, r, why);
+}
+
+int cronwf_arm(Namespaces *n, json_t *cwf, CronArmed done, void *userdata, char *err, size_t errsz) {
+        char base[300], timer[320];
+        timer_base(manifest_namespace(cwf), manifest_name(cwf), base, sizeof base);
+        snprintf(timer, sizeof timer, "%s.timer", base);
+        json_t *lines = calendar_lines(cwf, err, errsz);
+        if (!lines)
+                return -EINVAL;
+        Arming *a = calloc(1, sizeof *a);
+        if (!a) {
+                json_decref(lines);
+                snprintf(err, errsz, "out of memory");
+                return -ENOMEM;
+        }
+        *a = (Arming) { .n = n, .cwf = json_incref(cwf), .lines = lines, .done = done, .userdata = userdata };
+        /* A changed schedule replaces the timer: the old one stops first. */
+        int r = manager_stop(n->bus, timer, on_old_timer_stopped, a);
+        if (r < 0) {
+                snprintf(err, errsz, "stopping the timer: %s", strerror(-r));
+                json_decref(a->cwf);
+                json_decref(a->lines);
+                free(a);
+        }
         return r;
 }
 
-int cronwf_disarm(Namespaces *n, const char *ns, const char *name, char *err, size_t errsz) {
+int cronwf_disarm(Namespaces *n, const char *ns, const char *name, ManagerStopped done, void *userdata) {
         char base[300], timer[320];
         timer_base(ns, name, base, sizeof base);
         snprintf(timer, sizeof timer, "%s.timer", base);
-        return manager_stop_unit(n->bus, timer, err, errsz);
+        return manager_stop(n->bus, timer, done, userdata);
 }
 
 void cronwf_disarm_async(Namespaces *n, const char *ns, const char *name) {

@@ -11,15 +11,21 @@
 
 #include <jansson.h>
 
+#include "manager.h"
 #include "namespaces.h"
 
-/* Starts (or replaces) the timer of cwf, or stops it when spec.suspend is
- * true.  Returns 0 or a negative errno with a message in err; *calendars
- * (if not NULL) gets the OnCalendar= lines as a new JSON array. */
-int cronwf_arm(Namespaces *n, json_t *cwf, json_t **calendars, char *err, size_t errsz);
+/* cwf's timer armed: r >= 0, or r < 0 and why; calendars are its
+ * OnCalendar= lines (borrowed). */
+typedef void (*CronArmed)(int r, const char *err, json_t *calendars, void *userdata);
 
-/* Stops the timer of CronWorkflow ns/name. */
-int cronwf_disarm(Namespaces *n, const char *ns, const char *name, char *err, size_t errsz);
+/* Starts (or replaces) the timer of cwf, or stops it when spec.suspend is
+ * true, on the loop: the old timer's stop job ends before the new one
+ * starts.  Returns 0, and done follows (never within this call), or a
+ * negative errno with why in err (done is not called). */
+int cronwf_arm(Namespaces *n, json_t *cwf, CronArmed done, void *userdata, char *err, size_t errsz);
+
+/* Stops the timer of CronWorkflow ns/name on the loop; done as manager_stop(). */
+int cronwf_disarm(Namespaces *n, const char *ns, const char *name, ManagerStopped done, void *userdata);
 
 /* The same without waiting for it (what goes wrong is logged). */
 void cronwf_disarm_async(Namespaces *n, const char *ns, const char *name);

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "controllers.h"
+#include "crashguard.h"
 #include "cronwf.h"
 #include "log.h"
 #include "objects.h"
@@ -20,6 +21,8 @@
 
 typedef struct CronCtl {
         Objects *objects;
+        json_t *arming;    /* "ns/name" -> {token, again}: a timer being armed, and the apply after it */
+        unsigned long long armed; /* the last token given */
 } CronCtl;
 
 /* The Workflows a CronWorkflow made (label workflows.argoproj.io/cron-workflow), oldest first. */
@@ -56,36 +59,101 @@ static bool wf_finished(json_t *w) {
         return phase_workflow_done(json_str(json_object_get(w, "status"), "phase"));
 }
 
-/* Arms a CronWorkflow's timer and stores its status. */
-static void cron_arm(void *self, json_t *cwf) {
-        CronCtl *cc = self;
-        Namespaces *n = cc->objects->namespaces;
-        char err[512] = "", ts[32];
-        json_t *cal = NULL;
+/* A timer being armed: one at a time per CronWorkflow (a stop and a start
+ * that two applies interleaved would leave the wrong timer, or none). */
+typedef struct Arm {
+        CronCtl *ctl;
+        char ns[128], name[256], token[32];
+} Arm;
+
+static void arm_start(CronCtl *cc, json_t *cwf, const char *token);
+
+/* Stores the Ready condition of cwf's timer. */
+static void store_armed(CronCtl *cc, json_t *cwf, int r, const char *err, json_t *calendars) {
+        char ts[32];
         json_auto_t *st = json_object_copy_or_new(json_object_get(cwf, "status"));
         if (!st)
                 return;
-        int r = n->bus ? cronwf_arm(n, cwf, &cal, err, sizeof err) : -ENOTCONN;
         format_now_rfc3339(ts, sizeof ts);
         bool suspended = json_is_true(json_object_get(json_object_get(cwf, "spec"), "suspend"));
         json_object_set_new(st, "conditions",
                             json_pack("[{s:s, s:s, s:s, s:s, s:s}]", "type", "Ready", "status", r < 0 ? "False" : "True",
                                       "reason", r < 0 ? "TimerFailed" : suspended ? "Suspended" : "Scheduled", "message",
-                                      r < 0 ? (err[0] ? err : "systemd cannot be reached")
+                                      r < 0 ? (err && err[0] ? err : "systemd cannot be reached")
                                             : suspended ? "suspended: no timer runs"
                                                         : "a systemd timer runs it",
                                       "lastTransitionTime", ts));
-        if (cal)
-                json_object_set_new(st, "sdflowOnCalendar", cal);
+        if (calendars)
+                json_object_set(st, "sdflowOnCalendar", calendars);
         if (r < 0)
-                log_warning("CronWorkflow %s/%s: %s", manifest_namespace(cwf), manifest_name(cwf), err);
+                log_warning("CronWorkflow %s/%s: %s", manifest_namespace(cwf), manifest_name(cwf), err ?: "");
         (void) objects_set_status(cc->objects, &kind_cronworkflow, cwf, st, NULL);
+}
+
+static void on_armed(int r, const char *err, json_t *calendars, void *userdata) {
+        Arm *a = userdata;
+        CronCtl *cc = a->ctl;
+        char key[400], again[32];
+        json_auto_t *cwf = NULL;
+        snprintf(key, sizeof key, "%s/%s", a->ns, a->name);
+        /* An apply that came meanwhile waits for the next arming. */
+        snprintf(again, sizeof again, "%s",
+                 json_string_value(json_object_get(json_object_get(cc->arming, key), "again")) ?: "");
+        (void) json_object_del(cc->arming, key);
+        if (store_get(cc->objects->store, &kind_cronworkflow, a->ns, a->name, &cwf) >= 0) {
+                _cleanup_guard_ unsigned g = crashguard_enter(&kind_cronworkflow, cwf, GUARD_ADVANCE);
+                store_armed(cc, cwf, r, err, calendars);
+        }
+        objects_settled(cc->objects, &kind_cronworkflow, a->ns, a->name, a->token);
+        if (again[0] && cwf) {
+                objects_reload(cc->objects, &kind_cronworkflow, &cwf);
+                arm_start(cc, cwf, again);
+        } else if (again[0]) /* it was deleted meanwhile: that apply is answered */
+                objects_settled(cc->objects, &kind_cronworkflow, a->ns, a->name, again);
+        free(a);
+}
+
+/* Arms cwf's timer on the loop, its answer named token; or, while one is
+ * armed, after it. */
+static void arm_start(CronCtl *cc, json_t *cwf, const char *token) {
+        Namespaces *n = cc->objects->namespaces;
+        char key[400], err[512] = "";
+        snprintf(key, sizeof key, "%s/%s", manifest_namespace(cwf), manifest_name(cwf));
+        json_t *run = json_object_get(cc->arming, key);
+        if (run) {
+                json_object_set_new(run, "again", json_string(token));
+                return;
+        }
+        int r = -ENOTCONN;
+        Arm *a = n->bus ? calloc(1, sizeof *a) : NULL;
+        if (a) {
+                *a = (Arm) { .ctl = cc };
+                snprintf(a->ns, sizeof a->ns, "%s", manifest_namespace(cwf));
+                snprintf(a->name, sizeof a->name, "%s", manifest_name(cwf));
+                snprintf(a->token, sizeof a->token, "%s", token);
+                json_object_set_new(cc->arming, key, json_pack("{s:s}", "token", token));
+                r = cronwf_arm(n, cwf, on_armed, a, err, sizeof err);
+                if (r < 0) {
+                        (void) json_object_del(cc->arming, key);
+                        free(a);
+                }
+        } else if (n->bus)
+                snprintf(err, sizeof err, "out of memory");
+        if (r < 0)
+                store_armed(cc, cwf, r, err, NULL);
+}
+
+static void arm_one(void *self, json_t *cwf) {
+        CronCtl *cc = self;
+        char token[32];
+        snprintf(token, sizeof token, "%llu", (unsigned long long) ++cc->armed);
+        arm_start(cc, cwf, token);
 }
 
 /* The timers are transient: gone after a reboot. */
 static void cron_reconcile(void *self) {
         CronCtl *cc = self;
-        objects_each(cc->objects, &kind_cronworkflow, NULL, cron_arm, cc);
+        objects_each(cc->objects, &kind_cronworkflow, NULL, arm_one, cc);
 }
 
 static int cron_admit(void *self, json_t *obj, json_t *before, json_t *profile, Diags *d, char *msg, size_t size) {
@@ -103,29 +171,88 @@ static void cron_react(void *self, Applied *ap) {
         CronCtl *cc = self;
         if (ap->change == STORE_UNCHANGED && json_object_get(ap->stored, "status"))
                 return;
-        cron_arm(cc, ap->stored);
+        arm_one(cc, ap->stored);
+        /* (One that could not even begin has its status already.) */
         objects_reload(cc->objects, &kind_cronworkflow, &ap->stored);
 }
 
-/* Its timer stops; its workflows go with it, as Kubernetes' garbage
- * collector takes them in Argo. */
+/* An apply is answered when its timer is armed (or is not). */
+static bool cron_pending(void *self, json_t *stored, char *token, size_t size) {
+        CronCtl *cc = self;
+        char key[400];
+        snprintf(key, sizeof key, "%s/%s", manifest_namespace(stored), manifest_name(stored));
+        json_t *run = json_object_get(cc->arming, key);
+        if (!run)
+                return false;
+        snprintf(token, size, "%s", json_string_value(json_object_get(run, "again")) ?: json_string_value(json_object_get(run, "token")));
+        return true;
+}
+
+static bool cron_busy(void *self) {
+        CronCtl *cc = self;
+        return json_object_size(cc->arming) > 0;
+}
+
+/* A CronWorkflow's removal: its timer's stop job ends first. */
+typedef struct Removal {
+        CronCtl *ctl;
+        char ns[128], name[256];
+        RemoveDone done;
+        void *userdata;
+} Removal;
+
+static void on_disarmed(int r, const char *err, void *userdata) {
+        Removal *m = userdata;
+        char why[600];
+        json_t *w;
+        size_t i;
+        if (r < 0) {
+                snprintf(why, sizeof why, "stopping the timer failed: %s", err ?: strerror(-r));
+                m->done(r, why, m->userdata);
+                free(m);
+                return;
+        }
+        /* Its workflows go with it, as Kubernetes' garbage collector takes them in Argo. */
+        json_auto_t *children = cron_children(m->ctl, m->ns, m->name);
+        json_array_foreach(children, i, w)
+                ctl_workflow_delete(m->ctl->objects, m->ns, manifest_name(w), "its CronWorkflow's deletion");
+        m->done(0, NULL, m->userdata);
+        free(m);
+}
+
 static int cron_remove(void *self, json_t *obj, RemoveDone done, void *userdata, char *err, size_t size) {
         CronCtl *cc = self;
         Objects *o = cc->objects;
-        const char *ns = manifest_namespace(obj), *name = manifest_name(obj);
-        char e[512];
-        json_t *w;
-        size_t i;
-        (void) done;
-        (void) userdata;
-        if (o->namespaces->bus && cronwf_disarm(o->namespaces, ns, name, e, sizeof e) < 0) {
-                snprintf(err, size, "stopping the timer failed: %s", e);
-                return -EIO;
+        if (!o->namespaces->bus) {
+                Removal m = { .ctl = cc };
+                snprintf(m.ns, sizeof m.ns, "%s", manifest_namespace(obj));
+                snprintf(m.name, sizeof m.name, "%s", manifest_name(obj));
+                json_auto_t *children = cron_children(cc, m.ns, m.name);
+                json_t *w;
+                size_t i;
+                json_array_foreach(children, i, w)
+                        ctl_workflow_delete(o, m.ns, manifest_name(w), "its CronWorkflow's deletion");
+                return 0;
         }
-        json_auto_t *children = cron_children(cc, ns, name);
-        json_array_foreach(children, i, w)
-                ctl_workflow_delete(o, ns, manifest_name(w), "its CronWorkflow's deletion");
-        return 0;
+        if (!done) {
+                snprintf(err, size, "a CronWorkflow's timer is only stopped on the loop");
+                return -EOPNOTSUPP;
+        }
+        Removal *m = calloc(1, sizeof *m);
+        if (!m) {
+                snprintf(err, size, "out of memory");
+                return -ENOMEM;
+        }
+        *m = (Removal) { .ctl = cc, .done = done, .userdata = userdata };
+        snprintf(m->ns, sizeof m->ns, "%s", manifest_namespace(obj));
+        snprintf(m->name, sizeof m->name, "%s", manifest_name(obj));
+        int r = cronwf_disarm(o->namespaces, m->ns, m->name, on_disarmed, m);
+        if (r < 0) {
+                snprintf(err, size, "stopping the timer failed: %s", strerror(-r));
+                free(m);
+                return r;
+        }
+        return 1;
 }
 
 /* A CronWorkflow that left the store with its namespace: its timer (not
@@ -250,12 +377,19 @@ static int cron_new(Objects *o, void **ret) {
         if (!cc)
                 return -ENOMEM;
         cc->objects = o;
+        cc->arming = json_object();
+        if (!cc->arming) {
+                free(cc);
+                return -ENOMEM;
+        }
         *ret = cc;
         return 0;
 }
 
 static void cron_free(void *self) {
-        free(self);
+        CronCtl *cc = self;
+        json_decref(cc->arming);
+        free(cc);
 }
 
 static const Subresource cron_subresources[] = {
@@ -272,5 +406,7 @@ const ControllerType ctl_cronworkflow = {
         .react = cron_react,
         .remove = cron_remove,
         .changed = cron_changed,
+        .busy = cron_busy,
+        .pending = cron_pending,
         .subresources = cron_subresources,
 };

@@ -11,6 +11,7 @@
 #include <sys/random.h>
 
 #include "controllers.h"
+#include "crashguard.h"
 #include "digest.h"
 #include "log.h"
 #include "objects.h"
@@ -18,6 +19,8 @@
 
 typedef struct ProfileCtl {
         Objects *objects;
+        json_t *applying;           /* name -> the token of the apply whose namespace is being made */
+        unsigned long long applied; /* the last token given */
 } ProfileCtl;
 
 static bool unix_user_exists(const char *name) {
@@ -98,19 +101,70 @@ static int profile_admit(void *self, json_t *obj, json_t *before, json_t *profil
         return 0;
 }
 
-/* Applies the namespace and stores the resulting status. */
+/* A namespace being applied; its apply's answer waits for it. */
+typedef struct Applying {
+        ProfileCtl *ctl;
+        char name[256], token[32];
+} Applying;
+
+static void on_ns_applied(json_t *st, void *userdata) {
+        Applying *x = userdata;
+        ProfileCtl *p = x->ctl;
+        json_auto_t *profile = NULL;
+        /* Only the newest apply's result is stored (an older one's apply
+         * is answered with the object as it is). */
+        bool newest = strcmp(json_string_value(json_object_get(p->applying, x->name)) ?: "", x->token) == 0;
+        if (newest)
+                (void) json_object_del(p->applying, x->name);
+        if (newest && store_get(p->objects->store, &kind_profile, NULL, x->name, &profile) >= 0) {
+                _cleanup_guard_ unsigned g = crashguard_enter(&kind_profile, profile, GUARD_ADVANCE);
+                set_profile_status(p, x->name, st, NULL);
+        }
+        objects_settled(p->objects, &kind_profile, NULL, x->name, x->token);
+        free(x);
+}
+
+/* Applies the namespace (on the loop) and stores the resulting status. */
 static void profile_react(void *self, Applied *ap) {
         ProfileCtl *p = self;
         const char *phase = json_string_value(json_object_get(json_object_get(ap->stored, "status"), "phase"));
         if (ap->change == STORE_UNCHANGED && phase && strcmp(phase, "Ready") == 0)
                 return;
         json_t *cs = NULL;
-        (void) store_contributors(p->objects->store, manifest_name(ap->stored), &cs);
-        json_auto_t *st = ns_apply(p->objects->namespaces, ap->stored, cs);
-        json_decref(cs);
         char name[256];
         snprintf(name, sizeof name, "%s", manifest_name(ap->stored));
-        set_profile_status(p, name, st, &ap->stored);
+        (void) store_contributors(p->objects->store, name, &cs);
+        Applying *x = calloc(1, sizeof *x);
+        json_auto_t *st = NULL;
+        if (x) {
+                *x = (Applying) { .ctl = p };
+                snprintf(x->name, sizeof x->name, "%s", name);
+                snprintf(x->token, sizeof x->token, "%llu", (unsigned long long) ++p->applied);
+                st = ns_apply(p->objects->namespaces, ap->stored, cs, on_ns_applied, x);
+                if (st)
+                        free(x);
+                else
+                        json_object_set_new(p->applying, name, json_string(x->token));
+        } else
+                st = json_pack("{s:s}", "phase", "Failed");
+        json_decref(cs);
+        if (st)
+                set_profile_status(p, name, st, &ap->stored);
+}
+
+/* An apply is answered when its namespace is in place (or is not). */
+static bool profile_pending(void *self, json_t *stored, char *token, size_t size) {
+        ProfileCtl *p = self;
+        const char *t = json_string_value(json_object_get(p->applying, manifest_name(stored)));
+        if (!t)
+                return false;
+        snprintf(token, size, "%s", t);
+        return true;
+}
+
+static bool profile_busy(void *self) {
+        ProfileCtl *p = self;
+        return json_object_size(p->applying) > 0;
 }
 
 typedef struct Removal {
@@ -143,6 +197,12 @@ static void on_ns_deleted(int r, const char *err, void *userdata) {
 static int profile_remove(void *self, json_t *obj, RemoveDone done, void *userdata, char *err, size_t size) {
         ProfileCtl *p = self;
         char e[512];
+        /* Not while its helper makes it: the two would race on its user. */
+        if (json_object_get(p->applying, manifest_name(obj))) {
+                snprintf(err, size, "namespace %s is being set up: delete it when its apply has been answered",
+                         manifest_name(obj));
+                return -EBUSY;
+        }
         if (!done) {
                 snprintf(err, size, "a namespace is only removed on its own");
                 return -EOPNOTSUPP;
@@ -279,13 +339,75 @@ static void handle_tokens(void *self, const Request *rq) {
                         NULL);
 }
 
+/* A contributor's change, answered when the namespace's directories let
+ * them in (or out): the API and the disk agree. */
+typedef struct ContributorChange {
+        ProfileCtl *ctl;
+        HttpConn *conn; /* NULL once the client went: the change goes on */
+        Route rt;
+        char by[64];
+        bool put;
+} ContributorChange;
+
+static void reply_contributors(ProfileCtl *p, HttpConn *c, const Route *rt) {
+        json_t *cs;
+        if (store_contributors(p->objects->store, rt->name, &cs) < 0) {
+                rest_reply_status(c, 500, rt, NULL, "reading the contributors failed");
+                return;
+        }
+        rest_reply_json(c, 200, json_pack("{s:s, s:s, s:o}", "kind", "ContributorList", "namespace", rt->name, "items", cs),
+                        NULL);
+}
+
+static void on_change_closed(HttpConn *c, void *userdata) {
+        ContributorChange *x = userdata;
+        (void) c;
+        x->conn = NULL;
+}
+
+/* Stores the contributor (the directories did as asked: r >= 0) and answers. */
+static void contributor_store(ContributorChange *x, int r, const char *err) {
+        ProfileCtl *p = x->ctl;
+        const Route *rt = &x->rt;
+        HttpConn *c = x->conn;
+        if (c)
+                http_conn_set_close_handler(c, NULL, NULL);
+        if (r < 0) {
+                if (c)
+                        rest_reply_status(c, 500, rt, NULL, "giving %s access to namespace %s's directories failed: %s",
+                                          rt->sub_name, rt->name, err ?: strerror(-r));
+                return;
+        }
+        r = store_contributor_set(p->objects->store, rt->name, rt->sub_name, x->put);
+        if (r < 0) {
+                if (c)
+                        rest_reply_status(c, 500, rt, NULL, "storing the contributor failed: %s", strerror(-r));
+                return;
+        }
+        json_auto_t *profile = NULL;
+        if (r > 0 && store_get(p->objects->store, &kind_profile, NULL, rt->name, &profile) >= 0) {
+                log_info("%s contributor %s %s namespace %s.", x->by, rt->sub_name, x->put ? "added to" : "removed from",
+                         rt->name);
+                json_t *st = json_object_get(profile, "status");
+                json_auto_t *copy = st ? json_incref(st) : json_object();
+                set_profile_status(p, rt->name, copy, NULL);
+        }
+        if (c)
+                reply_contributors(p, c, rt);
+}
+
+static void on_access_set(int r, const char *err, void *userdata) {
+        ContributorChange *x = userdata;
+        contributor_store(x, r, err);
+        free(x);
+}
+
 /* PUT or DELETE .../contributors/USER.  The directories first: a
  * contributor is let in on disk when the API lets them in, and out when it
- * does.  Returns 0, or < 0 after answering. */
-static int contributor_change(ProfileCtl *p, const Request *rq, json_t *profile, bool put) {
+ * does (the answer follows then).  Returns 0 when it answered or will. */
+static void contributor_change(ProfileCtl *p, const Request *rq, json_t *profile, bool put) {
         HttpConn *c = rq->conn;
         const Route *rt = rq->rt;
-        Store *s = p->objects->store;
         json_auto_t *now = NULL;
         char err[512];
         size_t i;
@@ -294,46 +416,45 @@ static int contributor_change(ProfileCtl *p, const Request *rq, json_t *profile,
         if (!caller_owns_profile(rq->caller, profile)) {
                 rest_reply_status(c, 403, rt, NULL, "only the owner of %s or an administrator may change its contributors",
                                   rt->name);
-                return -EPERM;
+                return;
         }
         if (put && !unix_user_exists(rt->sub_name)) {
                 json_t *causes = json_pack("[{s:s, s:s, s:s}]", "reason", "FieldValueNotFound", "field", "contributor",
                                            "message", "no such Unix user");
                 rest_reply_status(c, 422, rt, causes, "contributor '%s' is not a Unix user on this host", rt->sub_name);
-                return -EINVAL;
+                return;
         }
-        if (store_contributors(s, rt->name, &now) < 0) {
+        if (store_contributors(p->objects->store, rt->name, &now) < 0) {
                 rest_reply_status(c, 500, rt, NULL, "reading the contributors failed");
-                return -EIO;
+                return;
         }
         json_array_foreach(now, i, v)
                 if (strcmp(json_string_value(v), rt->sub_name) == 0) {
                         listed = true;
                         break;
                 }
-        if (put && !listed)
+        ContributorChange *x = calloc(1, sizeof *x);
+        if (!x) {
+                rest_reply_status(c, 500, rt, NULL, "out of memory");
+                return;
+        }
+        *x = (ContributorChange) { .ctl = p, .conn = c, .rt = *rt, .put = put };
+        snprintf(x->by, sizeof x->by, "%s", rq->caller->user);
+        if (listed == put) { /* nothing changes on disk */
+                contributor_store(x, 0, NULL);
+                free(x);
+                return;
+        }
+        if (put)
                 json_array_append_new(now, json_string(rt->sub_name));
-        else if (!put && listed)
+        else
                 json_array_remove(now, i);
-        int r = listed == put ? 0 : ns_set_access(p->objects->namespaces, profile, now, err, sizeof err);
+        http_conn_set_close_handler(c, on_change_closed, x);
+        int r = ns_set_access(p->objects->namespaces, profile, now, on_access_set, x, err, sizeof err);
         if (r < 0) {
-                rest_reply_status(c, 500, rt, NULL, "giving %s access to namespace %s's directories failed: %s",
-                                  rt->sub_name, rt->name, err);
-                return r;
+                contributor_store(x, r, err);
+                free(x);
         }
-        r = store_contributor_set(s, rt->name, rt->sub_name, put);
-        if (r < 0) {
-                rest_reply_status(c, 500, rt, NULL, "storing the contributor failed: %s", strerror(-r));
-                return r;
-        }
-        if (r > 0) {
-                log_info("%s contributor %s %s namespace %s.", rq->caller->user, rt->sub_name,
-                         put ? "added to" : "removed from", rt->name);
-                json_t *st = json_object_get(profile, "status");
-                json_auto_t *copy = st ? json_incref(st) : json_object();
-                set_profile_status(p, rt->name, copy, NULL);
-        }
-        return 0;
 }
 
 /* GET .../profiles/NAME/contributors, PUT or DELETE .../contributors/USER:
@@ -343,7 +464,6 @@ static void handle_contributors(void *self, const Request *rq) {
         HttpConn *c = rq->conn;
         const Route *rt = rq->rt;
         json_auto_t *profile = visible_profile(p, rq, "contributors");
-        json_t *cs;
         if (!profile)
                 return;
         bool get = http_method_is(rq->msg, "GET"), put = http_method_is(rq->msg, "PUT"),
@@ -352,14 +472,10 @@ static void handle_contributors(void *self, const Request *rq) {
                 rest_reply_status(c, 405, rt, NULL, "use GET .../contributors, or PUT or DELETE .../contributors/USER");
                 return;
         }
-        if (!get && contributor_change(p, rq, profile, put) < 0)
-                return;
-        if (store_contributors(p->objects->store, rt->name, &cs) < 0) {
-                rest_reply_status(c, 500, rt, NULL, "reading the contributors failed");
-                return;
-        }
-        rest_reply_json(c, 200, json_pack("{s:s, s:s, s:o}", "kind", "ContributorList", "namespace", rt->name, "items", cs),
-                        NULL);
+        if (get)
+                reply_contributors(p, c, rt);
+        else
+                contributor_change(p, rq, profile, put);
 }
 
 /* GET /v1/top/namespaces: quota and use of every namespace the caller may
@@ -407,12 +523,19 @@ static int profile_new(Objects *o, void **ret) {
         if (!p)
                 return -ENOMEM;
         p->objects = o;
+        p->applying = json_object();
+        if (!p->applying) {
+                free(p);
+                return -ENOMEM;
+        }
         *ret = p;
         return 0;
 }
 
 static void profile_free(void *self) {
-        free(self);
+        ProfileCtl *p = self;
+        json_decref(p->applying);
+        free(p);
 }
 
 static const Subresource profile_subresources[] = {
@@ -436,6 +559,8 @@ const ControllerType ctl_profile = {
         .react = profile_react,
         .remove = profile_remove,
         .visible = profile_visible,
+        .busy = profile_busy,
+        .pending = profile_pending,
         .subresources = profile_subresources,
         .paths = profile_paths,
 };

@@ -298,17 +298,43 @@ static int serving_admit_hook(void *self, json_t *obj, json_t *before, json_t *p
         return 0;
 }
 
+/* A removal that waits for the model copies to go (sdflow-ns unmodel). */
+typedef struct Removal {
+        RemoveDone done;
+        void *userdata;
+} Removal;
+
+static void on_unmodelled(int r, const char *err, void *userdata) {
+        Removal *m = userdata;
+        char why[600];
+        snprintf(why, sizeof why, "stopping the replicas failed: %s", err ?: strerror(-r));
+        if (m->done)
+                m->done(r, r < 0 ? why : NULL, m->userdata);
+        else if (r < 0)
+                log_warning("%s, ignoring", why);
+        free(m);
+}
+
+/* The replicas stop and the model copies go, on the loop; the object leaves
+ * the store when they have (or stays, saying why not). */
 static int serving_remove(void *self, json_t *obj, RemoveDone done, void *userdata, char *err, size_t size) {
         ServingCtl *s = self;
         char key[400], e[512];
-        (void) done;
-        (void) userdata;
         key_of(obj, key, sizeof key);
         stop_copy(s, key); /* a model copy under way is not left running */
-        int r = serving_delete(s->objects->namespaces, obj, e, sizeof e);
-        if (r < 0)
+        Removal *m = calloc(1, sizeof *m);
+        if (!m) {
+                snprintf(err, size, "out of memory");
+                return -ENOMEM;
+        }
+        *m = (Removal) { .done = done, .userdata = userdata };
+        int r = serving_delete(s->objects->namespaces, obj, on_unmodelled, m, e, sizeof e);
+        if (r < 0) {
+                free(m);
                 snprintf(err, size, "stopping the replicas failed: %s", e);
-        return r < 0 ? r : 0;
+                return r;
+        }
+        return done ? 1 : 0;
 }
 
 static void serving_changed(void *self, const Kind *k, const char *type, json_t *obj) {

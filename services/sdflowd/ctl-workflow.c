@@ -94,25 +94,51 @@ static void workflow_react(void *self, Applied *ap) {
         }
 }
 
-/* A workflow about to be deleted: its steps stop, its artifacts go. */
+/* The removal of a workflow's artifacts, on the loop. */
+typedef struct Removal {
+        char ns[128], name[256];
+        RemoveDone done;
+        void *userdata;
+} Removal;
+
+static void on_artifacts_removed(int r, const char *err, void *userdata) {
+        Removal *m = userdata;
+        if (r < 0)
+                log_warning("Workflow %s/%s: removing its artifacts failed, ignoring: %s", m->ns, m->name,
+                            err ?: strerror(-r));
+        if (m->done)
+                m->done(0, NULL, m->userdata);
+        free(m);
+}
+
+/* A workflow about to be deleted: its steps stop, its artifacts go.  Its
+ * artifacts belong to the namespace's user: the helper removes them, and a
+ * user's delete is answered when it has (so that a workflow applied again
+ * under the name cannot lose its new artifacts to the old removal). */
 static int workflow_remove(void *self, json_t *obj, RemoveDone done, void *userdata, char *err, size_t size) {
         WorkflowCtl *w = self;
         const char *ns = manifest_namespace(obj), *name = manifest_name(obj);
-        char e[512];
-        (void) done;
-        (void) userdata;
+        Namespaces *n = w->objects->namespaces;
         (void) err;
         (void) size;
         if (w->engine)
                 engine_forget(w->engine, ns, name);
-        /* Its artifacts belong to the namespace's user: the helper removes them. */
-        if (w->objects->namespaces->bus) {
-                char *argv[] = { (char *) w->objects->namespaces->helper, (char *) "rmwf", (char *) ns, (char *) name,
-                                 NULL };
-                if (manager_run(w->objects->namespaces->bus, "sdflow-ns", argv, 60 * USEC_PER_SEC, e, sizeof e) < 0)
-                        log_warning("Workflow %s/%s: removing its artifacts failed, ignoring: %s", ns, name, e);
+        if (!n->bus)
+                return 0;
+        Removal *m = calloc(1, sizeof *m);
+        if (!m)
+                return 0; /* the artifacts stay; the workflow goes */
+        *m = (Removal) { .done = done, .userdata = userdata };
+        snprintf(m->ns, sizeof m->ns, "%s", ns);
+        snprintf(m->name, sizeof m->name, "%s", name);
+        char *argv[] = { (char *) n->helper, (char *) "rmwf", (char *) ns, (char *) name, NULL };
+        int r = manager_run_async(n->bus, "sdflow-ns", argv, 60 * USEC_PER_SEC, on_artifacts_removed, m, NULL, 0);
+        if (r < 0) {
+                log_warning_errno(r, "Workflow %s/%s: removing its artifacts failed, ignoring: %m", ns, name);
+                free(m);
+                return 0;
         }
-        return 0;
+        return done ? 1 : 0;
 }
 
 /* A workflow that left the store otherwise (its namespace went): the

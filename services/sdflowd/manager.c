@@ -47,6 +47,23 @@ void manager_set_event(sd_event *e) {
         priv_event = e;
 }
 
+static int on_any_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        (void) m;
+        (void) userdata;
+        (void) ret_error;
+        return 0;
+}
+
+int manager_watch_jobs(sd_bus *bus) {
+        static sd_bus_slot *slot;
+        if (slot)
+                return 0;
+        /* Installed and confirmed (a round trip) before any job is asked
+         * for: every later per-job match is then local to sd-bus, and in
+         * place the moment it is added. */
+        return sd_bus_match_signal(bus, &slot, DEST, PATH, IFACE, "JobRemoved", on_any_job_removed, NULL);
+}
+
 static sd_bus *priv(void) {
         if (priv_bus && sd_bus_is_open(priv_bus) > 0)
                 return priv_bus;
@@ -276,41 +293,6 @@ int manager_ensure_slice(sd_bus *bus, const char *slice, const char *description
         return r < 0 ? r : 0;
 }
 
-int manager_stop_unit(sd_bus *bus, const char *unit, char *err, size_t errsz) {
-        sd_bus_error e = SD_BUS_ERROR_NULL;
-        sd_bus_message *reply = NULL;
-        sd_bus_slot *slot = NULL;
-        JobWait w = {};
-        const char *job;
-        int r;
-
-        r = sd_bus_match_signal(bus, &slot, DEST, PATH, IFACE, "JobRemoved", on_job_removed, &w);
-        if (r < 0)
-                return bus_fail(r, NULL, err, errsz, "subscribing to JobRemoved");
-        sd_bus *p = priv();
-        r = p ? sd_bus_call_method(p, DEST, PATH, IFACE, "StopUnit", &e, &reply, "ss", unit, "replace") : -ENOTCONN;
-        if (r < 0) {
-                /* Not loaded: nothing to stop. */
-                bool gone = sd_bus_error_has_name(&e, "org.freedesktop.systemd1.NoSuchUnit");
-                r = gone ? 0 : bus_fail(r, &e, err, errsz, "stopping the unit");
-                goto out;
-        }
-        r = sd_bus_message_read(reply, "o", &job);
-        if (r >= 0) {
-                w.job = job;
-                r = wait_job(bus, &w, 90 * USEC_PER_SEC);
-        }
-        if (r < 0)
-                bus_fail(r, NULL, err, errsz, "waiting for the stop job");
-        /* A failed unit stays loaded (and its name taken) until reset. */
-        if (r >= 0)
-                (void) sd_bus_call_method(p, DEST, PATH, IFACE, "ResetFailedUnit", NULL, NULL, "s", unit);
-out:
-        sd_bus_message_unref(reply);
-        sd_bus_slot_unref(slot);
-        sd_bus_error_free(&e);
-        return r < 0 ? r : 0;
-}
 
 void manager_remove_stale_errfiles(void) {
         DIR *d = opendir(MANAGER_CONTROL_DIR);
@@ -538,14 +520,14 @@ int manager_run_async(sd_bus *bus, const char *unit_prefix, char *const *argv, u
         h->done = done;
         h->userdata = userdata;
         snprintf(h->prog, sizeof h->prog, "%s", argv[0]);
-        /* The match first: the bus keeps the order, so it is in place before
-         * the job can end. */
+        /* A local match (see manager_watch_jobs()); the start is sent at once. */
         int r = sd_bus_match_signal_async(bus, &h->match, DEST, PATH, IFACE, "JobRemoved", on_helper_removed, NULL, h);
         if (r >= 0)
                 r = helper_message(bus, unit_prefix, argv, h->unit, sizeof h->unit, h->errfile, sizeof h->errfile, &m);
         if (r >= 0)
                 r = sd_bus_call_async(NULL, &h->call, m, on_helper_started, h, 0);
         sd_bus_message_unref(m);
+        m = NULL;
         if (r >= 0)
                 r = sd_event_add_time_relative(e, &h->timer, CLOCK_MONOTONIC, timeout_usec, 0, on_helper_timeout, h);
         if (r < 0) {
@@ -1076,15 +1058,15 @@ int manager_stop(sd_bus *bus, const char *unit, ManagerStopped done, void *userd
         h->done = done;
         h->userdata = userdata;
         snprintf(h->unit, sizeof h->unit, "%s", unit);
-        /* Only this unit's JobRemoved: the bus filters on arg2 (but for a
-         * name a match rule cannot quote: a slice's \x2d; then sd-bus's
-         * filter here, on_stop_removed(), is the one). */
-        bool plain = !strchr(unit, '\'') && !strchr(unit, '\\');
+        /* Every JobRemoved; on_stop_removed() takes this unit's.  (With
+         * arg2='UNIT' in the rule the sandbox's bus delivered none, seen for
+         * a timer's stop: a CronWorkflow's delete then waited for ever.) */
         snprintf(match, sizeof match,
-                 "type='signal',sender='" DEST "',path='" PATH "',interface='" IFACE "',member='JobRemoved'%s%s%s",
-                 plain ? ",arg2='" : "", plain ? unit : "", plain ? "'" : "");
-        /* The match first: the bus keeps the order, so it is in place before
-         * systemd has the stop. */
+                 "type='signal',sender='" DEST "',path='" PATH "',interface='" IFACE "',member='JobRemoved'");
+        /* This match is local: the bus has delivered every JobRemoved to
+         * this connection since manager_watch_jobs(), so none is missed
+         * while the rule is on its way.  The stop is sent at once, in order
+         * with what the caller sends next (a start after a stop). */
         int r = sd_bus_add_match_async(bus, &h->match, match, on_stop_removed, NULL, h);
         sd_bus_message *m = NULL;
         if (r >= 0)
@@ -1116,10 +1098,7 @@ int manager_start_timer(sd_bus *bus, const char *base, char *const *calendars, b
 
         snprintf(timer, sizeof timer, "%s.timer", base);
         snprintf(svc, sizeof svc, "%s.service", base);
-        /* A changed schedule replaces the timer. */
-        r = manager_stop_unit(bus, timer, err, errsz);
-        if (r < 0)
-                return r;
+        /* (A changed schedule replaces the timer: the caller stopped it.) */
         r = priv_call(&m, "StartTransientUnit");
         if (r >= 0)
                 r = sd_bus_message_append(m, "ss", timer, "replace");

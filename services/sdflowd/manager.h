@@ -30,12 +30,6 @@ typedef struct SliceLimits {
 int manager_ensure_slice(sd_bus *bus, const char *slice, const char *description, const SliceLimits *l, char *err,
                          size_t errsz);
 
-/* Stops unit (and, for a slice, everything in it) and waits for the job,
- * processing the bus meanwhile.  Only for units whose stop does not wait on
- * a workload (a timer): a workload's takes up to its TimeoutStopSec=, so
- * use manager_stop(). */
-int manager_stop_unit(sd_bus *bus, const char *unit, char *err, size_t errsz);
-
 /* Stops unit on the event loop: returns at once (0, or a negative errno if
  * the stop could not be asked for); when the stop job ends, the unit is
  * reset if it failed, and done (if not NULL) is called from the loop with
@@ -54,6 +48,13 @@ void manager_remove_stale_errfiles(void);
 /* What a helper run on the event loop came to: 0, or a negative errno with
  * the reason in err (the helper's own words when it gave some). */
 typedef void (*HelperDone)(int r, const char *err, void *userdata);
+
+/* Has the system bus deliver every JobRemoved to bus from now on (once, at
+ * start, before any job is asked for): the matches each asynchronous call
+ * adds for its job then cannot miss a job that ends at once (a timer's
+ * stop, a quick helper) while their rule is on its way, as jobs are asked
+ * for through privd, on another connection. */
+int manager_watch_jobs(sd_bus *bus);
 
 /* As manager_run(), without waiting: done is called once, from the event
  * loop, when the helper's job has ended or after timeout_usec (the helper
@@ -149,7 +150,8 @@ void manager_stop_async(sd_bus *bus, const char *unit);
 /* A transient timer base.timer with an OnCalendar= line per calendar
  * (NULL-terminated; Persistent= when persistent) that starts base.service,
  * a oneshot running argv as user (the namespace's) in slice, sandboxed,
- * with only the API socket to talk to.  Replaces a timer of that name.  Returns 0 or a negative errno
+ * with only the API socket to talk to.  A timer of that name must be stopped
+ * first (manager_stop()).  Returns 0 or a negative errno
  * with a message in err. */
 int manager_start_timer(sd_bus *bus, const char *base, char *const *calendars, bool persistent, char *const *argv,
                         const char *user, const char *slice, const char *description, char *err, size_t errsz);

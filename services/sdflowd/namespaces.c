@@ -62,15 +62,6 @@ static json_t *status(const char *phase, const char *reason, const char *message
         return st;
 }
 
-static json_t *apply(Namespaces *n, json_t *profile, json_t *contributors, bool restore);
-
-json_t *ns_apply(Namespaces *n, json_t *profile, json_t *contributors) {
-        return apply(n, profile, contributors, false);
-}
-
-json_t *ns_restore(Namespaces *n, json_t *profile, json_t *contributors) {
-        return apply(n, profile, contributors, true);
-}
 
 /* The helper's argv: HELPER VERB NS USER OWNER CONTRIBUTOR...  (NULL on
  * failure: out of memory). */
@@ -111,7 +102,8 @@ static bool doors_in_place(const char *ns, const char *user) {
         return stat(path, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == 0 && st.st_gid == pw->pw_gid;
 }
 
-int ns_set_access(Namespaces *n, json_t *profile, json_t *contributors, char *err, size_t errsz) {
+int ns_set_access(Namespaces *n, json_t *profile, json_t *contributors, HelperDone done, void *userdata, char *err,
+                  size_t errsz) {
         const char *ns = manifest_name(profile);
         const char *owner = json_string_value(json_object_get(json_object_get(json_object_get(profile, "spec"), "owner"), "name"));
         char user[64];
@@ -120,61 +112,121 @@ int ns_set_access(Namespaces *n, json_t *profile, json_t *contributors, char *er
                 return -ENOTCONN;
         }
         ns_user_name(ns, user, sizeof user);
-        char **argv = access_argv(n, "access", ns, user, owner ?: "root", contributors);
+        _cleanup_free_ char **argv = access_argv(n, "access", ns, user, owner ?: "root", contributors);
         if (!argv) {
                 snprintf(err, errsz, "out of memory");
                 return -ENOMEM;
         }
-        int r = manager_run(n->bus, "sdflow-ns-access", argv, HELPER_TIMEOUT_USEC, err, errsz);
-        free(argv);
+        int r = manager_run_async(n->bus, "sdflow-ns-access", argv, HELPER_TIMEOUT_USEC, done, userdata, NULL, 0);
+        if (r < 0)
+                snprintf(err, errsz, "the helper could not start: %s", strerror(-r));
         return r;
 }
 
-static json_t *apply(Namespaces *n, json_t *profile, json_t *contributors, bool restore) {
+/* What one namespace's apply works on. */
+typedef struct NsApply {
+        Namespaces *n;
+        char ns[64], slice[300], user[64];
+        SliceLimits limits;
+        json_t *extra; /* the status' fields besides phase and conditions */
+        NsApplied done;
+        void *userdata;
+} NsApply;
+
+/* Fills a (a->extra new) from profile; a failure status, or NULL. */
+static json_t *apply_prepare(Namespaces *n, json_t *profile, NsApply *a) {
         const char *ns = manifest_name(profile);
-        const char *owner = json_string_value(json_object_get(json_object_get(json_object_get(profile, "spec"), "owner"), "name"));
-        char slice[300], user[64], dir[300], err[512], desc[128];
+        char dir[300];
         uint64_t gpus;
-        int r;
-
-        if (ns_slice_name(ns, slice, sizeof slice) < 0)
+        a->n = n;
+        if (strlen(ns) >= sizeof a->ns || ns_slice_name(ns, a->slice, sizeof a->slice) < 0)
                 return status("Failed", "InvalidName", "the namespace name cannot be a slice name", NULL);
-        ns_user_name(ns, user, sizeof user);
+        snprintf(a->ns, sizeof a->ns, "%s", ns);
+        ns_user_name(ns, a->user, sizeof a->user);
         snprintf(dir, sizeof dir, "/var/lib/sdflow/ns/%s", ns);
-        SliceLimits l = ns_profile_limits(profile, &gpus);
-        json_t *extra = json_pack("{s:s, s:s, s:s, s:s, s:{s:o, s:o, s:o}, s:I}", "namespace", ns, "slice", slice,
-                                  "user", user, "directory", dir, "limits", "CPUQuotaPerSecUSec",
-                                  limit_json(l.cpu_quota_per_sec_usec), "MemoryMax", limit_json(l.memory_max),
-                                  "TasksMax", limit_json(l.tasks_max), "gpus", (json_int_t) gpus);
+        a->limits = ns_profile_limits(profile, &gpus);
+        a->extra = json_pack("{s:s, s:s, s:s, s:s, s:{s:o, s:o, s:o}, s:I}", "namespace", ns, "slice", a->slice,
+                             "user", a->user, "directory", dir, "limits", "CPUQuotaPerSecUSec",
+                             limit_json(a->limits.cpu_quota_per_sec_usec), "MemoryMax",
+                             limit_json(a->limits.memory_max), "TasksMax", limit_json(a->limits.tasks_max), "gpus",
+                             (json_int_t) gpus);
         if (!n->bus)
-                return status("Failed", "NoSystemd", "systemd is not reachable over D-Bus", extra);
+                return status("Failed", "NoSystemd", "systemd is not reachable over D-Bus", TAKE_PTR(a->extra));
+        return NULL;
+}
 
-        /* At start, a namespace that was Ready and still has its user and
-         * directories (they outlive sdflowd; /run not a reboot) needs only
-         * its slice again (transient): a restart, after a crash say, is
-         * then quick. */
+/* The user and directories are in place (r >= 0): the slice, then the status. */
+static json_t *apply_finish(NsApply *a, int r, const char *err) {
+        char desc[128], why[512];
+        if (r < 0) {
+                log_warning("Namespace %s: creating user and directory failed: %s", a->ns, err);
+                return status("Failed", "UserSetupFailed", err, TAKE_PTR(a->extra));
+        }
+        snprintf(desc, sizeof desc, "sdflow namespace %s", a->ns);
+        r = manager_ensure_slice(a->n->bus, a->slice, desc, &a->limits, why, sizeof why);
+        if (r < 0) {
+                log_warning("Namespace %s: the slice failed: %s", a->ns, why);
+                return status("Failed", "SliceFailed", why, TAKE_PTR(a->extra));
+        }
+        log_info("Namespace %s ready: %s, user %s.", a->ns, a->slice, a->user);
+        return status("Ready", "SliceActive", "the slice, user and directory are in place", TAKE_PTR(a->extra));
+}
+
+json_t *ns_restore(Namespaces *n, json_t *profile, json_t *contributors) {
+        const char *owner = json_string_value(json_object_get(json_object_get(json_object_get(profile, "spec"), "owner"), "name"));
+        NsApply a = {};
+        char err[512] = "";
+        json_t *st = apply_prepare(n, profile, &a);
+        if (st)
+                return st;
+        /* A namespace that was Ready and still has its user and directories
+         * (they outlive sdflowd; /run not a reboot) needs only its slice
+         * again (transient): a restart, after a crash say, is then quick.
+         * Otherwise the helper runs, waited for: this is start-up, before
+         * anything is served, and what runs in the namespace needs them. */
         const char *phase = json_string_value(json_object_get(json_object_get(profile, "status"), "phase"));
-        bool have = restore && phase && strcmp(phase, "Ready") == 0 && doors_in_place(ns, user);
-        if (!have) {
-                char **argv = access_argv(n, "create", ns, user, owner, contributors);
+        int r = 0;
+        if (!(phase && strcmp(phase, "Ready") == 0 && doors_in_place(a.ns, a.user))) {
+                char **argv = access_argv(n, "create", a.ns, a.user, owner, contributors);
+                r = argv ? manager_run(n->bus, "sdflow-ns-create", argv, HELPER_TIMEOUT_USEC, err, sizeof err) : -ENOMEM;
                 if (!argv)
-                        return status("Failed", "UserSetupFailed", "out of memory", extra);
-                r = manager_run(n->bus, "sdflow-ns-create", argv, HELPER_TIMEOUT_USEC, err, sizeof err);
+                        snprintf(err, sizeof err, "out of memory");
                 free(argv);
-        } else
-                r = 0;
-        if (r < 0) {
-                log_warning("Namespace %s: creating user and directory failed: %s", ns, err);
-                return status("Failed", "UserSetupFailed", err, extra);
         }
-        snprintf(desc, sizeof desc, "sdflow namespace %s", ns);
-        r = manager_ensure_slice(n->bus, slice, desc, &l, err, sizeof err);
-        if (r < 0) {
-                log_warning("Namespace %s: the slice failed: %s", ns, err);
-                return status("Failed", "SliceFailed", err, extra);
+        return apply_finish(&a, r, err);
+}
+
+static void on_created(int r, const char *err, void *userdata) {
+        NsApply *a = userdata;
+        json_auto_t *st = apply_finish(a, r, err);
+        a->done(st, a->userdata);
+        json_decref(a->extra);
+        free(a);
+}
+
+json_t *ns_apply(Namespaces *n, json_t *profile, json_t *contributors, NsApplied done, void *userdata) {
+        const char *owner = json_string_value(json_object_get(json_object_get(json_object_get(profile, "spec"), "owner"), "name"));
+        NsApply *a = calloc(1, sizeof *a);
+        if (!a)
+                return status("Failed", "UserSetupFailed", "out of memory", NULL);
+        json_t *st = apply_prepare(n, profile, a);
+        char **argv = st ? NULL : access_argv(n, "create", a->ns, a->user, owner, contributors);
+        if (!st && !argv)
+                st = status("Failed", "UserSetupFailed", "out of memory", TAKE_PTR(a->extra));
+        if (!st) {
+                a->done = done;
+                a->userdata = userdata;
+                int r = manager_run_async(n->bus, "sdflow-ns-create", argv, HELPER_TIMEOUT_USEC, on_created, a, NULL, 0);
+                free(argv);
+                if (r >= 0)
+                        return NULL;
+                char why[200];
+                snprintf(why, sizeof why, "the helper could not start: %s", strerror(-r));
+                st = apply_finish(a, r, why);
         }
-        log_info("Namespace %s ready: %s, user %s.", ns, slice, user);
-        return status("Ready", "SliceActive", "the slice, user and directory are in place", extra);
+        json_decref(a->extra);
+        free(a);
+        return st;
 }
 
 /* A namespace's deletion on the event loop: its slice stops (every

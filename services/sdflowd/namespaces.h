@@ -26,8 +26,9 @@ typedef struct Namespaces {
         const char *default_memory; /* PredictorDefaultMemory= */
 } Namespaces;
 
-/* As ns_apply(), at start: the user and directory are made again only
- * when they are missing (or the Profile was not Ready). */
+/* As ns_apply(), at start and waited for (before anything is served; what
+ * runs in the namespace needs it): the user and directory are made again
+ * only when they are missing (or the Profile was not Ready). */
 json_t *ns_restore(Namespaces *n, json_t *profile, json_t *contributors);
 
 
@@ -35,14 +36,21 @@ json_t *ns_restore(Namespaces *n, json_t *profile, json_t *contributors);
 SliceLimits ns_profile_limits(json_t *profile, uint64_t *gpus);
 
 /* Creates or updates the namespace of profile, open to its owner and the
- * users of the JSON array contributors (may be NULL), and returns its new
- * status (phase Ready, or Failed with a message).  Never fails otherwise. */
-json_t *ns_apply(Namespaces *n, json_t *profile, json_t *contributors);
+ * users of the JSON array contributors (may be NULL), on the loop: the
+ * helper that makes the user and directories runs as a unit whose end
+ * the loop waits for, then the slice.  Returns NULL, and done follows with
+ * the new status (phase Ready, or Failed with a message; borrowed); or,
+ * when it could not begin, that status (new) at once and done is not
+ * called. */
+typedef void (*NsApplied)(json_t *status, void *userdata);
+json_t *ns_apply(Namespaces *n, json_t *profile, json_t *contributors, NsApplied done, void *userdata);
 
 /* Lets exactly the owner and contributors into the namespace's directories
- * (a contributor removed is out at once).  0, or a negative errno with a
- * message in err. */
-int ns_set_access(Namespaces *n, json_t *profile, json_t *contributors, char *err, size_t errsz);
+ * (a contributor removed is out at once), on the loop: returns 0 and done
+ * follows when the helper has ended, or a negative errno with a message in
+ * err (done is not called). */
+int ns_set_access(Namespaces *n, json_t *profile, json_t *contributors, HelperDone done, void *userdata, char *err,
+                  size_t errsz);
 
 /* Stops every workload of namespace ns and removes its slice, user and
  * files, on the event loop: returns 0 at once (or a negative errno with a

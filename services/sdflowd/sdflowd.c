@@ -15,6 +15,7 @@
 #include "crashguard.h"
 #include "daemon.h"
 #include "log.h"
+#include "manager.h"
 #include "objects.h"
 #include "quantity.h"
 #include "store.h"
@@ -256,6 +257,8 @@ static int setup(sd_event *e, void *settings, void **userdata) {
         r = sd_bus_open_system(&d->namespaces.bus);
         if (r >= 0)
                 r = sd_bus_attach_event(d->namespaces.bus, e, 0);
+        if (r >= 0)
+                r = manager_watch_jobs(d->namespaces.bus);
         manager_set_event(e);
         if (r < 0) {
                 log_warning_errno(r, "Cannot reach systemd over D-Bus, namespaces will not be set up: %m");

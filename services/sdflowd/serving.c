@@ -758,7 +758,7 @@ json_t *serving_probed(Namespaces *n, json_t *isvc, const char *rev_name, int st
                                : json_string_value(json_object_get(rev, "message")));
 }
 
-int serving_delete(Namespaces *n, json_t *isvc, char *err, size_t errsz) {
+int serving_delete(Namespaces *n, json_t *isvc, HelperDone done, void *userdata, char *err, size_t errsz) {
         const char *ns = manifest_namespace(isvc), *name = manifest_name(isvc);
         size_t i;
         json_t *r;
@@ -771,7 +771,10 @@ int serving_delete(Namespaces *n, json_t *isvc, char *err, size_t errsz) {
         json_array_foreach(json_object_get(json_object_get(isvc, "status"), "retiredRevisions"), i, r)
                 stop_revision(n, r);
         char *const argv[] = { (char *) n->helper, (char *) "unmodel", (char *) ns, (char *) name, NULL };
-        return manager_run(n->bus, "sdflow-ns-unmodel", argv, 60 * USEC_PER_SEC, err, errsz);
+        int k = manager_run_async(n->bus, "sdflow-ns-unmodel", argv, 60 * USEC_PER_SEC, done, userdata, NULL, 0);
+        if (k < 0)
+                snprintf(err, errsz, "the helper that removes the models could not start: %s", strerror(-k));
+        return k;
 }
 
 /* The gateway's entry for one InferenceService, or NULL when nothing serves. */

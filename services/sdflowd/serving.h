@@ -71,6 +71,7 @@ void serving_restore(Namespaces *n, json_t *isvc);
  * a ready revision's socket is not listening. */
 void serving_observe(Namespaces *n, json_t *isvc);
 
-/* Stops the replicas and removes the model copies.  Returns 0 or a negative
- * errno with a message in err. */
-int serving_delete(Namespaces *n, json_t *isvc, char *err, size_t errsz);
+/* Stops the replicas and removes the model copies, on the loop: done (may
+ * be NULL) follows when the copies have gone.  Returns 0 when that began,
+ * or a negative errno with a message in err (done is not called). */
+int serving_delete(Namespaces *n, json_t *isvc, HelperDone done, void *userdata, char *err, size_t errsz);
