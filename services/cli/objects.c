@@ -44,6 +44,12 @@ static int call(Cli *cli, const char *method, const char *target, const char *bo
         uint64_t timeout = cli->timeout_usec;
         if (strcmp(method, "GET") != 0 && strstr(target, "/inferenceservices") && timeout < 150 * USEC_PER_SEC)
                 timeout = 150 * USEC_PER_SEC;
+        /* A Profile's apply is answered when its namespace's helper (at most
+         * 60 s) and slice are done; a workflow's deletion when its artifacts'
+         * removal (at most 60 s) is. */
+        if (strcmp(method, "GET") != 0 && (strstr(target, "/profiles") || strstr(target, "/workflows/")) &&
+            timeout < 90 * USEC_PER_SEC)
+                timeout = 90 * USEC_PER_SEC;
         /* A Profile's deletion is answered when its namespace has gone: its
          * workloads may take their TimeoutStopSec= (90 s) and the kill after. */
         if (strcmp(method, "DELETE") == 0 && strstr(target, "/profiles/") && timeout < 240 * USEC_PER_SEC)
