@@ -27,7 +27,8 @@ int strv_extend(char ***list, char **v) {
                 strv_free(v);
                 return -ENOMEM;
         }
-        memcpy(x + n, v, k * sizeof *x);
+        if (k > 0) /* v may be NULL: memcpy() takes no NULL, even for 0 bytes */
+                memcpy(x + n, v, k * sizeof *x);
         x[n + k] = NULL;
         free(v);
         *list = x;
