@@ -201,21 +201,25 @@ typedef struct Removal {
         void *userdata;
 } Removal;
 
+/* Its workflows go with it, as Kubernetes' garbage collector takes them in Argo. */
+static void delete_runs(CronCtl *cc, const char *ns, const char *name) {
+        json_auto_t *children = cron_children(cc, ns, name);
+        json_t *w;
+        size_t i;
+        json_array_foreach(children, i, w)
+                ctl_workflow_delete(cc->objects, ns, manifest_name(w), "its CronWorkflow's deletion");
+}
+
 static void on_disarmed(int r, const char *err, void *userdata) {
         Removal *m = userdata;
         char why[600];
-        json_t *w;
-        size_t i;
         if (r < 0) {
                 snprintf(why, sizeof why, "stopping the timer failed: %s", err ?: strerror(-r));
                 m->done(r, why, m->userdata);
                 free(m);
                 return;
         }
-        /* Its workflows go with it, as Kubernetes' garbage collector takes them in Argo. */
-        json_auto_t *children = cron_children(m->ctl, m->ns, m->name);
-        json_array_foreach(children, i, w)
-                ctl_workflow_delete(m->ctl->objects, m->ns, manifest_name(w), "its CronWorkflow's deletion");
+        delete_runs(m->ctl, m->ns, m->name);
         m->done(0, NULL, m->userdata);
         free(m);
 }
@@ -223,15 +227,8 @@ static void on_disarmed(int r, const char *err, void *userdata) {
 static int cron_remove(void *self, json_t *obj, RemoveDone done, void *userdata, char *err, size_t size) {
         CronCtl *cc = self;
         Objects *o = cc->objects;
-        if (!o->namespaces->bus) {
-                Removal m = { .ctl = cc };
-                snprintf(m.ns, sizeof m.ns, "%s", manifest_namespace(obj));
-                snprintf(m.name, sizeof m.name, "%s", manifest_name(obj));
-                json_auto_t *children = cron_children(cc, m.ns, m.name);
-                json_t *w;
-                size_t i;
-                json_array_foreach(children, i, w)
-                        ctl_workflow_delete(o, m.ns, manifest_name(w), "its CronWorkflow's deletion");
+        if (!o->namespaces->bus) { /* no timer to stop */
+                delete_runs(cc, manifest_namespace(obj), manifest_name(obj));
                 return 0;
         }
         if (!done) {
