@@ -365,8 +365,8 @@ static void handle_watch(Api *a, HttpConn *c, const Caller *caller, const Route 
 }
 
 /* What one object and one namespace may store.  0 when obj fits, else the
- * HTTP status to answer (msg says why). */
-static int check_storage(Api *a, const Kind *k, json_t *obj, const char *ns, char *msg, size_t size) {
+ * HTTP status to answer (msg says why).  before is the object as stored, or NULL. */
+static int check_storage(Api *a, const Kind *k, json_t *obj, json_t *before, const char *ns, char *msg, size_t size) {
         char *text = json_dumps(obj, JSON_COMPACT);
         size_t n = text ? strlen(text) : 0;
         free(text);
@@ -378,13 +378,10 @@ static int check_storage(Api *a, const Kind *k, json_t *obj, const char *ns, cha
         uint64_t used = 0;
         if (!k->namespaced || !ns || !a->max_namespace_bytes || store_namespace_bytes(a->store, ns, &used) < 0)
                 return 0;
-        json_t *old = NULL;
         uint64_t old_n = 0;
-        if (store_get(a->store, k, ns, manifest_name(obj), &old) >= 0) {
-                char *t = json_dumps(old, JSON_COMPACT);
+        if (before) {
+                _cleanup_free_ char *t = json_dumps(before, JSON_COMPACT);
                 old_n = t ? strlen(t) : 0;
-                free(t);
-                json_decref(old);
         }
         if (n > old_n && used + n - old_n > a->max_namespace_bytes) {
                 snprintf(msg, size, "namespace %s's objects take %llu bytes; this one would bring them past the "
@@ -558,7 +555,7 @@ static void handle_apply(Api *a, HttpConn *c, const Caller *caller, const Route 
                                                     "terminated", ns);
                 goto out;
         }
-        code = check_storage(a, k, obj, ns, msg, sizeof msg);
+        code = check_storage(a, k, obj, before, ns, msg, sizeof msg);
         if (code) {
                 rest_reply_status(c, code, rt, NULL, "%s%s", code == 403 ? "exceeded quota: " : "", msg);
                 goto out;
