@@ -1,5 +1,6 @@
 /* journal.c: see journal.h. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,13 +124,24 @@ int journal_last_message(const char *match1, const char *match2, char *buf, size
                 r = sd_journal_add_match(j, match2, 0);
         if (r >= 0)
                 r = sd_journal_seek_tail(j);
-        if (r >= 0)
+        for (int k = 0; r >= 0 && k < 10; k++) {
                 r = sd_journal_previous(j);
-        if (r > 0) {
-                const char *msg;
-                size_t ml = field(j, "MESSAGE", &msg);
-                snprintf(buf, size, "%.*s", (int) ml, msg);
+                if (r <= 0)
+                        break;
+                const char *msg, *errno_field;
+                /* (Each field read makes the one before invalid.) */
+                bool has_errno = field(j, "ERRNO", &errno_field) > 0;
+                if (k == 0 || has_errno) {
+                        size_t ml = field(j, "MESSAGE", &msg);
+                        snprintf(buf, size, "%.*s", (int) ml, msg);
+                }
+                if (has_errno)
+                        break;
         }
         sd_journal_close(j);
+        /* systemd begins a unit's messages with "UNIT: ": the caller names it. */
+        size_t ul = strncmp(match1, "UNIT=", 5) == 0 ? strlen(match1 + 5) : 0;
+        if (ul > 0 && strncmp(buf, match1 + 5, ul) == 0 && buf[ul] == ':' && buf[ul + 1] == ' ')
+                memmove(buf, buf + ul + 2, strlen(buf + ul + 2) + 1);
         return r < 0 ? r : buf[0] ? 0 : -ENOENT;
 }
