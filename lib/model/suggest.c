@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "macro.h"
 #include "suggest.h"
 
 #define TPE_MAX_OBS 4096
@@ -238,7 +239,7 @@ static int cmp_double_idx(const void *a, const void *b, void *arg) {
 /* obs (n, oldest first) with prior_weight; Optuna's univariate rules:
  * each kernel's width is the larger gap to its neighbours (the prior's is
  * the whole range), clipped to [range / min(100, n + 1), range]. */
-static void parzen_build(Parzen *pz, const double *obs, size_t n, double lo, double hi, double prior_weight) {
+static int parzen_build(Parzen *pz, const double *obs, size_t n, double lo, double hi, double prior_weight) {
         size_t m = n + 1;
         pz->n = m;
         pz->lo = lo;
@@ -247,8 +248,10 @@ static void parzen_build(Parzen *pz, const double *obs, size_t n, double lo, dou
         pz->sigma = calloc(m, sizeof(double));
         pz->logw = calloc(m, sizeof(double));
         pz->lognorm = calloc(m, sizeof(double));
-        double *w = calloc(m, sizeof(double));
-        size_t *order = calloc(m, sizeof(size_t));
+        _cleanup_free_ double *w = calloc(m, sizeof(double));
+        _cleanup_free_ size_t *order = calloc(m, sizeof(size_t));
+        if (!pz->mu || !pz->sigma || !pz->logw || !pz->lognorm || !w || !order)
+                return -ENOMEM; /* the caller's parzen_free() frees what was had */
         default_weights(n, w);
         for (size_t i = 0; i < n; i++)
                 pz->mu[i] = obs[i];
@@ -279,8 +282,7 @@ static void parzen_build(Parzen *pz, const double *obs, size_t n, double lo, dou
                 double mass = norm_cdf((hi - pz->mu[i]) / pz->sigma[i]) - norm_cdf((lo - pz->mu[i]) / pz->sigma[i]);
                 pz->lognorm[i] = log(fmax(mass, 1e-300));
         }
-        free(w);
-        free(order);
+        return 0;
 }
 
 static void parzen_free(Parzen *pz) {
@@ -342,10 +344,12 @@ static int cmp_y(const void *a, const void *b, void *arg) {
         return x < y ? -1 : x > y ? 1 : (*(const size_t *) a > *(const size_t *) b) - (*(const size_t *) a < *(const size_t *) b);
 }
 
-static void split(const SuggestTrial *trials, size_t n_trials, Split *sp) {
+static int split(const SuggestTrial *trials, size_t n_trials, Split *sp) {
         sp->t = calloc(n_trials + 1, sizeof *sp->t);
         sp->below = calloc(n_trials + 1, sizeof *sp->below);
         sp->n = 0;
+        if (!sp->t || !sp->below)
+                return -ENOMEM; /* the caller's split_free() frees what was had */
         for (size_t i = 0; i < n_trials && sp->n < TPE_MAX_OBS; i++)
                 if (isfinite(trials[i].y))
                         sp->t[sp->n++] = &trials[i];
@@ -353,13 +357,15 @@ static void split(const SuggestTrial *trials, size_t n_trials, Split *sp) {
         if (gamma > 25)
                 gamma = 25;
         sp->n_below = gamma;
-        size_t *order = calloc(sp->n + 1, sizeof(size_t));
+        _cleanup_free_ size_t *order = calloc(sp->n + 1, sizeof(size_t));
+        if (!order)
+                return -ENOMEM;
         for (size_t i = 0; i < sp->n; i++)
                 order[i] = i;
         qsort_r(order, sp->n, sizeof(size_t), cmp_y, sp->t);
         for (size_t i = 0; i < gamma; i++)
                 sp->below[order[i]] = true;
-        free(order);
+        return 0;
 }
 
 static void split_free(Split *sp) {
@@ -382,8 +388,10 @@ static void categorical_probs(const SuggestParam *p, const double *obs, size_t n
                 prob[c] /= total;
 }
 
-static void tpe_univariate(Suggester *s, const Split *sp, Rng *r, double *x) {
-        double *below = calloc(sp->n + 1, sizeof(double)), *above = calloc(sp->n + 1, sizeof(double));
+static int tpe_univariate(Suggester *s, const Split *sp, Rng *r, double *x) {
+        _cleanup_free_ double *below = calloc(sp->n + 1, sizeof(double)), *above = calloc(sp->n + 1, sizeof(double));
+        if (!below || !above)
+                return -ENOMEM;
         for (size_t k = 0; k < s->n; k++) {
                 const SuggestParam *p = &s->p[k];
                 size_t nb = 0, na = 0;
@@ -419,9 +427,10 @@ static void tpe_univariate(Suggester *s, const Split *sp, Rng *r, double *x) {
                 }
                 double lo, hi;
                 bounds(p, &lo, &hi);
-                Parzen l, g;
-                parzen_build(&l, below, nb, lo, hi, s->prior_weight);
-                parzen_build(&g, above, na, lo, hi, s->prior_weight);
+                _cleanup_(parzen_free) Parzen l = {}, g = {};
+                if (parzen_build(&l, below, nb, lo, hi, s->prior_weight) < 0 ||
+                    parzen_build(&g, above, na, lo, hi, s->prior_weight) < 0)
+                        return -ENOMEM;
                 double best = -INFINITY, pick = 0.5 * (lo + hi);
                 for (size_t c = 0; c < s->n_candidates; c++) {
                         double cand = parzen_sample(&l, r);
@@ -432,11 +441,8 @@ static void tpe_univariate(Suggester *s, const Split *sp, Rng *r, double *x) {
                         }
                 }
                 x[k] = to_value(p, pick);
-                parzen_free(&l);
-                parzen_free(&g);
         }
-        free(below);
-        free(above);
+        return 0;
 }
 
 /* Multivariate TPE: one kernel per observation over all parameters at
@@ -455,9 +461,13 @@ static double mk_value(const MKernels *m, size_t obs, size_t k) {
         return is_categorical(p) ? m->sp->t[obs]->x[k] : to_internal(p, m->sp->t[obs]->x[k]);
 }
 
-/* Kernel j: observation index (or the prior when j == count). */
-static double mk_logpdf(const MKernels *m, const size_t *idx, size_t count, const double *x) {
-        double *a = calloc(count + 1, sizeof(double));
+static void mk_free(MKernels *m) {
+        free(m->logw);
+}
+
+/* Kernel j: observation index (or the prior when j == count); a: room for
+ * count + 1 numbers. */
+static double mk_logpdf(const MKernels *m, const size_t *idx, size_t count, const double *x, double *a) {
         for (size_t j = 0; j <= count; j++) {
                 double lp = m->logw[j];
                 for (size_t k = 0; k < m->s->n; k++) {
@@ -480,12 +490,10 @@ static double mk_logpdf(const MKernels *m, const size_t *idx, size_t count, cons
                 }
                 a[j] = lp;
         }
-        double r = log_sum_exp(a, count + 1);
-        free(a);
-        return r;
+        return log_sum_exp(a, count + 1);
 }
 
-static void mk_init(MKernels *m, const Suggester *s, const Split *sp, bool below, size_t *idx, size_t *count) {
+static int mk_init(MKernels *m, const Suggester *s, const Split *sp, bool below, size_t *idx, size_t *count) {
         m->s = s;
         m->sp = sp;
         m->want_below = below;
@@ -494,15 +502,17 @@ static void mk_init(MKernels *m, const Suggester *s, const Split *sp, bool below
                 if (sp->below[i] == below)
                         idx[c++] = i;
         *count = c;
-        double *w = calloc(c + 1, sizeof(double)), sum = 0;
+        _cleanup_free_ double *w = calloc(c + 1, sizeof(double));
+        double sum = 0;
+        m->logw = calloc(c + 1, sizeof(double));
+        if (!w || !m->logw)
+                return -ENOMEM; /* the caller's mk_free() frees m->logw */
         default_weights(c, w);
         w[c] = s->prior_weight;
         for (size_t j = 0; j <= c; j++)
                 sum += w[j];
-        m->logw = calloc(c + 1, sizeof(double));
         for (size_t j = 0; j <= c; j++)
                 m->logw[j] = log(w[j] / sum);
-        free(w);
         double d = (double) s->n;
         for (size_t k = 0; k < s->n; k++) {
                 double lo, hi;
@@ -510,13 +520,18 @@ static void mk_init(MKernels *m, const Suggester *s, const Split *sp, bool below
                 m->sigma[k] = 0.2 * (hi - lo) * pow((double) (c + 1), -1.0 / (d + 4));
                 m->sigma[k] = fmax(m->sigma[k], (hi - lo) / fmin(100.0, 1.0 + (double) (c + 1)));
         }
+        return 0;
 }
 
-static void tpe_multivariate(Suggester *s, const Split *sp, Rng *r, double *x) {
-        size_t *ib = calloc(sp->n + 1, sizeof(size_t)), *ia = calloc(sp->n + 1, sizeof(size_t)), nb, na;
-        MKernels l, g;
-        mk_init(&l, s, sp, true, ib, &nb);
-        mk_init(&g, s, sp, false, ia, &na);
+static int tpe_multivariate(Suggester *s, const Split *sp, Rng *r, double *x) {
+        _cleanup_free_ size_t *ib = calloc(sp->n + 1, sizeof(size_t)), *ia = calloc(sp->n + 1, sizeof(size_t));
+        _cleanup_free_ double *a = calloc(sp->n + 1, sizeof(double)); /* mk_logpdf()'s room */
+        size_t nb, na;
+        _cleanup_(mk_free) MKernels l = {}, g = {};
+        if (!ib || !ia || !a)
+                return -ENOMEM;
+        if (mk_init(&l, s, sp, true, ib, &nb) < 0 || mk_init(&g, s, sp, false, ia, &na) < 0)
+                return -ENOMEM;
         double best = -INFINITY, cand[SUGGEST_MAX_PARAMS];
         for (size_t c = 0; c < s->n_candidates; c++) {
                 size_t j = pick_component(l.logw, nb + 1, r);
@@ -535,17 +550,14 @@ static void tpe_multivariate(Suggester *s, const Split *sp, Rng *r, double *x) {
                         double sg = j == nb ? hi - lo : l.sigma[k];
                         cand[k] = truncated_normal(mu, sg, lo, hi, r);
                 }
-                double score = mk_logpdf(&l, ib, nb, cand) - mk_logpdf(&g, ia, na, cand);
+                double score = mk_logpdf(&l, ib, nb, cand, a) - mk_logpdf(&g, ia, na, cand, a);
                 if (score > best) {
                         best = score;
                         for (size_t k = 0; k < s->n; k++)
                                 x[k] = is_categorical(&s->p[k]) ? cand[k] : to_value(&s->p[k], cand[k]);
                 }
         }
-        free(l.logw);
-        free(g.logw);
-        free(ib);
-        free(ia);
+        return 0;
 }
 
 /* ---- Gaussian process with expected improvement ------------------------------------- */
@@ -629,17 +641,22 @@ typedef struct Gp {
         double *X, *L, *alpha, ybest;
 } Gp;
 
-/* Fits the GP (length scale by marginal likelihood over a small grid). */
-static bool gp_fit(Gp *gp, const double *X, const double *y, size_t n, size_t d) {
+/* Fits the GP (length scale by marginal likelihood over a small grid).
+ * Returns 1, 0 when no length scale fits, or -ENOMEM (the caller's
+ * gp_free() frees what was had). */
+static int gp_fit(Gp *gp, const double *X, const double *y, size_t n, size_t d) {
         static const double scales[] = { 0.05, 0.1, 0.2, 0.35, 0.6, 1.0 };
         double best = -INFINITY;
         gp->n = n;
         gp->d = d;
         gp->X = malloc(n * d * sizeof(double));
-        memcpy(gp->X, X, n * d * sizeof(double));
         gp->L = malloc(n * n * sizeof(double));
         gp->alpha = malloc(n * sizeof(double));
-        double *K = malloc(n * n * sizeof(double)), *tmp = malloc(n * sizeof(double)), *al = malloc(n * sizeof(double));
+        _cleanup_free_ double *K = malloc(n * n * sizeof(double)), *tmp = malloc(n * sizeof(double)),
+                              *al = malloc(n * sizeof(double));
+        if (!gp->X || !gp->L || !gp->alpha || !K || !tmp || !al)
+                return -ENOMEM;
+        memcpy(gp->X, X, n * d * sizeof(double));
         bool ok = false;
         for (size_t si = 0; si < sizeof scales / sizeof scales[0]; si++) {
                 for (size_t i = 0; i < n; i++)
@@ -660,9 +677,6 @@ static bool gp_fit(Gp *gp, const double *X, const double *y, size_t n, size_t d)
                         ok = true;
                 }
         }
-        free(K);
-        free(tmp);
-        free(al);
         return ok;
 }
 
@@ -687,9 +701,11 @@ static double gp_ei(const Gp *gp, const double *u, double *kbuf, double *vbuf) {
         return imp * norm_cdf(z) + sd * exp(-0.5 * z * z) / sqrt(2 * M_PI);
 }
 
-static void gp_suggest(Suggester *s, const SuggestTrial *trials, size_t n_trials, Rng *r, double *x) {
+static int gp_suggest(Suggester *s, const SuggestTrial *trials, size_t n_trials, Rng *r, double *x) {
         size_t d = s->n, n = 0;
-        double *X = malloc((n_trials + 1) * d * sizeof(double)), *y = malloc((n_trials + 1) * sizeof(double));
+        _cleanup_free_ double *X = malloc((n_trials + 1) * d * sizeof(double)), *y = malloc((n_trials + 1) * sizeof(double));
+        if (!X || !y)
+                return -ENOMEM;
         for (size_t i = 0; i < n_trials && n < GP_MAX_OBS; i++)
                 if (isfinite(trials[i].y)) {
                         unit_point(s, trials[i].x, &X[n * d]);
@@ -711,17 +727,19 @@ static void gp_suggest(Suggester *s, const SuggestTrial *trials, size_t n_trials
                         ibest = i;
                 }
         }
-        Gp gp = {};
-        if (!gp_fit(&gp, X, y, n, d)) {
+        _cleanup_(gp_free) Gp gp = {};
+        int fit = gp_fit(&gp, X, y, n, d);
+        if (fit < 0)
+                return fit;
+        if (fit == 0) {
                 for (size_t k = 0; k < d; k++)
                         x[k] = sample_prior(&s->p[k], r);
-                gp_free(&gp);
-                free(X);
-                free(y);
-                return;
+                return 0;
         }
         gp.ybest = ybest;
-        double *kb = malloc(n * sizeof(double)), *vb = malloc(n * sizeof(double));
+        _cleanup_free_ double *kb = malloc(n * sizeof(double)), *vb = malloc(n * sizeof(double));
+        if (!kb || !vb)
+                return -ENOMEM;
         double u[SUGGEST_MAX_PARAMS], bestu[SUGGEST_MAX_PARAMS], best = -INFINITY;
         /* Random candidates, then perturbations around the best point and the best candidate. */
         for (size_t c = 0; c < GP_CANDIDATES; c++) {
@@ -741,11 +759,7 @@ static void gp_suggest(Suggester *s, const SuggestTrial *trials, size_t n_trials
                 }
         }
         from_unit(s, bestu, x);
-        free(kb);
-        free(vb);
-        gp_free(&gp);
-        free(X);
-        free(y);
+        return 0;
 }
 
 
@@ -754,8 +768,10 @@ static void gp_suggest(Suggester *s, const SuggestTrial *trials, size_t n_trials
 
 /* Eigen-decomposition of the symmetric n x n matrix A (row-major) by
  * Jacobi rotations: values in d, vectors in the columns of V. */
-static void jacobi_eigen(const double *A, size_t n, double *d, double *V) {
-        double *a = malloc(n * n * sizeof(double));
+static int jacobi_eigen(const double *A, size_t n, double *d, double *V) {
+        _cleanup_free_ double *a = malloc(n * n * sizeof(double));
+        if (!a)
+                return -ENOMEM;
         memcpy(a, A, n * n * sizeof(double));
         for (size_t i = 0; i < n; i++)
                 for (size_t j = 0; j < n; j++)
@@ -794,7 +810,7 @@ static void jacobi_eigen(const double *A, size_t n, double *d, double *V) {
         }
         for (size_t i = 0; i < n; i++)
                 d[i] = a[i * n + i];
-        free(a);
+        return 0;
 }
 
 typedef struct Cma {
@@ -838,10 +854,12 @@ static void cma_init(Cma *c, size_t n, double sigma0) {
 }
 
 /* The generation's lambda points in [0,1]^n (out-of-range draws are drawn again, then clipped). */
-static void cma_sample(const Cma *c, Rng *r, double *pts) {
+static int cma_sample(const Cma *c, Rng *r, double *pts) {
         size_t n = c->n;
-        double *B = malloc(n * n * sizeof(double)), d[SUGGEST_MAX_PARAMS];
-        jacobi_eigen(c->C, n, d, B);
+        _cleanup_free_ double *B = malloc(n * n * sizeof(double));
+        double d[SUGGEST_MAX_PARAMS];
+        if (!B || jacobi_eigen(c->C, n, d, B) < 0)
+                return -ENOMEM;
         for (size_t i = 0; i < n; i++)
                 d[i] = sqrt(fmax(d[i], 1e-20));
         for (size_t k = 0; k < c->lambda; k++) {
@@ -864,7 +882,7 @@ static void cma_sample(const Cma *c, Rng *r, double *pts) {
                 for (size_t i = 0; i < n; i++)
                         x[i] = fmin(1, fmax(0, x[i]));
         }
-        free(B);
+        return 0;
 }
 
 static int cmp_pair(const void *a, const void *b) {
@@ -873,7 +891,7 @@ static int cmp_pair(const void *a, const void *b) {
 }
 
 /* One generation's update from its points (in [0,1]^n) and values. */
-static void cma_update(Cma *c, const double *pts, const double *vals) {
+static int cma_update(Cma *c, const double *pts, const double *vals) {
         size_t n = c->n, lam = c->lambda;
         double order[64][2], old[SUGGEST_MAX_PARAMS];
         for (size_t k = 0; k < lam; k++) {
@@ -888,8 +906,10 @@ static void cma_update(Cma *c, const double *pts, const double *vals) {
                         c->m[i] += c->w[k] * pts[(size_t) order[k][1] * n + i];
         }
         /* C^(-1/2) (m - old) / sigma, through the eigen-decomposition */
-        double *B = malloc(n * n * sizeof(double)), d[SUGGEST_MAX_PARAMS], y[SUGGEST_MAX_PARAMS], t[SUGGEST_MAX_PARAMS];
-        jacobi_eigen(c->C, n, d, B);
+        _cleanup_free_ double *B = malloc(n * n * sizeof(double));
+        double d[SUGGEST_MAX_PARAMS], y[SUGGEST_MAX_PARAMS], t[SUGGEST_MAX_PARAMS];
+        if (!B || jacobi_eigen(c->C, n, d, B) < 0)
+                return -ENOMEM;
         for (size_t i = 0; i < n; i++)
                 y[i] = (c->m[i] - old[i]) / c->sigma;
         for (size_t j = 0; j < n; j++) {
@@ -924,7 +944,7 @@ static void cma_update(Cma *c, const double *pts, const double *vals) {
                 }
         c->sigma *= exp((c->cs / c->ds) * (norm / c->chin - 1));
         c->sigma = fmin(c->sigma, 1.0);
-        free(B);
+        return 0;
 }
 
 /* Trial index is member index % lambda of generation index / lambda; the
@@ -932,14 +952,19 @@ static void cma_update(Cma *c, const double *pts, const double *vals) {
  * own seeded generator.  -EAGAIN while an earlier generation still runs. */
 static int cma_suggest(Suggester *s, const SuggestTrial *trials, size_t n_trials, size_t index, double *x) {
         size_t n = s->n;
-        Cma *c = malloc(sizeof *c);
+        _cleanup_free_ Cma *c = malloc(sizeof *c);
+        if (!c)
+                return -ENOMEM;
         cma_init(c, n, s->sigma0);
         size_t lam = c->lambda, gen = index / lam;
-        double *pts = malloc(lam * n * sizeof(double)), *vals = malloc(lam * sizeof(double));
+        _cleanup_free_ double *pts = malloc(lam * n * sizeof(double)), *vals = malloc(lam * sizeof(double));
+        if (!pts || !vals)
+                return -ENOMEM;
         for (size_t g = 0; g <= gen; g++) {
                 Rng r;
                 rng_seed(&r, s->random_state, 0x10000000ULL + g);
-                cma_sample(c, &r, pts);
+                if (cma_sample(c, &r, pts) < 0)
+                        return -ENOMEM;
                 if (g == gen)
                         break;
                 double worst = -INFINITY;
@@ -956,21 +981,15 @@ static int cma_suggest(Suggester *s, const SuggestTrial *trials, size_t n_trials
                         worst = fmax(worst, vals[k]);
                         unit_point(s, trials[t].x, &pts[k * n]);
                 }
-                if (pending) {
-                        free(pts);
-                        free(vals);
-                        free(c);
+                if (pending)
                         return -EAGAIN;
-                }
                 for (size_t k = 0; k < lam; k++)
                         if (isnan(vals[k]))
                                 vals[k] = isfinite(worst) ? worst + 1 : 1e300;
-                cma_update(c, pts, vals);
+                if (cma_update(c, pts, vals) < 0)
+                        return -ENOMEM;
         }
         from_unit(s, &pts[(index % lam) * n], x);
-        free(pts);
-        free(vals);
-        free(c);
         return 0;
 }
 
@@ -1012,19 +1031,18 @@ static int hyperband_suggest(Suggester *s, const SuggestTrial *trials, size_t n_
                                         for (size_t k = 0; k < s->n; k++)
                                                 x[k] = sample_prior(&s->p[k], &g);
                                 } else {
-                                        size_t *order = calloc(prev_count, sizeof(size_t));
+                                        _cleanup_free_ size_t *order = calloc(prev_count, sizeof(size_t));
+                                        if (!order)
+                                                return -ENOMEM;
                                         for (size_t k = 0; k < prev_count; k++) {
                                                 size_t t = prev_start + k;
-                                                if (t >= n_trials || trials[t].pending) {
-                                                        free(order);
+                                                if (t >= n_trials || trials[t].pending)
                                                         return -EAGAIN;
-                                                }
                                                 order[k] = t;
                                         }
                                         qsort_r(order, prev_count, sizeof(size_t), cmp_y_idx, (void *) trials);
                                         memcpy(x, trials[order[j < prev_count ? j : prev_count - 1]].x,
                                                s->n * sizeof(double));
-                                        free(order);
                                 }
                                 double lo, hi;
                                 bounds(rp, &lo, &hi);
@@ -1134,6 +1152,8 @@ static bool setting_number(json_t *settings, const char *name, double *ret, bool
         return false;
 }
 
+DEFINE_TRIVIAL_CLEANUP_FUNC(Suggester *, suggest_free);
+
 int suggest_new(const char *algorithm, json_t *settings, const SuggestParam *params, size_t n_params, Suggester **ret,
                 char *err, size_t errsz) {
         static const struct {
@@ -1146,7 +1166,7 @@ int suggest_new(const char *algorithm, json_t *settings, const SuggestParam *par
                 snprintf(err, errsz, "an experiment has 1 to %d parameters, not %zu", SUGGEST_MAX_PARAMS, n_params);
                 return -EINVAL;
         }
-        Suggester *s = calloc(1, sizeof *s);
+        _cleanup_(suggest_freep) Suggester *s = calloc(1, sizeof *s);
         if (!s)
                 return -ENOMEM;
         bool found = false;
@@ -1157,7 +1177,6 @@ int suggest_new(const char *algorithm, json_t *settings, const SuggestParam *par
                 }
         if (!found) {
                 snprintf(err, errsz, "'%s' is not an algorithm sdflow has", algorithm ?: "");
-                free(s);
                 return -EINVAL;
         }
         memcpy(s->p, params, n_params * sizeof *params);
@@ -1192,25 +1211,21 @@ int suggest_new(const char *algorithm, json_t *settings, const SuggestParam *par
                 if (!have) {
                         snprintf(err, errsz, "hyperband: resource_name must name an int or double parameter (got '%s')",
                                  rname ?: "");
-                        free(s);
                         return -EINVAL;
                 }
                 s->eta = setting_number(settings, "eta", &v, &bad) ? v : 3;
                 s->r_l = setting_number(settings, "r_l", &v, &bad) ? v : params[s->resource].max;
                 if (bad || s->eta <= 1 || s->r_l < 1) {
                         snprintf(err, errsz, "hyperband: eta must be > 1 and r_l >= 1");
-                        free(s);
                         return -EINVAL;
                 }
         }
         if (s->alg == ALG_CMAES && (s->sigma0 <= 0 || s->sigma0 > 1)) {
                 snprintf(err, errsz, "cmaes: sigma is the initial step as a fraction of each range, in (0, 1]");
-                free(s);
                 return -EINVAL;
         }
         if (bad || s->n_candidates == 0 || s->prior_weight <= 0) {
                 snprintf(err, errsz, "a setting of %s is not a number in its range", algorithm);
-                free(s);
                 return -EINVAL;
         }
         for (size_t k = 0; k < n_params; k++) {
@@ -1218,22 +1233,19 @@ int suggest_new(const char *algorithm, json_t *settings, const SuggestParam *par
                 if (s->alg == ALG_CMAES && is_categorical(p)) {
                         snprintf(err, errsz, "cmaes cannot search the %s parameter '%s' (only double and int)",
                                  p->type == SUGGEST_DISCRETE ? "discrete" : "categorical", p->name);
-                        free(s);
                         return -EINVAL;
                 }
                 if (s->alg == ALG_GRID && p->type == SUGGEST_DOUBLE && p->step <= 0) {
                         snprintf(err, errsz, "grid needs a step for the double parameter '%s'", p->name);
-                        free(s);
                         return -EINVAL;
                 }
                 if (is_categorical(p) && (p->n_values == 0 || p->n_values > SUGGEST_MAX_VALUES)) {
                         snprintf(err, errsz, "parameter '%s' has %zu values (1 to %d)", p->name, p->n_values,
                                  SUGGEST_MAX_VALUES);
-                        free(s);
                         return -EINVAL;
                 }
         }
-        *ret = s;
+        *ret = TAKE_PTR(s);
         return 0;
 }
 
@@ -1266,18 +1278,14 @@ int suggest_next(Suggester *s, const SuggestTrial *trials, size_t n_trials, size
                         x[k] = sample_prior(&s->p[k], &r);
                 return 0;
         }
-        if (s->alg == ALG_GP) {
-                gp_suggest(s, trials, n_trials, &r, x);
-                return 0;
-        }
-        Split sp;
-        split(trials, n_trials, &sp);
+        if (s->alg == ALG_GP)
+                return gp_suggest(s, trials, n_trials, &r, x);
+        _cleanup_(split_free) Split sp = {};
+        if (split(trials, n_trials, &sp) < 0)
+                return -ENOMEM;
         if (s->alg == ALG_TPE)
-                tpe_univariate(s, &sp, &r, x);
-        else
-                tpe_multivariate(s, &sp, &r, x);
-        split_free(&sp);
-        return 0;
+                return tpe_univariate(s, &sp, &r, x);
+        return tpe_multivariate(s, &sp, &r, x);
 }
 
 int suggest_params_from_spec(json_t *parameters, SuggestParam *params, size_t max, char *err, size_t errsz) {

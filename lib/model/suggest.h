@@ -70,8 +70,8 @@ int suggest_new(const char *algorithm, json_t *settings, const SuggestParam *par
 Suggester *suggest_free(Suggester *s);
 
 /* The assignment of trial number index into x.  Returns 0, -ENOSPC when
- * the algorithm has nothing more to propose (the grid is exhausted), or
- * -EAGAIN when it needs running trials' results first (cmaes). */
+ * the algorithm has nothing more to propose (the grid is exhausted),
+ * -EAGAIN when it needs running trials' results first (cmaes), or -ENOMEM. */
 int suggest_next(Suggester *s, const SuggestTrial *trials, size_t n_trials, size_t index, double *x);
 
 /* A value as Katib writes it into ${trialParameters.x}: numbers in their

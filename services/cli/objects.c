@@ -63,7 +63,7 @@ static int call(Cli *cli, const char *method, const char *target, const char *bo
 
 /* Prints a server error as kubectl does: Error from server (Reason): message. */
 static void print_server_error(const HttpResponse *resp) {
-        json_t *st = json_loadb(resp->body, resp->body_len, 0, NULL);
+        json_auto_t *st = json_loadb(resp->body, resp->body_len, 0, NULL);
         const char *msg = json_string_value(json_object_get(st, "message"));
         const char *reason = json_string_value(json_object_get(st, "reason"));
         if (!msg)
@@ -72,7 +72,6 @@ static void print_server_error(const HttpResponse *resp) {
                 fprintf(stderr, "Error from server (%s): %s\n", reason, msg ?: "");
         else
                 fprintf(stderr, "Error from server (%d): %s\n", resp->status, msg ?: resp->body);
-        json_decref(st);
 }
 
 static void print_warning(const char *value, void *ud) {
@@ -101,9 +100,8 @@ static json_t *get_json(Cli *cli, const char *target) {
 
 json_t *cli_request_json(Cli *cli, const char *method, const char *target, json_t *body) {
         HttpResponse resp;
-        char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+        _cleanup_free_ char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
         int r = call(cli, method, target, text, text ? strlen(text) : 0, &resp);
-        free(text);
         if (r < 0)
                 return NULL;
         json_t *o = NULL;
@@ -221,18 +219,17 @@ static int apply_object(Cli *cli, json_t *obj, const char *source) {
                 return CLI_FAIL;
         }
         url(target, sizeof target, k, ns, NULL, NULL);
-        char *body = json_dumps(obj, JSON_COMPACT);
+        _cleanup_free_ char *body = json_dumps(obj, JSON_COMPACT);
         if (!body)
                 return CLI_FAIL;
         int r = call(cli, "POST", target, body, strlen(body), &resp);
-        free(body);
         if (r < 0)
                 return CLI_FAIL;
         http_response_headers(&resp, "Warning", print_warning, NULL);
         kind_ref(k, ref, sizeof ref);
         if (resp.status == 200 || resp.status == 201) {
                 char result[32] = "configured";
-                json_t *stored = json_loadb(resp.body, resp.body_len, 0, NULL);
+                json_auto_t *stored = json_loadb(resp.body, resp.body_len, 0, NULL);
                 HttpMessage m;
                 const char *v;
                 size_t vl;
@@ -240,9 +237,9 @@ static int apply_object(Cli *cli, json_t *obj, const char *source) {
                     http_header_find(&m, "X-Sdflow-Result", &v, &vl))
                         snprintf(result, sizeof result, "%.*s", (int) vl, v);
                 if (cli->output && (!strcmp(cli->output, "json") || !strcmp(cli->output, "yaml"))) {
-                        char *s = !strcmp(cli->output, "json") ? json_dumps(stored, JSON_INDENT(2)) : yamljson_dump(stored);
+                        _cleanup_free_ char *s = !strcmp(cli->output, "json") ? json_dumps(stored, JSON_INDENT(2))
+                                                                              : yamljson_dump(stored);
                         printf("%s%s", s ?: "", !strcmp(cli->output, "json") ? "\n" : "");
-                        free(s);
                 } else if (cli->output && !strcmp(cli->output, "name"))
                         printf("%s/%s\n", ref, manifest_name(stored) ?: manifest_name(obj));
                 else
@@ -250,7 +247,6 @@ static int apply_object(Cli *cli, json_t *obj, const char *source) {
                 if (k == &kind_workflow && cli->submitted && manifest_name(stored))
                         json_array_append_new(cli->submitted, json_pack("{s:s, s:s}", "ns", ns, "name",
                                                                         manifest_name(stored)));
-                json_decref(stored);
         } else {
                 print_server_error(&resp);
                 rc = CLI_FAIL;
@@ -261,18 +257,17 @@ static int apply_object(Cli *cli, json_t *obj, const char *source) {
 
 static int apply_text(Cli *cli, const char *text, size_t len, const char *source) {
         Diags d = {};
-        json_t *objs = NULL;
+        json_auto_t *objs = NULL;
         int rc = CLI_OK;
 
         if (manifest_parse(text, len, &objs, &d) < 0) {
-                char *msg = diags_format(&d, true, true);
+                _cleanup_free_ char *msg = diags_format(&d, true, true);
                 /* Nothing is sent when any object of the file is invalid. */
                 fprintf(stderr, "error: %s: the manifest is invalid:\n", source);
                 for (char *line = msg, *nl; line && *line; line = nl ? nl + 1 : NULL) {
                         nl = strchr(line, '\n');
                         fprintf(stderr, "  %.*s\n", nl ? (int) (nl - line) : (int) strlen(line), line);
                 }
-                free(msg);
                 diags_clear(&d);
                 return CLI_FAIL;
         }
@@ -282,7 +277,6 @@ static int apply_text(Cli *cli, const char *text, size_t len, const char *source
         json_array_foreach(objs, i, o)
                 if (apply_object(cli, o, source) != CLI_OK)
                         rc = CLI_FAIL;
-        json_decref(objs);
         return rc;
 }
 
@@ -290,14 +284,12 @@ static int apply_path(Cli *cli, const char *path, bool top) {
         struct stat st;
         if (strcmp(path, "-") == 0) {
                 size_t len;
-                char *text = read_all(stdin, &len);
+                _cleanup_free_ char *text = read_all(stdin, &len);
                 if (!text) {
                         fprintf(stderr, "error: reading standard input: %m\n");
                         return CLI_FAIL;
                 }
-                int rc = apply_text(cli, text, len, "<stdin>");
-                free(text);
-                return rc;
+                return apply_text(cli, text, len, "<stdin>");
         }
         if (stat(path, &st) < 0) {
                 fprintf(stderr, "error: %s: %m\n", path);
@@ -331,15 +323,13 @@ static int apply_path(Cli *cli, const char *path, bool top) {
                 return CLI_FAIL;
         }
         size_t len;
-        char *text = read_all(f, &len);
+        _cleanup_free_ char *text = read_all(f, &len);
         fclose(f);
         if (!text) {
                 fprintf(stderr, "error: reading %s: %m\n", path);
                 return CLI_FAIL;
         }
-        int rc = apply_text(cli, text, len, path);
-        free(text);
-        return rc;
+        return apply_text(cli, text, len, path);
 }
 
 int cli_apply(Cli *cli, int argc, char **argv) {
@@ -511,9 +501,8 @@ static void print_object(Cli *cli, Table *t, json_t *o, const char *event) {
                 json_dumpf(o, stdout, JSON_INDENT(2));
                 putchar('\n');
         } else if (cli->output && !strcmp(cli->output, "yaml")) {
-                char *s = yamljson_dump(o);
+                _cleanup_free_ char *s = yamljson_dump(o);
                 printf("%s", s ?: "");
-                free(s);
         } else if (cli->output && !strcmp(cli->output, "name")) {
                 kind_ref(t->kind, ref, sizeof ref);
                 printf("%s/%s\n", ref, manifest_name(o));
@@ -533,13 +522,12 @@ typedef struct WatchCtx {
 
 static int on_watch_line(const char *line, size_t len, void *ud) {
         WatchCtx *w = ud;
-        json_t *ev = json_loadb(line, len, 0, NULL);
+        json_auto_t *ev = json_loadb(line, len, 0, NULL);
         const char *type = json_string_value(json_object_get(ev, "type"));
         json_t *obj = json_object_get(ev, "object");
         if (type && strcmp(type, "ERROR") == 0) {
                 fprintf(stderr, "error: the watch ended: %s\n",
                         json_string_value(json_object_get(obj, "reason")) ?: "server error");
-                json_decref(ev);
                 return -EIO;
         }
         if (type && obj && w->wf_seen) {
@@ -547,12 +535,10 @@ static int on_watch_line(const char *line, size_t len, void *ud) {
                 if (done) {
                         const char *ph = json_string_value(json_object_get(json_object_get(obj, "status"), "phase"));
                         w->wf_failed = w->experiment ? false : !ph || strcmp(ph, "Succeeded") != 0;
-                        json_decref(ev);
                         return -ECANCELED; /* finished: stop watching */
                 }
         } else if (type && obj)
                 print_object(w->cli, w->table, obj, w->cli->output ? NULL : type);
-        json_decref(ev);
         return 0;
 }
 
@@ -560,9 +546,10 @@ static int do_watch(Cli *cli, const Kind *k, const char *ns, const char *name, c
         char target[2048], query[1200], sel[1024] = "";
         HttpResponse err;
         WatchCtx w = { cli, t, false, NULL, false, false };
+        json_auto_t *seen = NULL; /* w.wf_seen's */
         /* One workflow (or experiment) in a table: its progress, until it finishes. */
         if ((k == &kind_workflow || k == &kind_experiment) && name && !cli->output) {
-                w.wf_seen = json_object();
+                w.wf_seen = seen = json_object();
                 w.experiment = k == &kind_experiment;
         }
 
@@ -576,7 +563,6 @@ static int do_watch(Cli *cli, const Kind *k, const char *ns, const char *name, c
                 http_response_done(&err);
                 return CLI_FAIL;
         }
-        json_decref(w.wf_seen);
         if (r < 0) {
                 fprintf(stderr, "error: cannot watch through %s: %s\n", cli->socket, transport_error(r));
                 return CLI_FAIL;
@@ -627,9 +613,8 @@ int cli_get(Cli *cli, int argc, char **argv) {
                         return CLI_USAGE;
                 }
                 bool several = argc > 3 && cli->output && (!strcmp(cli->output, "json") || !strcmp(cli->output, "yaml"));
-                json_t *list = several ? json_array() : NULL;
+                json_auto_t *list = several ? json_array() : NULL, *last = NULL;
                 const char *last_rv = NULL;
-                json_t *last = NULL;
                 for (int i = 2; i < argc; i++) {
                         url(target, sizeof target, k, ns, argv[i], NULL);
                         if (call(cli, "GET", target, NULL, 0, &resp) < 0)
@@ -654,26 +639,22 @@ int cli_get(Cli *cli, int argc, char **argv) {
                 if (list) {
                         char av[128];
                         kind_api_version(k, av, sizeof av);
-                        json_t *l = json_pack("{s:s, s:s, s:o}", "apiVersion", "v1", "kind", "List", "items", list);
+                        json_auto_t *l = json_pack("{s:s, s:s, s:o}", "apiVersion", "v1", "kind", "List", "items",
+                                                   TAKE_PTR(list));
                         print_object(cli, &t, l, NULL);
-                        json_decref(l);
                 }
                 if (cli->watch && last)
                         last_rv = json_string_value(json_object_get(json_object_get(last, "metadata"), "resourceVersion"));
                 /* A workflow or experiment that has ended: its last state, no wait for changes that will not come. */
                 if (cli->watch && rc == CLI_OK && last && !cli->output && (k == &kind_workflow || k == &kind_experiment) &&
                     object_ended(k, last)) {
-                        json_t *seen = json_object();
+                        json_auto_t *seen = json_object();
                         (void) (k == &kind_workflow ? wf_watch_event(last, seen) : exp_watch_event(last, seen));
-                        json_decref(seen);
                         const char *ph = json_string_value(json_object_get(json_object_get(last, "status"), "phase"));
-                        rc = k == &kind_workflow && (!ph || strcmp(ph, "Succeeded") != 0) ? CLI_FAIL : CLI_OK;
-                        json_decref(last);
-                        return rc;
+                        return k == &kind_workflow && (!ph || strcmp(ph, "Succeeded") != 0) ? CLI_FAIL : CLI_OK;
                 }
                 if (cli->watch && rc == CLI_OK)
                         rc = do_watch(cli, k, ns, argv[2], last_rv, &t);
-                json_decref(last);
                 return rc;
         }
 
@@ -682,7 +663,7 @@ int cli_get(Cli *cli, int argc, char **argv) {
                 snprintf(query, sizeof query, "labelSelector=%s", sel);
         }
         url(target, sizeof target, k, ns, NULL, query);
-        json_t *list = get_json(cli, target);
+        json_auto_t *list = get_json(cli, target);
         if (!list)
                 return CLI_FAIL;
         json_t *items = json_object_get(list, "items");
@@ -699,7 +680,6 @@ int cli_get(Cli *cli, int argc, char **argv) {
         char rv[32];
         snprintf(rv, sizeof rv, "%s",
                  json_string_value(json_object_get(json_object_get(list, "metadata"), "resourceVersion")) ?: "0");
-        json_decref(list);
         if (cli->watch)
                 rc = do_watch(cli, k, ns, NULL, rv, &t);
         return rc;
@@ -711,12 +691,11 @@ static void print_indented(const char *title, json_t *v) {
         if (!v || (json_is_object(v) && json_object_size(v) == 0))
                 return;
         printf("%s:\n", title);
-        char *s = yamljson_dump(v);
+        _cleanup_free_ char *s = yamljson_dump(v);
         for (char *line = s, *nl; line && *line; line = nl ? nl + 1 : NULL) {
                 nl = strchr(line, '\n');
                 printf("  %.*s\n", nl ? (int) (nl - line) : (int) strlen(line), line);
         }
-        free(s);
 }
 
 static void print_map(const char *title, json_t *m) {
@@ -747,7 +726,7 @@ int cli_describe(Cli *cli, int argc, char **argv) {
                 return CLI_USAGE;
         }
         url(target, sizeof target, k, cli->ns, argv[2], NULL);
-        json_t *o = get_json(cli, target);
+        json_auto_t *o = get_json(cli, target);
         if (!o)
                 return CLI_FAIL;
         json_t *md = json_object_get(o, "metadata");
@@ -768,7 +747,6 @@ int cli_describe(Cli *cli, int argc, char **argv) {
         print_indented("Status", json_object_get(o, "status"));
         if (k == &kind_experiment)
                 exp_print_trials(o);
-        json_decref(o);
         return CLI_OK;
 }
 
@@ -821,7 +799,7 @@ int cli_delete(Cli *cli, int argc, char **argv) {
                 for (size_t f = 0; f < cli->n_files; f++) {
                         FILE *fp = strcmp(cli->files[f], "-") ? fopen(cli->files[f], "re") : stdin;
                         size_t len;
-                        char *text = fp ? read_all(fp, &len) : NULL;
+                        _cleanup_free_ char *text = fp ? read_all(fp, &len) : NULL;
                         if (fp && fp != stdin)
                                 fclose(fp);
                         if (!text) {
@@ -830,11 +808,10 @@ int cli_delete(Cli *cli, int argc, char **argv) {
                                 continue;
                         }
                         Diags d = {};
-                        json_t *objs = NULL;
+                        json_auto_t *objs = NULL;
                         if (manifest_parse(text, len, &objs, &d) < 0) {
-                                char *msg = diags_format(&d, true, false);
+                                _cleanup_free_ char *msg = diags_format(&d, true, false);
                                 fprintf(stderr, "error: %s: the manifest is invalid:\n%s", cli->files[f], msg ?: "");
-                                free(msg);
                                 rc = CLI_FAIL;
                         } else {
                                 size_t i;
@@ -846,9 +823,7 @@ int cli_delete(Cli *cli, int argc, char **argv) {
                                                 rc = CLI_FAIL;
                                 }
                         }
-                        json_decref(objs);
                         diags_clear(&d);
-                        free(text);
                 }
                 return rc;
         }
@@ -901,7 +876,7 @@ int cli_api_resources(Cli *cli, int argc, char **argv) {
 
 int cli_version(Cli *cli, int argc, char **argv) {
         HttpResponse resp;
-        json_t *server = NULL;
+        json_auto_t *server = NULL;
         int r;
 
         if (argc > 1) {
@@ -920,12 +895,11 @@ int cli_version(Cli *cli, int argc, char **argv) {
 
         const char *sv = server ? json_string_value(json_object_get(server, "version")) : NULL;
         if (cli->output && strcmp(cli->output, "json") == 0) {
-                json_t *o = json_pack("{s:{s:s}}", "clientVersion", "gitVersion", SDFLOW_VERSION);
+                json_auto_t *o = json_pack("{s:{s:s}}", "clientVersion", "gitVersion", SDFLOW_VERSION);
                 if (sv)
                         json_object_set_new(o, "serverVersion", json_pack("{s:s}", "gitVersion", sv));
                 json_dumpf(o, stdout, JSON_INDENT(2));
                 putchar('\n');
-                json_decref(o);
         } else if (cli->output && strcmp(cli->output, "yaml") == 0) {
                 printf("clientVersion:\n  gitVersion: %s\n", SDFLOW_VERSION);
                 if (sv)
@@ -935,7 +909,6 @@ int cli_version(Cli *cli, int argc, char **argv) {
                 if (sv)
                         printf("Server Version: %s\n", sv);
         }
-        json_decref(server);
         return sv ? CLI_OK : CLI_FAIL;
 }
 
@@ -965,16 +938,14 @@ int cli_top(Cli *cli, int argc, char **argv) {
         }
         /* CPU use is a rate: two samples a second apart. */
         double t0 = now_sec();
-        json_t *a = get_json(cli, "/v1/top/namespaces");
+        json_auto_t *a = get_json(cli, "/v1/top/namespaces");
         if (!a)
                 return CLI_FAIL;
         usleep(1000000);
-        json_t *b = get_json(cli, "/v1/top/namespaces");
+        json_auto_t *b = get_json(cli, "/v1/top/namespaces");
         double dt = now_sec() - t0;
-        if (!b) {
-                json_decref(a);
+        if (!b)
                 return CLI_FAIL;
-        }
         if (cli->output && !strcmp(cli->output, "json")) {
                 json_dumpf(b, stdout, JSON_INDENT(2));
                 putchar('\n');
@@ -1013,8 +984,6 @@ int cli_top(Cli *cli, int argc, char **argv) {
                                json_string_value(json_object_get(o, "phase")) ?: "", cpu, cq, mem, mq, tasks);
                 }
         }
-        json_decref(a);
-        json_decref(b);
         return CLI_OK;
 }
 
@@ -1036,14 +1005,13 @@ int cli_contributor(Cli *cli, int argc, char **argv) {
         }
         if (!strcmp(argv[1], "list")) {
                 snprintf(target, sizeof target, "/apis/kubeflow.org/v1/profiles/%s/contributors", argv[2]);
-                json_t *l = get_json(cli, target);
+                json_auto_t *l = get_json(cli, target);
                 if (!l)
                         return CLI_FAIL;
                 size_t i;
                 json_t *v;
                 json_array_foreach(json_object_get(l, "items"), i, v)
                         printf("%s\n", json_string_value(v));
-                json_decref(l);
                 return CLI_OK;
         }
         bool add = !strcmp(argv[1], "add");
@@ -1085,7 +1053,7 @@ int cli_token(Cli *cli, int argc, char **argv) {
         }
         if (list) {
                 snprintf(target, sizeof target, "/apis/kubeflow.org/v1/profiles/%s/tokens", argv[2]);
-                json_t *l = get_json(cli, target);
+                json_auto_t *l = get_json(cli, target);
                 if (!l)
                         return CLI_FAIL;
                 size_t i;
@@ -1095,7 +1063,6 @@ int cli_token(Cli *cli, int argc, char **argv) {
                 json_array_foreach(json_object_get(l, "items"), i, v)
                         printf("%-30s %s\n", json_string_value(json_object_get(v, "name")),
                                json_string_value(json_object_get(v, "created")));
-                json_decref(l);
                 return CLI_OK;
         }
         snprintf(target, sizeof target, "/apis/kubeflow.org/v1/profiles/%s/tokens/%s", argv[2], argv[3]);
@@ -1104,9 +1071,8 @@ int cli_token(Cli *cli, int argc, char **argv) {
         int rc = CLI_OK;
         if (create && resp.status == 201) {
                 /* Shown once: only its hash is kept. */
-                json_t *j = json_loadb(resp.body, resp.body_len, 0, NULL);
+                json_auto_t *j = json_loadb(resp.body, resp.body_len, 0, NULL);
                 printf("%s\n", json_string_value(json_object_get(j, "token")) ?: "");
-                json_decref(j);
         } else if (del && resp.status == 200)
                 printf("token %s of namespace %s deleted\n", argv[3], argv[2]);
         else {
@@ -1131,7 +1097,7 @@ int cli_predict(Cli *cli, int argc, char **argv) {
                 return CLI_USAGE;
         }
         url(target, sizeof target, &kind_isvc, cli->ns, argv[1], NULL);
-        json_t *isvc = get_json(cli, target);
+        json_auto_t *isvc = get_json(cli, target);
         if (!isvc)
                 return CLI_FAIL;
         /* The rolled-out revision's first replica (status.address.url is unix:PATH). */
@@ -1141,15 +1107,13 @@ int cli_predict(Cli *cli, int argc, char **argv) {
         if (!sock) {
                 fprintf(stderr, "error: inferenceservice %s has no replica (see 'sdflow describe isvc %s -n %s')\n",
                         argv[1], argv[1], cli->ns);
-                json_decref(isvc);
                 return CLI_FAIL;
         }
         snprintf(path, sizeof path, "%s", sock);
-        json_decref(isvc);
 
         FILE *f = strcmp(cli->files[0], "-") ? fopen(cli->files[0], "re") : stdin;
         size_t len;
-        char *body = f ? read_all(f, &len) : NULL;
+        _cleanup_free_ char *body = f ? read_all(f, &len) : NULL;
         if (f && f != stdin)
                 fclose(f);
         if (!body) {
@@ -1165,7 +1129,6 @@ int cli_predict(Cli *cli, int argc, char **argv) {
         else
                 snprintf(target, sizeof target, "/v1/models/%s:predict", argv[1]);
         int r = http_unix_request(path, "POST", target, "application/json", body, len, cli->timeout_usec, &resp);
-        free(body);
         if (r < 0) {
                 fprintf(stderr, "error: cannot reach the replica at %s: %s\n", path, transport_error(r));
                 return CLI_FAIL;

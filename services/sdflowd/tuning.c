@@ -111,7 +111,8 @@ static void on_metric(const char *name, double value, void *userdata) {
         json_t *list = json_object_get(c->values, name);
         if (!list) {
                 list = json_array();
-                json_object_set_new(c->values, name, list);
+                if (json_object_set_new(c->values, name, list) < 0)
+                        list = NULL; /* out of memory: gone with the failed set */
         }
         if (json_array_size(list) < MAX_METRIC_VALUES)
                 json_array_append_new(list, json_real(value));
@@ -124,6 +125,8 @@ static void on_metric(const char *name, double value, void *userdata) {
         json_real_set(json_array_get(s, 1), fmax(json_real_value(json_array_get(s, 1)), value));
         json_real_set(json_array_get(s, 2), value);
 }
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(MetricsParser *, metrics_parser_free);
 
 static int parser_for(json_t *spec, MetricsParser **p, char *err, size_t errsz) {
         json_t *formats = json_object_get(json_object_get(json_object_get(json_object_get(spec, "metricsCollectorSpec"),
@@ -155,20 +158,14 @@ static void feed_line(MetricsParser *p, const char *line, size_t len, Collected 
  * length, a piece at a time.  Returns 0 or a negative errno. */
 static int scan_file(json_t *spec, const char *rel, bool json_lines, bool final, json_int_t *offset, Collected *c,
                      char *err, size_t errsz) {
-        int fd = safe_open_beneath(WF_ARTIFACTS_BASE, rel);
+        _cleanup_close_ int fd = safe_open_beneath(WF_ARTIFACTS_BASE, rel);
         if (fd < 0)
                 return fd;
-        MetricsParser *p = NULL;
-        if (!json_lines && parser_for(spec, &p, err, errsz) < 0) {
-                close(fd);
+        _cleanup_(metrics_parser_freep) MetricsParser *p = NULL;
+        if (!json_lines && parser_for(spec, &p, err, errsz) < 0)
                 return -EINVAL;
-        }
-        if (lseek(fd, (off_t) *offset, SEEK_SET) < 0) {
-                int r = -errno;
-                metrics_parser_free(p);
-                close(fd);
-                return r;
-        }
+        if (lseek(fd, (off_t) *offset, SEEK_SET) < 0)
+                return -errno;
         static char buf[SCAN_LINE_MAX];
         size_t have = 0;
         bool skip = false;
@@ -205,8 +202,6 @@ static int scan_file(json_t *spec, const char *rel, bool json_lines, bool final,
                 feed_line(p, buf, have, c);
                 *offset += (json_int_t) have;
         }
-        metrics_parser_free(p);
-        close(fd);
         return r;
 }
 
@@ -219,7 +214,8 @@ static json_t *scan_state(Tuning *t, const char *ns, const char *trial, bool cre
         if (!s && create) {
                 s = json_pack("{s:I, s:o, s:o}", "offset", (json_int_t) 0, "values", json_object(), "stats",
                               json_object());
-                json_object_set_new(t->scans, key, s);
+                if (json_object_set_new(t->scans, key, s) < 0)
+                        return NULL; /* out of memory: s is gone with the failed set */
         }
         return s;
 }
@@ -244,7 +240,7 @@ static int scan_continue(json_t *spec, json_t *state, const char *rel, bool fina
 
 /* The lines of text (a step's result, when its output file is missing). */
 static void scan_text(json_t *spec, const char *text, Collected *c, char *err, size_t errsz) {
-        MetricsParser *p = NULL;
+        _cleanup_(metrics_parser_freep) MetricsParser *p = NULL;
         if (parser_for(spec, &p, err, errsz) < 0)
                 return;
         for (const char *line = text; line && *line;) {
@@ -252,24 +248,25 @@ static void scan_text(json_t *spec, const char *text, Collected *c, char *err, s
                 feed_line(p, line, nl ? (size_t) (nl - line) : strlen(line), c);
                 line = nl ? nl + 1 : NULL;
         }
-        metrics_parser_free(p);
 }
 
 /* The objective metric's values in the order the trial reported them. */
 static json_t *objective_steps(json_t *spec, Collected *c) {
         json_t *list = json_object_get(c->values, json_str(json_object_get(spec, "objective"), "objectiveMetricName") ?: "");
-        return json_deep_copy(list ?: json_array());
+        return list ? json_deep_copy(list) : json_array();
 }
 
 /* Katib's observation: each metric's min, max and latest (over all the
  * output), as strings. */
 static json_t *observation(json_t *spec, Collected *c) {
-        json_t *obj = json_object_get(spec, "objective"), *names = json_array(), *n;
+        json_t *obj = json_object_get(spec, "objective"), *n;
+        json_auto_t *names = json_array(), *metrics = json_array();
         size_t i;
-        json_array_append_new(names, json_string(json_str(obj, "objectiveMetricName") ?: ""));
+        if (!metrics || json_array_append_new(names, json_string(json_str(obj, "objectiveMetricName") ?: "")) < 0)
+                return NULL;
         json_array_foreach(json_object_get(obj, "additionalMetricNames"), i, n)
-                json_array_append(names, n);
-        json_t *metrics = json_array();
+                if (json_array_append(names, n) < 0)
+                        return NULL;
         json_array_foreach(names, i, n) {
                 json_t *st = json_object_get(c->stats, json_string_value(n));
                 if (!st)
@@ -280,10 +277,11 @@ static json_t *observation(json_t *spec, Collected *c) {
                 snprintf(a, sizeof a, "%.10g", mn);
                 snprintf(b, sizeof b, "%.10g", mx);
                 snprintf(l, sizeof l, "%.10g", last);
-                json_array_append_new(metrics, json_pack("{s:O, s:s, s:s, s:s}", "name", n, "min", a, "max", b, "latest", l));
+                if (json_array_append_new(metrics, json_pack("{s:O, s:s, s:s, s:s}", "name", n, "min", a, "max", b,
+                                                             "latest", l)) < 0)
+                        return NULL;
         }
-        json_decref(names);
-        return json_pack("{s:o}", "metrics", metrics);
+        return json_pack("{s:o}", "metrics", TAKE_PTR(metrics));
 }
 
 /* The objective's value by its strategy (min, max or latest; by default
@@ -312,7 +310,7 @@ static json_t *primary_container(json_t *spec) {
 /* text with each ${trialParameters.X} (and ${trialSpec.Name}, ${trialSpec.Namespace}) replaced. */
 static char *substitute(const char *text, json_t *values, const char *trial, const char *ns) {
         size_t cap = strlen(text) + 256, len = 0;
-        char *out = malloc(cap);
+        _cleanup_free_ char *out = malloc(cap);
         if (!out)
                 return NULL;
         for (const char *p = text; *p;) {
@@ -338,10 +336,8 @@ static char *substitute(const char *text, json_t *values, const char *trial, con
                 if (len + n + 1 > cap) {
                         cap = (len + n + 1) * 2;
                         char *bigger = realloc(out, cap);
-                        if (!bigger) {
-                                free(out);
+                        if (!bigger)
                                 return NULL;
-                        }
                         out = bigger;
                 }
                 memcpy(out + len, piece, n);
@@ -349,33 +345,30 @@ static char *substitute(const char *text, json_t *values, const char *trial, con
                 p += v ? skip : 1;
         }
         out[len] = '\0';
-        return out;
+        return TAKE_PTR(out);
 }
 
 /* NULL when out of memory: a trial is never run with an argument missing. */
 static json_t *subst_strings(json_t *list, json_t *values, const char *trial, const char *ns) {
-        json_t *out = json_array(), *x;
+        json_auto_t *out = json_array();
+        json_t *x;
         size_t i;
         if (!out)
                 return NULL;
         json_array_foreach(list, i, x)
                 if (json_is_string(x)) {
-                        char *s = substitute(json_string_value(x), values, trial, ns);
-                        int r = s ? json_array_append_new(out, json_string(s)) : -1;
-                        free(s);
-                        if (r < 0) {
-                                json_decref(out);
+                        _cleanup_free_ char *s = substitute(json_string_value(x), values, trial, ns);
+                        if (!s || json_array_append_new(out, json_string(s)) < 0)
                                 return NULL;
-                        }
                 }
-        return out;
+        return TAKE_PTR(out);
 }
 
 /* The one-step Workflow that runs a trial. */
 static json_t *trial_workflow(json_t *exp, const char *name, size_t index, json_t *assignments, json_t *values) {
         json_t *spec = json_object_get(exp, "spec"), *c = primary_container(spec);
         const char *ns = manifest_namespace(exp);
-        json_t *container = json_pack("{s:s}", "image", json_str(c, "image") ?: "");
+        json_auto_t *container = json_pack("{s:s}", "image", json_str(c, "image") ?: "");
         bool failed = !container;
         if (!failed && json_object_get(c, "command"))
                 failed = json_object_set_new(container, "command",
@@ -384,47 +377,40 @@ static json_t *trial_workflow(json_t *exp, const char *name, size_t index, json_
                 failed = json_object_set_new(container, "args",
                                              subst_strings(json_object_get(c, "args"), values, name, ns)) < 0;
         if (json_object_get(c, "resources"))
-                json_object_set(container, "resources", json_object_get(c, "resources"));
+                failed |= json_object_set(container, "resources", json_object_get(c, "resources")) < 0;
         if (json_str(c, "workingDir"))
-                json_object_set_new(container, "workingDir", json_string(json_str(c, "workingDir")));
-        json_t *env = json_array(), *e;
+                failed |= json_object_set_new(container, "workingDir", json_string(json_str(c, "workingDir"))) < 0;
+        json_auto_t *env = json_array();
+        json_t *e;
         size_t i;
         json_array_foreach(json_object_get(c, "env"), i, e)
                 if (json_str(e, "name") && json_str(e, "value")) {
-                        char *v = substitute(json_str(e, "value"), values, name, ns);
+                        _cleanup_free_ char *v = substitute(json_str(e, "value"), values, name, ns);
                         failed |= !v || json_array_append_new(env, json_pack("{s:s, s:s}", "name", json_str(e, "name"),
                                                                              "value", v)) < 0;
-                        free(v);
                 }
-        if (failed) {
-                json_decref(container);
-                json_decref(env);
+        if (failed)
                 return NULL;
-        }
-        if (json_array_size(env))
-                json_object_set_new(container, "env", env);
-        else
-                json_decref(env);
-        json_t *tmpl = json_pack("{s:s, s:o}", "name", "trial", "container", container);
+        if (json_array_size(env) && json_object_set_new(container, "env", TAKE_PTR(env)) < 0)
+                return NULL;
+        json_auto_t *tmpl = json_pack("{s:s, s:o}", "name", "trial", "container", TAKE_PTR(container));
         /* The File collector: the file the trial writes comes out as an artifact. */
         json_t *mc = json_object_get(spec, "metricsCollectorSpec");
         if (strcmp(json_str(json_object_get(mc, "collector"), "kind") ?: "StdOut", "File") == 0) {
                 const char *path = json_str(json_object_get(json_object_get(mc, "source"), "fileSystemPath"), "path");
-                if (path)
-                        json_object_set_new(tmpl, "outputs",
-                                            json_pack("{s:[{s:s, s:s, s:b}]}", "artifacts", "name", "metrics", "path",
-                                                      path, "optional", 1));
+                if (path && json_object_set_new(tmpl, "outputs",
+                                                json_pack("{s:[{s:s, s:s, s:b}]}", "artifacts", "name", "metrics",
+                                                          "path", path, "optional", 1)) < 0)
+                        return NULL;
         }
         char idx[32];
         snprintf(idx, sizeof idx, "%zu", index);
-        char *assign = json_dumps(assignments, JSON_COMPACT);
-        json_t *wf = json_pack("{s:s, s:s, s:{s:s, s:s, s:{s:s, s:s, s:s}, s:{s:s, s:s}}, s:{s:s, s:[o]}}", "apiVersion",
-                               "argoproj.io/v1alpha1", "kind", "Workflow", "metadata", "name", name, "namespace", ns,
-                               "labels", LABEL_EXPERIMENT, manifest_name(exp), LABEL_TRIAL, name,
-                               "pipelines.kubeflow.org/cache_enabled", "false", "annotations", ANN_INDEX, idx,
-                               ANN_ASSIGNMENTS, assign ?: "[]", "spec", "entrypoint", "trial", "templates", tmpl);
-        free(assign);
-        return wf;
+        _cleanup_free_ char *assign = json_dumps(assignments, JSON_COMPACT);
+        return json_pack("{s:s, s:s, s:{s:s, s:s, s:{s:s, s:s, s:s}, s:{s:s, s:s}}, s:{s:s, s:[o]}}", "apiVersion",
+                         "argoproj.io/v1alpha1", "kind", "Workflow", "metadata", "name", name, "namespace", ns, "labels",
+                         LABEL_EXPERIMENT, manifest_name(exp), LABEL_TRIAL, name, "pipelines.kubeflow.org/cache_enabled",
+                         "false", "annotations", ANN_INDEX, idx, ANN_ASSIGNMENTS, assign ?: "[]", "spec", "entrypoint",
+                         "trial", "templates", TAKE_PTR(tmpl));
 }
 
 /* What a finished trial's workflow says: its condition, message and observation. */
@@ -449,7 +435,8 @@ static void read_trial(Tuning *t, const char *ns, json_t *spec, json_t *wf, json
                 json_object_set_new(trial, "condition", json_string("Succeeded"));
                 return;
         }
-        Collected own = { json_object(), json_object() }, c = own;
+        json_auto_t *own_values = json_object(), *own_stats = json_object();
+        Collected own = { own_values, own_stats }, c = own;
         char err[256] = "";
         if (strcmp(kind, "File") == 0) {
                 json_t *fsp = json_object_get(json_object_get(mc, "source"), "fileSystemPath");
@@ -478,8 +465,6 @@ static void read_trial(Tuning *t, const char *ns, json_t *spec, json_t *wf, json
         }
         json_t *obs = observation(spec, &c);
         json_object_set_new(trial, "sdflowSteps", objective_steps(spec, &c));
-        json_decref(own.values);
-        json_decref(own.stats);
         scan_forget(t, ns, json_str(trial, "name") ?: ""); /* c's are gone now */
         json_object_set_new(trial, "observation", obs);
         if (isnan(objective_value(spec, obs))) {
@@ -532,7 +517,9 @@ static bool median_says_stop(json_t *spec, json_t *trials, json_t *tr, char *msg
         double best = maximize ? -INFINITY : INFINITY;
         json_array_foreach(steps, i, v)
                 best = maximize ? fmax(best, json_number_value(v)) : fmin(best, json_number_value(v));
-        double *avg = calloc(json_array_size(trials) + 1, sizeof(double));
+        _cleanup_free_ double *avg = calloc(json_array_size(trials) + 1, sizeof(double));
+        if (!avg)
+                return false; /* out of memory: asked again at the next poll */
         size_t k = 0;
         json_array_foreach(trials, i, c) {
                 json_t *cs = json_object_get(c, "sdflowSteps");
@@ -554,17 +541,17 @@ static bool median_says_stop(json_t *spec, json_t *trials, json_t *tr, char *msg
                                             "%g of %zu succeeded trials' running averages",
                                  n, json_str(json_object_get(spec, "objective"), "objectiveMetricName") ?: "", best, median, k);
         }
-        free(avg);
         return stop;
 }
 
 /* Reads the running trials' output so far (sdflow-step's NODEDIR/stdout)
  * and stops those the rule condemns.  Returns true while some still run. */
 static bool early_stop(Tuning *t, const char *ns, const char *name) {
-        json_t *exp;
+        json_auto_t *exp = NULL;
         if (store_get(t->store, &kind_experiment, ns, name, &exp) < 0)
                 return false;
-        json_t *spec = json_object_get(exp, "spec"), *st = json_deep_copy(json_object_get(exp, "status"));
+        json_t *spec = json_object_get(exp, "spec");
+        json_auto_t *st = json_deep_copy(json_object_get(exp, "status"));
         json_t *trials = json_object_get(st, "trials"), *tr;
         size_t i;
         bool running = false, changed = false;
@@ -572,7 +559,7 @@ static bool early_stop(Tuning *t, const char *ns, const char *name) {
                 if (finished_condition(json_str(tr, "condition")))
                         continue;
                 running = true;
-                json_t *wf;
+                json_auto_t *wf = NULL;
                 if (store_get(t->store, &kind_workflow, ns, json_str(tr, "name"), &wf) < 0)
                         continue;
                 const char *id, *dir = NULL;
@@ -592,7 +579,7 @@ static bool early_stop(Tuning *t, const char *ns, const char *name) {
                         c.values = json_object_get(state, "values");
                         c.stats = json_object_get(state, "stats");
                 }
-                json_t *steps = objective_steps(spec, &c);
+                json_auto_t *steps = objective_steps(spec, &c);
                 if (!json_equal(steps, json_object_get(tr, "sdflowSteps"))) {
                         /* when each value was first seen */
                         json_t *times = json_object_get(tr, "sdflowStepTimes");
@@ -603,7 +590,8 @@ static bool early_stop(Tuning *t, const char *ns, const char *name) {
                         char now[32];
                         format_now_rfc3339(now, sizeof now);
                         while (json_array_size(times) < json_array_size(steps))
-                                json_array_append_new(times, json_string(now));
+                                if (json_array_append_new(times, json_string(now)) < 0)
+                                        break; /* out of memory (or no times): not for ever */
                         json_object_set(tr, "sdflowSteps", steps);
                         changed = true;
                 }
@@ -620,21 +608,15 @@ static bool early_stop(Tuning *t, const char *ns, const char *name) {
                                 (void) engine_action(t->engine, ns, json_str(tr, "name"), "terminate", m2, sizeof m2);
                         changed = true;
                 }
-                json_decref(steps);
                 if (finished_condition(json_str(tr, "condition")))
                         scan_forget(t, ns, json_str(tr, "name") ?: ""); /* c's are gone now */
-                json_decref(wf);
         }
         if (changed && store_set_status(t->store, &kind_experiment, ns, name, st) >= 0) {
-                json_t *now;
-                if (t->notify && store_get(t->store, &kind_experiment, ns, name, &now) >= 0) {
+                json_auto_t *now = NULL;
+                if (t->notify && store_get(t->store, &kind_experiment, ns, name, &now) >= 0)
                         t->notify(now, t->userdata);
-                        json_decref(now);
-                }
                 tuning_kick(t, ns, name);
         }
-        json_decref(st);
-        json_decref(exp);
         return running;
 }
 
@@ -670,20 +652,20 @@ static void watch(Tuning *t, const char *ns, const char *name) {
 
 /* ---- one experiment ------------------------------------------------------------------- */
 
+DEFINE_TRIVIAL_CLEANUP_FUNC(Suggester *, suggest_free);
+
 static void reconcile(Tuning *t, const char *ns, const char *name) {
-        json_t *exp;
+        json_auto_t *exp = NULL;
         if (store_get(t->store, &kind_experiment, ns, name, &exp) < 0)
                 return;
-        if (crashguard_is_quarantined(exp)) {
-                json_decref(exp);
+        if (crashguard_is_quarantined(exp))
                 return;
-        }
         _cleanup_guard_ unsigned g = crashguard_enter(&kind_experiment, exp, GUARD_ADVANCE);
         json_t *spec = json_object_get(exp, "spec");
-        json_t *st = json_deep_copy(json_object_get(exp, "status") ?: json_object());
-        if (!json_is_object(st)) {
-                json_decref(st);
-                st = json_object();
+        json_auto_t *st = json_object_copy_or_new(json_object_get(exp, "status"));
+        if (!st) {
+                log_oom();
+                return;
         }
         const char *cur = current_condition(st);
         if (cur && (strcmp(cur, "Succeeded") == 0 || strcmp(cur, "Failed") == 0)) {
@@ -699,11 +681,8 @@ static void reconcile(Tuning *t, const char *ns, const char *name) {
                 bool resume = strcmp(json_str(spec, "resumePolicy") ?: "Never", "LongRunning") == 0 && reason &&
                               strcmp(reason, "ExperimentMaxTrialsReached") == 0 && maxt > 0 &&
                               (size_t) maxt > json_array_size(json_object_get(st, "trials"));
-                if (!resume) {
-                        json_decref(st);
-                        json_decref(exp);
+                if (!resume)
                         return;
-                }
                 log_info("Experiment %s/%s: maxTrialCount raised to %lld; resuming.", ns, name, (long long) maxt);
                 set_condition(st, "Restarting", "ExperimentRestarting", "Experiment is restarted with a higher maxTrialCount");
                 json_object_del(st, "completionTime");
@@ -717,7 +696,10 @@ static void reconcile(Tuning *t, const char *ns, const char *name) {
         json_t *trials = json_object_get(st, "trials");
         if (!json_is_array(trials)) {
                 trials = json_array();
-                json_object_set_new(st, "trials", trials);
+                if (json_object_set_new(st, "trials", trials) < 0) {
+                        log_oom();
+                        return;
+                }
         }
         /* Trials' workflows that ended, and ones made but not recorded (a restart in between). */
         json_t *tr;
@@ -725,7 +707,7 @@ static void reconcile(Tuning *t, const char *ns, const char *name) {
         json_array_foreach(trials, i, tr) {
                 if (finished_condition(json_str(tr, "condition")))
                         continue;
-                json_t *wf;
+                json_auto_t *wf = NULL;
                 if (store_get(t->store, &kind_workflow, ns, json_str(tr, "name"), &wf) < 0) {
                         json_object_set_new(tr, "condition", json_string("Killed"));
                         json_object_set_new(tr, "message", json_string("the trial's workflow was deleted"));
@@ -736,12 +718,15 @@ static void reconcile(Tuning *t, const char *ns, const char *name) {
                         read_trial(t, ns, spec, wf, tr);
                 else if (ph && strcmp(ph, "Running") == 0)
                         json_object_set_new(tr, "condition", json_string("Running"));
-                json_decref(wf);
         }
         size_t n_params_max = SUGGEST_MAX_PARAMS;
-        SuggestParam *params = calloc(n_params_max, sizeof *params);
+        _cleanup_free_ SuggestParam *params = calloc(n_params_max, sizeof *params);
+        if (!params) {
+                log_oom();
+                return;
+        }
         int np = suggest_params_from_spec(json_object_get(spec, "parameters"), params, n_params_max, err, sizeof err);
-        Suggester *sg = NULL;
+        _cleanup_(suggest_freep) Suggester *sg = NULL;
         json_t *alg = json_object_get(spec, "algorithm");
         if (np > 0 && suggest_new(json_str(alg, "algorithmName"), json_object_get(alg, "algorithmSettings"), params,
                                   (size_t) np, &sg, err, sizeof err) < 0)
@@ -830,7 +815,11 @@ static void reconcile(Tuning *t, const char *ns, const char *name) {
                         break;
                 }
                 /* One more trial: its number is n; the history is every trial so far. */
-                SuggestTrial *hist = calloc(n + 1, sizeof *hist);
+                _cleanup_free_ SuggestTrial *hist = calloc(n + 1, sizeof *hist);
+                if (!hist) {
+                        log_oom();
+                        break;
+                }
                 json_array_foreach(trials, i, tr) {
                         json_t *xs = json_object_get(tr, "sdflowX"), *xv;
                         size_t k;
@@ -846,7 +835,6 @@ static void reconcile(Tuning *t, const char *ns, const char *name) {
                 }
                 double x[SUGGEST_MAX_PARAMS];
                 int r = suggest_next(sg, hist, n, n, x);
-                free(hist);
                 if (r == -EAGAIN) {
                         /* the algorithm needs the running trials' results first */
                         set_condition(st, "Running", "ExperimentRunning", "Experiment is running");
@@ -861,9 +849,15 @@ static void reconcile(Tuning *t, const char *ns, const char *name) {
                                 set_condition(st, "Running", "ExperimentRunning", "Experiment is running");
                         break;
                 }
+                if (r < 0) {
+                        /* out of memory: tried again at the next change */
+                        log_error_errno(r, "Experiment %s/%s: cannot suggest trial %zu: %m", ns, name, n);
+                        break;
+                }
                 char tname[80];
                 trial_name(exp, n, tname, sizeof tname);
-                json_t *assignments = json_array(), *xs = json_array(), *values = json_object(), *p;
+                json_t *assignments = json_array(), *xs = json_array(), *p;
+                json_auto_t *values = json_object();
                 json_array_foreach(json_object_get(spec, "parameters"), i, p) {
                         char buf[256];
                         suggest_format(&params[i], x[i], p, buf, sizeof buf);
@@ -877,48 +871,49 @@ static void reconcile(Tuning *t, const char *ns, const char *name) {
                                 if (strcmp(json_str(a, "name"), json_str(p, "reference") ?: "") == 0)
                                         json_object_set(values, json_str(p, "name"), json_object_get(a, "value"));
                 }
-                json_t *trial = json_pack("{s:s, s:I, s:o, s:o, s:s, s:s}", "name", tname, "index", (json_int_t) n,
-                                          "parameterAssignments", assignments, "sdflowX", xs, "condition", "Created",
-                                          "startTime", ts);
+                /* assignments and xs are the trial's (even when json_pack() fails) */
+                json_auto_t *trial = json_pack("{s:s, s:I, s:o, s:o, s:s, s:s}", "name", tname, "index", (json_int_t) n,
+                                               "parameterAssignments", assignments, "sdflowX", xs, "condition", "Created",
+                                               "startTime", ts);
+                if (!trial || !values) {
+                        log_oom();
+                        break;
+                }
                 /* Made before a restart but not recorded: the same trial, adopted. */
-                json_t *existing;
+                json_auto_t *existing = NULL;
                 if (store_get(t->store, &kind_workflow, ns, tname, &existing) >= 0) {
                         log_info("Experiment %s/%s: trial %s exists already; adopting it.", ns, name, tname);
-                        json_decref(existing);
                 } else {
-                        json_t *wf = trial_workflow(exp, tname, n, json_object_get(trial, "parameterAssignments"), values);
+                        json_auto_t *wf = trial_workflow(exp, tname, n, json_object_get(trial, "parameterAssignments"),
+                                                         values);
                         char cerr[512] = "";
                         int k = wf ? t->create(wf, t->userdata) : -ENOMEM;
-                        json_decref(wf);
                         if (k < 0) {
                                 snprintf(cerr, sizeof cerr, "the trial's workflow was refused: %s", strerror(-k));
                                 json_object_set_new(trial, "condition", json_string("Failed"));
                                 json_object_set_new(trial, "message", json_string(cerr));
                         }
                 }
-                json_decref(values);
-                json_array_append_new(trials, trial);
+                if (json_array_append_new(trials, TAKE_PTR(trial)) < 0) {
+                        /* out of memory; a workflow made is adopted next time */
+                        log_oom();
+                        break;
+                }
                 log_info("Experiment %s/%s: trial %s.", ns, name, tname);
         }
 store:
-        suggest_free(sg);
-        free(params);
         if (!json_equal(st, json_object_get(exp, "status")) &&
             store_set_status(t->store, &kind_experiment, ns, name, st) >= 0) {
-                json_t *now;
-                if (t->notify && store_get(t->store, &kind_experiment, ns, name, &now) >= 0) {
+                json_auto_t *now = NULL;
+                if (t->notify && store_get(t->store, &kind_experiment, ns, name, &now) >= 0)
                         t->notify(now, t->userdata);
-                        json_decref(now);
-                }
         }
-        json_decref(st);
-        json_decref(exp);
 }
 
 static int on_defer(sd_event_source *s, void *userdata) {
         Tuning *t = userdata;
         (void) s;
-        json_t *dirty = t->dirty;
+        json_auto_t *dirty = t->dirty;
         t->dirty = json_object();
         const char *key;
         json_t *v;
@@ -930,15 +925,16 @@ static int on_defer(sd_event_source *s, void *userdata) {
                 snprintf(ns, sizeof ns, "%.*s", (int) (slash - key), key);
                 reconcile(t, ns, slash + 1);
         }
-        json_decref(dirty);
         if (json_object_size(t->dirty) > 0)
                 (void) sd_event_source_set_enabled(t->defer, SD_EVENT_ONESHOT);
         return 0;
 }
 
+DEFINE_TRIVIAL_CLEANUP_FUNC(Tuning *, tuning_free);
+
 int tuning_new(Tuning **ret, sd_event *e, Store *store, Engine *engine, TuningCreate create, TuningNotify notify,
                void *userdata) {
-        Tuning *t = calloc(1, sizeof *t);
+        _cleanup_(tuning_freep) Tuning *t = calloc(1, sizeof *t);
         if (!t)
                 return -ENOMEM;
         t->event = sd_event_ref(e);
@@ -950,6 +946,8 @@ int tuning_new(Tuning **ret, sd_event *e, Store *store, Engine *engine, TuningCr
         t->dirty = json_object();
         t->watch = json_object();
         t->scans = json_object();
+        if (!t->dirty || !t->watch || !t->scans)
+                return -ENOMEM;
         int r = sd_event_add_defer(e, &t->defer, on_defer, t);
         if (r >= 0)
                 r = sd_event_source_set_enabled(t->defer, SD_EVENT_OFF);
@@ -957,11 +955,9 @@ int tuning_new(Tuning **ret, sd_event *e, Store *store, Engine *engine, TuningCr
                 r = sd_event_add_time_relative(e, &t->poll, CLOCK_MONOTONIC, POLL_USEC, 0, on_poll, t);
         if (r >= 0)
                 r = sd_event_source_set_enabled(t->poll, SD_EVENT_OFF);
-        if (r < 0) {
-                tuning_free(t);
+        if (r < 0)
                 return r;
-        }
-        *ret = t;
+        *ret = TAKE_PTR(t);
         return 0;
 }
 
@@ -994,13 +990,13 @@ void tuning_workflow_changed(Tuning *t, json_t *wf) {
 }
 
 void tuning_resume_all(Tuning *t) {
-        json_t *items, *o;
+        json_auto_t *items = NULL;
+        json_t *o;
         size_t i;
         if (!t || store_list(t->store, &kind_experiment, NULL, &items, NULL) < 0)
                 return;
         json_array_foreach(items, i, o)
                 tuning_kick(t, manifest_namespace(o), manifest_name(o));
-        json_decref(items);
 }
 
 void tuning_forget(Tuning *t, const char *ns, const char *name) {
