@@ -532,19 +532,9 @@ static void handle_apply(Api *a, HttpConn *c, const Caller *caller, const Route 
         if (admit_generic(a, c, caller, rt, obj, &profile) < 0)
                 goto out;
         const char *name = manifest_name(obj), *ns = manifest_namespace(obj);
-        (void) store_get(a->store, k, ns, name, &before);
-        int code = t && t->admit ? t->admit(self, obj, before, profile, &d, msg, sizeof msg) : 0;
-        if (d.n_errors > 0) {
-                rest_reply_invalid(c, rt, &d);
-                goto out;
-        }
-        if (code) {
-                rest_reply_status(c, code, rt, NULL, "%s", msg);
-                goto out;
-        }
         /* An object being deleted, or the content of a namespace being
          * deleted: nothing new (as Kubernetes answers for a terminating
-         * namespace). */
+         * namespace), before what its controller would say of it. */
         const Kind *nsk = objects_namespace_kind(a->objects);
         if (objects_deleting(a->objects, k, ns, name)) {
                 rest_reply_status(c, 409, rt, NULL, "%s \"%s\" is being deleted", k->plural, name);
@@ -553,6 +543,16 @@ static void handle_apply(Api *a, HttpConn *c, const Caller *caller, const Route 
         if (k->namespaced && nsk && objects_deleting(a->objects, nsk, NULL, ns)) {
                 rest_reply_status(c, 403, rt, NULL, "unable to create new content in namespace %s because it is being "
                                                     "terminated", ns);
+                goto out;
+        }
+        (void) store_get(a->store, k, ns, name, &before);
+        int code = t && t->admit ? t->admit(self, obj, before, profile, &d, msg, sizeof msg) : 0;
+        if (d.n_errors > 0) {
+                rest_reply_invalid(c, rt, &d);
+                goto out;
+        }
+        if (code) {
+                rest_reply_status(c, code, rt, NULL, "%s", msg);
                 goto out;
         }
         code = check_storage(a, k, obj, before, ns, msg, sizeof msg);
