@@ -36,6 +36,18 @@ static const char *transport_error(int r) {
         }
 }
 
+static void retry_after(const char *value, void *ud) {
+        unsigned *secs = ud;
+        char *end;
+        unsigned long v = strtoul(value, &end, 10);
+        if (end != value && *end == '\0')
+                *secs = v > 5 ? 5 : (unsigned) v;
+}
+
+/* An answer 503 with Retry-After (sdflowd setting its namespaces up again
+ * at start) is asked again, as kubectl's client does, for this long. */
+#define UNAVAILABLE_RETRY_USEC (60 * USEC_PER_SEC)
+
 /* Sends a request; on a transport failure prints why and returns < 0. */
 static int call(Cli *cli, const char *method, const char *target, const char *body, size_t len, HttpResponse *resp) {
         /* An InferenceService's apply is answered when its new revision's
@@ -54,8 +66,26 @@ static int call(Cli *cli, const char *method, const char *target, const char *bo
          * workloads may take their TimeoutStopSec= (90 s) and the kill after. */
         if (strcmp(method, "DELETE") == 0 && strstr(target, "/profiles/") && timeout < 240 * USEC_PER_SEC)
                 timeout = 240 * USEC_PER_SEC;
-        int r = http_unix_request(cli->socket, method, target, body ? "application/json" : NULL, body, len, timeout,
-                                  resp);
+        int r;
+        for (uint64_t waited = 0;; ) {
+                r = http_unix_request(cli->socket, method, target, body ? "application/json" : NULL, body, len,
+                                      timeout, resp);
+                unsigned secs = 0;
+                if (r < 0 || resp->status != 503 || waited >= UNAVAILABLE_RETRY_USEC)
+                        break;
+                (void) http_response_headers(resp, "Retry-After", retry_after, &secs);
+                if (secs == 0)
+                        break;
+                if (waited == 0) {
+                        json_auto_t *st = json_loadb(resp->body, resp->body_len, 0, NULL);
+                        fprintf(stderr, "%s (trying again for up to %llu s)\n",
+                                json_string_value(json_object_get(st, "message")) ?: "sdflowd is unavailable",
+                                (unsigned long long) (UNAVAILABLE_RETRY_USEC / USEC_PER_SEC));
+                }
+                http_response_done(resp);
+                sleep(secs);
+                waited += secs * USEC_PER_SEC;
+        }
         if (r < 0)
                 fprintf(stderr, "error: cannot reach sdflowd at %s: %s\n", cli->socket, transport_error(r));
         return r;

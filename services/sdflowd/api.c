@@ -791,6 +791,14 @@ void api_handle(HttpConn *c, const HttpMessage *req, const char *body, size_t bo
                 rest_reply_status(c, 403, NULL, NULL, "cannot identify the caller (the API is served on a Unix socket)");
                 return;
         }
+        /* At start, until every controller has brought back what it runs
+         * (a namespace's user and directories after a reboot, on the loop),
+         * what would change something waits: reads are served. */
+        if (!get && objects_starting(a->objects)) {
+                rest_reply_status(c, 503, NULL, NULL,
+                                  "sdflowd is starting: it is setting the namespaces up again; retry in a moment");
+                return;
+        }
         Request rq = { .conn = c, .msg = req, .caller = &caller, .query = query, .query_len = query_len,
                        .body = body, .body_len = body_len };
         if (dispatch_extra_path(a, &rq, path, path_len))

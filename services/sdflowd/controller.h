@@ -77,8 +77,12 @@ typedef struct ControllerType {
         void (*free)(void *self);
 
         /* At start, in table order: bring what systemd lost (transient
-         * units, timers) back in line with the store. */
+         * units, timers) back in line with the store.  What it starts may
+         * go on on the loop (a namespace's helper after a reboot): while
+         * reconciling() says so, the controllers after it wait, and it
+         * calls objects_reconciled() when done. */
         void (*reconcile)(void *self);
+        bool (*reconciling)(void *self);
 
         /* Validating and mutating admission, before anything is stored.
          * before is the stored object (NULL: new), profile its namespace's.

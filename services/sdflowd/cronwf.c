@@ -127,7 +127,7 @@ int cronwf_arm(Namespaces *n, json_t *cwf, CronArmed done, void *userdata, char 
         return r;
 }
 
-int cronwf_disarm(Namespaces *n, const char *ns, const char *name, ManagerStopped done, void *userdata) {
+int cronwf_disarm(Namespaces *n, const char *ns, const char *name, ManagerDone done, void *userdata) {
         char base[300], timer[320];
         timer_base(ns, name, base, sizeof base);
         snprintf(timer, sizeof timer, "%s.timer", base);

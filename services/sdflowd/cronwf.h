@@ -25,7 +25,7 @@ typedef void (*CronArmed)(int r, const char *err, json_t *calendars, void *userd
 int cronwf_arm(Namespaces *n, json_t *cwf, CronArmed done, void *userdata, char *err, size_t errsz);
 
 /* Stops the timer of CronWorkflow ns/name on the loop; done as manager_stop(). */
-int cronwf_disarm(Namespaces *n, const char *ns, const char *name, ManagerStopped done, void *userdata);
+int cronwf_disarm(Namespaces *n, const char *ns, const char *name, ManagerDone done, void *userdata);
 
 /* The same without waiting for it (what goes wrong is logged). */
 void cronwf_disarm_async(Namespaces *n, const char *ns, const char *name);

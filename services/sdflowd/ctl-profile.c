@@ -21,6 +21,7 @@ typedef struct ProfileCtl {
         Objects *objects;
         json_t *applying;           /* name -> the token of the apply whose namespace is being made */
         unsigned long long applied; /* the last token given */
+        unsigned restoring;         /* namespaces made again at start, on the loop */
 } ProfileCtl;
 
 static bool unix_user_exists(const char *name) {
@@ -46,22 +47,6 @@ static void set_profile_status(ProfileCtl *p, const char *name, json_t *status, 
                 *obj = now;
         } else
                 json_decref(now);
-}
-
-static void restore_one(void *self, json_t *profile) {
-        ProfileCtl *p = self;
-        json_t *cs = NULL;
-        (void) store_contributors(p->objects->store, manifest_name(profile), &cs);
-        json_auto_t *st = ns_restore(p->objects->namespaces, profile, cs);
-        json_decref(cs);
-        set_profile_status(p, manifest_name(profile), st, NULL);
-}
-
-/* Every stored Profile's namespace brought into shape (at start-up: the
- * slices are transient and do not survive a reboot). */
-static void profile_reconcile(void *self) {
-        ProfileCtl *p = self;
-        objects_each(p->objects, &kind_profile, NULL, restore_one, p);
 }
 
 /* A Profile's owner is a Unix user; a namespace's Unix user is unique:
@@ -105,6 +90,7 @@ static int profile_admit(void *self, json_t *obj, json_t *before, json_t *profil
 typedef struct Applying {
         ProfileCtl *ctl;
         char name[256], token[32];
+        bool restore; /* at start: what runs in the namespace waits for it */
 } Applying;
 
 static void on_ns_applied(json_t *st, void *userdata) {
@@ -121,7 +107,54 @@ static void on_ns_applied(json_t *st, void *userdata) {
                 set_profile_status(p, x->name, st, NULL);
         }
         objects_settled(p->objects, &kind_profile, NULL, x->name, x->token);
+        if (x->restore && --p->restoring == 0)
+                objects_reconciled(p->objects);
         free(x);
+}
+
+/* Makes profile's namespace (ns_apply(), or at start ns_restore()) on the
+ * loop: its apply's answer waits for on_ns_applied(), the next
+ * controllers' reconcile too when restore.  Returns the status when it was
+ * known at once (new; nothing waits), else NULL. */
+static json_t *begin_namespace(ProfileCtl *p, json_t *profile, bool restore) {
+        const char *name = manifest_name(profile);
+        json_auto_t *cs = NULL;
+        (void) store_contributors(p->objects->store, name, &cs);
+        _cleanup_free_ Applying *x = calloc(1, sizeof *x);
+        if (!x)
+                return json_pack("{s:s, s:s}", "phase", "Failed", "message", "out of memory");
+        *x = (Applying) { .ctl = p, .restore = restore };
+        snprintf(x->name, sizeof x->name, "%s", name);
+        snprintf(x->token, sizeof x->token, "%llu", (unsigned long long) ++p->applied);
+        json_t *st = (restore ? ns_restore : ns_apply)(p->objects->namespaces, profile, cs, on_ns_applied, x);
+        if (st)
+                return st;
+        json_object_set_new(p->applying, name, json_string(x->token));
+        if (restore)
+                p->restoring++;
+        TAKE_PTR(x); /* on_ns_applied()'s */
+        return NULL;
+}
+
+/* One stored Profile's namespace at start: its slice again, and its user
+ * and directories if they went (a reboot empties /run). */
+static void restore_one(void *self, json_t *profile) {
+        ProfileCtl *p = self;
+        json_auto_t *st = begin_namespace(p, profile, true);
+        if (st)
+                set_profile_status(p, manifest_name(profile), st, NULL);
+}
+
+/* Every stored Profile's namespace brought into shape (at start-up: the
+ * slices are transient and do not survive a reboot). */
+static void profile_reconcile(void *self) {
+        ProfileCtl *p = self;
+        objects_each(p->objects, &kind_profile, NULL, restore_one, p);
+}
+
+static bool profile_reconciling(void *self) {
+        ProfileCtl *p = self;
+        return p->restoring > 0;
 }
 
 /* Applies the namespace (on the loop) and stores the resulting status. */
@@ -130,24 +163,9 @@ static void profile_react(void *self, Applied *ap) {
         const char *phase = json_string_value(json_object_get(json_object_get(ap->stored, "status"), "phase"));
         if (ap->change == STORE_UNCHANGED && phase && strcmp(phase, "Ready") == 0)
                 return;
-        json_t *cs = NULL;
         char name[256];
         snprintf(name, sizeof name, "%s", manifest_name(ap->stored));
-        (void) store_contributors(p->objects->store, name, &cs);
-        Applying *x = calloc(1, sizeof *x);
-        json_auto_t *st = NULL;
-        if (x) {
-                *x = (Applying) { .ctl = p };
-                snprintf(x->name, sizeof x->name, "%s", name);
-                snprintf(x->token, sizeof x->token, "%llu", (unsigned long long) ++p->applied);
-                st = ns_apply(p->objects->namespaces, ap->stored, cs, on_ns_applied, x);
-                if (st)
-                        free(x);
-                else
-                        json_object_set_new(p->applying, name, json_string(x->token));
-        } else
-                st = json_pack("{s:s}", "phase", "Failed");
-        json_decref(cs);
+        json_auto_t *st = begin_namespace(p, ap->stored, false);
         if (st)
                 set_profile_status(p, name, st, &ap->stored);
 }
@@ -555,6 +573,7 @@ const ControllerType ctl_profile = {
         .new = profile_new,
         .free = profile_free,
         .reconcile = profile_reconcile,
+        .reconciling = profile_reconciling,
         .admit = profile_admit,
         .react = profile_react,
         .remove = profile_remove,

@@ -30,6 +30,7 @@
 
 typedef struct ServingCtl {
         Objects *objects;
+        json_t *starting; /* "ns/name" -> the revision whose first replica's socket is on its way */
         json_t *probing; /* "ns/name" -> the revision whose readiness check runs */
         json_t *copying; /* "ns/name" -> {rev, unit}: the revision whose model is being copied */
 } ServingCtl;
@@ -140,7 +141,9 @@ static void start_probe(ServingCtl *s, json_t *isvc) {
         if (!s->objects->namespaces->bus || !serving_probe_target(isvc, &rev, &sock, &path))
                 return;
         key_of(isvc, key, sizeof key);
-        if (strcmp(json_string_value(json_object_get(s->probing, key)) ?: "", rev) == 0)
+        /* Checked once it listens (on_replica_event()), and once only. */
+        if (strcmp(json_string_value(json_object_get(s->starting, key)) ?: "", rev) == 0 ||
+            strcmp(json_string_value(json_object_get(s->probing, key)) ?: "", rev) == 0)
                 return;
         Job *j = job_new(s, isvc, rev);
         if (!j)
@@ -149,6 +152,42 @@ static void start_probe(ServingCtl *s, json_t *isvc) {
         int r = probe_start(s->objects->event, sock, path, READINESS_TIMEOUT_USEC, on_probed, j);
         if (r < 0)
                 on_probed(r, "", j); /* it could not even begin: that is its answer */
+}
+
+/* A replica's socket was asked for, listens, or did not start (serving.c).
+ * A revision's check begins when its first replica listens; a replica that
+ * did not start fails its revision (serving_replica_failed()), whose
+ * applies are answered. */
+static void on_replica_event(void *userdata, const char *ns, const char *name, const char *rev, unsigned index,
+                             int r, const char *err) {
+        ServingCtl *s = userdata;
+        char key[400];
+        snprintf(key, sizeof key, "%s/%s", ns, name);
+        if (r > 0) {
+                json_object_set_new(s->starting, key, json_string(rev));
+                return;
+        }
+        if (r == 0 && index > 0)
+                return;
+        if (strcmp(json_string_value(json_object_get(s->starting, key)) ?: "", rev) == 0)
+                (void) json_object_del(s->starting, key);
+        json_auto_t *isvc = NULL;
+        if (store_get(s->objects->store, &kind_isvc, ns, name, &isvc) >= 0 && !crashguard_is_quarantined(isvc)) {
+                _cleanup_guard_ unsigned g = crashguard_enter(&kind_isvc, isvc, GUARD_RECONCILE);
+                if (r == 0)
+                        start_probe(s, isvc);
+                else {
+                        json_t *st = serving_replica_failed(s->objects->namespaces, isvc, rev, err);
+                        if (st)
+                                store_status(s, isvc, st);
+                        /* A check under way is for a revision that failed. */
+                        if (strcmp(json_string_value(json_object_get(s->probing, key)) ?: "", rev) == 0)
+                                (void) json_object_del(s->probing, key);
+                }
+        }
+        /* Unless this revision's check goes on, its applies are answered. */
+        if (strcmp(json_string_value(json_object_get(s->probing, key)) ?: "", rev) != 0)
+                objects_settled(s->objects, &kind_isvc, ns, name, rev);
 }
 
 /* Stops the model copy of key ("ns/name") if one runs: its end comes as a
@@ -175,9 +214,10 @@ static void on_copied(int r, const char *err, void *userdata) {
                 objects_reload(s->objects, &kind_isvc, &isvc);
                 start_probe(s, isvc);
         }
-        /* Unless this revision's check follows, its applies are answered
-         * now (it failed here, or a newer apply superseded it). */
-        if (strcmp(json_string_value(json_object_get(s->probing, key)) ?: "", j->rev) != 0)
+        /* Unless this revision's replicas or check follow, its applies are
+         * answered now (it failed here, or a newer apply superseded it). */
+        if (strcmp(json_string_value(json_object_get(s->starting, key)) ?: "", j->rev) != 0 &&
+            strcmp(json_string_value(json_object_get(s->probing, key)) ?: "", j->rev) != 0)
                 objects_settled(s->objects, &kind_isvc, j->ns, j->name, j->rev);
         free(j);
 }
@@ -348,7 +388,8 @@ static void serving_changed(void *self, const Kind *k, const char *type, json_t 
  * when nobody is connected. */
 static bool serving_busy(void *self) {
         ServingCtl *s = self;
-        return json_object_size(s->probing) > 0 || json_object_size(s->copying) > 0;
+        return json_object_size(s->starting) > 0 || json_object_size(s->probing) > 0 ||
+               json_object_size(s->copying) > 0;
 }
 
 static void serving_observe_hook(void *self, json_t *obj) {
@@ -365,7 +406,8 @@ static bool serving_pending(void *self, json_t *stored, char *token, size_t size
         if (!rev && !serving_probe_target(stored, &rev, &psock, &ppath))
                 return false;
         key_of(stored, key, sizeof key);
-        if (!json_object_get(s->copying, key) && !json_object_get(s->probing, key))
+        if (!json_object_get(s->copying, key) && !json_object_get(s->starting, key) &&
+            !json_object_get(s->probing, key))
                 return false;
         snprintf(token, size, "%s", rev);
         return true;
@@ -398,14 +440,18 @@ static int serving_new(Objects *o, void **ret) {
         if (!s)
                 return -ENOMEM;
         s->objects = o;
+        s->starting = json_object();
         s->probing = json_object();
         s->copying = json_object();
-        if (!s->probing || !s->copying) {
+        if (!s->starting || !s->probing || !s->copying) {
+                json_decref(s->starting);
                 json_decref(s->probing);
                 json_decref(s->copying);
                 free(s);
                 return -ENOMEM;
         }
+        o->namespaces->replica_event = on_replica_event;
+        o->namespaces->replica_userdata = s;
         /* The gateway (group sdflow) watches the route table's directory
          * with inotify, which needs read access to it: systemd makes it
          * sdflowd's (RuntimeDirectory=), sdflowd gives it to the group. */
@@ -420,6 +466,8 @@ static int serving_new(Objects *o, void **ret) {
 
 static void serving_free(void *self) {
         ServingCtl *s = self;
+        s->objects->namespaces->replica_event = NULL;
+        json_decref(s->starting);
         json_decref(s->probing);
         json_decref(s->copying);
         free(s);

@@ -21,12 +21,6 @@
 #define PATH SYSTEMD1_PATH
 #define IFACE SYSTEMD1_MANAGER
 
-typedef struct JobWait {
-        const char *job;
-        bool done;
-        char result[32];
-} JobWait;
-
 static int bus_fail(int r, const sd_bus_error *e, char *err, size_t errsz, const char *what) {
         snprintf(err, errsz, "%s: %s", what, e && e->message ? e->message : strerror(-r));
         return r;
@@ -105,45 +99,6 @@ bool manager_signal_from_systemd(sd_bus_message *m) {
         return sd_bus_message_get_destination(m) == NULL;
 }
 
-static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
-        JobWait *w = userdata;
-        uint32_t id;
-        const char *path, *unit, *result;
-        (void) ret_error;
-        if (!manager_signal_from_systemd(m) || sd_bus_message_read(m, "uoss", &id, &path, &unit, &result) < 0)
-                return 0;
-        if (w->job && strcmp(path, w->job) == 0) {
-                w->done = true;
-                snprintf(w->result, sizeof w->result, "%s", result);
-        }
-        return 0;
-}
-
-static uint64_t now_usec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
-}
-
-/* Processes the bus until the job is removed or the time is up. */
-static int wait_job(sd_bus *bus, JobWait *w, uint64_t timeout_usec) {
-        uint64_t deadline = now_usec() + timeout_usec;
-        while (!w->done) {
-                int r = sd_bus_process(bus, NULL);
-                if (r < 0)
-                        return r;
-                if (r > 0)
-                        continue;
-                uint64_t now = now_usec();
-                if (now >= deadline)
-                        return -ETIMEDOUT;
-                r = sd_bus_wait(bus, deadline - now);
-                if (r < 0 && r != -EINTR)
-                        return r;
-        }
-        return 0;
-}
-
 static int append_limits(sd_bus_message *m, const SliceLimits *l) {
         return sd_bus_message_append(m, "(sv)(sv)(sv)(sv)(sv)(sv)", "CPUQuotaPerSecUSec", "t",
                                      l->cpu_quota_per_sec_usec, "MemoryMax", "t", l->memory_max, "TasksMax", "t",
@@ -200,7 +155,7 @@ static int append_env(sd_bus_message *m, char *const *env) {
         size_t n = 0, k = 0;
         while (env[n])
                 n++;
-        char **v = calloc(n + 1, sizeof *v);
+        _cleanup_free_ char **v = calloc(n + 1, sizeof *v); /* borrowed strings */
         if (!v)
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
@@ -208,9 +163,7 @@ static int append_env(sd_bus_message *m, char *const *env) {
                 if (eq && eq != env[i])
                         v[k++] = env[i];
         }
-        int r = k > 0 ? append_strv_prop(m, "Environment", v) : 0;
-        free(v);
-        return r;
+        return k > 0 ? append_strv_prop(m, "Environment", v) : 0;
 }
 
 void manager_remove_env_file(const char *unit) {
@@ -238,8 +191,8 @@ static int append_process(sd_bus_message *m, const char *unit, char *const *env,
 
 int manager_ensure_slice(sd_bus *bus, const char *slice, const char *description, const SliceLimits *l, char *err,
                          size_t errsz) {
-        sd_bus_error e = SD_BUS_ERROR_NULL;
-        sd_bus_message *m = NULL, *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL, e2 = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *m2 = NULL, *reply = NULL;
         int r;
 
         r = priv_call(&m, "StartTransientUnit");
@@ -255,42 +208,28 @@ int manager_ensure_slice(sd_bus *bus, const char *slice, const char *description
                 r = sd_bus_message_close_container(m);
         if (r >= 0)
                 r = sd_bus_message_append(m, "a(sa(sv))", 0);
-        if (r < 0) {
-                sd_bus_message_unref(m);
+        if (r < 0)
                 return bus_fail(r, NULL, err, errsz, "building StartTransientUnit");
-        }
         r = sd_bus_call(NULL, m, 0, &e, &reply);
-        sd_bus_message_unref(m);
-        sd_bus_message_unref(reply);
         if (r >= 0)
                 return 0;
-        if (!sd_bus_error_has_name(&e, "org.freedesktop.systemd1.UnitExists")) {
-                r = bus_fail(r, &e, err, errsz, "starting the slice");
-                sd_bus_error_free(&e);
-                return r;
-        }
-        sd_bus_error_free(&e);
+        if (!sd_bus_error_has_name(&e, "org.freedesktop.systemd1.UnitExists"))
+                return bus_fail(r, &e, err, errsz, "starting the slice");
 
         /* It runs already: change its limits in place. */
-        r = priv_call(&m, "SetUnitProperties");
+        r = priv_call(&m2, "SetUnitProperties");
         if (r >= 0)
-                r = sd_bus_message_append(m, "sb", slice, 1);
+                r = sd_bus_message_append(m2, "sb", slice, 1);
         if (r >= 0)
-                r = sd_bus_message_open_container(m, 'a', "(sv)");
+                r = sd_bus_message_open_container(m2, 'a', "(sv)");
         if (r >= 0)
-                r = append_limits(m, l);
+                r = append_limits(m2, l);
         if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        if (r < 0) {
-                sd_bus_message_unref(m);
-                return bus_fail(r, NULL, err, errsz, "building SetUnitProperties");
-        }
-        r = sd_bus_call(NULL, m, 0, &e, NULL);
-        sd_bus_message_unref(m);
+                r = sd_bus_message_close_container(m2);
         if (r < 0)
-                r = bus_fail(r, &e, err, errsz, "updating the slice");
-        sd_bus_error_free(&e);
-        return r < 0 ? r : 0;
+                return bus_fail(r, NULL, err, errsz, "building SetUnitProperties");
+        r = sd_bus_call(NULL, m2, 0, &e2, NULL);
+        return r < 0 ? bus_fail(r, &e2, err, errsz, "updating the slice") : 0;
 }
 
 
@@ -311,13 +250,13 @@ void manager_remove_stale_errfiles(void) {
  * stderr file (made here, 0600) and the StartTransientUnit call. */
 static int helper_message(sd_bus *bus, const char *unit_prefix, char *const *argv, char *unit, size_t unitsz,
                           char *errfile, size_t errfilesz, sd_bus_message **ret) {
-        sd_bus_message *m = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         snprintf(unit, unitsz, "%s-%08x%08x.service", unit_prefix, (unsigned) random(), (unsigned) getpid());
         /* What the helper says on stderr is the reason given when it fails:
          * a file of sdflowd's (0600: it may name a user's files), handed to
          * systemd open, so that nothing opens a path of sdflowd's as root. */
         snprintf(errfile, errfilesz, MANAGER_CONTROL_DIR "/%s.err", unit);
-        int efd = open(errfile, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+        _cleanup_close_ int efd = open(errfile, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (efd < 0)
                 return -errno;
         int r = priv_call(&m, "StartTransientUnit");
@@ -329,7 +268,7 @@ static int helper_message(sd_bus *bus, const char *unit_prefix, char *const *arg
                 r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)(sv)", "Type", "s", "oneshot", "CollectMode", "s",
                                           "inactive-or-failed", "Description", "s", "sdflow namespace setup",
                                           "StandardErrorFileDescriptor", "h", efd, "UMask", "u", (uint32_t) 0077);
-        close(efd); /* the message has its own copy */
+        /* (The message has its own copy of efd.) */
         if (r >= 0)
                 r = append_exec(m, argv);
         if (r >= 0)
@@ -337,11 +276,10 @@ static int helper_message(sd_bus *bus, const char *unit_prefix, char *const *arg
         if (r >= 0)
                 r = sd_bus_message_append(m, "a(sa(sv))", 0);
         if (r < 0) {
-                sd_bus_message_unref(m);
                 (void) unlink(errfile);
                 return r;
         }
-        *ret = m;
+        *ret = TAKE_PTR(m);
         return 0;
 }
 
@@ -349,15 +287,11 @@ static int helper_message(sd_bus *bus, const char *unit_prefix, char *const *arg
  * wrote to stderr, else what systemd said of its unit. */
 static void helper_failure(const char *prog, const char *unit, const char *errfile, const char *result, char *err,
                            size_t errsz) {
-        char why[600] = "";
-        FILE *f = fopen(errfile, "re");
-        if (f) {
-                char line[600];
-                while (fgets(line, sizeof line, f))
-                        if (line[0] && line[0] != '\n')
-                                snprintf(why, sizeof why, "%s", line);
-                fclose(f);
-        }
+        char why[600] = "", line[600];
+        _cleanup_fclose_ FILE *f = fopen(errfile, "re");
+        while (f && fgets(line, sizeof line, f))
+                if (line[0] && line[0] != '\n')
+                        snprintf(why, sizeof why, "%s", line);
         why[strcspn(why, "\n")] = '\0';
         if (why[0]) {
                 snprintf(err, errsz, "%s", why);
@@ -371,178 +305,285 @@ static void helper_failure(const char *prog, const char *unit, const char *errfi
         snprintf(err, errsz, "%s %s: %s", prog, result, why);
 }
 
-int manager_run(sd_bus *bus, const char *unit_prefix, char *const *argv, uint64_t timeout_usec, char *err,
-                size_t errsz) {
-        sd_bus_error e = SD_BUS_ERROR_NULL;
-        sd_bus_message *m = NULL, *reply = NULL;
-        sd_bus_slot *slot = NULL;
-        JobWait w = {};
-        char unit[256], errfile[300];
-        const char *job;
-        int r;
+/* ---- a job on the event loop ------------------------------------------------------- */
 
-        r = sd_bus_match_signal(bus, &slot, DEST, PATH, IFACE, "JobRemoved", on_job_removed, &w);
-        if (r < 0)
-                return bus_fail(r, NULL, err, errsz, "subscribing to JobRemoved");
-        r = helper_message(bus, unit_prefix, argv, unit, sizeof unit, errfile, sizeof errfile, &m);
-        if (r < 0) {
-                sd_bus_slot_unref(slot);
-                return bus_fail(r, NULL, err, errsz, "building StartTransientUnit");
-        }
-        r = sd_bus_call(NULL, m, 0, &e, &reply);
-        sd_bus_message_unref(m);
-        if (r < 0) {
-                bus_fail(r, &e, err, errsz, "starting the helper");
-                (void) unlink(errfile);
-                goto out;
-        }
-        r = sd_bus_message_read(reply, "o", &job);
-        if (r >= 0) {
-                w.job = job;
-                r = wait_job(bus, &w, timeout_usec);
-        }
-        if (r == -ETIMEDOUT) {
-                /* Not left running: its request is answered now. */
-                manager_stop_async(bus, unit);
-                snprintf(err, errsz, "%s took longer than %llu s and was stopped", argv[0],
-                         (unsigned long long) (timeout_usec / USEC_PER_SEC));
-        } else if (r < 0)
-                bus_fail(r, NULL, err, errsz, "waiting for the helper");
-        else if (strcmp(w.result, "done") != 0) {
-                helper_failure(argv[0], unit, errfile, w.result, err, errsz);
-                r = -EPROTO;
-        }
-        (void) unlink(errfile);
-out:
-        sd_bus_message_unref(reply);
-        sd_bus_slot_unref(slot);
-        sd_bus_error_free(&e);
-        return r < 0 ? r : 0;
-}
+/* A workload may take its TimeoutStopSec= to stop (one that ignores SIGTERM,
+ * 90 s), a socket's start job is waited for before its path is used, and a
+ * helper for its exit: the loop waits for none of them.  The job is known
+ * from privd's reply, and its end from JobRemoved on the system bus; the
+ * two come on different connections, in either order, so JobRemoved
+ * signals of the unit seen before the reply are kept (a start job a stop
+ * cancels is one of them).  A helper's unit has a name of its own
+ * (random): any job of it ending is its end. */
+#define JOB_SEEN 4
+#define STOP_GIVE_UP_USEC (15 * 60 * USEC_PER_SEC)
+#define SOCKET_START_USEC (30 * USEC_PER_SEC)
 
-/* ---- a helper run on the event loop ---------------------------------------------- */
+typedef enum JobKind {
+        JOB_STOP,   /* StopUnit: ends well done or skipped; a failed unit is reset after */
+        JOB_START,  /* StartTransientUnit of a socket: ends well done */
+        JOB_HELPER, /* StartTransientUnit of a oneshot helper: ends well when it exited 0 */
+} JobKind;
 
-typedef struct HelperRun {
+typedef struct JobRun {
         sd_bus *bus;
         sd_bus_slot *match, *call;
         sd_event_source *timer, *defer;
-        char unit[256], errfile[300], prog[256];
+        JobKind kind;
+        char unit[256], job[256];
+        char seen_job[JOB_SEEN][256], seen_result[JOB_SEEN][32];
+        unsigned n_seen;
+        char failed[32];     /* a start job's result, while systemd's reason is looked for */
+        unsigned journal_tries;
+        bool any_job;         /* a helper's: the unit's next job end is the one */
+        char errfile[300], prog[256]; /* a helper's stderr, and what it is */
         uint64_t timeout_usec;
-        HelperDone done;
+        ManagerDone done;
         void *userdata;
         int result;
-        char err[700];
-} HelperRun;
+        char err[800];
+} JobRun;
 
-static int on_helper_deferred(sd_event_source *s, void *userdata) {
-        HelperRun *h = userdata;
-        (void) s;
-        HelperDone done = h->done;
-        void *ud = h->userdata;
-        int r = h->result;
-        char err[700];
-        snprintf(err, sizeof err, "%s", h->err);
+static JobRun *job_run_free(JobRun *h) {
+        if (!h)
+                return NULL;
+        sd_bus_slot_unref(h->match);
+        sd_bus_slot_unref(h->call);
+        sd_event_source_disable_unref(h->timer);
         sd_event_source_disable_unref(h->defer);
         sd_bus_unref(h->bus);
         free(h);
-        done(r, err, ud);
+        return NULL;
+}
+DEFINE_TRIVIAL_CLEANUP_FUNC(JobRun *, job_run_free);
+
+static int on_job_deferred(sd_event_source *s, void *userdata) {
+        JobRun *h = userdata;
+        (void) s;
+        if (h->done)
+                h->done(h->result, h->err, h->userdata);
+        job_run_free(h);
         return 0;
 }
 
-/* The helper is done: done is called from the event loop, not from within
- * this bus callback, so that it may call systemd (sd_bus_call) itself. */
-static void helper_end(HelperRun *h, int r, const char *err) {
+/* The job is over: done follows from the loop, not from within this bus
+ * callback (it may ask systemd for more). */
+static void job_end(JobRun *h, int r, const char *err) {
         h->match = sd_bus_slot_unref(h->match);
         h->call = sd_bus_slot_unref(h->call);
         h->timer = sd_event_source_disable_unref(h->timer);
-        (void) unlink(h->errfile);
         h->result = r;
         snprintf(h->err, sizeof h->err, "%s", err ?: "");
-        if (sd_event_add_defer(sd_bus_get_event(h->bus), &h->defer, on_helper_deferred, h) < 0)
-                (void) on_helper_deferred(NULL, h); /* out of memory: at once, then */
+        if (h->errfile[0])
+                (void) unlink(h->errfile);
+        /* A failed unit stays loaded (and its name taken) until reset. */
+        if (r >= 0 && h->kind == JOB_STOP)
+                manager_reset_failed(h->bus, h->unit);
+        else if (r < 0 && h->kind != JOB_HELPER) /* (a helper's caller says why it ran) */
+                log_warning("%s %s: %s", h->kind == JOB_STOP ? "Stopping" : "Starting", h->unit, h->err);
+        if (sd_event_add_defer(sd_bus_get_event(h->bus), &h->defer, on_job_deferred, h) < 0)
+                (void) on_job_deferred(NULL, h);
 }
 
-static int on_helper_removed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
-        HelperRun *h = userdata;
+#define JOURNAL_TRIES 20
+#define JOURNAL_RETRY_USEC (50 * USEC_PER_MSEC)
+
+static void job_reason(JobRun *h);
+
+static int on_journal_retry(sd_event_source *s, uint64_t usec, void *userdata) {
+        JobRun *h = userdata;
+        (void) s;
+        (void) usec;
+        h->timer = sd_event_source_disable_unref(h->timer);
+        job_reason(h);
+        return 0;
+}
+
+/* A failed start's reason: systemd's last words on the unit.  journald
+ * may write them a little after the job's end: looked for again, on the
+ * loop, for up to a second. */
+static void job_reason(JobRun *h) {
+        char why[400], match[340], err[800];
+        snprintf(match, sizeof match, "UNIT=%s", h->unit);
+        if (journal_last_message(match, "_PID=1", why, sizeof why) < 0) {
+                h->timer = sd_event_source_disable_unref(h->timer);
+                if (++h->journal_tries < JOURNAL_TRIES &&
+                    sd_event_add_time_relative(sd_bus_get_event(h->bus), &h->timer, CLOCK_MONOTONIC,
+                                               JOURNAL_RETRY_USEC, 0, on_journal_retry, h) >= 0) {
+                        h->match = sd_bus_slot_unref(h->match);
+                        return;
+                }
+                snprintf(why, sizeof why, "see journalctl -u %s", h->unit);
+        }
+        snprintf(err, sizeof err, "the socket %s did not start (%s): %s", h->unit, h->failed, why);
+        job_end(h, -EPROTO, err);
+}
+
+static void job_ended(JobRun *h, const char *result) {
+        char err[800];
+        if (strcmp(result, "done") == 0 || (h->kind == JOB_STOP && strcmp(result, "skipped") == 0)) {
+                job_end(h, 0, NULL);
+                return;
+        }
+        if (h->kind == JOB_STOP) {
+                snprintf(err, sizeof err, "the stop job ended %s", result);
+                job_end(h, -EPROTO, err);
+                return;
+        }
+        if (h->kind == JOB_HELPER) {
+                helper_failure(h->prog, h->unit, h->errfile, result, err, sizeof err);
+                job_end(h, -EPROTO, err);
+                return;
+        }
+        /* What systemd said of it is the cause (an address in use, say). */
+        snprintf(h->failed, sizeof h->failed, "%s", result);
+        job_reason(h);
+}
+
+static int on_job_run_removed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        JobRun *h = userdata;
         uint32_t id;
         const char *path, *unit, *result;
         (void) ret_error;
         if (!manager_signal_from_systemd(m) || sd_bus_message_read(m, "uoss", &id, &path, &unit, &result) < 0 ||
             strcmp(unit, h->unit) != 0)
                 return 0;
-        if (strcmp(result, "done") == 0) {
-                helper_end(h, 0, NULL);
+        if (h->job[0] || h->any_job) {
+                if (h->any_job || strcmp(path, h->job) == 0)
+                        job_ended(h, result);
                 return 0;
         }
-        char err[700];
-        helper_failure(h->prog, h->unit, h->errfile, result, err, sizeof err);
-        helper_end(h, -EPROTO, err);
+        /* Before the reply: kept, the oldest dropped when full. */
+        if (h->n_seen == JOB_SEEN) {
+                memmove(h->seen_job[0], h->seen_job[1], (JOB_SEEN - 1) * sizeof h->seen_job[0]);
+                memmove(h->seen_result[0], h->seen_result[1], (JOB_SEEN - 1) * sizeof h->seen_result[0]);
+                h->n_seen--;
+        }
+        unsigned i = h->n_seen++;
+        snprintf(h->seen_job[i], sizeof h->seen_job[i], "%s", path);
+        snprintf(h->seen_result[i], sizeof h->seen_result[i], "%s", result);
         return 0;
 }
 
-static int on_helper_started(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
-        HelperRun *h = userdata;
+static int on_job_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        JobRun *h = userdata;
+        const char *job;
+        char err[800];
         (void) ret_error;
+        h->call = sd_bus_slot_unref(h->call);
         const sd_bus_error *e = sd_bus_message_get_error(reply);
         if (e) {
-                char err[600];
-                snprintf(err, sizeof err, "starting the helper: %s", e->message ?: e->name);
-                helper_end(h, -sd_bus_message_get_errno(reply) ?: -EIO, err);
+                /* Not loaded: nothing to stop. */
+                if (h->kind == JOB_STOP && sd_bus_error_has_name(e, "org.freedesktop.systemd1.NoSuchUnit")) {
+                        job_end(h, 0, NULL);
+                        return 0;
+                }
+                snprintf(err, sizeof err, "%s: %s",
+                         h->kind == JOB_STOP ? "StopUnit" : h->kind == JOB_HELPER ? "starting the helper" : "StartTransientUnit",
+                         e->message ?: e->name);
+                job_end(h, -sd_bus_message_get_errno(reply) ?: -EIO, err);
+                return 0;
         }
+        if (sd_bus_message_read(reply, "o", &job) < 0) {
+                job_end(h, -EBADMSG, "a reply without a job");
+                return 0;
+        }
+        snprintf(h->job, sizeof h->job, "%s", job);
+        for (unsigned i = 0; i < h->n_seen; i++)
+                if (strcmp(h->seen_job[i], job) == 0) {
+                        job_ended(h, h->seen_result[i]);
+                        return 0;
+                }
         return 0;
 }
 
-static int on_helper_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
-        HelperRun *h = userdata;
-        char err[400];
+static int on_job_give_up(sd_event_source *s, uint64_t usec, void *userdata) {
+        JobRun *h = userdata;
+        char err[600];
         (void) s;
         (void) usec;
-        manager_stop_async(h->bus, h->unit); /* not left running */
-        snprintf(err, sizeof err, "%s took longer than %llu s and was stopped", h->prog,
-                 (unsigned long long) (h->timeout_usec / USEC_PER_SEC));
-        helper_end(h, -ETIMEDOUT, err);
+        if (h->kind == JOB_HELPER) {
+                manager_stop_async(h->bus, h->unit); /* not left running */
+                snprintf(err, sizeof err, "%s took longer than %llu s and was stopped", h->prog,
+                         (unsigned long long) (h->timeout_usec / USEC_PER_SEC));
+        } else
+                snprintf(err, sizeof err, "no end of its %s job from systemd within %llu s",
+                         h->kind == JOB_STOP ? "stop" : "start", (unsigned long long) (h->timeout_usec / USEC_PER_SEC));
+        job_end(h, -ETIMEDOUT, err);
+        return 0;
+}
+
+/* Sends m (a call to privd whose answer is a job of unit) and follows the
+ * job on the loop, for timeout_usec at most; done as manager_stop() has it.
+ * A helper's prog and errfile (its stderr, removed at the end), or NULL. */
+static int job_run(sd_bus *bus, JobKind kind, const char *unit, sd_bus_message *m, uint64_t timeout_usec,
+                   const char *prog, const char *errfile, ManagerDone done, void *userdata) {
+        sd_event *e = sd_bus_get_event(bus);
+        char match[512];
+        if (!e)
+                return -ENOTCONN;
+        if (strlen(unit) >= sizeof ((JobRun *) 0)->unit)
+                return -EINVAL;
+        _cleanup_(job_run_freep) JobRun *h = calloc(1, sizeof *h);
+        if (!h)
+                return -ENOMEM;
+        h->bus = sd_bus_ref(bus);
+        h->kind = kind;
+        h->any_job = kind == JOB_HELPER;
+        h->timeout_usec = timeout_usec;
+        h->done = done;
+        h->userdata = userdata;
+        snprintf(h->unit, sizeof h->unit, "%s", unit);
+        snprintf(h->prog, sizeof h->prog, "%s", prog ?: "");
+        snprintf(h->errfile, sizeof h->errfile, "%s", errfile ?: "");
+        /* Every JobRemoved; on_job_run_removed() takes this unit's.  (With
+         * arg2='UNIT' in the rule the sandbox's bus delivered none, seen for
+         * a timer's stop: a CronWorkflow's delete then waited for ever.) */
+        snprintf(match, sizeof match,
+                 "type='signal',sender='" DEST "',path='" PATH "',interface='" IFACE "',member='JobRemoved'");
+        /* This match is local: the bus has delivered every JobRemoved to
+         * this connection since manager_watch_jobs(), so none is missed
+         * while the rule is on its way.  The call is sent at once, in order
+         * with what the caller sends next (a start after a stop). */
+        int r = sd_bus_add_match_async(bus, &h->match, match, on_job_run_removed, NULL, h);
+        if (r >= 0)
+                r = sd_bus_call_async(NULL, &h->call, m, on_job_reply, h, 0);
+        if (r >= 0)
+                r = sd_event_add_time_relative(e, &h->timer, CLOCK_MONOTONIC, timeout_usec, 0, on_job_give_up, h);
+        if (r < 0) {
+                h->errfile[0] = '\0'; /* the caller's still */
+                return r;
+        }
+        TAKE_PTR(h); /* the loop's now: freed once done has been told */
         return 0;
 }
 
 int manager_run_async(sd_bus *bus, const char *unit_prefix, char *const *argv, uint64_t timeout_usec,
                       HelperDone done, void *userdata, char *unit, size_t unitsz) {
-        HelperRun *h = calloc(1, sizeof *h);
-        sd_bus_message *m = NULL;
-        sd_event *e = sd_bus_get_event(bus);
-        if (!h)
-                return -ENOMEM;
-        if (!e) {
-                free(h);
-                return -ENOTCONN;
-        }
-        h->bus = sd_bus_ref(bus);
-        h->timeout_usec = timeout_usec;
-        h->done = done;
-        h->userdata = userdata;
-        snprintf(h->prog, sizeof h->prog, "%s", argv[0]);
-        /* A local match (see manager_watch_jobs()); the start is sent at once. */
-        int r = sd_bus_match_signal_async(bus, &h->match, DEST, PATH, IFACE, "JobRemoved", on_helper_removed, NULL, h);
-        if (r >= 0)
-                r = helper_message(bus, unit_prefix, argv, h->unit, sizeof h->unit, h->errfile, sizeof h->errfile, &m);
-        if (r >= 0)
-                r = sd_bus_call_async(NULL, &h->call, m, on_helper_started, h, 0);
-        sd_bus_message_unref(m);
-        m = NULL;
-        if (r >= 0)
-                r = sd_event_add_time_relative(e, &h->timer, CLOCK_MONOTONIC, timeout_usec, 0, on_helper_timeout, h);
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        char name[256], errfile[300];
+        int r = helper_message(bus, unit_prefix, argv, name, sizeof name, errfile, sizeof errfile, &m);
+        if (r < 0)
+                return r;
+        r = job_run(bus, JOB_HELPER, name, m, timeout_usec, argv[0], errfile, done, userdata);
         if (r < 0) {
-                sd_bus_slot_unref(h->match);
-                sd_bus_slot_unref(h->call);
-                sd_event_source_disable_unref(h->timer);
-                if (h->errfile[0])
-                        (void) unlink(h->errfile);
-                sd_bus_unref(h->bus);
-                free(h);
+                (void) unlink(errfile);
                 return r;
         }
         if (unit)
-                snprintf(unit, unitsz, "%s", h->unit);
+                snprintf(unit, unitsz, "%s", name);
         return 0;
+}
+
+int manager_stop(sd_bus *bus, const char *unit, ManagerDone done, void *userdata) {
+        sd_bus *p = priv();
+        if (!p)
+                return -ENOTCONN;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        int r = sd_bus_message_new_method_call(p, &m, DEST, PATH, IFACE, "StopUnit");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "ss", unit, "replace");
+        return r < 0 ? r : job_run(bus, JOB_STOP, unit, m, STOP_GIVE_UP_USEC, NULL, NULL, done, userdata);
 }
 
 /* Nothing a workload leaves in shared memory outlives it or is seen by
@@ -663,9 +704,9 @@ static int close_aux(sd_bus_message *m) {
         return r >= 0 ? sd_bus_message_close_container(m) : r;
 }
 
-int manager_start_replica(sd_bus *bus, const ReplicaSpec *sp, char *err, size_t errsz) {
-        sd_bus_error e = SD_BUS_ERROR_NULL;
-        sd_bus_message *m = NULL;
+int manager_start_replica(sd_bus *bus, const ReplicaSpec *sp, ManagerDone done, void *userdata, char *err,
+                          size_t errsz) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         char sock[300], svc[300], server[320];
         bool forward = sp->server_argv != NULL;
         int r;
@@ -736,58 +777,23 @@ int manager_start_replica(sd_bus *bus, const ReplicaSpec *sp, char *err, size_t 
         }
         if (r >= 0)
                 r = sd_bus_message_close_container(m);
-        if (r < 0) {
-                sd_bus_message_unref(m);
-                return bus_fail(r, NULL, err, errsz, "building StartTransientUnit");
-        }
-        /* Wait for the socket's start job: its path exists only then. */
-        sd_bus_slot *slot = NULL;
-        sd_bus_message *reply = NULL;
-        JobWait w = {};
-        const char *job;
-        r = sd_bus_match_signal(bus, &slot, DEST, PATH, IFACE, "JobRemoved", on_job_removed, &w);
-        if (r < 0) {
-                sd_bus_message_unref(m);
-                return bus_fail(r, NULL, err, errsz, "subscribing to JobRemoved");
-        }
-        r = sd_bus_call(NULL, m, 0, &e, &reply);
-        sd_bus_message_unref(m);
         if (r < 0)
-                bus_fail(r, &e, err, errsz, "starting the replica");
-        else if ((r = sd_bus_message_read(reply, "o", &job)) >= 0) {
-                w.job = job;
-                r = wait_job(bus, &w, 30 * USEC_PER_SEC);
-                if (r < 0)
-                        bus_fail(r, NULL, err, errsz, "waiting for the replica's socket");
-                else if (strcmp(w.result, "done") != 0) {
-                        /* What systemd said of it is the cause (an address in use, say). */
-                        char why[400], match[340];
-                        snprintf(match, sizeof match, "UNIT=%s", sock);
-                        if (journal_last_message(match, "_PID=1", why, sizeof why) < 0)
-                                snprintf(why, sizeof why, "see journalctl -u %s", sock);
-                        snprintf(err, errsz, "the socket %s did not start (%s): %s", sock, w.result, why);
-                        r = -EPROTO;
-                }
-        }
-        sd_bus_message_unref(reply);
-        sd_bus_slot_unref(slot);
-        sd_bus_error_free(&e);
-        return r < 0 ? r : 0;
+                return bus_fail(r, NULL, err, errsz, "building StartTransientUnit");
+        /* Its path exists once the socket's start job is done: done says so. */
+        r = job_run(bus, JOB_START, sock, m, SOCKET_START_USEC, NULL, NULL, done, userdata);
+        return r < 0 ? bus_fail(r, NULL, err, errsz, "starting the replica") : 0;
 }
 
 int manager_unit_active(sd_bus *bus, const char *unit) {
-        char *path = NULL, *state = NULL;
+        _cleanup_free_ char *path = NULL, *state = NULL;
         int r = sd_bus_path_encode("/org/freedesktop/systemd1/unit", unit, &path);
         if (r < 0)
                 return r;
         r = sd_bus_get_property_string(bus, DEST, path, "org.freedesktop.systemd1.Unit", "ActiveState", NULL, &state);
-        free(path);
         if (r < 0)
                 return r;
-        r = strcmp(state, "active") == 0 || strcmp(state, "activating") == 0 || strcmp(state, "reloading") == 0 ||
-            strcmp(state, "deactivating") == 0;
-        free(state);
-        return r;
+        return strcmp(state, "active") == 0 || strcmp(state, "activating") == 0 || strcmp(state, "reloading") == 0 ||
+               strcmp(state, "deactivating") == 0;
 }
 
 /* The sandbox of a pipeline step, appended to an open a(sv).  Its files
@@ -842,7 +848,7 @@ static int append_step_sandbox(sd_bus_message *m, const StepSpec *sp) {
 
 int manager_start_step(sd_bus *bus, const StepSpec *sp, sd_bus_message_handler_t cb, void *userdata, char *err,
                        size_t errsz) {
-        sd_bus_message *m = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         int r = priv_call(&m, "StartTransientUnit");
         if (r >= 0)
                 r = sd_bus_message_append(m, "ss", sp->unit, "fail");
@@ -856,12 +862,9 @@ int manager_start_step(sd_bus *bus, const StepSpec *sp, sd_bus_message_handler_t
                 r = sd_bus_message_close_container(m);
         if (r >= 0)
                 r = sd_bus_message_append(m, "a(sa(sv))", 0);
-        if (r < 0) {
-                sd_bus_message_unref(m);
+        if (r < 0)
                 return bus_fail(r, NULL, err, errsz, "building StartTransientUnit");
-        }
         r = sd_bus_call_async(NULL, NULL, m, cb, userdata, 0);
-        sd_bus_message_unref(m);
         if (r < 0)
                 return bus_fail(r, NULL, err, errsz, "sending StartTransientUnit");
         return 0;
@@ -876,17 +879,14 @@ int manager_subscribe(sd_bus *bus, sd_bus_slot **slot, sd_bus_message_handler_t 
 
 int manager_unit_result(sd_bus *bus, const char *unit, char *state, size_t state_size, char *result,
                         size_t result_size, int *exit_status) {
-        sd_bus_error e = SD_BUS_ERROR_NULL;
-        sd_bus_message *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         const char *path;
-        char *s = NULL, *res = NULL;
+        _cleanup_free_ char *s = NULL, *res = NULL;
         int32_t status = 0;
         int r = sd_bus_call_method(bus, DEST, PATH, IFACE, "GetUnit", &e, &reply, "s", unit);
-        if (r < 0) {
-                r = sd_bus_error_has_name(&e, "org.freedesktop.systemd1.NoSuchUnit") ? -ENOENT : r;
-                sd_bus_error_free(&e);
-                return r;
-        }
+        if (r < 0)
+                return sd_bus_error_has_name(&e, "org.freedesktop.systemd1.NoSuchUnit") ? -ENOENT : r;
         r = sd_bus_message_read(reply, "o", &path);
         if (r >= 0)
                 r = sd_bus_get_property_string(bus, DEST, path, "org.freedesktop.systemd1.Unit", "ActiveState", NULL,
@@ -902,9 +902,6 @@ int manager_unit_result(sd_bus *bus, const char *unit, char *state, size_t state
                 snprintf(result, result_size, "%s", res);
                 *exit_status = status;
         }
-        free(s);
-        free(res);
-        sd_bus_message_unref(reply);
         return r < 0 ? r : 0;
 }
 
@@ -921,178 +918,10 @@ void manager_stop_async(sd_bus *bus, const char *unit) {
                                                 "replace");
 }
 
-/* ---- a stop on the event loop ------------------------------------------------------ */
-
-/* A workload may take its TimeoutStopSec= to stop (one that ignores SIGTERM,
- * 90 s): the loop does not wait for it.  The stop's job is known from
- * privd's reply, and its end from JobRemoved on the system bus; the two
- * come on different connections, in either order, so JobRemoved signals of
- * the unit seen before the reply are kept (a start job the stop cancels is
- * one of them). */
-#define STOP_SEEN 4
-#define STOP_GIVE_UP_USEC (15 * 60 * USEC_PER_SEC)
-
-typedef struct StopRun {
-        sd_bus *bus;
-        sd_bus_slot *match, *call;
-        sd_event_source *timer, *defer;
-        char unit[256], job[256];
-        char seen_job[STOP_SEEN][256], seen_result[STOP_SEEN][32];
-        unsigned n_seen;
-        ManagerStopped done;
-        void *userdata;
-        int result;
-        char err[400];
-} StopRun;
-
-static int on_stop_deferred(sd_event_source *s, void *userdata) {
-        StopRun *h = userdata;
-        (void) s;
-        if (h->done)
-                h->done(h->result, h->err, h->userdata);
-        sd_event_source_disable_unref(h->defer);
-        sd_bus_unref(h->bus);
-        free(h);
-        return 0;
-}
-
-static void stop_end(StopRun *h, int r, const char *err) {
-        h->match = sd_bus_slot_unref(h->match);
-        h->call = sd_bus_slot_unref(h->call);
-        h->timer = sd_event_source_disable_unref(h->timer);
-        h->result = r;
-        snprintf(h->err, sizeof h->err, "%s", err ?: "");
-        /* A failed unit stays loaded (and its name taken) until reset. */
-        if (r >= 0)
-                manager_reset_failed(h->bus, h->unit);
-        else
-                log_warning("Stopping %s: %s", h->unit, h->err);
-        if (sd_event_add_defer(sd_bus_get_event(h->bus), &h->defer, on_stop_deferred, h) < 0)
-                (void) on_stop_deferred(NULL, h);
-}
-
-static void stop_job_ended(StopRun *h, const char *result) {
-        char err[400];
-        if (strcmp(result, "done") == 0 || strcmp(result, "skipped") == 0) {
-                stop_end(h, 0, NULL);
-                return;
-        }
-        snprintf(err, sizeof err, "the stop job ended %s", result);
-        stop_end(h, -EPROTO, err);
-}
-
-static int on_stop_removed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
-        StopRun *h = userdata;
-        uint32_t id;
-        const char *path, *unit, *result;
-        (void) ret_error;
-        if (!manager_signal_from_systemd(m) || sd_bus_message_read(m, "uoss", &id, &path, &unit, &result) < 0 ||
-            strcmp(unit, h->unit) != 0)
-                return 0;
-        if (h->job[0]) {
-                if (strcmp(path, h->job) == 0)
-                        stop_job_ended(h, result);
-                return 0;
-        }
-        /* Before the reply: kept, the oldest dropped when full. */
-        if (h->n_seen == STOP_SEEN) {
-                memmove(h->seen_job[0], h->seen_job[1], (STOP_SEEN - 1) * sizeof h->seen_job[0]);
-                memmove(h->seen_result[0], h->seen_result[1], (STOP_SEEN - 1) * sizeof h->seen_result[0]);
-                h->n_seen--;
-        }
-        unsigned i = h->n_seen++;
-        snprintf(h->seen_job[i], sizeof h->seen_job[i], "%s", path);
-        snprintf(h->seen_result[i], sizeof h->seen_result[i], "%s", result);
-        return 0;
-}
-
-static int on_stop_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
-        StopRun *h = userdata;
-        const char *job;
-        char err[400];
-        (void) ret_error;
-        h->call = sd_bus_slot_unref(h->call);
-        const sd_bus_error *e = sd_bus_message_get_error(reply);
-        if (e) {
-                /* Not loaded: nothing to stop. */
-                if (sd_bus_error_has_name(e, "org.freedesktop.systemd1.NoSuchUnit")) {
-                        stop_end(h, 0, NULL);
-                        return 0;
-                }
-                snprintf(err, sizeof err, "StopUnit: %s", e->message ?: e->name);
-                stop_end(h, -sd_bus_message_get_errno(reply) ?: -EIO, err);
-                return 0;
-        }
-        if (sd_bus_message_read(reply, "o", &job) < 0) {
-                stop_end(h, -EBADMSG, "StopUnit: a reply without a job");
-                return 0;
-        }
-        snprintf(h->job, sizeof h->job, "%s", job);
-        for (unsigned i = 0; i < h->n_seen; i++)
-                if (strcmp(h->seen_job[i], job) == 0) {
-                        stop_job_ended(h, h->seen_result[i]);
-                        return 0;
-                }
-        return 0;
-}
-
-static int on_stop_give_up(sd_event_source *s, uint64_t usec, void *userdata) {
-        (void) s;
-        (void) usec;
-        stop_end(userdata, -ETIMEDOUT, "no end of the stop job from systemd");
-        return 0;
-}
-
-int manager_stop(sd_bus *bus, const char *unit, ManagerStopped done, void *userdata) {
-        sd_bus *p = priv();
-        sd_event *e = sd_bus_get_event(bus);
-        char match[512];
-        if (!p || !e)
-                return -ENOTCONN;
-        if (strlen(unit) >= sizeof ((StopRun *) 0)->unit)
-                return -EINVAL;
-        StopRun *h = calloc(1, sizeof *h);
-        if (!h)
-                return -ENOMEM;
-        h->bus = sd_bus_ref(bus);
-        h->done = done;
-        h->userdata = userdata;
-        snprintf(h->unit, sizeof h->unit, "%s", unit);
-        /* Every JobRemoved; on_stop_removed() takes this unit's.  (With
-         * arg2='UNIT' in the rule the sandbox's bus delivered none, seen for
-         * a timer's stop: a CronWorkflow's delete then waited for ever.) */
-        snprintf(match, sizeof match,
-                 "type='signal',sender='" DEST "',path='" PATH "',interface='" IFACE "',member='JobRemoved'");
-        /* This match is local: the bus has delivered every JobRemoved to
-         * this connection since manager_watch_jobs(), so none is missed
-         * while the rule is on its way.  The stop is sent at once, in order
-         * with what the caller sends next (a start after a stop). */
-        int r = sd_bus_add_match_async(bus, &h->match, match, on_stop_removed, NULL, h);
-        sd_bus_message *m = NULL;
-        if (r >= 0)
-                r = sd_bus_message_new_method_call(p, &m, DEST, PATH, IFACE, "StopUnit");
-        if (r >= 0)
-                r = sd_bus_message_append(m, "ss", unit, "replace");
-        if (r >= 0)
-                r = sd_bus_call_async(p, &h->call, m, on_stop_reply, h, 0);
-        sd_bus_message_unref(m);
-        if (r >= 0)
-                r = sd_event_add_time_relative(e, &h->timer, CLOCK_MONOTONIC, STOP_GIVE_UP_USEC, 0, on_stop_give_up, h);
-        if (r < 0) {
-                sd_bus_slot_unref(h->match);
-                sd_bus_slot_unref(h->call);
-                sd_event_source_disable_unref(h->timer);
-                sd_bus_unref(h->bus);
-                free(h);
-                return r;
-        }
-        return 0;
-}
-
 int manager_start_timer(sd_bus *bus, const char *base, char *const *calendars, bool persistent, char *const *argv,
                         const char *user, const char *slice, const char *description, char *err, size_t errsz) {
-        sd_bus_error e = SD_BUS_ERROR_NULL;
-        sd_bus_message *m = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         char timer[300], svc[300];
         int r;
 
@@ -1146,14 +975,8 @@ int manager_start_timer(sd_bus *bus, const char *base, char *const *calendars, b
                 r = close_aux(m);
         if (r >= 0)
                 r = sd_bus_message_close_container(m);
-        if (r < 0) {
-                sd_bus_message_unref(m);
-                return bus_fail(r, NULL, err, errsz, "building StartTransientUnit");
-        }
-        r = sd_bus_call(NULL, m, 0, &e, NULL);
-        sd_bus_message_unref(m);
         if (r < 0)
-                bus_fail(r, &e, err, errsz, "starting the timer");
-        sd_bus_error_free(&e);
-        return r < 0 ? r : 0;
+                return bus_fail(r, NULL, err, errsz, "building StartTransientUnit");
+        r = sd_bus_call(NULL, m, 0, &e, NULL);
+        return r < 0 ? bus_fail(r, &e, err, errsz, "starting the timer") : 0;
 }

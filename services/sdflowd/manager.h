@@ -34,20 +34,16 @@ int manager_ensure_slice(sd_bus *bus, const char *slice, const char *description
  * the stop could not be asked for); when the stop job ends, the unit is
  * reset if it failed, and done (if not NULL) is called from the loop with
  * 0 or a negative errno and a message.  A unit not loaded is stopped. */
-typedef void (*ManagerStopped)(int r, const char *err, void *userdata);
-int manager_stop(sd_bus *bus, const char *unit, ManagerStopped done, void *userdata);
+typedef void (*ManagerDone)(int r, const char *err, void *userdata);
+int manager_stop(sd_bus *bus, const char *unit, ManagerDone done, void *userdata);
 
-/* Runs argv as a oneshot transient service (as root, collected afterwards)
- * and waits up to timeout_usec for it to finish.  Returns 0 when it exited
- * with 0, -EPROTO when it failed (see the journal of the unit, named in
- * err), or another negative errno. */
 /* Removes what helpers of an earlier sdflowd (killed while waiting for
  * them) left in /run/sdflow: their stderr files. */
 void manager_remove_stale_errfiles(void);
 
 /* What a helper run on the event loop came to: 0, or a negative errno with
  * the reason in err (the helper's own words when it gave some). */
-typedef void (*HelperDone)(int r, const char *err, void *userdata);
+typedef ManagerDone HelperDone;
 
 /* Has the system bus deliver every JobRemoved to bus from now on (once, at
  * start, before any job is asked for): the matches each asynchronous call
@@ -56,22 +52,25 @@ typedef void (*HelperDone)(int r, const char *err, void *userdata);
  * for through privd, on another connection. */
 int manager_watch_jobs(sd_bus *bus);
 
-/* As manager_run(), without waiting: done is called once, from the event
- * loop, when the helper's job has ended or after timeout_usec (the helper
- * is then stopped).  The helper's unit name goes to unit (may be NULL), to
+/* Runs argv as a oneshot transient service (as root, collected afterwards;
+ * privd allows only sdflow-ns), without waiting: done is called once, from
+ * the event loop, when the helper's job has ended (0 when it exited with 0,
+ * else -EPROTO with the last line of its stderr) or after timeout_usec (the
+ * helper is then stopped).  The helper's unit name goes to unit (may be NULL), to
  * stop it early (manager_stop_async()).  Returns 0, or a negative errno
  * (done is not called). */
 int manager_run_async(sd_bus *bus, const char *unit_prefix, char *const *argv, uint64_t timeout_usec,
                       HelperDone done, void *userdata, char *unit, size_t unitsz);
 
-int manager_run(sd_bus *bus, const char *unit_prefix, char *const *argv, uint64_t timeout_usec, char *err,
-                size_t errsz);
 
 /* A model replica: socket unit base.socket listening on socket_path (mode
  * 0666 inside a directory that limits who reaches it), and its service
  * base.service running argv as user in slice, sandboxed, with the limits.
- * Both are transient; the service starts on the first connection (or now,
- * when start_now).  Returns 0 or a negative errno with a message in err. */
+ * Both are transient; the service starts on the first connection.  Sent
+ * without waiting: returns 0 (done, as manager_stop() has it, follows from
+ * the loop when the socket's start job has ended: 0 once it listens, else
+ * the reason, systemd's own words) or a negative errno with a message in
+ * err (done is not called). */
 typedef struct ReplicaSpec {
         const char *base;        /* unit name without suffix */
         const char *socket_path;
@@ -91,7 +90,8 @@ typedef struct ReplicaSpec {
         const char *root_directory, *root_image, *working_directory;
 } ReplicaSpec;
 
-int manager_start_replica(sd_bus *bus, const ReplicaSpec *spec, char *err, size_t errsz);
+int manager_start_replica(sd_bus *bus, const ReplicaSpec *spec, ManagerDone done, void *userdata, char *err,
+                          size_t errsz);
 
 /* 1 when unit runs (active, activating, reloading or deactivating), 0 when
  * not, or a negative errno. */

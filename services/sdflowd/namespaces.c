@@ -172,30 +172,6 @@ static json_t *apply_finish(NsApply *a, int r, const char *err) {
         return status("Ready", "SliceActive", "the slice, user and directory are in place", TAKE_PTR(a->extra));
 }
 
-json_t *ns_restore(Namespaces *n, json_t *profile, json_t *contributors) {
-        const char *owner = json_string_value(json_object_get(json_object_get(json_object_get(profile, "spec"), "owner"), "name"));
-        NsApply a = {};
-        char err[512] = "";
-        json_t *st = apply_prepare(n, profile, &a);
-        if (st)
-                return st;
-        /* A namespace that was Ready and still has its user and directories
-         * (they outlive sdflowd; /run not a reboot) needs only its slice
-         * again (transient): a restart, after a crash say, is then quick.
-         * Otherwise the helper runs, waited for: this is start-up, before
-         * anything is served, and what runs in the namespace needs them. */
-        const char *phase = json_string_value(json_object_get(json_object_get(profile, "status"), "phase"));
-        int r = 0;
-        if (!(phase && strcmp(phase, "Ready") == 0 && doors_in_place(a.ns, a.user))) {
-                char **argv = access_argv(n, "create", a.ns, a.user, owner, contributors);
-                r = argv ? manager_run(n->bus, "sdflow-ns-create", argv, HELPER_TIMEOUT_USEC, err, sizeof err) : -ENOMEM;
-                if (!argv)
-                        snprintf(err, sizeof err, "out of memory");
-                free(argv);
-        }
-        return apply_finish(&a, r, err);
-}
-
 static void on_created(int r, const char *err, void *userdata) {
         NsApply *a = userdata;
         json_auto_t *st = apply_finish(a, r, err);
@@ -227,6 +203,22 @@ json_t *ns_apply(Namespaces *n, json_t *profile, json_t *contributors, NsApplied
         json_decref(a->extra);
         free(a);
         return st;
+}
+
+json_t *ns_restore(Namespaces *n, json_t *profile, json_t *contributors, NsApplied done, void *userdata) {
+        NsApply a = {};
+        json_t *st = apply_prepare(n, profile, &a);
+        if (st)
+                return st;
+        /* A namespace that was Ready and still has its user and directories
+         * (they outlive sdflowd; /run not a reboot) needs only its slice
+         * again (transient): a restart, after a crash say, is then quick.
+         * Otherwise the helper runs, on the loop, as for an apply. */
+        const char *phase = json_string_value(json_object_get(json_object_get(profile, "status"), "phase"));
+        if (phase && strcmp(phase, "Ready") == 0 && doors_in_place(a.ns, a.user))
+                return apply_finish(&a, 0, NULL);
+        json_decref(a.extra);
+        return ns_apply(n, profile, contributors, done, userdata);
 }
 
 /* A namespace's deletion on the event loop: its slice stops (every

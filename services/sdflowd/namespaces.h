@@ -20,17 +20,18 @@ typedef struct Namespaces {
         int (*artifact_path)(void *userdata, const char *ns, const char *uri, char *path, size_t size, char *msg,
                              size_t msg_size);
         void *artifact_userdata;
+        /* A replica's socket (serving.c starts them on the loop) is asked
+         * for (r 1, replica 0 only), listens (0) or did not start (< 0, err
+         * systemd's reason): the InferenceService controller's, which
+         * checks a revision once its first replica listens (NULL: logged). */
+        void (*replica_event)(void *userdata, const char *ns, const char *name, const char *rev, unsigned index,
+                              int r, const char *err);
+        void *replica_userdata;
         uint64_t max_model_bytes;   /* MaxModelBytes=: one model copy */
         uint64_t copy_timeout_usec; /* ModelCopyTimeoutSec=: a model copy's time */
         const char *default_cpu;    /* PredictorDefaultCPU=: a quantity, or NULL */
         const char *default_memory; /* PredictorDefaultMemory= */
 } Namespaces;
-
-/* As ns_apply(), at start and waited for (before anything is served; what
- * runs in the namespace needs it): the user and directory are made again
- * only when they are missing (or the Profile was not Ready). */
-json_t *ns_restore(Namespaces *n, json_t *profile, json_t *contributors);
-
 
 /* The slice limits a Profile's spec.resourceQuotaSpec.hard asks for. */
 SliceLimits ns_profile_limits(json_t *profile, uint64_t *gpus);
@@ -44,6 +45,12 @@ SliceLimits ns_profile_limits(json_t *profile, uint64_t *gpus);
  * called. */
 typedef void (*NsApplied)(json_t *status, void *userdata);
 json_t *ns_apply(Namespaces *n, json_t *profile, json_t *contributors, NsApplied done, void *userdata);
+
+/* As ns_apply(), at start: the user and directory are made again (the
+ * helper, on the loop) only when they are missing (after a reboot: /run)
+ * or the Profile was not Ready; else only the slice is started again and
+ * the status returned at once. */
+json_t *ns_restore(Namespaces *n, json_t *profile, json_t *contributors, NsApplied done, void *userdata);
 
 /* Lets exactly the owner and contributors into the namespace's directories
  * (a contributor removed is out at once), on the loop: returns 0 and done

@@ -342,11 +342,39 @@ void objects_each(Objects *o, const Kind *k, const char *ns, void (*fn)(void *se
         }
 }
 
-void objects_reconcile_all(Objects *o) {
-        mark_quarantined(o);
-        for (size_t i = 0; i < o->n; i++)
+static void reconcile_from(Objects *o) {
+        while (o->reconcile_next < o->n) {
+                size_t i = o->reconcile_next++;
                 if (o->types[i]->reconcile)
                         o->types[i]->reconcile(o->ctl[i]);
+                if (o->types[i]->reconciling && o->types[i]->reconciling(o->ctl[i])) {
+                        log_info("Waiting for the %s to be brought back before the next controllers.",
+                                 o->types[i]->kind->plural);
+                        return;
+                }
+        }
+        if (!o->reconciled)
+                log_info("Every controller has reconciled.");
+        o->reconciled = true;
+}
+
+void objects_reconcile_all(Objects *o) {
+        mark_quarantined(o);
+        o->reconcile_next = 0;
+        o->reconciled = false;
+        reconcile_from(o);
+}
+
+void objects_reconciled(Objects *o) {
+        if (o->reconciled || o->reconcile_next == 0)
+                return;
+        size_t i = o->reconcile_next - 1;
+        if (!o->types[i]->reconciling || !o->types[i]->reconciling(o->ctl[i]))
+                reconcile_from(o);
+}
+
+bool objects_starting(const Objects *o) {
+        return o && !o->reconciled;
 }
 
 bool objects_busy(Objects *o) {

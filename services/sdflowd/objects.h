@@ -34,6 +34,8 @@ struct Objects {
         size_t n;
         ObjectsListener listener;
         json_t *deleting; /* "plural/ns/name" -> true: removals under way */
+        size_t reconcile_next; /* the next controller to reconcile at start */
+        bool reconciled;       /* every controller has */
 };
 
 /* Makes every controller of types (borrowed, NULL-terminated) in order; a
@@ -96,8 +98,13 @@ void objects_release_quarantine(Objects *o, const Kind *k, json_t **objp);
  * quarantined, within a crash guard (GUARD_RECONCILE). */
 void objects_each(Objects *o, const Kind *k, const char *ns, void (*fn)(void *self, json_t *obj), void *self);
 
-/* At start: quarantined objects say so, then each controller's reconcile. */
+/* At start: quarantined objects say so, then each controller's reconcile,
+ * in table order; one whose reconcile goes on on the loop holds the rest
+ * until it calls objects_reconciled().  objects_starting() is true until
+ * every controller has reconciled. */
 void objects_reconcile_all(Objects *o);
+void objects_reconciled(Objects *o);
+bool objects_starting(const Objects *o);
 /* True while a controller or a deletion needs the daemon. */
 bool objects_busy(Objects *o);
 

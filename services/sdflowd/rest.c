@@ -55,10 +55,13 @@ void rest_reply_status(HttpConn *c, int code, const Route *rt, json_t *causes, c
         }
         if (causes)
                 json_object_set_new(details, "causes", causes);
+        /* Kubernetes' clients wait retryAfterSeconds (Retry-After:) and try again. */
+        if (code == 503)
+                json_object_set_new(details, "retryAfterSeconds", json_integer(1));
         json_t *st = json_pack("{s:s, s:s, s:{}, s:s, s:s, s:s, s:o, s:i}", "kind", "Status", "apiVersion", "v1",
                                "metadata", "status", "Failure", "message", msg, "reason", reason_for(code),
                                "details", details, "code", code);
-        rest_reply_json(c, code, st, code == 405 ? "Allow: GET, POST, PUT, DELETE\r\n" : NULL);
+        rest_reply_json(c, code, st, code == 405 ? "Allow: GET, POST, PUT, DELETE\r\n" : code == 503 ? "Retry-After: 1\r\n" : NULL);
 }
 
 static json_t *diags_causes(const Diags *d) {

@@ -279,6 +279,8 @@ static int setup(sd_event *e, void *settings, void **userdata) {
         api_set_storage_limits(d->api, s->max_object_bytes, s->max_namespace_bytes);
         if (d->namespaces.bus)
                 objects_reconcile_all(d->objects);
+        else
+                d->objects->reconciled = true; /* nothing to bring back without systemd */
         *userdata = d;
         return 0;
 }

@@ -303,11 +303,28 @@ static char **env_of(json_t *env) {
         return strv_complete(out, k);
 }
 
+/* One replica's socket on its way (manager_start_replica()). */
+typedef struct ReplicaStart {
+        Namespaces *n;
+        char ns[128], name[256], rev[300];
+        unsigned index;
+} ReplicaStart;
+
+static void on_replica_started(int r, const char *err, void *userdata) {
+        ReplicaStart *rs = userdata;
+        if (r < 0)
+                log_warning("InferenceService %s/%s: revision %s: %s", rs->ns, rs->name, rs->rev, err);
+        if (rs->n->replica_event)
+                rs->n->replica_event(rs->n->replica_userdata, rs->ns, rs->name, rs->rev, rs->index, r < 0 ? r : 0, err);
+        free(rs);
+}
+
 /* Starts the units of revision rev (its record has number, name and, for a
  * model, modelPath) from isvc's predictor: the replicas' sockets and
  * services, recorded in rev.replicas, and the scaling settings the gateway
- * applies.  Returns 0, or < 0 with a message in err (units started are
- * stopped again). */
+ * applies.  The sockets' start jobs end on the loop (n->replica_event
+ * hears of each).  Returns 0, or < 0 with a message in err (units asked
+ * for are stopped again). */
 static int start_replicas(Namespaces *n, json_t *isvc, json_t *rev, char *err, size_t errsz) {
         const char *ns = manifest_namespace(isvc), *name = manifest_name(isvc), *format;
         const char *rname = json_string_value(json_object_get(rev, "name"));
@@ -400,7 +417,20 @@ static int start_replicas(Namespaces *n, json_t *isvc, json_t *rev, char *err, s
                                                                                          : w.v[RES_CPU_MILLIS] / reps * 1000,
                         .memory_max = w.v[RES_MEMORY_BYTES] == RESOURCE_UNSET ? UINT64_MAX : w.v[RES_MEMORY_BYTES] / reps,
                 };
-                int r = manager_start_replica(n->bus, &spec, err, errsz);
+                ReplicaStart *rs = calloc(1, sizeof *rs);
+                int r = rs ? 0 : -ENOMEM;
+                if (rs) {
+                        *rs = (ReplicaStart) { .n = n, .index = i };
+                        snprintf(rs->ns, sizeof rs->ns, "%s", ns);
+                        snprintf(rs->name, sizeof rs->name, "%s", name);
+                        snprintf(rs->rev, sizeof rs->rev, "%s", rname ?: "");
+                        r = manager_start_replica(n->bus, &spec, on_replica_started, rs, err, errsz);
+                        if (r < 0)
+                                free(rs);
+                        else if (i == 0 && n->replica_event)
+                                n->replica_event(n->replica_userdata, ns, name, rname ?: "", 0, 1, NULL);
+                } else
+                        snprintf(err, errsz, "out of memory");
                 if (r < 0) {
                         strv_free(server_argv);
                         strv_free(env);
@@ -758,6 +788,25 @@ json_t *serving_probed(Namespaces *n, json_t *isvc, const char *rev_name, int st
                                : json_string_value(json_object_get(rev, "message")));
 }
 
+json_t *serving_replica_failed(Namespaces *n, json_t *isvc, const char *rev_name, const char *err) {
+        json_t *old = json_object_get(isvc, "status");
+        json_t *cur = json_object_get(old, "revisions");
+        json_t *latest = json_array_get(cur, json_array_size(cur) - 1);
+        if (!latest || strcmp(json_string_value(json_object_get(latest, "name")) ?: "", rev_name) != 0 ||
+            (!json_object_get(latest, "probing") && !json_is_true(json_object_get(latest, "ready"))))
+                return NULL; /* not the revision that serves next, or failed already: logged only */
+        json_t *revs = json_deep_copy(cur);
+        json_t *rev = json_array_get(revs, json_array_size(revs) - 1);
+        stop_revision(n, rev);
+        json_object_del(rev, "probing");
+        json_object_set_new(rev, "ready", json_false());
+        json_object_set_new(rev, "reason", json_string("ReplicaFailed"));
+        json_object_set_new(rev, "message", json_string(err));
+        json_t *st = json_pack("{s:O*, s:O*}", "url", json_object_get(old, "url"), "observedGeneration",
+                               json_object_get(old, "observedGeneration"));
+        return status_of(n, isvc, st, revs, rev, false, "ReplicaFailed", err);
+}
+
 int serving_delete(Namespaces *n, json_t *isvc, HelperDone done, void *userdata, char *err, size_t errsz) {
         const char *ns = manifest_namespace(isvc), *name = manifest_name(isvc);
         size_t i;
@@ -899,7 +948,7 @@ void serving_restore(Namespaces *n, json_t *isvc) {
                         log_warning("InferenceService %s/%s: cannot start revision %s again: %s", ns, name,
                                     json_string_value(json_object_get(rev, "name")), err);
                 else
-                        log_info("InferenceService %s/%s: revision %s listens again.", ns, name,
+                        log_info("InferenceService %s/%s: revision %s is started again.", ns, name,
                                  json_string_value(json_object_get(rev, "name")));
                 json_decref(as_was);
         }

@@ -55,6 +55,13 @@ bool serving_probe_target(json_t *isvc, const char **rev, const char **sock, con
  * when rev is no longer the one being checked (another apply came). */
 json_t *serving_probed(Namespaces *n, json_t *isvc, const char *rev, int status, const char *body);
 
+/* A replica of revision rev of isvc (as stored) could not start (err,
+ * systemd's reason): the new status, the revision stopped and not ready
+ * (ReplicaFailed), when rev is the latest and is being checked or ready;
+ * else NULL (an older revision's replica, started again after a reboot:
+ * logged only). */
+json_t *serving_replica_failed(Namespaces *n, json_t *isvc, const char *rev, const char *err);
+
 /* The gateway's route for an InferenceService (see services/gateway/routes.h):
  * its host, and the revisions with traffic, their share, scaling settings
  * and replica sockets; NULL when nothing serves it. */

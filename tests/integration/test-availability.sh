@@ -368,11 +368,14 @@ check "the CronWorkflow has its timer" sh -c "'$SANDBOX' exec $SB systemctl list
 sbx systemctl stop sdflowd.socket sdflowd.service sdflow-gateway.socket sdflow-gateway.service >/dev/null 2>&1
 sbx sh -c "systemctl list-units --no-legend --plain 'sdflow_*' 'sdflow-cron_*' 'sdflow-*.slice' | awk '{print \$1}' | xargs -r systemctl stop" >/dev/null 2>&1
 sbx rm -f /run/sdflow/control/routes.json
+# /run is a tmpfs: the namespaces' socket directories go with it.
+sbx rm -rf /run/sdflow/ns
 check "after the 'reboot' no replica socket and no timer is left" sh -c "! '$SANDBOX' exec $SB systemctl list-units --no-legend 'sdflow_*.socket' 'sdflow-cron_*' | grep -q ."
 # Boot: sockets.target starts the enabled sockets; nothing else is run.
 sbx systemctl start sockets.target
 check "at boot the CronWorkflow's timer is back without any sdflow command" wait_for 30 sh -c "'$SANDBOX' exec $SB systemctl list-timers --all --no-legend | grep -q 'sdflow-cron_team-b_nightly'"
 check "at boot the model answers through the gateway without any sdflow command" wait_for 30 predict_b
+check "... its namespace's directories made again first, on the loop, the models after" sh -c "'$SANDBOX' exec $SB journalctl -q -o cat -u sdflowd.service | grep -q 'Waiting for the profiles to be brought back'"
 
 # The state database and the route table are not for everybody to read.
 check "the state database and its WAL are sdflowd's only (0600)" sh -c "[ \"\$('$SANDBOX' exec $SB sh -c 'stat -c %a /var/lib/sdflow/db/state.db*' | sort -u)\" = 600 ]"

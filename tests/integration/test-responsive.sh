@@ -104,6 +104,22 @@ check "... Ready True" sh -c "'$SANDBOX' exec $SB sdflow -n team-r get isvc slow
 sed -e 's/name: slow,/name: mute,/' -e 's/sleep 30; exec \/usr\/bin\/python3 -m http.server 8081/exit 3/' "$W/slow.yaml" >"$W/mute.yaml"
 as_alice sdflow apply -f "$W/mute.yaml" >/dev/null 2>&1
 check "a server that exits: not Ready, with the readiness check's reason" sh -c "'$SANDBOX' exec $SB sdflow -n team-r get isvc mute -o json | grep -q 'RevisionNotReady'"
+# A replica whose socket cannot listen (a directory holds its path): its
+# start job fails on the loop, and the apply is answered with systemd's
+# reason, not after the readiness check's time.
+sed -e 's/name: slow,/name: taken,/' -e 's/sleep 30; //' "$W/slow.yaml" >"$W/taken.yaml"
+sbx mkdir -p /run/sdflow/ns/team-r/taken-1-0.sock/in-the-way
+t0=$(date +%s.%N)
+as_alice sdflow apply -f "$W/taken.yaml" >/dev/null 2>&1
+t1=$(date +%s.%N)
+taken=$(sbx sdflow -n team-r get isvc taken -o json | /usr/bin/python3 -c "
+import json,sys; c=[c for c in json.load(sys.stdin)['status']['conditions'] if c['type']=='Ready'][0]; print(c['status'], c['reason'], c['message'])")
+echo "      a replica whose socket cannot listen: the apply returned after $(/usr/bin/python3 -c "print('%.1f' % ($t1 - $t0))") s: $taken"
+check "a replica whose socket cannot listen: not Ready, ReplicaFailed" test "${taken%% *}/$(cut -d' ' -f2 <<<"$taken")" = False/ReplicaFailed
+check "... and the message is systemd's reason, naming the socket and the cause" grep -q 'the socket sdflow_team-r_taken_1_0.socket did not start (failed): .*Address already in use' <<<"$taken"
+sbx rm -rf /run/sdflow/ns/team-r/taken-1-0.sock
+as_alice sdflow -n team-r delete isvc taken >/dev/null 2>&1
+
 # sdflowd killed while a check waits: the next one checks again.
 sed -e 's/name: slow,/name: later,/' -e 's/sleep 30/sleep 8/' "$W/slow.yaml" >"$W/later.yaml"
 ( as_alice sdflow apply -f "$W/later.yaml" >/dev/null 2>&1 ) &

@@ -3,8 +3,9 @@
  * controller, a kind without a controller says so in its status, a
  * removal that fails keeps the object, a namespace's deletion that goes
  * on keeps the daemon busy, refuses a second one and takes the
- * namespace's objects with it, and a daemon-made object is admitted as an
- * applied one is. */
+ * namespace's objects with it, a daemon-made object is admitted as an
+ * applied one is, and a reconcile that goes on on the loop holds the
+ * controllers after it (and writes) until it is done. */
 #include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -19,6 +20,25 @@ static char seen[4096];
 static int n_react_ns, n_react_isvc, n_settled;
 static RemoveDone pending_done;
 static void *pending_userdata;
+
+static int ns_restoring;           /* the namespace controller's reconcile goes on */
+static char reconciled[64];         /* who reconciled, in order */
+
+static void ns_reconcile(void *self) {
+        (void) self;
+        strcat(reconciled, "ns;");
+        ns_restoring = 2;
+}
+
+static bool ns_reconciling(void *self) {
+        (void) self;
+        return ns_restoring > 0;
+}
+
+static void isvc_reconcile(void *self) {
+        (void) self;
+        strcat(reconciled, "isvc;");
+}
 
 static void saw(const char *who, const Kind *k, const char *type, json_t *o) {
         char line[300];
@@ -92,10 +112,11 @@ static void isvc_changed(void *self, const Kind *k, const char *type, json_t *o)
 
 static const ControllerType fake_ns = {
         .kind = &kind_profile, .namespace_kind = true, .new = fake_new, .react = ns_react, .remove = ns_remove,
+        .reconcile = ns_reconcile, .reconciling = ns_reconciling,
 };
 static const ControllerType fake_isvc = {
         .kind = &kind_isvc, .new = fake_new, .react = isvc_react, .remove = isvc_remove, .admit = isvc_admit,
-        .changed = isvc_changed,
+        .changed = isvc_changed, .reconcile = isvc_reconcile,
 };
 static const ControllerType *const table[] = { &fake_ns, &fake_isvc, NULL };
 
@@ -226,6 +247,23 @@ int main(void) {
         CHECK_STREQ(seen, "ctl:TOKENS:Profile:team-a;");
         objects_settled(o, &kind_isvc, "team-a", "m1", "rev");
         CHECK_EQ_INT(n_settled, 1);
+
+        /* At start: the namespaces' reconcile goes on on the loop (two
+         * helpers); the next controller waits for both. */
+        CHECK(objects_starting(o));
+        objects_reconcile_all(o);
+        CHECK_STREQ(reconciled, "ns;");
+        CHECK(objects_starting(o));
+        ns_restoring--;
+        objects_reconciled(o); /* one of two done: nothing yet */
+        CHECK_STREQ(reconciled, "ns;");
+        CHECK(objects_starting(o));
+        ns_restoring--;
+        objects_reconciled(o);
+        CHECK_STREQ(reconciled, "ns;isvc;");
+        CHECK(!objects_starting(o));
+        objects_reconciled(o); /* once over, nothing runs twice */
+        CHECK_STREQ(reconciled, "ns;isvc;");
 
         json_decref(p);
         json_decref(wf);
