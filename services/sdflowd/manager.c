@@ -37,6 +37,9 @@ static int bus_fail(int r, const sd_bus_error *e, char *err, size_t errsz, const
 static sd_bus *priv_bus;
 static sd_event *priv_event;
 
+/* A call privd went with (killed, restarted) is sent again, this often at most. */
+#define MAX_RESENDS 3
+
 void manager_set_event(sd_event *e) {
         priv_event = e;
 }
@@ -89,6 +92,39 @@ static int priv_call(sd_bus_message **ret, const char *member) {
         if (!b)
                 return -ENOTCONN;
         return sd_bus_message_new_method_call(b, ret, DEST, PATH, IFACE, member);
+}
+
+bool manager_peer_lost(const sd_bus_error *e) {
+        return sd_bus_error_has_name(e, SD_BUS_ERROR_NO_REPLY) || sd_bus_error_has_name(e, SD_BUS_ERROR_DISCONNECTED);
+}
+
+/* A copy of m, a call sent to privd, to send again on the connection
+ * there is now. */
+static int priv_copy(sd_bus_message *m, sd_bus_message **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *c = NULL;
+        int r = priv_call(&c, sd_bus_message_get_member(m));
+        if (r >= 0)
+                r = sd_bus_message_rewind(m, true);
+        if (r >= 0)
+                r = sd_bus_message_copy(c, m, true);
+        if (r >= 0)
+                *ret = TAKE_PTR(c);
+        return r;
+}
+
+/* Sends a copy of m again after privd went with it in flight (killed,
+ * restarted: the socket starts it again); the reply goes to cb.  Returns
+ * 0 when it went, else < 0 (the caller ends with the first error). */
+static int priv_resend(sd_bus_message *m, const char *what, const sd_bus_error *e, sd_bus_slot **slot,
+                       sd_bus_message_handler_t cb, void *userdata) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *again = NULL;
+        log_warning("%s got no answer from sdflow-privd (%s), sending it again.", what, e->message ?: e->name);
+        int r = priv_copy(m, &again);
+        if (r >= 0)
+                r = sd_bus_call_async(NULL, slot, again, cb, userdata, 0);
+        if (r < 0)
+                log_warning_errno(r, "%s could not be sent again: %m", what);
+        return r;
 }
 
 bool manager_signal_from_systemd(sd_bus_message *m) {
@@ -335,7 +371,9 @@ typedef struct JobRun {
         unsigned n_seen;
         char failed[32];     /* a start job's result, while systemd's reason is looked for */
         unsigned journal_tries;
-        bool any_job;         /* a helper's: the unit's next job end is the one */
+        sd_bus_message *sent; /* the call, to send again should privd go with it */
+        unsigned resends;
+        bool any_job;         /* a helper's, or resent: the unit's next job end is the one */
         char errfile[300], prog[256]; /* a helper's stderr, and what it is */
         uint64_t timeout_usec;
         ManagerDone done;
@@ -351,6 +389,7 @@ static JobRun *job_run_free(JobRun *h) {
         sd_bus_slot_unref(h->call);
         sd_event_source_disable_unref(h->timer);
         sd_event_source_disable_unref(h->defer);
+        sd_bus_message_unref(h->sent);
         sd_bus_unref(h->bus);
         free(h);
         return NULL;
@@ -472,6 +511,24 @@ static int on_job_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret
         (void) ret_error;
         h->call = sd_bus_slot_unref(h->call);
         const sd_bus_error *e = sd_bus_message_get_error(reply);
+        if (e && manager_peer_lost(e) && h->resends < MAX_RESENDS) {
+                char what[300];
+                snprintf(what, sizeof what, "The %s of %s", h->kind == JOB_STOP ? "stop" : "start", h->unit);
+                if (priv_resend(h->sent, what, e, &h->call, on_job_reply, h) >= 0) {
+                        h->resends++;
+                        return 0;
+                }
+        }
+        /* The first copy of a start reached systemd: its job's end is the
+         * last seen, or the next. */
+        if (e && h->resends > 0 && h->kind != JOB_STOP &&
+            sd_bus_error_has_name(e, "org.freedesktop.systemd1.UnitExists")) {
+                if (h->n_seen > 0)
+                        job_ended(h, h->seen_result[h->n_seen - 1]);
+                else
+                        h->any_job = true;
+                return 0;
+        }
         if (e) {
                 /* Not loaded: nothing to stop. */
                 if (h->kind == JOB_STOP && sd_bus_error_has_name(e, "org.freedesktop.systemd1.NoSuchUnit")) {
@@ -548,6 +605,8 @@ static int job_run(sd_bus *bus, JobKind kind, const char *unit, sd_bus_message *
         int r = sd_bus_add_match_async(bus, &h->match, match, on_job_run_removed, NULL, h);
         if (r >= 0)
                 r = sd_bus_call_async(NULL, &h->call, m, on_job_reply, h, 0);
+        if (r >= 0)
+                h->sent = sd_bus_message_ref(m);
         if (r >= 0)
                 r = sd_event_add_time_relative(e, &h->timer, CLOCK_MONOTONIC, timeout_usec, 0, on_job_give_up, h);
         if (r < 0) {

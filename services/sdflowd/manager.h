@@ -30,6 +30,11 @@ typedef struct SliceLimits {
 int manager_ensure_slice(sd_bus *bus, const char *slice, const char *description, const SliceLimits *l, char *err,
                          size_t errsz);
 
+/* Whether a call to sdflow-privd failed because privd went with it in
+ * flight (killed, restarted, frozen): it may or may not have reached
+ * systemd.  Stops, replica and helper starts are then sent again here. */
+bool manager_peer_lost(const sd_bus_error *e);
+
 /* Stops unit on the event loop: returns at once (0, or a negative errno if
  * the stop could not be asked for); when the stop job ends, the unit is
  * reset if it failed, and done (if not NULL) is called from the loop with

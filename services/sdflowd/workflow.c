@@ -437,12 +437,6 @@ static void finish_unit(Engine *e, const char *unit, const char *job_result) {
         }
 }
 
-/* sdflow-privd went while the start was in flight (killed, restarted):
- * the call may or may not have reached systemd. */
-static bool peer_lost(const sd_bus_error *err) {
-        return sd_bus_error_has_name(err, SD_BUS_ERROR_NO_REPLY) || sd_bus_error_has_name(err, SD_BUS_ERROR_DISCONNECTED);
-}
-
 #define MAX_RESENDS 3
 
 static int on_started(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
@@ -458,7 +452,7 @@ static int on_started(sd_bus_message *m, void *userdata, sd_bus_error *ret_error
         /* A step accepted is not lost to privd restarting: its start is sent
          * again (on a new connection; the socket starts privd again), and a
          * unit that systemd had already made is the step running. */
-        if (err && node && !phase_node_done(node_phase(node)) && peer_lost(err) && resent < MAX_RESENDS) {
+        if (err && node && !phase_node_done(node_phase(node)) && manager_peer_lost(err) && resent < MAX_RESENDS) {
                 log_warning("Workflow %s: the start of %s got no answer (%s), sending it again.", ref->key, unit,
                             err->message ?: err->name);
                 json_object_set_new(e->resent, unit, json_integer(resent + 1));

@@ -130,6 +130,22 @@ succeeded2() { [ "$(phase2)" = Succeeded ]; }
 check "a step whose start was in flight when privd was killed still runs (it was $before then)" wait_for 60 succeeded2
 check "... its start sent again, and logged" sh -c "'$SANDBOX' exec $SB journalctl -q -o cat -u sdflowd.service | grep -q 'got no answer.*sending it again'"
 
+# The same for a namespace's helper: a Profile applied while privd is
+# frozen, then privd killed.  The helper's start is sent again and the
+# apply is answered with the namespace in place.
+sbx systemctl kill -s STOP sdflow-privd.service
+printf 'apiVersion: kubeflow.org/v1\nkind: Profile\nmetadata: {name: team-p}\nspec:\n  owner: {kind: User, name: alice}\n' >"$W/pp.yaml"
+( sbx sdflow apply -f "$W/pp.yaml" >"$W/pp.out" 2>&1; echo "rc=$?" >>"$W/pp.out" ) &
+pp=$!
+sleep 2
+sbx systemctl kill -s KILL sdflow-privd.service
+wait "$pp"
+pphase() { sbx sdflow get profile team-p -o json 2>/dev/null | field phase; }
+echo "      the apply said: $(tr '\n' ' ' <"$W/pp.out")"
+check "a Profile applied while privd was frozen, then killed: its namespace is Ready ($(pphase))" test "$(pphase)" = Ready
+check "... its helper's start sent again, and logged" sh -c "'$SANDBOX' exec $SB journalctl -q -o cat -u sdflowd.service | grep -q 'The start of sdflow-ns-create-.* got no answer from sdflow-privd'"
+check "... and its user made" sbx id sdflow-team-p
+
 # privd is as confined as the daemons it serves.
 for u in sdflowd.service sdflow-privd.service; do
         e=$(sbx systemd-analyze security --no-pager "$u" 2>/dev/null | tail -n 1)
