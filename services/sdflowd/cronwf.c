@@ -60,6 +60,10 @@ static void arming_end(Arming *a, int r, const char *err) {
         free(a);
 }
 
+static void on_timer_started(int r, const char *err, void *userdata) {
+        arming_end(userdata, r, r < 0 ? err : NULL);
+}
+
 static void on_old_timer_stopped(int r, const char *err, void *userdata) {
         Arming *a = userdata;
         json_t *spec = json_object_get(a->cwf, "spec"), *s;
@@ -98,8 +102,10 @@ static void on_old_timer_stopped(int r, const char *err, void *userdata) {
         if (r < 0)
                 snprintf(why, sizeof why, "invalid namespace name");
         else
-                r = manager_start_timer(a->n->bus, base, cal, persistent, argv, user, slice, desc, why, sizeof why);
-        arming_end(a, r, why);
+                r = manager_start_timer(a->n->bus, base, cal, persistent, argv, user, slice, desc, on_timer_started, a,
+                                        why, sizeof why);
+        if (r < 0)
+                arming_end(a, r, why); /* else on_timer_started() ends it */
 }
 
 int cronwf_arm(Namespaces *n, json_t *cwf, CronArmed done, void *userdata, char *err, size_t errsz) {

@@ -225,10 +225,24 @@ static int append_process(sd_bus_message *m, const char *unit, char *const *env,
         return r;
 }
 
-int manager_ensure_slice(sd_bus *bus, const char *slice, const char *description, const SliceLimits *l, char *err,
-                         size_t errsz) {
-        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL, e2 = SD_BUS_ERROR_NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *m2 = NULL, *reply = NULL;
+#define JOB_SEEN 4
+#define STOP_GIVE_UP_USEC (15 * 60 * USEC_PER_SEC)
+#define START_GIVE_UP_USEC (30 * USEC_PER_SEC)
+
+typedef enum JobKind {
+        JOB_STOP,   /* StopUnit: ends well done or skipped; a failed unit is reset after */
+        JOB_START,  /* StartTransientUnit of a socket: ends well done */
+        JOB_HELPER, /* StartTransientUnit of a oneshot helper: ends well when it exited 0 */
+        JOB_SLICE,  /* StartTransientUnit of a slice: ends well done; one that runs gets its limits (followup) */
+} JobKind;
+
+/* Follows a job on the loop: see "a job on the event loop" below. */
+static int job_run(sd_bus *bus, JobKind kind, const char *unit, sd_bus_message *m, sd_bus_message *followup,
+                   uint64_t timeout_usec, const char *prog, const char *errfile, ManagerDone done, void *userdata);
+
+int manager_ensure_slice(sd_bus *bus, const char *slice, const char *description, const SliceLimits *l,
+                         ManagerDone done, void *userdata, char *err, size_t errsz) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *set = NULL;
         int r;
 
         r = priv_call(&m, "StartTransientUnit");
@@ -246,28 +260,21 @@ int manager_ensure_slice(sd_bus *bus, const char *slice, const char *description
                 r = sd_bus_message_append(m, "a(sa(sv))", 0);
         if (r < 0)
                 return bus_fail(r, NULL, err, errsz, "building StartTransientUnit");
-        r = sd_bus_call(NULL, m, 0, &e, &reply);
+        /* If it runs already, its limits are changed in place. */
+        r = priv_call(&set, "SetUnitProperties");
         if (r >= 0)
-                return 0;
-        if (!sd_bus_error_has_name(&e, "org.freedesktop.systemd1.UnitExists"))
-                return bus_fail(r, &e, err, errsz, "starting the slice");
-
-        /* It runs already: change its limits in place. */
-        r = priv_call(&m2, "SetUnitProperties");
+                r = sd_bus_message_append(set, "sb", slice, 1);
         if (r >= 0)
-                r = sd_bus_message_append(m2, "sb", slice, 1);
+                r = sd_bus_message_open_container(set, 'a', "(sv)");
         if (r >= 0)
-                r = sd_bus_message_open_container(m2, 'a', "(sv)");
+                r = append_limits(set, l);
         if (r >= 0)
-                r = append_limits(m2, l);
-        if (r >= 0)
-                r = sd_bus_message_close_container(m2);
+                r = sd_bus_message_close_container(set);
         if (r < 0)
                 return bus_fail(r, NULL, err, errsz, "building SetUnitProperties");
-        r = sd_bus_call(NULL, m2, 0, &e2, NULL);
-        return r < 0 ? bus_fail(r, &e2, err, errsz, "updating the slice") : 0;
+        r = job_run(bus, JOB_SLICE, slice, m, set, START_GIVE_UP_USEC, NULL, NULL, done, userdata);
+        return r < 0 ? bus_fail(r, NULL, err, errsz, "starting the slice") : 0;
 }
-
 
 void manager_remove_stale_errfiles(void) {
         DIR *d = opendir(MANAGER_CONTROL_DIR);
@@ -351,15 +358,6 @@ static void helper_failure(const char *prog, const char *unit, const char *errfi
  * signals of the unit seen before the reply are kept (a start job a stop
  * cancels is one of them).  A helper's unit has a name of its own
  * (random): any job of it ending is its end. */
-#define JOB_SEEN 4
-#define STOP_GIVE_UP_USEC (15 * 60 * USEC_PER_SEC)
-#define SOCKET_START_USEC (30 * USEC_PER_SEC)
-
-typedef enum JobKind {
-        JOB_STOP,   /* StopUnit: ends well done or skipped; a failed unit is reset after */
-        JOB_START,  /* StartTransientUnit of a socket: ends well done */
-        JOB_HELPER, /* StartTransientUnit of a oneshot helper: ends well when it exited 0 */
-} JobKind;
 
 typedef struct JobRun {
         sd_bus *bus;
@@ -372,6 +370,7 @@ typedef struct JobRun {
         char failed[32];     /* a start job's result, while systemd's reason is looked for */
         unsigned journal_tries;
         sd_bus_message *sent; /* the call, to send again should privd go with it */
+        sd_bus_message *followup; /* a slice's SetUnitProperties, when it runs already */
         unsigned resends;
         bool any_job;         /* a helper's, or resent: the unit's next job end is the one */
         char errfile[300], prog[256]; /* a helper's stderr, and what it is */
@@ -390,6 +389,7 @@ static JobRun *job_run_free(JobRun *h) {
         sd_event_source_disable_unref(h->timer);
         sd_event_source_disable_unref(h->defer);
         sd_bus_message_unref(h->sent);
+        sd_bus_message_unref(h->followup);
         sd_bus_unref(h->bus);
         free(h);
         return NULL;
@@ -454,7 +454,8 @@ static void job_reason(JobRun *h) {
                 }
                 snprintf(why, sizeof why, "see journalctl -u %s", h->unit);
         }
-        snprintf(err, sizeof err, "the socket %s did not start (%s): %s", h->unit, h->failed, why);
+        const char *dot = strrchr(h->unit, '.');
+        snprintf(err, sizeof err, "the %s %s did not start (%s): %s", dot ? dot + 1 : "unit", h->unit, h->failed, why);
         job_end(h, -EPROTO, err);
 }
 
@@ -504,6 +505,21 @@ static int on_job_run_removed(sd_bus_message *m, void *userdata, sd_bus_error *r
         return 0;
 }
 
+static int on_followup_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        JobRun *h = userdata;
+        char err[800];
+        (void) ret_error;
+        h->call = sd_bus_slot_unref(h->call);
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+        if (!e) {
+                job_end(h, 0, NULL);
+                return 0;
+        }
+        snprintf(err, sizeof err, "updating %s: %s", h->unit, e->message ?: e->name);
+        job_end(h, -sd_bus_message_get_errno(reply) ?: -EIO, err);
+        return 0;
+}
+
 static int on_job_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
         JobRun *h = userdata;
         const char *job;
@@ -518,6 +534,13 @@ static int on_job_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret
                         h->resends++;
                         return 0;
                 }
+        }
+        /* A slice that runs already: its limits change in place. */
+        if (e && h->followup && sd_bus_error_has_name(e, "org.freedesktop.systemd1.UnitExists")) {
+                int r = sd_bus_call_async(NULL, &h->call, h->followup, on_followup_reply, h, 0);
+                if (r < 0)
+                        job_end(h, r, "updating the slice: cannot send SetUnitProperties");
+                return 0;
         }
         /* The first copy of a start reached systemd: its job's end is the
          * last seen, or the next. */
@@ -535,9 +558,12 @@ static int on_job_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret
                         job_end(h, 0, NULL);
                         return 0;
                 }
-                snprintf(err, sizeof err, "%s: %s",
-                         h->kind == JOB_STOP ? "StopUnit" : h->kind == JOB_HELPER ? "starting the helper" : "StartTransientUnit",
-                         e->message ?: e->name);
+                if (h->kind == JOB_STOP)
+                        snprintf(err, sizeof err, "StopUnit: %s", e->message ?: e->name);
+                else if (h->kind == JOB_HELPER)
+                        snprintf(err, sizeof err, "starting the helper: %s", e->message ?: e->name);
+                else
+                        snprintf(err, sizeof err, "starting %s: %s", h->unit, e->message ?: e->name);
                 job_end(h, -sd_bus_message_get_errno(reply) ?: -EIO, err);
                 return 0;
         }
@@ -573,8 +599,8 @@ static int on_job_give_up(sd_event_source *s, uint64_t usec, void *userdata) {
 /* Sends m (a call to privd whose answer is a job of unit) and follows the
  * job on the loop, for timeout_usec at most; done as manager_stop() has it.
  * A helper's prog and errfile (its stderr, removed at the end), or NULL. */
-static int job_run(sd_bus *bus, JobKind kind, const char *unit, sd_bus_message *m, uint64_t timeout_usec,
-                   const char *prog, const char *errfile, ManagerDone done, void *userdata) {
+static int job_run(sd_bus *bus, JobKind kind, const char *unit, sd_bus_message *m, sd_bus_message *followup,
+                   uint64_t timeout_usec, const char *prog, const char *errfile, ManagerDone done, void *userdata) {
         sd_event *e = sd_bus_get_event(bus);
         char match[512];
         if (!e)
@@ -588,6 +614,7 @@ static int job_run(sd_bus *bus, JobKind kind, const char *unit, sd_bus_message *
         h->kind = kind;
         h->any_job = kind == JOB_HELPER;
         h->timeout_usec = timeout_usec;
+        h->followup = followup ? sd_bus_message_ref(followup) : NULL;
         h->done = done;
         h->userdata = userdata;
         snprintf(h->unit, sizeof h->unit, "%s", unit);
@@ -624,7 +651,7 @@ int manager_run_async(sd_bus *bus, const char *unit_prefix, char *const *argv, u
         int r = helper_message(bus, unit_prefix, argv, name, sizeof name, errfile, sizeof errfile, &m);
         if (r < 0)
                 return r;
-        r = job_run(bus, JOB_HELPER, name, m, timeout_usec, argv[0], errfile, done, userdata);
+        r = job_run(bus, JOB_HELPER, name, m, NULL, timeout_usec, argv[0], errfile, done, userdata);
         if (r < 0) {
                 (void) unlink(errfile);
                 return r;
@@ -642,7 +669,7 @@ int manager_stop(sd_bus *bus, const char *unit, ManagerDone done, void *userdata
         int r = sd_bus_message_new_method_call(p, &m, DEST, PATH, IFACE, "StopUnit");
         if (r >= 0)
                 r = sd_bus_message_append(m, "ss", unit, "replace");
-        return r < 0 ? r : job_run(bus, JOB_STOP, unit, m, STOP_GIVE_UP_USEC, NULL, NULL, done, userdata);
+        return r < 0 ? r : job_run(bus, JOB_STOP, unit, m, NULL, STOP_GIVE_UP_USEC, NULL, NULL, done, userdata);
 }
 
 /* Nothing a workload leaves in shared memory outlives it or is seen by
@@ -839,7 +866,7 @@ int manager_start_replica(sd_bus *bus, const ReplicaSpec *sp, ManagerDone done, 
         if (r < 0)
                 return bus_fail(r, NULL, err, errsz, "building StartTransientUnit");
         /* Its path exists once the socket's start job is done: done says so. */
-        r = job_run(bus, JOB_START, sock, m, SOCKET_START_USEC, NULL, NULL, done, userdata);
+        r = job_run(bus, JOB_START, sock, m, NULL, START_GIVE_UP_USEC, NULL, NULL, done, userdata);
         return r < 0 ? bus_fail(r, NULL, err, errsz, "starting the replica") : 0;
 }
 
@@ -978,8 +1005,8 @@ void manager_stop_async(sd_bus *bus, const char *unit) {
 }
 
 int manager_start_timer(sd_bus *bus, const char *base, char *const *calendars, bool persistent, char *const *argv,
-                        const char *user, const char *slice, const char *description, char *err, size_t errsz) {
-        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+                        const char *user, const char *slice, const char *description, ManagerDone done, void *userdata,
+                        char *err, size_t errsz) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         char timer[300], svc[300];
         int r;
@@ -1036,6 +1063,6 @@ int manager_start_timer(sd_bus *bus, const char *base, char *const *calendars, b
                 r = sd_bus_message_close_container(m);
         if (r < 0)
                 return bus_fail(r, NULL, err, errsz, "building StartTransientUnit");
-        r = sd_bus_call(NULL, m, 0, &e, NULL);
-        return r < 0 ? bus_fail(r, &e, err, errsz, "starting the timer") : 0;
+        r = job_run(bus, JOB_START, timer, m, NULL, START_GIVE_UP_USEC, NULL, NULL, done, userdata);
+        return r < 0 ? bus_fail(r, NULL, err, errsz, "starting the timer") : 0;
 }

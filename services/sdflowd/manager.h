@@ -25,10 +25,13 @@ typedef struct SliceLimits {
 #define SLICE_LIMITS_NONE ((SliceLimits) { UINT64_MAX, UINT64_MAX, UINT64_MAX })
 
 /* Starts slice (a transient unit) with limits, or sets the limits of the
- * running slice (SetUnitProperties, runtime).  Errors: a negative errno with
- * the bus error's message in err. */
-int manager_ensure_slice(sd_bus *bus, const char *slice, const char *description, const SliceLimits *l, char *err,
-                         size_t errsz);
+ * running slice (SetUnitProperties, runtime), on the loop: done (as
+ * manager_stop() has it) follows when its start job has ended or its
+ * limits are set.  Returns 0, or a negative errno with the reason in err
+ * (done is not called). */
+typedef void (*ManagerDone)(int r, const char *err, void *userdata);
+int manager_ensure_slice(sd_bus *bus, const char *slice, const char *description, const SliceLimits *l,
+                         ManagerDone done, void *userdata, char *err, size_t errsz);
 
 /* Whether a call to sdflow-privd failed because privd went with it in
  * flight (killed, restarted, frozen): it may or may not have reached
@@ -39,7 +42,6 @@ bool manager_peer_lost(const sd_bus_error *e);
  * the stop could not be asked for); when the stop job ends, the unit is
  * reset if it failed, and done (if not NULL) is called from the loop with
  * 0 or a negative errno and a message.  A unit not loaded is stopped. */
-typedef void (*ManagerDone)(int r, const char *err, void *userdata);
 int manager_stop(sd_bus *bus, const char *unit, ManagerDone done, void *userdata);
 
 /* Removes what helpers of an earlier sdflowd (killed while waiting for
@@ -156,7 +158,9 @@ void manager_stop_async(sd_bus *bus, const char *unit);
  * (NULL-terminated; Persistent= when persistent) that starts base.service,
  * a oneshot running argv as user (the namespace's) in slice, sandboxed,
  * with only the API socket to talk to.  A timer of that name must be stopped
- * first (manager_stop()).  Returns 0 or a negative errno
- * with a message in err. */
+ * first (manager_stop()).  On the loop: done (as manager_stop() has it)
+ * follows when the timer's start job has ended.  Returns 0, or a negative
+ * errno with a message in err (done is not called). */
 int manager_start_timer(sd_bus *bus, const char *base, char *const *calendars, bool persistent, char *const *argv,
-                        const char *user, const char *slice, const char *description, char *err, size_t errsz);
+                        const char *user, const char *slice, const char *description, ManagerDone done,
+                        void *userdata, char *err, size_t errsz);

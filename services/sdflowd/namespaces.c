@@ -155,70 +155,98 @@ static json_t *apply_prepare(Namespaces *n, json_t *profile, NsApply *a) {
         return NULL;
 }
 
-/* The user and directories are in place (r >= 0): the slice, then the status. */
-static json_t *apply_finish(NsApply *a, int r, const char *err) {
+static NsApply *ns_apply_free(NsApply *a) {
+        if (a)
+                json_decref(a->extra);
+        free(a);
+        return NULL;
+}
+DEFINE_TRIVIAL_CLEANUP_FUNC(NsApply *, ns_apply_free);
+
+static void on_slice_started(int r, const char *err, void *userdata) {
+        _cleanup_(ns_apply_freep) NsApply *a = userdata;
+        json_auto_t *st = NULL;
+        if (r < 0) {
+                log_warning("Namespace %s: the slice failed: %s", a->ns, err);
+                st = status("Failed", "SliceFailed", err, TAKE_PTR(a->extra));
+        } else {
+                log_info("Namespace %s ready: %s, user %s.", a->ns, a->slice, a->user);
+                st = status("Ready", "SliceActive", "the slice, user and directory are in place", TAKE_PTR(a->extra));
+        }
+        a->done(st, a->userdata);
+}
+
+/* The user and directories are in place: the slice, on the loop.  Returns
+ * NULL (a is then on_slice_started()'s, and its done follows), or the
+ * failure status when the start could not be asked for (a stays the
+ * caller's). */
+static json_t *start_slice(NsApply *a) {
         char desc[128], why[512];
-        if (r < 0) {
-                log_warning("Namespace %s: creating user and directory failed: %s", a->ns, err);
-                return status("Failed", "UserSetupFailed", err, TAKE_PTR(a->extra));
-        }
         snprintf(desc, sizeof desc, "sdflow namespace %s", a->ns);
-        r = manager_ensure_slice(a->n->bus, a->slice, desc, &a->limits, why, sizeof why);
-        if (r < 0) {
-                log_warning("Namespace %s: the slice failed: %s", a->ns, why);
-                return status("Failed", "SliceFailed", why, TAKE_PTR(a->extra));
-        }
-        log_info("Namespace %s ready: %s, user %s.", a->ns, a->slice, a->user);
-        return status("Ready", "SliceActive", "the slice, user and directory are in place", TAKE_PTR(a->extra));
+        int r = manager_ensure_slice(a->n->bus, a->slice, desc, &a->limits, on_slice_started, a, why, sizeof why);
+        if (r >= 0)
+                return NULL;
+        log_warning("Namespace %s: the slice failed: %s", a->ns, why);
+        return status("Failed", "SliceFailed", why, TAKE_PTR(a->extra));
 }
 
 static void on_created(int r, const char *err, void *userdata) {
-        NsApply *a = userdata;
-        json_auto_t *st = apply_finish(a, r, err);
+        _cleanup_(ns_apply_freep) NsApply *a = userdata;
+        json_auto_t *st = NULL;
+        if (r < 0) {
+                log_warning("Namespace %s: creating user and directory failed: %s", a->ns, err);
+                st = status("Failed", "UserSetupFailed", err, TAKE_PTR(a->extra));
+        } else if (!(st = start_slice(a))) {
+                TAKE_PTR(a); /* the slice's end tells */
+                return;
+        }
         a->done(st, a->userdata);
-        json_decref(a->extra);
-        free(a);
 }
 
 json_t *ns_apply(Namespaces *n, json_t *profile, json_t *contributors, NsApplied done, void *userdata) {
         const char *owner = json_string_value(json_object_get(json_object_get(json_object_get(profile, "spec"), "owner"), "name"));
-        NsApply *a = calloc(1, sizeof *a);
+        _cleanup_(ns_apply_freep) NsApply *a = calloc(1, sizeof *a);
         if (!a)
                 return status("Failed", "UserSetupFailed", "out of memory", NULL);
         json_t *st = apply_prepare(n, profile, a);
-        char **argv = st ? NULL : access_argv(n, "create", a->ns, a->user, owner, contributors);
-        if (!st && !argv)
-                st = status("Failed", "UserSetupFailed", "out of memory", TAKE_PTR(a->extra));
-        if (!st) {
-                a->done = done;
-                a->userdata = userdata;
-                int r = manager_run_async(n->bus, "sdflow-ns-create", argv, HELPER_TIMEOUT_USEC, on_created, a, NULL, 0);
-                free(argv);
-                if (r >= 0)
-                        return NULL;
-                char why[200];
-                snprintf(why, sizeof why, "the helper could not start: %s", strerror(-r));
-                st = apply_finish(a, r, why);
+        if (st)
+                return st;
+        _cleanup_free_ char **argv = access_argv(n, "create", a->ns, a->user, owner, contributors);
+        if (!argv)
+                return status("Failed", "UserSetupFailed", "out of memory", TAKE_PTR(a->extra));
+        a->done = done;
+        a->userdata = userdata;
+        int r = manager_run_async(n->bus, "sdflow-ns-create", argv, HELPER_TIMEOUT_USEC, on_created, a, NULL, 0);
+        if (r >= 0) {
+                TAKE_PTR(a); /* on_created()'s */
+                return NULL;
         }
-        json_decref(a->extra);
-        free(a);
-        return st;
+        char why[200];
+        snprintf(why, sizeof why, "the helper could not start: %s", strerror(-r));
+        log_warning("Namespace %s: creating user and directory failed: %s", a->ns, why);
+        return status("Failed", "UserSetupFailed", why, TAKE_PTR(a->extra));
 }
 
 json_t *ns_restore(Namespaces *n, json_t *profile, json_t *contributors, NsApplied done, void *userdata) {
-        NsApply a = {};
-        json_t *st = apply_prepare(n, profile, &a);
+        _cleanup_(ns_apply_freep) NsApply *a = calloc(1, sizeof *a);
+        if (!a)
+                return status("Failed", "UserSetupFailed", "out of memory", NULL);
+        json_t *st = apply_prepare(n, profile, a);
         if (st)
                 return st;
         /* A namespace that was Ready and still has its user and directories
          * (they outlive sdflowd; /run not a reboot) needs only its slice
          * again (transient): a restart, after a crash say, is then quick.
-         * Otherwise the helper runs, on the loop, as for an apply. */
+         * Otherwise the helper runs, as for an apply.  Both on the loop. */
         const char *phase = json_string_value(json_object_get(json_object_get(profile, "status"), "phase"));
-        if (phase && strcmp(phase, "Ready") == 0 && doors_in_place(a.ns, a.user))
-                return apply_finish(&a, 0, NULL);
-        json_decref(a.extra);
-        return ns_apply(n, profile, contributors, done, userdata);
+        if (!(phase && strcmp(phase, "Ready") == 0 && doors_in_place(a->ns, a->user)))
+                return ns_apply(n, profile, contributors, done, userdata);
+        a->done = done;
+        a->userdata = userdata;
+        st = start_slice(a);
+        if (!st)
+                TAKE_PTR(a); /* on_slice_started()'s */
+        return st;
 }
 
 /* A namespace's deletion on the event loop: its slice stops (every
