@@ -149,11 +149,15 @@ static json_t *new_node(Ctx *c, const char *node_name, const char *display, cons
         node_id(c->name, node_name, id, sizeof id);
         json_t *n = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "id", id, "name", node_name, "displayName", display,
                               "type", type, "phase", "Pending", "startedAt", c->now);
+        if (!n)
+                return NULL;
         if (tmpl)
                 json_object_set_new(n, "templateName", json_string(tmpl));
         if (boundary)
                 json_object_set_new(n, "boundaryID", json_string(boundary));
-        json_object_set_new(c->nodes, id, n);
+        /* (set_new frees n also when it fails: never hand back a freed node) */
+        if (json_object_set_new(c->nodes, id, n) < 0)
+                return NULL;
         return n;
 }
 
@@ -168,8 +172,10 @@ static void add_child(Ctx *c, json_t *parent, json_t *child) {
         json_object_set_new(c->edges, edge, json_true());
         json_t *ch = json_object_get(parent, "children");
         if (!ch) {
-                ch = json_array();
-                json_object_set_new(parent, "children", ch);
+                json_auto_t *fresh = json_array();
+                if (!fresh || json_object_set(parent, "children", fresh) < 0)
+                        return;
+                ch = fresh; /* borrowed: parent holds it */
         }
         json_array_append_new(ch, json_string(id));
 }
@@ -223,7 +229,8 @@ static json_t *node_output(Scope *s, json_t *node, const char *what) {
         const char *type = json_str(node, "type");
         if (type && (strcmp(type, "TaskGroup") == 0 || strcmp(type, "StepGroup") == 0) &&
             json_object_get(node, "sdflowExpanded")) {
-                json_t *list = json_array(), *id;
+                json_auto_t *list = json_array();
+                json_t *id;
                 size_t i;
                 json_array_foreach(json_object_get(node, "children"), i, id) {
                         json_t *child = json_object_get(s->c->nodes, json_string_value(id));
@@ -233,11 +240,11 @@ static json_t *node_output(Scope *s, json_t *node, const char *what) {
                                 json_array_append_new(list, parsed ?: json_incref(v));
                         }
                 }
-                char *text = json_dumps(list, JSON_COMPACT);
-                json_decref(list);
+                _cleanup_free_ char *text = json_dumps(list, JSON_COMPACT);
                 json_t *r = json_string(text ?: "[]");
-                free(text);
-                json_array_append_new(s->keep, r);
+                /* s->keep holds r; append_new frees it also when it fails. */
+                if (!r || json_array_append_new(s->keep, r) < 0)
+                        return NULL;
                 return r;
         }
         if (strcmp(what, "result") == 0)
@@ -293,8 +300,12 @@ static int lookup(const char *name, const char **value, void *userdata) {
 /* Expands text in scope; NULL with err on failure. */
 static char *expand(Scope *s, const char *text, char *err, size_t errsz) {
         char *out = NULL;
-        if (!text)
-                return strdup("");
+        if (!text) {
+                out = strdup("");
+                if (!out)
+                        snprintf(err, errsz, "out of memory");
+                return out;
+        }
         if (tmpl_expand(text, lookup, s, &out, err, errsz) < 0)
                 return NULL;
         return out;
@@ -315,17 +326,15 @@ static void var_set(json_t *vars, const char *name, const char *value) {
 
 /* Adds item (and item.key for objects) to vars. */
 static void item_vars(json_t *vars, json_t *item) {
-        char *t = value_text(item);
+        _cleanup_free_ char *t = value_text(item);
         var_set(vars, "item", t ?: "");
-        free(t);
         const char *k;
         json_t *v;
         json_object_foreach(item, k, v) {
                 char name[300];
                 snprintf(name, sizeof name, "item.%s", k);
-                t = value_text(v);
-                var_set(vars, name, t ?: "");
-                free(t);
+                _cleanup_free_ char *vt = value_text(v);
+                var_set(vars, name, vt ?: "");
         }
 }
 
@@ -352,18 +361,22 @@ static json_t *input_vars(json_t *tmpl, json_t *node) {
  * expanded: {"parameters": [{name, value}], "artifacts": [{name, hostPath}]})
  * into node.inputs.  Returns 0 or -EINVAL with msg. */
 static int resolve_inputs(Ctx *c, json_t *tmpl, json_t *args, json_t *node, char *msg, size_t size) {
-        json_t *ins = json_object(), *params = json_array(), *arts = json_array(), *p, *a;
+        json_auto_t *ins = json_object(), *params = json_array(), *arts = json_array();
+        json_t *p, *a;
         size_t i, j;
-        json_object_set_new(ins, "parameters", params);
-        json_object_set_new(ins, "artifacts", arts);
-        json_object_set_new(node, "inputs", ins);
+        /* (set, not set_new: params and arts are filled below, held by node) */
+        if (!ins || !params || !arts || json_object_set(ins, "parameters", params) < 0 ||
+            json_object_set(ins, "artifacts", arts) < 0 || json_object_set(node, "inputs", ins) < 0) {
+                snprintf(msg, size, "inputs: out of memory");
+                return -ENOMEM;
+        }
         json_array_foreach(json_object_get(json_object_get(tmpl, "inputs"), "parameters"), i, p) {
                 const char *name = json_str(p, "name");
                 json_t *val = NULL;
                 json_array_foreach(json_object_get(args, "parameters"), j, a)
                         if (strcmp(json_str(a, "name"), name) == 0)
                                 val = json_object_get(a, "value");
-                char *text = NULL;
+                _cleanup_free_ char *text = NULL;
                 if (!val) {
                         /* value, else default, expanded with the workflow's variables */
                         json_t *d = json_object_get(p, "value") ?: json_object_get(p, "default");
@@ -372,36 +385,40 @@ static int resolve_inputs(Ctx *c, json_t *tmpl, json_t *args, json_t *node, char
                                          json_str(tmpl, "name"));
                                 return -EINVAL;
                         }
-                        char *raw = value_text(d), err[256];
-                        Scope s = { .c = c, .vars = json_object(), .keep = json_array() };
+                        _cleanup_free_ char *raw = value_text(d);
+                        char err[256];
+                        json_auto_t *vars = json_object(), *keep = json_array();
+                        Scope s = { .c = c, .vars = vars, .keep = keep };
                         text = expand(&s, raw, err, sizeof err);
-                        json_decref(s.vars);
-                        json_decref(s.keep);
-                        free(raw);
                         if (!text) {
                                 snprintf(msg, size, "inputs.parameters.%s: %s", name, err);
                                 return -EINVAL;
                         }
-                } else
+                } else {
                         text = value_text(val);
+                        if (!text) {
+                                snprintf(msg, size, "inputs.parameters.%s: out of memory", name);
+                                return -ENOMEM;
+                        }
+                }
                 json_t *en = json_object_get(p, "enum");
                 if (json_array_size(en) > 0) {
                         bool ok = false;
                         json_t *x;
                         json_array_foreach(en, j, x) {
-                                char *t = value_text(x);
+                                _cleanup_free_ char *t = value_text(x);
                                 ok = ok || (t && strcmp(t, text) == 0);
-                                free(t);
                         }
                         if (!ok) {
                                 snprintf(msg, size, "inputs.parameters.%s: '%.100s' is not one of its enum values", name,
                                          text);
-                                free(text);
                                 return -EINVAL;
                         }
                 }
-                json_array_append_new(params, json_pack("{s:s, s:s}", "name", name, "value", text));
-                free(text);
+                if (json_array_append_new(params, json_pack("{s:s, s:s}", "name", name, "value", text)) < 0) {
+                        snprintf(msg, size, "inputs.parameters.%s: out of memory", name);
+                        return -ENOMEM;
+                }
         }
         json_array_foreach(json_object_get(json_object_get(tmpl, "inputs"), "artifacts"), i, p) {
                 const char *name = json_str(p, "name"), *host = NULL;
@@ -415,54 +432,55 @@ static int resolve_inputs(Ctx *c, json_t *tmpl, json_t *args, json_t *node, char
                                  json_str(tmpl, "name"));
                         return -EINVAL;
                 }
-                json_t *art = json_pack("{s:s, s:s}", "name", name, "hostPath", host);
-                if (json_str(p, "path"))
-                        json_object_set_new(art, "path", json_string(json_str(p, "path")));
-                json_array_append_new(arts, art);
+                json_auto_t *art = json_pack("{s:s, s:s}", "name", name, "hostPath", host);
+                if (!art ||
+                    (json_str(p, "path") && json_object_set_new(art, "path", json_string(json_str(p, "path"))) < 0) ||
+                    json_array_append_new(arts, TAKE_PTR(art)) < 0) {
+                        snprintf(msg, size, "inputs.artifacts.%s: out of memory", name);
+                        return -ENOMEM;
+                }
         }
         return 0;
 }
 
 /* Expands a call's (task's or step's) arguments in scope. */
 static json_t *expand_args(Scope *s, json_t *call, char *msg, size_t size) {
-        json_t *args = json_pack("{s:[], s:[]}", "parameters", "artifacts"), *p;
+        json_auto_t *args = json_pack("{s:[], s:[]}", "parameters", "artifacts");
+        json_t *p;
         size_t i;
         char err[256], prefix[128];
+        if (!args) {
+                snprintf(msg, size, "arguments: out of memory");
+                return NULL;
+        }
         snprintf(prefix, sizeof prefix, "%s/%s", s->c->ns, "");
         json_array_foreach(json_object_get(json_object_get(call, "arguments"), "parameters"), i, p) {
-                char *raw = value_text(json_object_get(p, "value"));
-                char *v = expand(s, raw, err, sizeof err);
-                free(raw);
+                _cleanup_free_ char *raw = value_text(json_object_get(p, "value"));
+                _cleanup_free_ char *v = expand(s, raw, err, sizeof err);
                 if (!v) {
                         snprintf(msg, size, "arguments.parameters.%s: %s", json_str(p, "name"), err);
-                        json_decref(args);
                         return NULL;
                 }
                 json_array_append_new(json_object_get(args, "parameters"),
                                       json_pack("{s:s, s:s}", "name", json_str(p, "name"), "value", v));
-                free(v);
         }
         json_array_foreach(json_object_get(json_object_get(call, "arguments"), "artifacts"), i, p) {
                 char base[400];
                 snprintf(base, sizeof base, ARTIFACTS_BASE "/%s/artifacts/", s->c->ns);
-                char *v = expand(s, json_str(p, "from"), err, sizeof err);
+                _cleanup_free_ char *v = expand(s, json_str(p, "from"), err, sizeof err);
                 if (!v) {
                         snprintf(msg, size, "arguments.artifacts.%s.from: %s", json_str(p, "name"), err);
-                        json_decref(args);
                         return NULL;
                 }
                 if (strncmp(v, base, strlen(base)) != 0 || strstr(v, "/../")) {
                         snprintf(msg, size, "arguments.artifacts.%s.from: '%.100s' is not an output artifact of this "
                                             "namespace (use {{tasks.T.outputs.artifacts.NAME}})", json_str(p, "name"), v);
-                        free(v);
-                        json_decref(args);
                         return NULL;
                 }
                 json_array_append_new(json_object_get(args, "artifacts"),
                                       json_pack("{s:s, s:s}", "name", json_str(p, "name"), "hostPath", v));
-                free(v);
         }
-        return args;
+        return TAKE_PTR(args);
 }
 
 /* ---- pods ------------------------------------------------------------------------------ */
@@ -503,7 +521,8 @@ static bool cache_enabled(Ctx *c, json_t *tmpl) {
 static json_t *resolve_pod(Ctx *c, json_t *tmpl, json_t *node, char *msg, size_t size) {
         bool script = json_object_get(tmpl, "script") != NULL;
         json_t *proc = json_object_get(tmpl, script ? "script" : "container"), *x;
-        Scope s = { .c = c, .vars = input_vars(tmpl, node), .keep = json_array() };
+        json_auto_t *vars = input_vars(tmpl, node), *keep = json_array();
+        Scope s = { .c = c, .vars = vars, .keep = keep };
         char err[256];
         size_t i;
         var_set(s.vars, "pod.name", json_str(node, "id"));
@@ -511,43 +530,44 @@ static json_t *resolve_pod(Ctx *c, json_t *tmpl, json_t *node, char *msg, size_t
         snprintf(rbuf, sizeof rbuf, "%ld", c->attempt < 0 ? 0 : c->attempt);
         var_set(s.vars, "retries", rbuf);
         var_set(s.vars, "node.name", json_str(node, "name"));
-        json_t *r = json_pack("{s:s, s:[], s:[], s:[]}", "image", json_str(proc, "image"), "command", "args", "env");
+        /* (NULL without an image, or out of memory: refused below, as it has no command) */
+        json_auto_t *r = json_pack("{s:s, s:[], s:[], s:[]}", "image", json_str(proc, "image"), "command", "args", "env");
         static const char *const lists[] = { "command", "args" };
         for (int k = 0; k < 2; k++)
                 json_array_foreach(json_object_get(proc, lists[k]), i, x) {
-                        char *v = expand(&s, json_string_value(x), err, sizeof err);
+                        _cleanup_free_ char *v = expand(&s, json_string_value(x), err, sizeof err);
                         if (!v) {
                                 snprintf(msg, size, "%s.%s[%zu]: %s", script ? "script" : "container", lists[k], i, err);
-                                goto fail;
+                                return NULL;
                         }
                         json_array_append_new(json_object_get(r, lists[k]), json_string(v));
-                        free(v);
                 }
         json_array_foreach(json_object_get(proc, "env"), i, x) {
-                char *v = expand(&s, json_str(x, "value"), err, sizeof err), *kv = NULL;
-                if (!v || asprintf(&kv, "%s=%s", json_str(x, "name"), v) < 0) {
+                _cleanup_free_ char *v = expand(&s, json_str(x, "value"), err, sizeof err), *kv = NULL;
+                if (!v) {
                         snprintf(msg, size, "env[%zu].value: %s", i, err);
-                        free(v);
-                        goto fail;
+                        return NULL;
+                }
+                if (asprintf(&kv, "%s=%s", json_str(x, "name"), v) < 0) {
+                        kv = NULL; /* undefined after a failure */
+                        snprintf(msg, size, "env[%zu].value: out of memory", i);
+                        return NULL;
                 }
                 json_array_append_new(json_object_get(r, "env"), json_string(kv));
-                free(kv);
-                free(v);
         }
         if (script) {
-                char *v = expand(&s, json_str(proc, "source"), err, sizeof err);
+                _cleanup_free_ char *v = expand(&s, json_str(proc, "source"), err, sizeof err);
                 if (!v) {
                         snprintf(msg, size, "script.source: %s", err);
-                        goto fail;
+                        return NULL;
                 }
                 json_object_set_new(r, "source", json_string(v));
-                free(v);
                 if (json_array_size(json_object_get(r, "command")) == 0)
                         json_array_append_new(json_object_get(r, "command"), json_string("sh"));
         }
         if (json_array_size(json_object_get(r, "command")) == 0 && json_array_size(json_object_get(r, "args")) == 0) {
                 snprintf(msg, size, "container.command: give a command (images have no entrypoint here)");
-                goto fail;
+                return NULL;
         }
         /* What reaches the step as one argument or variable: Linux takes at
          * most MAX_ARG_STRLEN bytes each (exec would say only E2BIG). */
@@ -559,36 +579,37 @@ static json_t *resolve_pod(Ctx *c, json_t *tmpl, json_t *node, char *msg, size_t
                                                     "variable may have (pass large values as artifacts)",
                                          script ? "script" : "container", parts[k], i, json_string_length(x),
                                          WF_MAX_ARG - 1);
-                                goto fail;
+                                return NULL;
                         }
         if (json_string_length(json_object_get(r, "source")) >= WF_MAX_ARG - 16) { /* --source= */
                 snprintf(msg, size, "script.source: %zu bytes, more than the %d a script may have",
                          json_string_length(json_object_get(r, "source")), WF_MAX_ARG - 17);
-                goto fail;
+                return NULL;
         }
         if (json_str(proc, "workingDir"))
                 json_object_set_new(r, "workingDir", json_string(json_str(proc, "workingDir")));
         /* The template's timeout, which may come from an input ("{{inputs.parameters.timeout}}"). */
         if (json_is_string(json_object_get(tmpl, "timeout"))) {
-                char *t = expand(&s, json_str(tmpl, "timeout"), err, sizeof err);
-                json_t *tv = t ? json_string(t) : NULL;
+                _cleanup_free_ char *t = expand(&s, json_str(tmpl, "timeout"), err, sizeof err);
+                json_auto_t *tv = t ? json_string(t) : NULL;
                 if (!t || wf_parse_duration(tv) < 0) {
                         snprintf(msg, size, "timeout: '%.80s' is not a duration (30s, 1m30s, 2h)", t ? t : err);
-                        free(t);
-                        json_decref(tv);
-                        goto fail;
+                        return NULL;
                 }
-                json_object_set_new(r, "timeout", tv);
-                free(t);
+                json_object_set_new(r, "timeout", TAKE_PTR(tv));
         }
         json_object_set(r, "resources", json_object_get(json_object_get(proc, "resources"), "limits") ?: json_null());
         json_object_set(r, "inputs", json_object_get(node, "inputs"));
         /* Outputs: where the step leaves them. */
-        json_t *outs = json_pack("{s:[], s:[]}", "parameters", "artifacts");
-        json_object_set_new(r, "outputs", outs);
+        json_auto_t *outs = json_pack("{s:[], s:[]}", "parameters", "artifacts");
+        /* (set, not set_new: outs is filled below, held by r) */
+        if (!outs || json_object_set(r, "outputs", outs) < 0) {
+                snprintf(msg, size, "outputs: out of memory");
+                return NULL;
+        }
         json_array_foreach(json_object_get(json_object_get(tmpl, "outputs"), "parameters"), i, x) {
                 json_t *vf = json_object_get(x, "valueFrom");
-                char *path = json_str(vf, "path") ? expand(&s, json_str(vf, "path"), err, sizeof err) : NULL;
+                _cleanup_free_ char *path = json_str(vf, "path") ? expand(&s, json_str(vf, "path"), err, sizeof err) : NULL;
                 json_t *o = json_pack("{s:s}", "name", json_str(x, "name"));
                 if (path)
                         json_object_set_new(o, "path", json_string(path));
@@ -596,47 +617,37 @@ static json_t *resolve_pod(Ctx *c, json_t *tmpl, json_t *node, char *msg, size_t
                         json_object_set(o, "default", json_object_get(vf, "default"));
                 if (json_object_get(x, "value"))
                         json_object_set(o, "value", json_object_get(x, "value"));
-                free(path);
                 json_array_append_new(json_object_get(outs, "parameters"), o);
         }
         json_array_foreach(json_object_get(json_object_get(tmpl, "outputs"), "artifacts"), i, x) {
                 if (!json_str(x, "path"))
                         continue;
-                char *path = expand(&s, json_str(x, "path"), err, sizeof err);
+                _cleanup_free_ char *path = expand(&s, json_str(x, "path"), err, sizeof err);
                 json_array_append_new(json_object_get(outs, "artifacts"),
                                       json_pack("{s:s, s:s, s:b}", "name", json_str(x, "name"), "path", path ?: "",
                                                 "optional", json_is_true(json_object_get(x, "optional"))));
-                free(path);
         }
-        json_decref(s.vars);
-        json_decref(s.keep);
-        return r;
-fail:
-        json_decref(s.vars);
-        json_decref(s.keep);
-        json_decref(r);
-        return NULL;
+        return TAKE_PTR(r);
 }
 
 static void cache_key(json_t *resolved, char *hex, size_t size) {
         /* Input artifacts count by content, not by where they lie. */
-        json_t *copy = json_deep_copy(resolved), *a;
+        json_auto_t *copy = json_deep_copy(resolved);
+        json_t *a;
         size_t i;
         json_array_foreach(json_object_get(json_object_get(copy, "inputs"), "artifacts"), i, a)
                 json_object_del(a, "hostPath");
-        char *text = json_dumps(copy, JSON_COMPACT | JSON_SORT_KEYS);
-        json_decref(copy);
+        _cleanup_free_ char *text = json_dumps(copy, JSON_COMPACT | JSON_SORT_KEYS);
         char h[SHA256_HEX_LEN + 1];
         if (!text || sha256_hex(text, strlen(text), h) < 0)
                 h[0] = '\0';
-        free(text);
         snprintf(hex, size, "%s", h);
 }
 
 /* A pod node's step: resolve, look in the cache, or queue its unit. */
 static void pod_begin(Ctx *c, json_t *node, json_t *tmpl) {
         char msg[512], key[80] = "";
-        json_t *resolved = resolve_pod(c, tmpl, node, msg, sizeof msg);
+        json_auto_t *resolved = resolve_pod(c, tmpl, node, msg, sizeof msg);
         if (!resolved) {
                 set_phase(c, node, "Error", msg);
                 return;
@@ -661,12 +672,11 @@ static void pod_begin(Ctx *c, json_t *node, json_t *tmpl) {
                         snprintf(m, sizeof m, "cached: the outputs of an identical step of workflow %s", from);
                         set_phase(c, node, "Succeeded", NULL);
                         json_object_set_new(node, "message", json_string(m));
-                        json_decref(resolved);
                         return;
                 }
                 json_object_set_new(node, "sdflowCacheKey", json_string(key));
         }
-        json_object_set_new(node, "sdflowStep", resolved);
+        json_object_set_new(node, "sdflowStep", TAKE_PTR(resolved));
 }
 
 static uint64_t quantity_or_max(json_t *limits, const char *what, bool cpu) {
@@ -754,18 +764,16 @@ static void collect_outputs(Ctx *c, json_t *tmpl, json_t *node, Scope *s) {
         char err[256];
         json_array_foreach(json_object_get(json_object_get(tmpl, "outputs"), "parameters"), i, p) {
                 const char *from = json_str(json_object_get(p, "valueFrom"), "parameter");
-                char *v = from ? expand(s, from, err, sizeof err) : NULL;
+                _cleanup_free_ char *v = from ? expand(s, from, err, sizeof err) : NULL;
                 if (v)
                         json_array_append_new(json_object_get(outs, "parameters"),
                                               json_pack("{s:s, s:s}", "name", json_str(p, "name"), "value", v));
-                free(v);
         }
         json_array_foreach(json_object_get(json_object_get(tmpl, "outputs"), "artifacts"), i, p) {
-                char *v = json_str(p, "from") ? expand(s, json_str(p, "from"), err, sizeof err) : NULL;
+                _cleanup_free_ char *v = json_str(p, "from") ? expand(s, json_str(p, "from"), err, sizeof err) : NULL;
                 if (v)
                         json_array_append_new(json_object_get(outs, "artifacts"),
                                               json_pack("{s:s, s:s}", "name", json_str(p, "name"), "hostPath", v));
-                free(v);
         }
         json_object_set_new(node, "outputs", outs);
         (void) c;
@@ -795,46 +803,45 @@ static int call_items(Scope *s, json_t *call, json_t **ret, char *msg, size_t si
         }
         char err[256];
         if (json_str(call, "withParam")) {
-                char *v = expand(s, json_str(call, "withParam"), err, sizeof err);
+                _cleanup_free_ char *v = expand(s, json_str(call, "withParam"), err, sizeof err);
                 if (!v) {
                         snprintf(msg, size, "withParam: %s", err);
                         return -EINVAL;
                 }
                 json_error_t je;
-                json_t *list = json_loads(v, 0, &je);
+                json_auto_t *list = json_loads(v, 0, &je);
                 if (!json_is_array(list)) {
                         snprintf(msg, size, "withParam: '%.80s' is not a JSON list", v);
-                        free(v);
-                        json_decref(list);
                         return -EINVAL;
                 }
-                free(v);
-                *ret = list;
+                *ret = TAKE_PTR(list);
                 return 0;
         }
         json_t *seq = json_object_get(call, "withSequence");
         if (seq) {
                 long long start = 0, end = 0, count = -1;
                 json_t *x;
-                char *t;
-                if ((x = json_object_get(seq, "start")) && (t = value_text(x))) {
-                        char *e2 = expand(s, t, err, sizeof err);
-                        start = e2 ? strtoll(e2, NULL, 10) : 0;
-                        free(e2);
-                        free(t);
+                if ((x = json_object_get(seq, "start"))) {
+                        _cleanup_free_ char *t = value_text(x);
+                        if (t) {
+                                _cleanup_free_ char *e2 = expand(s, t, err, sizeof err);
+                                start = e2 ? strtoll(e2, NULL, 10) : 0;
+                        }
                 }
-                if ((x = json_object_get(seq, "end")) && (t = value_text(x))) {
-                        char *e2 = expand(s, t, err, sizeof err);
-                        end = e2 ? strtoll(e2, NULL, 10) : 0;
-                        free(e2);
-                        free(t);
+                if ((x = json_object_get(seq, "end"))) {
+                        _cleanup_free_ char *t = value_text(x);
+                        if (t) {
+                                _cleanup_free_ char *e2 = expand(s, t, err, sizeof err);
+                                end = e2 ? strtoll(e2, NULL, 10) : 0;
+                        }
                 }
-                if ((x = json_object_get(seq, "count")) && (t = value_text(x))) {
-                        char *e2 = expand(s, t, err, sizeof err);
-                        count = e2 ? strtoll(e2, NULL, 10) : 0;
-                        free(e2);
-                        free(t);
-                        end = start + count - 1;
+                if ((x = json_object_get(seq, "count"))) {
+                        _cleanup_free_ char *t = value_text(x);
+                        if (t) {
+                                _cleanup_free_ char *e2 = expand(s, t, err, sizeof err);
+                                count = e2 ? strtoll(e2, NULL, 10) : 0;
+                                end = start + count - 1;
+                        }
                 }
                 long long n = end >= start ? end - start + 1 : start - end + 1;
                 if (count == 0)
@@ -843,7 +850,11 @@ static int call_items(Scope *s, json_t *call, json_t **ret, char *msg, size_t si
                         snprintf(msg, size, "withSequence: %lld items (at most %d)", n, MAX_ITEMS);
                         return -EINVAL;
                 }
-                json_t *list = json_array();
+                json_auto_t *list = json_array();
+                if (!list) {
+                        snprintf(msg, size, "withSequence: out of memory");
+                        return -ENOMEM;
+                }
                 const char *fmt = json_str(seq, "format");
                 for (long long i = 0; i < n; i++) {
                         long long v = end >= start ? start + i : start - i;
@@ -855,18 +866,20 @@ static int call_items(Scope *s, json_t *call, json_t **ret, char *msg, size_t si
 #pragma GCC diagnostic pop
                         } else
                                 snprintf(b, sizeof b, "%lld", v);
-                        json_array_append_new(list, json_string(b));
+                        if (json_array_append_new(list, json_string(b)) < 0) {
+                                snprintf(msg, size, "withSequence: out of memory");
+                                return -ENOMEM;
+                        }
                 }
-                *ret = list;
+                *ret = TAKE_PTR(list);
         }
         return 0;
 }
 
 /* The label Argo gives an item in a node name: name(i:value). */
 static void item_label(json_t *item, size_t i, char *buf, size_t size) {
-        char *t = value_text(item);
+        _cleanup_free_ char *t = value_text(item);
         snprintf(buf, size, "(%zu:%.60s)", i, t ?: "");
-        free(t);
 }
 
 /* A call's when, in scope s: NULL when it holds (or there is none), else
@@ -904,22 +917,20 @@ static json_t *run_call(Ctx *c, json_t *call, const char *node_name, const char 
         if (!node && !expanded && (node = skipped_by_when(c, call, s, node_name, display, boundary)))
                 return node;
         if (!expanded) {
-                json_t *args = expand_args(s, call, msg, sizeof msg);
+                json_auto_t *args = expand_args(s, call, msg, sizeof msg);
                 if (!args) {
                         node = node ?: new_node(c, node_name, display, "Pod", tname, boundary);
                         set_phase(c, node, "Error", msg);
                         return node;
                 }
-                node = execute(c, node_name, display, tname, args, boundary, false);
-                json_decref(args);
-                return node;
+                return execute(c, node_name, display, tname, args, boundary, false);
         }
         /* withItems and friends: a group node with one child per item. */
         if (!node) {
                 node = new_node(c, node_name, display, "TaskGroup", tname, boundary);
                 json_object_set_new(node, "sdflowExpanded", json_true());
         }
-        json_t *items = NULL;
+        json_auto_t *items = NULL;
         if (call_items(s, call, &items, msg, sizeof msg) < 0) {
                 set_phase(c, node, "Error", msg);
                 return node;
@@ -930,7 +941,6 @@ static json_t *run_call(Ctx *c, json_t *call, const char *node_name, const char 
                 snprintf(msg, sizeof msg, "%s: %zu items (at most %d)",
                          json_object_get(call, "withItems") ? "withItems" : "withParam", n, MAX_ITEMS);
                 set_phase(c, node, "Error", msg);
-                json_decref(items);
                 return node;
         }
         json_array_foreach(items, i, item) {
@@ -947,28 +957,25 @@ static json_t *run_call(Ctx *c, json_t *call, const char *node_name, const char 
                         n_unstarted++;
                         continue;
                 }
+                json_auto_t *vars = json_deep_copy(s->vars);
                 Scope is = *s;
-                is.vars = json_deep_copy(s->vars);
+                is.vars = vars;
                 item_vars(is.vars, item);
                 json_t *child = get_node(c, child_name);
                 if (!child)
                         child = skipped_by_when(c, call, &is, child_name, child_display, json_str(node, "id"));
                 if (!child) {
-                        json_t *args = expand_args(&is, call, msg, sizeof msg);
+                        json_auto_t *args = expand_args(&is, call, msg, sizeof msg);
                         if (!args) {
                                 child = new_node(c, child_name, child_display, "Pod", tname, json_str(node, "id"));
                                 set_phase(c, child, "Error", msg);
-                        } else {
+                        } else
                                 child = execute(c, child_name, child_display, tname, args, json_str(node, "id"), false);
-                                json_decref(args);
-                        }
                 } else if (!phase_node_done(node_phase(child))) {
-                        json_t *args = expand_args(&is, call, msg, sizeof msg);
+                        json_auto_t *args = expand_args(&is, call, msg, sizeof msg);
                         if (args)
                                 child = execute(c, child_name, child_display, tname, args, json_str(node, "id"), false);
-                        json_decref(args);
                 }
-                json_decref(is.vars);
                 if (child) {
                         add_child(c, node, child);
                         if (phase_node_done(node_phase(child)))
@@ -977,7 +984,6 @@ static json_t *run_call(Ctx *c, json_t *call, const char *node_name, const char 
                                 n_bad++;
                 }
         }
-        json_decref(items);
         if (n_done == n) {
                 set_phase(c, node, n_bad ? "Failed" : "Succeeded", n_bad ? "child failed" : NULL);
         } else if (n_unstarted > 0 && n_done + n_unstarted == n) {
@@ -1098,7 +1104,8 @@ static json_t *dag_tasks(json_t *dag, const char *target) {
         json_t *all = json_object_get(dag, "tasks");
         if (!target || !*target)
                 return json_incref(all);
-        json_t *want = json_object(), *t;
+        json_auto_t *want = json_object();
+        json_t *t;
         char buf[1024];
         snprintf(buf, sizeof buf, "%s", target);
         for (char *save = NULL, *w = strtok_r(buf, " ,", &save); w; w = strtok_r(NULL, " ,", &save))
@@ -1118,7 +1125,6 @@ static json_t *dag_tasks(json_t *dag, const char *target) {
         json_array_foreach(all, i, t)
                 if (json_object_get(want, json_str(t, "name")))
                         json_array_append(out, t);
-        json_decref(want);
         return out;
 }
 
@@ -1138,7 +1144,8 @@ static const char *branch_phase(Ctx *c, json_t *dag, const char *dag_name, json_
         if (ph && (strcmp(ph, "Succeeded") == 0 || phase_failed(ph)))
                 out = ph;
         else if (depth < 4 * WF_MAX_NODES) {
-                json_t *deps = json_object(), *v;
+                json_auto_t *deps = json_object();
+                json_t *v;
                 const char *dname;
                 task_deps(task, deps);
                 json_object_foreach(deps, dname, v) {
@@ -1147,7 +1154,6 @@ static const char *branch_phase(Ctx *c, json_t *dag, const char *dag_name, json_
                         if (phase_failed(dp) && !phase_failed(out))
                                 out = dp;
                 }
-                json_decref(deps);
         }
         json_object_set_new(memo, tname, json_string(out));
         return json_string_value(json_object_get(memo, tname));
@@ -1158,11 +1164,9 @@ static bool is_depended_on(json_t *tasks, const char *name) {
         json_t *t;
         size_t i;
         json_array_foreach(tasks, i, t) {
-                json_t *deps = json_object();
+                json_auto_t *deps = json_object();
                 task_deps(t, deps);
-                bool yes = json_object_get(deps, name) != NULL;
-                json_decref(deps);
-                if (yes)
+                if (json_object_get(deps, name))
                         return true;
         }
         return false;
@@ -1178,10 +1182,11 @@ static bool is_depended_on(json_t *tasks, const char *name) {
 static void execute_dag(Ctx *c, json_t *node, json_t *tmpl) {
         json_t *dag = json_object_get(tmpl, "dag"), *task;
         const char *name = json_str(node, "name");
-        Scope s = { .c = c, .vars = input_vars(tmpl, node), .dag = name, .keep = json_array() };
+        json_auto_t *vars = input_vars(tmpl, node), *keep = json_array();
+        Scope s = { .c = c, .vars = vars, .dag = name, .keep = keep };
         char terr[256];
         _cleanup_free_ char *target = json_str(dag, "target") ? expand(&s, json_str(dag, "target"), terr, sizeof terr) : NULL;
-        json_t *tasks = dag_tasks(dag, target);
+        json_auto_t *tasks = dag_tasks(dag, target);
         size_t i, n = json_array_size(tasks), n_done = 0;
         char err[256];
 
@@ -1252,7 +1257,7 @@ static void execute_dag(Ctx *c, json_t *node, json_t *tmpl) {
         }
         if (done) {
                 const char *bad = NULL, *bad_task = NULL;
-                json_t *memo = json_object();
+                json_auto_t *memo = json_object();
                 json_array_foreach(tasks, i, task) {
                         const char *tname = json_str(task, "name");
                         if (!target && is_depended_on(tasks, tname))
@@ -1275,16 +1280,13 @@ static void execute_dag(Ctx *c, json_t *node, json_t *tmpl) {
                         collect_outputs(c, tmpl, node, &s);
                         set_phase(c, node, "Succeeded", NULL);
                 }
-                json_decref(memo);
         }
-        json_decref(s.vars);
-        json_decref(s.keep);
-        json_decref(tasks);
 }
 
 static void execute_steps(Ctx *c, json_t *node, json_t *tmpl) {
         const char *name = json_str(node, "name");
-        Scope s = { .c = c, .vars = input_vars(tmpl, node), .steps = json_object(), .keep = json_array() };
+        json_auto_t *vars = input_vars(tmpl, node), *steps = json_object(), *keep = json_array();
+        Scope s = { .c = c, .vars = vars, .steps = steps, .keep = keep };
         json_t *group;
         size_t g, n_groups = json_array_size(json_object_get(tmpl, "steps"));
         bool failed = false, all_done = true, stopped = false;
@@ -1350,9 +1352,6 @@ static void execute_steps(Ctx *c, json_t *node, json_t *tmpl) {
                 collect_outputs(c, tmpl, node, &s);
                 set_phase(c, node, "Succeeded", NULL);
         }
-        json_decref(s.vars);
-        json_decref(s.steps);
-        json_decref(s.keep);
 }
 
 static void execute_suspend(Ctx *c, json_t *node, json_t *tmpl) {
@@ -1555,7 +1554,8 @@ static json_t *execute_template(Ctx *c, const char *node_name, const char *displ
 /* ---- one workflow ------------------------------------------------------------------- */
 
 static void make_wfvars(Ctx *c) {
-        json_t *v = json_object(), *p;
+        json_auto_t *v = json_object();
+        json_t *p;
         size_t i;
         var_set(v, "workflow.name", c->name);
         var_set(v, "workflow.namespace", c->ns);
@@ -1564,9 +1564,8 @@ static void make_wfvars(Ctx *c) {
         json_array_foreach(json_object_get(json_object_get(c->spec, "arguments"), "parameters"), i, p) {
                 char name[300];
                 snprintf(name, sizeof name, "workflow.parameters.%s", json_str(p, "name"));
-                char *t = value_text(json_object_get(p, "value") ?: json_object_get(p, "default"));
+                _cleanup_free_ char *t = value_text(json_object_get(p, "value") ?: json_object_get(p, "default"));
                 var_set(v, name, t ?: "");
-                free(t);
         }
         const char *st = json_str(c->status, "sdflowExitStatus");
         if (st)
@@ -1578,7 +1577,8 @@ static void make_wfvars(Ctx *c) {
         snprintf(buf, sizeof buf, "%llu", (unsigned long long) (started && c->now_sec > started ? c->now_sec - started : 0));
         var_set(v, "workflow.duration", buf);
         /* workflow.failures: the failed steps, as Argo lists them for exit handlers. */
-        json_t *fails = json_array(), *n;
+        json_auto_t *fails = json_array();
+        json_t *n;
         const char *id;
         json_object_foreach(c->nodes, id, n)
                 if (phase_failed(node_phase(n)) && strcmp(json_str(n, "type") ?: "", "Pod") == 0)
@@ -1587,11 +1587,9 @@ static void make_wfvars(Ctx *c) {
                                                                json_str(n, "message") ?: "", "templateName",
                                                                json_str(n, "templateName") ?: "", "phase", node_phase(n),
                                                                "podName", id, "finishedAt", json_str(n, "finishedAt") ?: ""));
-        char *ft = json_dumps(fails, JSON_COMPACT);
+        _cleanup_free_ char *ft = json_dumps(fails, JSON_COMPACT);
         var_set(v, "workflow.failures", ft ?: "[]");
-        free(ft);
-        json_decref(fails);
-        c->wfvars = v;
+        c->wfvars = TAKE_PTR(v);
 }
 
 static void count_running(Ctx *c) {
@@ -1625,8 +1623,8 @@ static void operate(Ctx *c) {
         c->stopping = json_str(c->status, "sdflowShutdown") != NULL;
         /* A copy: defaults are filled in below, not into the spec. */
         json_t *params = json_object_get(json_object_get(c->spec, "arguments"), "parameters");
-        json_t *root_args = json_pack("{s:o, s:[]}", "parameters", params ? json_deep_copy(params) : json_array(),
-                                      "artifacts");
+        json_auto_t *root_args = json_pack("{s:o, s:[]}", "parameters", params ? json_deep_copy(params) : json_array(),
+                                           "artifacts");
         /* workflow.parameters feed the entrypoint's inputs by name. */
         json_t *p;
         size_t i;
@@ -1645,12 +1643,9 @@ static void operate(Ctx *c) {
                 } else
                         wake_at(c, end);
         }
-        if (json_is_true(json_object_get(c->status, "sdflowSuspended"))) {
-                json_decref(root_args);
+        if (json_is_true(json_object_get(c->status, "sdflowSuspended")))
                 return;
-        }
         json_t *root = execute(c, c->name, c->name, json_str(c->spec, "entrypoint"), root_args, NULL, false);
-        json_decref(root_args);
         const char *rphase = node_phase(root);
         if (!phase_node_done(rphase))
                 return;
@@ -1667,9 +1662,8 @@ static void operate(Ctx *c) {
                 c->stopping = false; /* the exit handler runs also after stop */
                 char en[300];
                 snprintf(en, sizeof en, "%s.onExit", c->name);
-                json_t *args = json_pack("{s:[], s:[]}", "parameters", "artifacts");
+                json_auto_t *args = json_pack("{s:[], s:[]}", "parameters", "artifacts");
                 json_t *ex = execute(c, en, en, on_exit, args, NULL, false);
-                json_decref(args);
                 c->stopping = was_stopping;
                 if (!phase_node_done(node_phase(ex)))
                         return;

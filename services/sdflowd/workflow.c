@@ -89,10 +89,14 @@ static void pod_finish(Engine *e, json_t *wf, json_t *node, const char *sd_resul
         if (node_read(dir, "exit", small, sizeof small, NULL) == 0 && sscanf(small, "%d", &code) != 1)
                 code = -1;
         (void) node_read(dir, "message", msg, sizeof msg, NULL);
-        json_t *outs = json_object();
+        json_auto_t *outs = json_object(), *params = json_array(), *arts = json_array();
+        if (!outs || !params || !arts) {
+                wf_set_phase(node, "Error", "reading the step's outputs: out of memory", epoch_now());
+                return;
+        }
         if (node_read(dir, "result", buf, sizeof buf, &n) == 0)
                 json_object_set_new(outs, "result", json_stringn_nocheck(buf, strlen(buf)));
-        json_t *params = json_array(), *arts = json_array(), *p;
+        json_t *p;
         size_t i;
         json_array_foreach(json_object_get(json_object_get(step, "outputs"), "parameters"), i, p) {
                 json_t *v = NULL;
@@ -110,14 +114,12 @@ static void pod_finish(Engine *e, json_t *wf, json_t *node, const char *sd_resul
                                          json_str(p, "name"), json_str(p, "path"));
                 }
                 if (!v && json_object_get(p, "default")) {
-                        char *t = wf_value_text(json_object_get(p, "default"));
+                        _cleanup_free_ char *t = wf_value_text(json_object_get(p, "default"));
                         v = json_string(t ?: "");
-                        free(t);
                 }
                 if (!v && json_object_get(p, "value")) {
-                        char *t = wf_value_text(json_object_get(p, "value"));
+                        _cleanup_free_ char *t = wf_value_text(json_object_get(p, "value"));
                         v = json_string(t ?: "");
-                        free(t);
                 }
                 if (!v) {
                         if (code == 0 && !msg[0])
@@ -141,8 +143,11 @@ static void pod_finish(Engine *e, json_t *wf, json_t *node, const char *sd_resul
                 json_array_append_new(arts, json_pack("{s:s, s:s, s:s, s:s}", "name", json_str(p, "name"), "path",
                                                       json_str(p, "path"), "hostPath", path, "sha256", sha));
         }
-        json_object_set_new(outs, "parameters", params);
-        json_object_set_new(outs, "artifacts", arts);
+        if (json_object_set_new(outs, "parameters", TAKE_PTR(params)) < 0 ||
+            json_object_set_new(outs, "artifacts", TAKE_PTR(arts)) < 0) {
+                wf_set_phase(node, "Error", "reading the step's outputs: out of memory", epoch_now());
+                return;
+        }
 
         const char *phase;
         if (sd_result && strcmp(sd_result, "oom-kill") == 0) {
@@ -167,9 +172,12 @@ static void pod_finish(Engine *e, json_t *wf, json_t *node, const char *sd_resul
                 if (!msg[0])
                         snprintf(msg, sizeof msg, "Error (exit code %d)", code);
         }
-        if (code >= 0)
-                json_object_set_new(outs, "exitCode", json_sprintf("%d", code));
-        json_object_set_new(node, "outputs", outs);
+        /* (set, not set_new: outs is also what the cache keeps, below) */
+        if ((code >= 0 && json_object_set_new(outs, "exitCode", json_sprintf("%d", code)) < 0) ||
+            json_object_set(node, "outputs", outs) < 0) {
+                wf_set_phase(node, "Error", "reading the step's outputs: out of memory", epoch_now());
+                return;
+        }
         wf_set_phase(node, phase, strcmp(phase, "Succeeded") == 0 ? NULL : msg, epoch_now());
         if (strcmp(phase, "Succeeded") == 0 && json_str(node, "sdflowCacheKey"))
                 (void) store_cache_put(e->store, manifest_namespace(wf), json_str(node, "sdflowCacheKey"), manifest_name(wf), outs);
@@ -200,7 +208,9 @@ static json_t *load(Engine *e, const char *ns, const char *name) {
                 return wf;
         if (store_get(e->store, &kind_workflow, ns, name, &wf) < 0)
                 return NULL;
-        json_object_set_new(e->active, key, wf);
+        /* set_new frees wf also when it fails: never hand back a freed object */
+        if (json_object_set_new(e->active, key, wf) < 0)
+                return NULL;
         return wf;
 }
 
@@ -256,34 +266,34 @@ static void send_start(Engine *e, const char *key, json_t *wf, json_t *node) {
         snprintf(desc, sizeof desc, "sdflow step %s of workflow %s/%s", json_str(node, "displayName"), ns, name);
 
         /* sdflow-step --dir D [--in H=P]... [--param N=P]... [--artifact N=P]... [--source S] -- command args */
-        json_t *argv = json_array();
-        json_array_append_new(argv, json_string(STEP_BINARY));
-        json_array_append_new(argv, json_string("--dir"));
-        json_array_append_new(argv, json_string(json_str(node, "sdflowDir")));
+        /* (a word lost would shift the command line: every append is checked) */
+        json_auto_t *argv = json_array();
+        bool lost = !argv;
+        lost |= json_array_append_new(argv, json_string(STEP_BINARY)) < 0;
+        lost |= json_array_append_new(argv, json_string("--dir")) < 0;
+        lost |= json_array_append_new(argv, json_string(json_str(node, "sdflowDir"))) < 0;
         json_array_foreach(json_object_get(json_object_get(step, "inputs"), "artifacts"), i, x)
                 if (json_str(x, "path"))
-                        json_array_append_new(argv, json_sprintf("--in=%s=%s", json_str(x, "hostPath"), json_str(x, "path")));
+                        lost |= json_array_append_new(argv, json_sprintf("--in=%s=%s", json_str(x, "hostPath"),
+                                                                         json_str(x, "path"))) < 0;
         json_array_foreach(json_object_get(json_object_get(step, "outputs"), "parameters"), i, x)
                 if (json_str(x, "path"))
-                        json_array_append_new(argv, json_sprintf("--%sparam=%s=%s",
-                                                                 json_object_get(x, "default") ? "optional-" : "",
-                                                                 json_str(x, "name"), json_str(x, "path")));
+                        lost |= json_array_append_new(argv, json_sprintf("--%sparam=%s=%s",
+                                                                         json_object_get(x, "default") ? "optional-" : "",
+                                                                         json_str(x, "name"), json_str(x, "path"))) < 0;
         json_array_foreach(json_object_get(json_object_get(step, "outputs"), "artifacts"), i, x)
-                json_array_append_new(argv, json_sprintf("--%sartifact=%s=%s",
-                                                         json_is_true(json_object_get(x, "optional")) ? "optional-" : "",
-                                                         json_str(x, "name"), json_str(x, "path")));
+                lost |= json_array_append_new(argv, json_sprintf("--%sartifact=%s=%s",
+                                                                 json_is_true(json_object_get(x, "optional")) ? "optional-" : "",
+                                                                 json_str(x, "name"), json_str(x, "path"))) < 0;
         /* The script and the command line (the parameters in it) go with
          * the environment into the unit's root-only EnvironmentFile=, never
          * into ExecStart= (systemctl show) or sdflow-step's command line (ps). */
-        json_array_append_new(argv, json_string("--spec-from-env"));
-        char *spec = step_spec(step);
+        lost |= json_array_append_new(argv, json_string("--spec-from-env")) < 0;
+        _cleanup_free_ char *spec = step_spec(step);
         size_t n = json_array_size(argv), ne = json_array_size(json_object_get(step, "env"));
-        char **av = calloc(n + 1, sizeof *av), **env = calloc(ne + 3, sizeof *env);
-        if (!spec || !av || !env) {
-                free(spec);
-                free(av);
-                free(env);
-                json_decref(argv);
+        /* (av and env hold borrowed strings) */
+        _cleanup_free_ char **av = calloc(n + 1, sizeof *av), **env = calloc(ne + 3, sizeof *env);
+        if (lost || !spec || !av || !env) {
                 json_object_set_new(node, "phase", json_string("Error"));
                 json_object_set_new(node, "message", json_string("the step's unit could not be started: out of memory"));
                 mark_dirty(e, key);
@@ -337,43 +347,40 @@ static void send_start(Engine *e, const char *key, json_t *wf, json_t *node) {
         sp.n_binds = root.n_binds;
         sp.bind_src = bsrc;
         sp.bind_dst = bdst;
-        StartRef *ref = calloc(1, sizeof *ref);
-        if (!ref) {
+        _cleanup_free_ StartRef *ref = calloc(1, sizeof *ref);
+        /* Without its entry in e->units the unit's end would never be read. */
+        if (!ref ||
+            json_object_set_new(e->units, sp.unit, json_pack("{s:s, s:s}", "key", key, "node", json_str(node, "id"))) < 0) {
                 json_object_set_new(node, "phase", json_string("Error"));
                 json_object_set_new(node, "message", json_string("the step's unit could not be started: out of memory"));
                 mark_dirty(e, key);
-                goto out;
+                return;
         }
         ref->e = e;
         snprintf(ref->key, sizeof ref->key, "%s", key);
         snprintf(ref->node, sizeof ref->node, "%s", json_str(node, "id"));
-        json_object_set_new(e->units, sp.unit, json_pack("{s:s, s:s}", "key", key, "node", json_str(node, "id")));
         /* A unit of that name left failed (a stopped step of a deleted
          * workflow of the same name, say) would refuse the start: let it go
          * first (the bus keeps the order of the two calls). */
         manager_reset_failed(e->ns->bus, sp.unit);
         int r = manager_start_step(e->ns->bus, &sp, on_started, ref, err, sizeof err);
-        if (r >= 0)
+        if (r >= 0) {
+                TAKE_PTR(ref); /* on_started frees it */
                 e->in_flight++;
+        }
         if (r < 0) {
-                free(ref);
                 manager_remove_env_file(sp.unit);
                 json_object_del(e->units, sp.unit);
                 json_object_set_new(node, "phase", json_string("Error"));
                 json_object_set_new(node, "message", json_sprintf("the step's unit could not be started: %s", err));
                 mark_dirty(e, key);
         }
-out:
-        free(av);
-        free(env);
-        free(spec);
-        json_decref(argv);
 }
 
 /* Sends queued starts while fewer than MAX_STARTS_IN_FLIGHT wait for systemd's reply. */
 static void pump(Engine *e) {
         while (e->in_flight < MAX_STARTS_IN_FLIGHT && json_array_size(e->queue) > 0) {
-                json_t *q = json_incref(json_array_get(e->queue, 0));
+                json_auto_t *q = json_incref(json_array_get(e->queue, 0));
                 json_array_remove(e->queue, 0);
                 json_t *wf = json_object_get(e->active, json_str(q, "key"));
                 json_t *node = wf ? json_object_get(json_object_get(json_object_get(wf, "status"), "nodes"),
@@ -381,13 +388,18 @@ static void pump(Engine *e) {
                                   : NULL;
                 if (node && !phase_node_done(node_phase(node)))
                         send_start(e, json_str(q, "key"), wf, node);
-                json_decref(q);
         }
 }
 
 static void start_unit(Engine *e, const char *key, json_t *wf, json_t *node) {
         (void) wf;
-        json_array_append_new(e->queue, json_pack("{s:s, s:s}", "key", key, "node", json_str(node, "id")));
+        if (json_array_append_new(e->queue, json_pack("{s:s, s:s}", "key", key, "node", json_str(node, "id"))) < 0) {
+                /* Not queued, it would never start: say so rather than wait for ever. */
+                json_object_set_new(node, "phase", json_string("Error"));
+                json_object_set_new(node, "message", json_string("the step's unit could not be started: out of memory"));
+                mark_dirty(e, key);
+                return;
+        }
         pump(e);
 }
 
@@ -440,7 +452,7 @@ static void finish_unit(Engine *e, const char *unit, const char *job_result) {
 #define MAX_RESENDS 3
 
 static int on_started(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
-        StartRef *ref = userdata;
+        _cleanup_free_ StartRef *ref = userdata;
         Engine *e = ref->e;
         (void) ret_error;
         e->in_flight--;
@@ -452,12 +464,12 @@ static int on_started(sd_bus_message *m, void *userdata, sd_bus_error *ret_error
         /* A step accepted is not lost to privd restarting: its start is sent
          * again (on a new connection; the socket starts privd again), and a
          * unit that systemd had already made is the step running. */
-        if (err && node && !phase_node_done(node_phase(node)) && manager_peer_lost(err) && resent < MAX_RESENDS) {
+        /* (not queued again, out of memory: it fails below as not started) */
+        if (err && node && !phase_node_done(node_phase(node)) && manager_peer_lost(err) && resent < MAX_RESENDS &&
+            json_array_insert_new(e->queue, 0, json_pack("{s:s, s:s}", "key", ref->key, "node", ref->node)) >= 0) {
                 log_warning("Workflow %s: the start of %s got no answer (%s), sending it again.", ref->key, unit,
                             err->message ?: err->name);
                 json_object_set_new(e->resent, unit, json_integer(resent + 1));
-                json_array_insert_new(e->queue, 0, json_pack("{s:s, s:s}", "key", ref->key, "node", ref->node));
-                free(ref);
                 pump(e);
                 return 0;
         }
@@ -478,7 +490,6 @@ static int on_started(sd_bus_message *m, void *userdata, sd_bus_error *ret_error
                         mark_dirty(e, ref->key);
                 }
         }
-        free(ref);
         pump(e);
         return 0;
 }
@@ -546,13 +557,12 @@ static void save(Engine *e, const char *key) {
                 log_warning("Workflow %s: cannot store its status, ignoring.", key);
                 return;
         }
-        json_t *now;
+        json_auto_t *now = NULL;
         if (store_get(e->store, &kind_workflow, ns, name, &now) >= 0) {
                 /* Keep the stored metadata (resourceVersion) in the copy we run. */
                 json_object_set(wf, "metadata", json_object_get(now, "metadata"));
                 if (e->notify)
                         e->notify(&kind_workflow, "MODIFIED", now, e->userdata);
-                json_decref(now);
         }
 }
 
@@ -576,7 +586,8 @@ static void arm_wake(Engine *e, uint64_t at) {
 
 static json_t *env_cache_lookup(void *userdata, const char *ns, const char *key, char *from, size_t from_size) {
         Engine *e = userdata;
-        json_t *outs = NULL, *a;
+        json_auto_t *outs = NULL;
+        json_t *a;
         size_t i;
         struct stat st;
         if (store_cache_get(e->store, ns, key, &outs, from, from_size) < 0)
@@ -585,11 +596,9 @@ static json_t *env_cache_lookup(void *userdata, const char *ns, const char *key,
          * takes its own), as sdflow made it: not a link. */
         json_array_foreach(json_object_get(outs, "artifacts"), i, a)
                 if (!safe_rel(ARTIFACTS_BASE, json_str(a, "hostPath")) || lstat(json_str(a, "hostPath"), &st) < 0 ||
-                    S_ISLNK(st.st_mode)) {
-                        json_decref(outs);
+                    S_ISLNK(st.st_mode))
                         return NULL;
-                }
-        return outs;
+        return TAKE_PTR(outs);
 }
 
 /* hostPath is NODEDIR/artifacts/NAME; sdflow-step wrote "NAME HEX" in NODEDIR/digests. */
@@ -624,12 +633,11 @@ static bool env_artifact_digest(void *userdata, const char *host_path, char *buf
  * steps running in it, in every workflow the engine holds, already hold. */
 static int env_admit(void *userdata, const char *ns, uint64_t cpu, uint64_t mem, char *msg, size_t size) {
         Engine *e = userdata;
-        json_t *profile;
+        json_auto_t *profile = NULL;
         if (store_get(e->store, &kind_profile, NULL, ns, &profile) < 0)
                 return 1;
         uint64_t gpus;
         SliceLimits l = ns_profile_limits(profile, &gpus);
-        json_decref(profile);
         unsigned long long qc = l.cpu_quota_per_sec_usec == UINT64_MAX ? 0 : l.cpu_quota_per_sec_usec / 1000;
         unsigned long long qm = l.memory_max == UINT64_MAX ? 0 : l.memory_max;
         if ((cpu && l.cpu_quota_per_sec_usec != UINT64_MAX && cpu > l.cpu_quota_per_sec_usec) ||
@@ -670,8 +678,11 @@ static int on_tick(sd_event_source *s, void *userdata) {
         (void) s;
         /* Passes until nothing more changes (a finished node lets the next start). */
         for (int round = 0; round < 100 && json_object_size(e->dirty) > 0; round++) {
-                json_t *dirty = e->dirty;
-                e->dirty = json_object();
+                json_t *fresh = json_object();
+                if (!fresh)
+                        break; /* out of memory: e->dirty stays, for the next tick */
+                json_auto_t *dirty = TAKE_PTR(e->dirty);
+                e->dirty = fresh;
                 const char *key;
                 json_t *v;
                 json_object_foreach(dirty, key, v) {
@@ -688,7 +699,12 @@ static int on_tick(sd_event_source *s, void *userdata) {
                                 .userdata = e,
                                 .service_account = user,
                         };
-                        json_t *starts = json_array();
+                        json_auto_t *starts = json_array();
+                        if (!starts) {
+                                /* the steps it started would be lost: again, later */
+                                mark_dirty(e, key);
+                                continue;
+                        }
                         uint64_t wake = 0;
                         wf_operate(wf, &env, epoch_now(), starts, &wake);
                         json_object_set_new(e->unsaved, key, json_true());
@@ -702,9 +718,7 @@ static int on_tick(sd_event_source *s, void *userdata) {
                                 json_array_foreach(starts, i, id)
                                         start_unit(e, key, wf, json_object_get(nodes, json_string_value(id)));
                         }
-                        json_decref(starts);
                 }
-                json_decref(dirty);
         }
         /* Statuses are written when a workflow ends, else at most every
          * SAVE_INTERVAL (and always before a step starts, above): a fan-out
@@ -761,8 +775,10 @@ static int on_wake(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
+DEFINE_TRIVIAL_CLEANUP_FUNC(Engine *, engine_free);
+
 int engine_new(Engine **ret, sd_event *ev, Store *store, Namespaces *n, EngineNotify notify, void *userdata) {
-        Engine *e = calloc(1, sizeof *e);
+        _cleanup_(engine_freep) Engine *e = calloc(1, sizeof *e);
         if (!e)
                 return -ENOMEM;
         e->event = sd_event_ref(ev);
@@ -776,6 +792,8 @@ int engine_new(Engine **ret, sd_event *ev, Store *store, Namespaces *n, EngineNo
         e->units = json_object();
         e->queue = json_array();
         e->resent = json_object();
+        if (!e->active || !e->dirty || !e->unsaved || !e->units || !e->queue || !e->resent)
+                return -ENOMEM;
         int r = sd_event_add_defer(ev, &e->tick, on_tick, e);
         if (r >= 0)
                 r = sd_event_source_set_enabled(e->tick, SD_EVENT_OFF);
@@ -793,11 +811,9 @@ int engine_new(Engine **ret, sd_event *ev, Store *store, Namespaces *n, EngineNo
                 r = sd_event_source_set_enabled(e->wake, SD_EVENT_OFF);
         if (r >= 0 && n->bus)
                 r = manager_subscribe(n->bus, &e->job_slot, on_job_removed, e);
-        if (r < 0) {
-                engine_free(e);
+        if (r < 0)
                 return r;
-        }
-        *ret = e;
+        *ret = TAKE_PTR(e);
         return 0;
 }
 
@@ -849,7 +865,8 @@ void engine_submit(Engine *e, const char *ns, const char *name) {
 }
 
 void engine_resume_all(Engine *e) {
-        json_t *items, *o;
+        json_auto_t *items = NULL;
+        json_t *o;
         size_t i;
         if (!e->ns->bus || store_list(e->store, &kind_workflow, NULL, &items, NULL) < 0)
                 return;
@@ -869,7 +886,6 @@ void engine_resume_all(Engine *e) {
                                 reattach(e, key, n);
                 mark_dirty(e, key);
         }
-        json_decref(items);
 }
 
 int engine_action(Engine *e, const char *ns, const char *name, const char *action, char *msg, size_t size) {
@@ -883,7 +899,11 @@ int engine_action(Engine *e, const char *ns, const char *name, const char *actio
         json_t *st = json_object_get(wf, "status");
         if (!json_is_object(st)) {
                 st = json_object();
-                json_object_set_new(wf, "status", st);
+                /* (set_new frees st also when it fails) */
+                if (!st || json_object_set_new(wf, "status", st) < 0) {
+                        snprintf(msg, size, "workflow %s/%s: out of memory", ns, name);
+                        return -ENOMEM;
+                }
         }
         const char *ph = json_str(st, "phase");
         bool done = phase_node_done(ph);
@@ -979,7 +999,7 @@ int engine_artifact_path(Engine *e, const char *ns, const char *uri, char *path,
                 snprintf(msg, msg_size, "'%s' is not artifact://WORKFLOW/STEP/ARTIFACT", uri);
                 return -EINVAL;
         }
-        json_t *wf;
+        json_auto_t *wf = NULL;
         if (store_get(e->store, &kind_workflow, ns, wfname, &wf) < 0) {
                 snprintf(msg, msg_size, "workflow %s/%s does not exist", ns, wfname);
                 return -ENOENT;
@@ -1001,6 +1021,5 @@ int engine_artifact_path(Engine *e, const char *ns, const char *uri, char *path,
                                 r = 0;
                         }
         }
-        json_decref(wf);
         return r;
 }
