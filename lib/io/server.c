@@ -809,25 +809,23 @@ static HttpConn *oldest_pending(HttpServer *s, const char *key, HttpConn *except
 }
 
 static int server_accept_one(HttpServer *s, int lfd) {
-        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        _cleanup_close_ int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0)
                 return -errno;
         HttpConn *c = calloc(1, sizeof *c);
-        if (!c) {
-                safe_close(fd);
+        if (!c)
                 return -ENOMEM;
-        }
         c->server = s;
-        c->fd = fd;
+        c->fd = TAKE_FD(fd); /* from here on, conn_free() closes it */
         c->next = s->conns;
         if (s->conns)
                 s->conns->prev = c;
         s->conns = c;
         s->n_conns++;
         server_arm_idle(s);
-        peer_identify(fd, &c->peer);
+        peer_identify(c->fd, &c->peer);
 
-        int r = sd_event_add_io(s->event, &c->io, fd, EPOLLIN, on_conn_io, c);
+        int r = sd_event_add_io(s->event, &c->io, c->fd, EPOLLIN, on_conn_io, c);
         if (r < 0) {
                 conn_free(c);
                 return r;
@@ -854,7 +852,7 @@ static int server_accept_one(HttpServer *s, int lfd) {
         }
         c->peer_entry = p;
         p->conns++;
-        bool privileged = cfg->privileged && cfg->privileged(fd, &c->peer, s->userdata);
+        bool privileged = cfg->privileged && cfg->privileged(c->fd, &c->peer, s->userdata);
         if (!privileged && cfg->max_per_peer > 0 && p->conns > cfg->max_per_peer) {
                 snprintf(msg, sizeof msg, "too many connections from %s: at most %u at once", c->peer.key,
                          cfg->max_per_peer);
@@ -945,7 +943,7 @@ static int on_idle(sd_event_source *es, uint64_t usec, void *userdata) {
 
 int http_server_new(HttpServer **ret, sd_event *e, const HttpServerConfig *cfg, HttpHandler handler,
                     void *userdata) {
-        HttpServer *s = calloc(1, sizeof *s);
+        _cleanup_(http_server_freep) HttpServer *s = calloc(1, sizeof *s);
         if (!s)
                 return -ENOMEM;
         s->event = sd_event_ref(e);
@@ -958,20 +956,16 @@ int http_server_new(HttpServer **ret, sd_event *e, const HttpServerConfig *cfg, 
         s->sweep_usec = MAX(s->sweep_usec, 10 * USEC_PER_MSEC);
         s->sweep_usec = MIN(s->sweep_usec, USEC_PER_SEC);
         int k = sd_event_add_time_relative(e, &s->sweep_timer, CLOCK_MONOTONIC, s->sweep_usec, 0, on_sweep, s);
-        if (k < 0) {
-                http_server_free(s);
+        if (k < 0)
                 return k;
-        }
         (void) sd_event_source_set_enabled(s->sweep_timer, SD_EVENT_OFF);
         if (s->cfg.idle_exit_usec > 0) {
                 int r = sd_event_add_time_relative(e, &s->idle_timer, CLOCK_MONOTONIC,
                                                    s->cfg.idle_exit_usec, 0, on_idle, s);
-                if (r < 0) {
-                        http_server_free(s);
+                if (r < 0)
                         return r;
-                }
         }
-        *ret = s;
+        *ret = TAKE_PTR(s);
         return 0;
 }
 
@@ -995,25 +989,20 @@ HttpServer *http_server_free(HttpServer *s) {
 }
 
 int http_server_add_listener(HttpServer *s, int fd) {
+        _cleanup_close_ int lfd = fd; /* ours, also on failure */
         /* systemd hands over blocking sockets; accepting loops until EAGAIN. */
-        int flags = fcntl(fd, F_GETFL);
-        if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
-                int r = -errno;
-                safe_close(fd);
-                return r;
-        }
+        int flags = fcntl(lfd, F_GETFL);
+        if (flags < 0 || fcntl(lfd, F_SETFL, flags | O_NONBLOCK) < 0)
+                return -errno;
         sd_event_source **l = realloc(s->listeners, (s->n_listeners + 1) * sizeof *l);
-        if (!l) {
-                safe_close(fd);
+        if (!l)
                 return -ENOMEM;
-        }
         s->listeners = l;
-        int r = sd_event_add_io(s->event, &l[s->n_listeners], fd, EPOLLIN, on_listener, s);
-        if (r < 0) {
-                safe_close(fd);
+        int r = sd_event_add_io(s->event, &l[s->n_listeners], lfd, EPOLLIN, on_listener, s);
+        if (r < 0)
                 return r;
-        }
         s->n_listeners++;
+        TAKE_FD(lfd); /* http_server_free() closes it, through the event source */
         return 0;
 }
 

@@ -73,6 +73,13 @@ static const char *const migrations[] = {
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
                "one migration per schema version");
 
+/* sqlite3_finalize() returns an error code; DEFINE_TRIVIAL_CLEANUP_FUNC needs the pointer back. */
+static inline sqlite3_stmt *stmt_finalize(sqlite3_stmt *st) {
+        sqlite3_finalize(st);
+        return NULL;
+}
+DEFINE_TRIVIAL_CLEANUP_FUNC(sqlite3_stmt *, stmt_finalize);
+
 static int sql_err(int rc) {
         switch (rc) {
         case SQLITE_OK:
@@ -111,9 +118,9 @@ static void kind_key(const Kind *k, char *buf, size_t size) {
 }
 
 int store_open(const char *path, Store **ret, char *err, size_t errsz) {
-        Store *s = calloc(1, sizeof *s);
-        sqlite3_stmt *st = NULL;
-        int rc, r, version;
+        _cleanup_(store_closep) Store *s = calloc(1, sizeof *s);
+        _cleanup_(stmt_finalizep) sqlite3_stmt *st = NULL;
+        int rc, version;
 
         err[0] = '\0';
         if (!s)
@@ -132,8 +139,7 @@ int store_open(const char *path, Store **ret, char *err, size_t errsz) {
         if (rc != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW)
                 goto fail;
         version = sqlite3_column_int(st, 0);
-        sqlite3_finalize(st);
-        st = NULL;
+        st = stmt_finalize(st);
         /* Space freed by deletes goes back to the file system (below), and
          * the WAL does not keep the size of its largest burst. */
         if (version == 0)
@@ -142,7 +148,6 @@ int store_open(const char *path, Store **ret, char *err, size_t errsz) {
         if (version > STORE_SCHEMA_VERSION) {
                 snprintf(err, errsz, "%s has schema version %d, newer than this sdflow (%d)", path, version,
                          STORE_SCHEMA_VERSION);
-                store_close(s);
                 return -EPROTO;
         }
         for (; version < STORE_SCHEMA_VERSION; version++) {
@@ -158,9 +163,7 @@ int store_open(const char *path, Store **ret, char *err, size_t errsz) {
                 if (rc != SQLITE_OK) {
                         snprintf(err, errsz, "migration to schema %d: %s", version + 1, sqlite3_errmsg(s->db));
                         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-                        r = sql_err(rc);
-                        store_close(s);
-                        return r;
+                        return sql_err(rc);
                 }
         }
         /* A database made before auto_vacuum: converted once (VACUUM rewrites it). */
@@ -170,14 +173,11 @@ int store_open(const char *path, Store **ret, char *err, size_t errsz) {
                 if (rc != SQLITE_OK)
                         log_warning("Cannot turn on auto_vacuum in %s, ignoring: %s", path, sqlite3_errmsg(s->db));
         }
-        *ret = s;
+        *ret = TAKE_PTR(s);
         return 0;
 fail:
         snprintf(err, errsz, "%s: %s", path, s->db ? sqlite3_errmsg(s->db) : "cannot open");
-        r = sql_err(rc ?: SQLITE_ERROR);
-        sqlite3_finalize(st);
-        store_close(s);
-        return r;
+        return sql_err(rc ?: SQLITE_ERROR);
 }
 
 Store *store_close(Store *s) {
@@ -190,14 +190,13 @@ Store *store_close(Store *s) {
 
 /* Reads a single integer. */
 static int query_u64(Store *s, const char *sql, uint64_t *ret) {
-        sqlite3_stmt *st;
+        _cleanup_(stmt_finalizep) sqlite3_stmt *st = NULL;
         int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
         if (rc != SQLITE_OK)
                 return sql_err(rc);
         rc = sqlite3_step(st);
         if (rc == SQLITE_ROW)
                 *ret = (uint64_t) sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
         return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : sql_err(rc);
 }
 
@@ -208,7 +207,7 @@ uint64_t store_revision(Store *s) {
 }
 
 static int load(Store *s, const char *kind, const char *ns, const char *name, json_t **ret) {
-        sqlite3_stmt *st;
+        _cleanup_(stmt_finalizep) sqlite3_stmt *st = NULL;
         int rc = sqlite3_prepare_v2(s->db, "SELECT body FROM objects WHERE kind=?1 AND namespace=?2 AND name=?3", -1,
                                     &st, NULL);
         if (rc != SQLITE_OK)
@@ -223,12 +222,11 @@ static int load(Store *s, const char *kind, const char *ns, const char *name, js
                 if (!*ret)
                         r = -EUCLEAN;
         }
-        sqlite3_finalize(st);
         return r;
 }
 
 static int record(Store *s, uint64_t rv, const char *type, const char *kind, const char *ns, const char *body) {
-        sqlite3_stmt *st;
+        _cleanup_(stmt_finalizep) sqlite3_stmt *st = NULL;
         int rc = sqlite3_prepare_v2(s->db,
                                     "INSERT INTO events (rv, type, kind, namespace, body, size) VALUES (?1,?2,?3,?4,?5,?6)",
                                     -1, &st, NULL);
@@ -241,7 +239,7 @@ static int record(Store *s, uint64_t rv, const char *type, const char *kind, con
         sqlite3_bind_text(st, 5, body, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 6, (sqlite3_int64) strlen(body));
         rc = sqlite3_step(st);
-        sqlite3_finalize(st);
+        st = stmt_finalize(st);
         if (rc != SQLITE_DONE)
                 return sql_err(rc);
         /* Keep a bounded history: in events, and in bytes (the newest event always). */
@@ -267,7 +265,7 @@ static int next_revision(Store *s, uint64_t *rv) {
 
 static void new_uid(char *buf) {
         unsigned char b[16];
-        int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+        _cleanup_close_ int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
         if (fd < 0 || read(fd, b, sizeof b) != sizeof b) {
                 /* Unique enough for a fallback: time and address entropy. */
                 struct timespec ts;
@@ -275,8 +273,6 @@ static void new_uid(char *buf) {
                 for (size_t i = 0; i < sizeof b; i++)
                         b[i] = (unsigned char) ((ts.tv_nsec >> (i % 8)) ^ (uintptr_t) b >> i ^ (unsigned) i * 131);
         }
-        if (fd >= 0)
-                close(fd);
         b[6] = (b[6] & 0x0f) | 0x40; /* version 4 */
         b[8] = (b[8] & 0x3f) | 0x80;
         sprintf(buf, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3],
@@ -286,7 +282,7 @@ static void new_uid(char *buf) {
 
 static int write_object(Store *s, const char *kind, const char *ns, const char *name, const char *uid, uint64_t rv,
                         const char *body) {
-        sqlite3_stmt *st;
+        _cleanup_(stmt_finalizep) sqlite3_stmt *st = NULL;
         int rc = sqlite3_prepare_v2(s->db,
                                     "INSERT INTO objects (kind, namespace, name, uid, rv, body, size) "
                                     "VALUES (?1,?2,?3,?4,?5,?6,?7) ON CONFLICT (kind, namespace, name) DO UPDATE "
@@ -302,7 +298,6 @@ static int write_object(Store *s, const char *kind, const char *ns, const char *
         sqlite3_bind_text(st, 6, body, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 7, (sqlite3_int64) strlen(body));
         rc = sqlite3_step(st);
-        sqlite3_finalize(st);
         return rc == SQLITE_DONE ? 0 : sql_err(rc);
 }
 
@@ -338,15 +333,15 @@ static int commit_change(Store *s, const char *kind, const char *ns, const char 
         if (r < 0)
                 return r;
         snprintf(rvs, sizeof rvs, "%llu", (unsigned long long) rv);
-        json_object_set_new(md, "resourceVersion", json_string(rvs));
-        char *body = json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS);
+        if (json_is_object(md) && json_object_set_new(md, "resourceVersion", json_string(rvs)) < 0)
+                return -ENOMEM; /* it would be stored without its resourceVersion */
+        _cleanup_free_ char *body = json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS);
         if (!body)
                 return -ENOMEM;
         if (strcmp(type, "DELETED") != 0)
                 r = write_object(s, kind, ns, name, json_string_value(json_object_get(md, "uid")), rv, body);
         if (r >= 0)
                 r = record(s, rv, type, kind, ns, body);
-        free(body);
         return r;
 }
 
@@ -357,7 +352,8 @@ static const char *ns_of(const Kind *k, json_t *obj) {
 
 int store_apply(Store *s, const Kind *k, json_t *obj, json_t **ret, StoreChange *change) {
         char kind[128], ts[32], uidbuf[40];
-        json_t *old = NULL, *md = json_object_get(obj, "metadata");
+        json_auto_t *old = NULL;
+        json_t *md = json_object_get(obj, "metadata");
         const char *name = manifest_name(obj), *ns = ns_of(k, obj);
         int r;
 
@@ -375,32 +371,32 @@ int store_apply(Store *s, const Kind *k, json_t *obj, json_t **ret, StoreChange 
         json_t *omd = old ? json_object_get(old, "metadata") : NULL;
         if (want_rv) {
                 const char *have = omd ? json_string_value(json_object_get(omd, "resourceVersion")) : NULL;
-                if (!have || strcmp(have, want_rv) != 0) {
-                        json_decref(old);
+                if (!have || strcmp(have, want_rv) != 0)
                         return end(s, -ESTALE);
-                }
         }
 
-        json_t *new = json_deep_copy(obj);
+        json_auto_t *new = json_deep_copy(obj);
+        if (!new)
+                return end(s, -ENOMEM);
         json_t *nmd = json_object_get(new, "metadata");
-        if (k->namespaced)
-                json_object_set_new(nmd, "namespace", json_string(ns));
+        if (k->namespaced && json_object_set_new(nmd, "namespace", json_string(ns)) < 0)
+                return end(s, -ENOMEM);
         json_object_del(nmd, "resourceVersion");
         json_int_t generation = 1;
         const char *uid;
         if (old) {
                 /* Unchanged apart from server fields: no new revision. */
-                json_t *cmp_old = json_deep_copy(old), *cmd = json_object_get(cmp_old, "metadata");
+                json_auto_t *cmp_old = json_deep_copy(old);
+                if (!cmp_old)
+                        return end(s, -ENOMEM);
+                json_t *cmd = json_object_get(cmp_old, "metadata");
                 json_object_del(cmp_old, "status");
                 json_object_del(cmd, "resourceVersion");
                 json_object_del(cmd, "uid");
                 json_object_del(cmd, "generation");
                 json_object_del(cmd, "creationTimestamp");
-                bool same = json_equal(cmp_old, new);
-                json_decref(cmp_old);
-                if (same) {
-                        json_decref(new);
-                        *ret = old;
+                if (json_equal(cmp_old, new)) {
+                        *ret = TAKE_PTR(old);
                         *change = STORE_UNCHANGED;
                         return end(s, 0);
                 }
@@ -415,20 +411,20 @@ int store_apply(Store *s, const Kind *k, json_t *obj, json_t **ret, StoreChange 
                 new_uid(uidbuf);
                 uid = uidbuf;
                 format_now_rfc3339(ts, sizeof ts);
-                json_object_set_new(nmd, "creationTimestamp", json_string(ts));
+                if (json_object_set_new(nmd, "creationTimestamp", json_string(ts)) < 0)
+                        return end(s, -ENOMEM);
         }
-        json_object_set_new(nmd, "uid", json_string(uid));
-        json_object_set_new(nmd, "generation", json_integer(generation));
+        /* uid may point into old: old is kept until here. */
+        if (json_object_set_new(nmd, "uid", json_string(uid)) < 0 ||
+            json_object_set_new(nmd, "generation", json_integer(generation)) < 0)
+                return end(s, -ENOMEM);
 
         bool existed = old != NULL;
-        json_decref(old);
         r = commit_change(s, kind, ns, name, new, existed ? "MODIFIED" : "ADDED");
         r = end(s, r);
-        if (r < 0) {
-                json_decref(new);
+        if (r < 0)
                 return r;
-        }
-        *ret = new;
+        *ret = TAKE_PTR(new);
         *change = existed ? STORE_UPDATED : STORE_CREATED;
         return 0;
 }
@@ -441,7 +437,7 @@ int store_get(Store *s, const Kind *k, const char *ns, const char *name, json_t 
 
 int store_list(Store *s, const Kind *k, const char *ns, json_t **ret, uint64_t *rv) {
         char kind[128];
-        sqlite3_stmt *st;
+        _cleanup_(stmt_finalizep) sqlite3_stmt *st = NULL;
         int rc, r = 0;
 
         kind_key(k, kind, sizeof kind);
@@ -461,33 +457,36 @@ int store_list(Store *s, const Kind *k, const char *ns, json_t **ret, uint64_t *
         sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
         if (ns && k->namespaced)
                 sqlite3_bind_text(st, 2, ns, -1, SQLITE_STATIC);
-        json_t *items = json_array();
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        json_auto_t *items = json_array();
+        if (!items)
+                r = -ENOMEM;
+        while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
                 json_t *o = json_loads((const char *) sqlite3_column_text(st, 0), 0, NULL);
                 if (!o) {
                         r = -EUCLEAN;
                         break;
                 }
-                json_array_append_new(items, o);
+                if (json_array_append_new(items, o) < 0) { /* steals o, also on failure */
+                        r = -ENOMEM;
+                        break;
+                }
         }
         if (r == 0 && rc != SQLITE_DONE)
                 r = sql_err(rc);
-        sqlite3_finalize(st);
+        st = stmt_finalize(st); /* before COMMIT: a statement in progress would keep the read open */
         if (r == 0 && rv)
                 *rv = store_revision(s);
         (void) exec(s, "COMMIT");
-        if (r < 0) {
-                json_decref(items);
+        if (r < 0)
                 return r;
-        }
-        *ret = items;
+        *ret = TAKE_PTR(items);
         return 0;
 }
 
 int store_delete(Store *s, const Kind *k, const char *ns, const char *name, json_t **ret) {
         char kind[128];
-        json_t *old = NULL;
-        sqlite3_stmt *st;
+        json_auto_t *old = NULL;
+        _cleanup_(stmt_finalizep) sqlite3_stmt *st = NULL;
         int r;
 
         kind_key(k, kind, sizeof kind);
@@ -505,22 +504,20 @@ int store_delete(Store *s, const Kind *k, const char *ns, const char *name, json
                 sqlite3_bind_text(st, 2, ns, -1, SQLITE_STATIC);
                 sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
                 rc = sqlite3_step(st);
-                sqlite3_finalize(st);
+                st = stmt_finalize(st);
         }
         r = rc == SQLITE_DONE || rc == SQLITE_OK ? 0 : sql_err(rc);
         if (r >= 0)
                 r = commit_change(s, kind, ns, name, old, "DELETED");
         r = end(s, r);
-        if (r < 0 || !ret)
-                json_decref(old);
-        else
-                *ret = old;
+        if (r >= 0 && ret)
+                *ret = TAKE_PTR(old);
         return r;
 }
 
 int store_set_status(Store *s, const Kind *k, const char *ns, const char *name, json_t *status) {
         char kind[128];
-        json_t *obj = NULL;
+        json_auto_t *obj = NULL;
         int r;
 
         kind_key(k, kind, sizeof kind);
@@ -531,13 +528,10 @@ int store_set_status(Store *s, const Kind *k, const char *ns, const char *name, 
         r = load(s, kind, ns, name, &obj);
         if (r < 0)
                 return end(s, r);
-        if (json_equal(json_object_get(obj, "status"), status)) {
-                json_decref(obj);
+        if (json_equal(json_object_get(obj, "status"), status))
                 return end(s, 0);
-        }
         json_object_set(obj, "status", status);
         r = commit_change(s, kind, ns, name, obj, "MODIFIED");
-        json_decref(obj);
         return end(s, r);
 }
 
@@ -545,7 +539,7 @@ int store_events(Store *s, uint64_t since, const Kind *k, const char *ns,
                  int (*cb)(const StoreEvent *e, void *userdata), void *userdata) {
         char kind[128];
         uint64_t oldest = 0;
-        sqlite3_stmt *st;
+        _cleanup_(stmt_finalizep) sqlite3_stmt *st = NULL;
         int rc, r = 0;
 
         /* Events after `since` are complete only if nothing after it was trimmed. */
@@ -566,34 +560,30 @@ int store_events(Store *s, uint64_t since, const Kind *k, const char *ns,
         if (ns && (!k || k->namespaced))
                 sqlite3_bind_text(st, 3, ns, -1, SQLITE_STATIC);
         while (r >= 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-                json_t *o = json_loads((const char *) sqlite3_column_text(st, 2), 0, NULL);
+                json_auto_t *o = json_loads((const char *) sqlite3_column_text(st, 2), 0, NULL);
                 if (!o) {
                         r = -EUCLEAN;
                         break;
                 }
                 StoreEvent e = { (uint64_t) sqlite3_column_int64(st, 0), (const char *) sqlite3_column_text(st, 1), o };
                 r = cb(&e, userdata);
-                json_decref(o);
         }
         if (r >= 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
                 r = sql_err(rc);
-        sqlite3_finalize(st);
         return r;
 }
 
 int store_check(Store *s) {
-        sqlite3_stmt *st;
+        _cleanup_(stmt_finalizep) sqlite3_stmt *st = NULL;
         int rc = sqlite3_prepare_v2(s->db, "PRAGMA integrity_check", -1, &st, NULL);
         if (rc != SQLITE_OK)
                 return sql_err(rc);
         rc = sqlite3_step(st);
-        int r = rc == SQLITE_ROW && strcmp((const char *) sqlite3_column_text(st, 0), "ok") == 0 ? 0 : -EUCLEAN;
-        sqlite3_finalize(st);
-        return r;
+        return rc == SQLITE_ROW && strcmp((const char *) sqlite3_column_text(st, 0), "ok") == 0 ? 0 : -EUCLEAN;
 }
 
 int store_contributor_set(Store *s, const char *ns, const char *user, bool present) {
-        sqlite3_stmt *st;
+        _cleanup_(stmt_finalizep) sqlite3_stmt *st = NULL;
         int rc = sqlite3_prepare_v2(s->db,
                                     present ? "INSERT OR IGNORE INTO contributors (namespace, user) VALUES (?1, ?2)"
                                             : "DELETE FROM contributors WHERE namespace = ?1 AND user = ?2",
@@ -603,44 +593,43 @@ int store_contributor_set(Store *s, const char *ns, const char *user, bool prese
         sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, user, -1, SQLITE_STATIC);
         rc = sqlite3_step(st);
-        sqlite3_finalize(st);
+        st = stmt_finalize(st);
         if (rc != SQLITE_DONE)
                 return sql_err(rc);
         return sqlite3_changes(s->db) > 0 ? 1 : 0;
 }
 
 int store_contributors(Store *s, const char *ns, json_t **ret) {
-        sqlite3_stmt *st;
+        _cleanup_(stmt_finalizep) sqlite3_stmt *st = NULL;
         int rc = sqlite3_prepare_v2(s->db, "SELECT user FROM contributors WHERE namespace = ?1 ORDER BY user", -1, &st,
                                     NULL);
         if (rc != SQLITE_OK)
                 return sql_err(rc);
         sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC);
-        json_t *a = json_array();
+        json_auto_t *a = json_array();
+        if (!a)
+                return -ENOMEM;
         while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-                json_array_append_new(a, json_string((const char *) sqlite3_column_text(st, 0)));
-        sqlite3_finalize(st);
-        if (rc != SQLITE_DONE) {
-                json_decref(a);
+                if (json_array_append_new(a, json_string((const char *) sqlite3_column_text(st, 0))) < 0)
+                        return -ENOMEM; /* a contributor would be dropped silently */
+        if (rc != SQLITE_DONE)
                 return sql_err(rc);
-        }
-        *ret = a;
+        *ret = TAKE_PTR(a);
         return 0;
 }
 
 int store_contributors_clear(Store *s, const char *ns) {
-        sqlite3_stmt *st;
+        _cleanup_(stmt_finalizep) sqlite3_stmt *st = NULL;
         int rc = sqlite3_prepare_v2(s->db, "DELETE FROM contributors WHERE namespace = ?1", -1, &st, NULL);
         if (rc != SQLITE_OK)
                 return sql_err(rc);
         sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC);
         rc = sqlite3_step(st);
-        sqlite3_finalize(st);
         return rc == SQLITE_DONE ? 0 : sql_err(rc);
 }
 
 int store_token_add(Store *s, const char *ns, const char *name, const char *sha256, const char *created) {
-        sqlite3_stmt *st;
+        _cleanup_(stmt_finalizep) sqlite3_stmt *st = NULL;
         int rc = sqlite3_prepare_v2(s->db, "INSERT INTO tokens (namespace, name, sha256, created) VALUES (?1, ?2, ?3, ?4)",
                                     -1, &st, NULL);
         if (rc != SQLITE_OK)
@@ -650,14 +639,13 @@ int store_token_add(Store *s, const char *ns, const char *name, const char *sha2
         sqlite3_bind_text(st, 3, sha256, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 4, created, -1, SQLITE_STATIC);
         rc = sqlite3_step(st);
-        sqlite3_finalize(st);
         if (rc == SQLITE_CONSTRAINT)
                 return -EEXIST;
         return rc == SQLITE_DONE ? 0 : sql_err(rc);
 }
 
 int store_token_delete(Store *s, const char *ns, const char *name) {
-        sqlite3_stmt *st;
+        _cleanup_(stmt_finalizep) sqlite3_stmt *st = NULL;
         int rc = sqlite3_prepare_v2(s->db, name ? "DELETE FROM tokens WHERE namespace = ?1 AND name = ?2"
                                                 : "DELETE FROM tokens WHERE namespace = ?1",
                                     -1, &st, NULL);
@@ -667,14 +655,14 @@ int store_token_delete(Store *s, const char *ns, const char *name) {
         if (name)
                 sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
         rc = sqlite3_step(st);
-        sqlite3_finalize(st);
+        st = stmt_finalize(st);
         if (rc != SQLITE_DONE)
                 return sql_err(rc);
         return sqlite3_changes(s->db) > 0 ? 1 : 0;
 }
 
 int store_tokens(Store *s, const char *ns, json_t **ret) {
-        sqlite3_stmt *st;
+        _cleanup_(stmt_finalizep) sqlite3_stmt *st = NULL;
         int rc = sqlite3_prepare_v2(s->db,
                                     ns ? "SELECT namespace, name, sha256, created FROM tokens WHERE namespace = ?1 ORDER BY name"
                                        : "SELECT namespace, name, sha256, created FROM tokens ORDER BY namespace, name",
@@ -683,23 +671,24 @@ int store_tokens(Store *s, const char *ns, json_t **ret) {
                 return sql_err(rc);
         if (ns)
                 sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC);
-        json_t *a = json_array();
+        json_auto_t *a = json_array();
+        if (!a)
+                return -ENOMEM;
         while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-                json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s}", "namespace", sqlite3_column_text(st, 0),
-                                                   "name", sqlite3_column_text(st, 1), "sha256",
-                                                   sqlite3_column_text(st, 2), "created", sqlite3_column_text(st, 3)));
-        sqlite3_finalize(st);
-        if (rc != SQLITE_DONE) {
-                json_decref(a);
+                if (json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s}", "namespace", sqlite3_column_text(st, 0),
+                                                       "name", sqlite3_column_text(st, 1), "sha256",
+                                                       sqlite3_column_text(st, 2), "created",
+                                                       sqlite3_column_text(st, 3))) < 0)
+                        return -ENOMEM; /* a token would be dropped silently */
+        if (rc != SQLITE_DONE)
                 return sql_err(rc);
-        }
-        *ret = a;
+        *ret = TAKE_PTR(a);
         return 0;
 }
 
 int store_cache_put(Store *s, const char *ns, const char *key, const char *workflow, json_t *outputs) {
-        sqlite3_stmt *st;
-        char *text = json_dumps(outputs, JSON_COMPACT);
+        _cleanup_free_ char *text = json_dumps(outputs, JSON_COMPACT);
+        _cleanup_(stmt_finalizep) sqlite3_stmt *st = NULL; /* finalized before text is freed */
         if (!text)
                 return -ENOMEM;
         int rc = sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO step_cache VALUES (?1, ?2, ?3, ?4)", -1, &st, NULL);
@@ -709,14 +698,12 @@ int store_cache_put(Store *s, const char *ns, const char *key, const char *workf
                 sqlite3_bind_text(st, 3, workflow, -1, SQLITE_STATIC);
                 sqlite3_bind_text(st, 4, text, -1, SQLITE_STATIC);
                 rc = sqlite3_step(st);
-                sqlite3_finalize(st);
         }
-        free(text);
         return rc == SQLITE_DONE ? 0 : sql_err(rc);
 }
 
 int store_cache_get(Store *s, const char *ns, const char *key, json_t **outputs, char *workflow, size_t size) {
-        sqlite3_stmt *st;
+        _cleanup_(stmt_finalizep) sqlite3_stmt *st = NULL;
         int rc = sqlite3_prepare_v2(s->db, "SELECT workflow, outputs FROM step_cache WHERE namespace = ?1 AND key = ?2",
                                     -1, &st, NULL);
         if (rc != SQLITE_OK)
@@ -731,12 +718,11 @@ int store_cache_get(Store *s, const char *ns, const char *key, json_t **outputs,
                 r = *outputs ? 0 : -EBADMSG;
         } else if (rc != SQLITE_DONE)
                 r = sql_err(rc);
-        sqlite3_finalize(st);
         return r;
 }
 
 int store_cache_forget(Store *s, const char *ns, const char *workflow) {
-        sqlite3_stmt *st;
+        _cleanup_(stmt_finalizep) sqlite3_stmt *st = NULL;
         int rc = sqlite3_prepare_v2(s->db, workflow ? "DELETE FROM step_cache WHERE namespace = ?1 AND workflow = ?2"
                                                     : "DELETE FROM step_cache WHERE namespace = ?1",
                                     -1, &st, NULL);
@@ -746,13 +732,12 @@ int store_cache_forget(Store *s, const char *ns, const char *workflow) {
         if (workflow)
                 sqlite3_bind_text(st, 2, workflow, -1, SQLITE_STATIC);
         rc = sqlite3_step(st);
-        sqlite3_finalize(st);
         return rc == SQLITE_DONE ? 0 : sql_err(rc);
 }
 
 int store_crash_record(Store *s, const char *kind, const char *ns, const char *name, const char *uid,
                        const char *stage, unsigned *deaths) {
-        sqlite3_stmt *st;
+        _cleanup_(stmt_finalizep) sqlite3_stmt *st = NULL;
         char ts[32];
         time_t now = time(NULL);
         struct tm tm;
@@ -774,7 +759,7 @@ int store_crash_record(Store *s, const char *kind, const char *ns, const char *n
                 sqlite3_bind_text(st, 5, stage, -1, SQLITE_STATIC);
                 sqlite3_bind_text(st, 6, ts, -1, SQLITE_STATIC);
                 rc = sqlite3_step(st);
-                sqlite3_finalize(st);
+                st = stmt_finalize(st);
         }
         r = rc == SQLITE_DONE ? 0 : sql_err(rc);
         if (r >= 0) {
@@ -784,7 +769,7 @@ int store_crash_record(Store *s, const char *kind, const char *ns, const char *n
                         rc = sqlite3_step(st);
                         if (rc == SQLITE_ROW)
                                 *deaths = (unsigned) sqlite3_column_int(st, 0);
-                        sqlite3_finalize(st);
+                        st = stmt_finalize(st);
                 }
                 r = rc == SQLITE_ROW ? 0 : sql_err(rc ?: SQLITE_ERROR);
         }
@@ -792,7 +777,7 @@ int store_crash_record(Store *s, const char *kind, const char *ns, const char *n
 }
 
 int store_crashes(Store *s, unsigned min_deaths, json_t **ret) {
-        sqlite3_stmt *st;
+        _cleanup_(stmt_finalizep) sqlite3_stmt *st = NULL;
         int rc = sqlite3_prepare_v2(s->db,
                                     "SELECT uid, kind, namespace, name, deaths, stage, at FROM crashes "
                                     "WHERE deaths >= ?1 ORDER BY kind, namespace, name",
@@ -800,37 +785,38 @@ int store_crashes(Store *s, unsigned min_deaths, json_t **ret) {
         if (rc != SQLITE_OK)
                 return sql_err(rc);
         sqlite3_bind_int(st, 1, (int) min_deaths);
-        json_t *a = json_array();
+        json_auto_t *a = json_array();
+        if (!a)
+                return -ENOMEM;
         while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-                json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:s}", "uid", sqlite3_column_text(st, 0),
-                                                   "kind", sqlite3_column_text(st, 1), "namespace",
-                                                   sqlite3_column_text(st, 2), "name", sqlite3_column_text(st, 3),
-                                                   "deaths", sqlite3_column_int(st, 4), "stage",
-                                                   sqlite3_column_text(st, 5), "at", sqlite3_column_text(st, 6)));
-        sqlite3_finalize(st);
-        if (rc != SQLITE_DONE) {
-                json_decref(a);
+                if (json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:s}", "uid",
+                                                       sqlite3_column_text(st, 0), "kind", sqlite3_column_text(st, 1),
+                                                       "namespace", sqlite3_column_text(st, 2), "name",
+                                                       sqlite3_column_text(st, 3), "deaths", sqlite3_column_int(st, 4),
+                                                       "stage", sqlite3_column_text(st, 5), "at",
+                                                       sqlite3_column_text(st, 6))) < 0)
+                        return -ENOMEM; /* a crash record would be dropped silently */
+        if (rc != SQLITE_DONE)
                 return sql_err(rc);
-        }
-        *ret = a;
+        *ret = TAKE_PTR(a);
         return 0;
 }
 
 int store_crash_clear(Store *s, const char *uid) {
-        sqlite3_stmt *st;
+        _cleanup_(stmt_finalizep) sqlite3_stmt *st = NULL;
         int rc = sqlite3_prepare_v2(s->db, "DELETE FROM crashes WHERE uid = ?1", -1, &st, NULL);
         if (rc != SQLITE_OK)
                 return sql_err(rc);
         sqlite3_bind_text(st, 1, uid, -1, SQLITE_STATIC);
         rc = sqlite3_step(st);
-        sqlite3_finalize(st);
+        st = stmt_finalize(st);
         if (rc != SQLITE_DONE)
                 return sql_err(rc);
         return sqlite3_changes(s->db) > 0 ? 1 : 0;
 }
 
 int store_namespace_bytes(Store *s, const char *ns, uint64_t *ret) {
-        sqlite3_stmt *st;
+        _cleanup_(stmt_finalizep) sqlite3_stmt *st = NULL;
         int rc = sqlite3_prepare_v2(s->db, "SELECT COALESCE(SUM(size), 0) FROM objects WHERE namespace = ?1", -1, &st,
                                     NULL);
         if (rc != SQLITE_OK)
@@ -839,6 +825,5 @@ int store_namespace_bytes(Store *s, const char *ns, uint64_t *ret) {
         rc = sqlite3_step(st);
         if (rc == SQLITE_ROW)
                 *ret = (uint64_t) sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
         return rc == SQLITE_ROW ? 0 : sql_err(rc);
 }

@@ -20,16 +20,21 @@ void diags_add(Diags *d, bool error, const char *path, const char *fmt, ...) {
         vsnprintf(msg, sizeof msg, fmt, ap);
         va_end(ap);
 
-        Diag *items = realloc(d->items, (d->n + 1) * sizeof *items);
-        if (!items)
-                return; /* out of memory: the diagnostic is lost, the count is not */
-        d->items = items;
-        char *full = NULL;
-        if (d->prefix && asprintf(&full, "%s%s%s", d->prefix, path && path[0] ? ": " : "", path ?: "") < 0)
-                full = NULL;
-        items[d->n++] = (Diag) { error, full ?: strdup(path ?: ""), strdup(msg) };
+        /* Counted first: out of memory loses the diagnostic, not the count. */
         if (error)
                 d->n_errors++;
+        Diag *items = realloc(d->items, (d->n + 1) * sizeof *items);
+        if (!items)
+                return;
+        d->items = items;
+        _cleanup_free_ char *full = NULL, *m = strdup(msg);
+        if (d->prefix && asprintf(&full, "%s%s%s", d->prefix, path && path[0] ? ": " : "", path ?: "") < 0)
+                full = NULL;
+        if (!full)
+                full = strdup(path ?: "");
+        if (!full || !m)
+                return;
+        items[d->n++] = (Diag) { error, TAKE_PTR(full), TAKE_PTR(m) };
 }
 
 void diags_clear(Diags *d) {
@@ -514,7 +519,7 @@ int manifest_check(json_t *obj, const Kind **ret_kind, Diags *d) {
 
 int manifest_parse(const char *text, size_t len, json_t **ret_objects, Diags *d) {
         char err[512];
-        json_t *docs, *objs;
+        json_auto_t *docs = NULL, *objs = NULL;
         int r;
 
         r = yamljson_parse(text, len, &docs, err, sizeof err);
@@ -523,17 +528,24 @@ int manifest_parse(const char *text, size_t len, json_t **ret_objects, Diags *d)
                 return r;
         }
         objs = json_array();
+        if (!objs) {
+                diags_add(d, true, "", "out of memory");
+                return -ENOMEM;
+        }
         size_t i;
         json_t *doc;
         json_array_foreach(docs, i, doc) {
                 json_t *items = json_object_get(doc, "items");
                 const char *kind = json_string_value(json_object_get(doc, "kind"));
                 if (kind && strcmp(kind, "List") == 0 && json_is_array(items))
-                        json_array_extend(objs, items);
+                        r = json_array_extend(objs, items);
                 else
-                        json_array_append(objs, doc);
+                        r = json_array_append(objs, doc);
+                if (r < 0) { /* an object would be dropped silently */
+                        diags_add(d, true, "", "out of memory");
+                        return -ENOMEM;
+                }
         }
-        json_decref(docs);
         if (json_array_size(objs) == 0)
                 diags_add(d, true, "", "no objects in the input");
         size_t before = d->n_errors;
@@ -550,11 +562,9 @@ int manifest_parse(const char *text, size_t len, json_t **ret_objects, Diags *d)
         }
         free(d->prefix);
         d->prefix = NULL;
-        if (d->n_errors > before || json_array_size(objs) == 0) {
-                json_decref(objs);
+        if (d->n_errors > before || json_array_size(objs) == 0)
                 return -EINVAL;
-        }
-        *ret_objects = objs;
+        *ret_objects = TAKE_PTR(objs);
         return 0;
 }
 

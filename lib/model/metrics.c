@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "jsonutil.h"
+#include "macro.h"
 #include "metrics.h"
 
 struct MetricsParser {
@@ -17,10 +18,19 @@ struct MetricsParser {
         pcre2_match_data *md;
 };
 
+/* pcre2_code_free() returns void; DEFINE_TRIVIAL_CLEANUP_FUNC needs the pointer back. */
+static inline pcre2_code *code_free(pcre2_code *c) {
+        pcre2_code_free(c);
+        return NULL;
+}
+DEFINE_TRIVIAL_CLEANUP_FUNC(pcre2_code *, code_free);
+DEFINE_TRIVIAL_CLEANUP_FUNC(MetricsParser *, metrics_parser_free);
+
 static pcre2_code *compile(const char *re, char *err, size_t errsz) {
         int code;
         PCRE2_SIZE off;
-        pcre2_code *c = pcre2_compile((PCRE2_SPTR) re, PCRE2_ZERO_TERMINATED, PCRE2_UTF, &code, &off, NULL);
+        _cleanup_(code_freep) pcre2_code *c = pcre2_compile((PCRE2_SPTR) re, PCRE2_ZERO_TERMINATED, PCRE2_UTF, &code,
+                                                             &off, NULL);
         if (!c) {
                 PCRE2_UCHAR msg[256];
                 pcre2_get_error_message(code, msg, sizeof msg);
@@ -31,16 +41,14 @@ static pcre2_code *compile(const char *re, char *err, size_t errsz) {
         pcre2_pattern_info(c, PCRE2_INFO_CAPTURECOUNT, &groups);
         if (groups < 2) {
                 snprintf(err, errsz, "'%.80s' has %u capturing groups; it needs two (name, value)", re, groups);
-                pcre2_code_free(c);
                 return NULL;
         }
-        return c;
+        return TAKE_PTR(c);
 }
 
 bool metrics_format_ok(const char *re) {
         char err[200];
-        pcre2_code *c = re ? compile(re, err, sizeof err) : NULL;
-        pcre2_code_free(c);
+        _cleanup_(code_freep) pcre2_code *c = re ? compile(re, err, sizeof err) : NULL;
         return c != NULL;
 }
 
@@ -50,25 +58,24 @@ int metrics_parser_new(const char *const *formats, size_t n, MetricsParser **ret
                 formats = defaults;
                 n = 1;
         }
-        MetricsParser *p = calloc(1, sizeof *p);
+        _cleanup_(metrics_parser_freep) MetricsParser *p = calloc(1, sizeof *p);
         if (!p)
                 return -ENOMEM;
         p->re = calloc(n, sizeof *p->re);
-        if (!p->re) {
-                free(p);
+        if (!p->re)
                 return -ENOMEM;
-        }
         for (size_t i = 0; i < n; i++) {
                 p->re[i] = compile(formats[i], err, errsz);
                 if (!p->re[i]) {
                         p->n = i;
-                        metrics_parser_free(p);
                         return -EINVAL;
                 }
         }
         p->n = n;
         p->md = pcre2_match_data_create(16, NULL);
-        *ret = p;
+        if (!p->md)
+                return -ENOMEM; /* without it every match fails: no metric would ever be read */
+        *ret = TAKE_PTR(p);
         return 0;
 }
 
@@ -121,7 +128,7 @@ void metrics_parse_line(MetricsParser *p, const char *line, size_t len, metrics_
 }
 
 void metrics_parse_json_line(const char *line, size_t len, metrics_cb cb, void *userdata) {
-        json_t *o = json_loadb(line, len, JSON_DECODE_ANY, NULL);
+        json_auto_t *o = json_loadb(line, len, JSON_DECODE_ANY, NULL);
         const char *k;
         json_t *v;
         json_object_foreach(o, k, v) {
@@ -133,7 +140,6 @@ void metrics_parse_json_line(const char *line, size_t len, metrics_cb cb, void *
                 else if (json_is_string(v) && parse_value(json_string_value(v), json_string_length(v), &x))
                         cb(k, x, userdata);
         }
-        json_decref(o);
 }
 
 bool metrics_objective_maximizes(json_t *objective) {

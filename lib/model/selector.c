@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "macro.h"
 #include "manifest.h"
 #include "selector.h"
 
@@ -38,6 +39,15 @@ Selector *selector_free(Selector *sel) {
         return NULL;
 }
 
+DEFINE_TRIVIAL_CLEANUP_FUNC(Selector *, selector_free);
+
+static void term_done(Term *t) {
+        free(t->key);
+        for (size_t j = 0; j < t->n_values; j++)
+                free(t->values[j]);
+        free(t->values);
+}
+
 static const char *skip_ws(const char *p) {
         while (*p == ' ')
                 p++;
@@ -65,13 +75,13 @@ static int add_value(Term *t, char *v) {
 }
 
 int selector_parse(const char *s, Selector **ret, char *err, size_t errsz) {
-        Selector *sel = calloc(1, sizeof *sel);
+        _cleanup_(selector_freep) Selector *sel = calloc(1, sizeof *sel);
         const char *p = s ?: "";
         if (!sel)
                 return -ENOMEM;
         p = skip_ws(p);
         while (*p) {
-                Term t = {};
+                _cleanup_(term_done) Term t = {};
                 bool neg = false;
                 if (*p == '!') {
                         neg = true;
@@ -80,8 +90,7 @@ int selector_parse(const char *s, Selector **ret, char *err, size_t errsz) {
                 t.key = token(&p, "=!,()");
                 if (!t.key || !t.key[0] || !label_key_is_valid(t.key)) {
                         snprintf(err, errsz, "invalid label key '%s'", t.key ?: "");
-                        free(t.key);
-                        goto fail;
+                        return -EINVAL;
                 }
                 p = skip_ws(p);
                 if (neg)
@@ -99,18 +108,17 @@ int selector_parse(const char *s, Selector **ret, char *err, size_t errsz) {
                         p = skip_ws(p + (t.op == OP_IN ? 2 : 5));
                         if (*p != '(') {
                                 snprintf(err, errsz, "expected '(' after %s", t.op == OP_IN ? "in" : "notin");
-                                goto fail_term;
+                                return -EINVAL;
                         }
                         p++;
                         for (;;) {
-                                char *v = token(&p, ",)");
+                                _cleanup_free_ char *v = token(&p, ",)");
                                 if (!v || !label_value_is_valid(v)) {
                                         snprintf(err, errsz, "invalid label value '%s'", v ?: "");
-                                        free(v);
-                                        goto fail_term;
+                                        return -EINVAL;
                                 }
-                                if (add_value(&t, v) < 0)
-                                        goto fail_term;
+                                if (add_value(&t, TAKE_PTR(v)) < 0)
+                                        return -EINVAL;
                                 p = skip_ws(p);
                                 if (*p == ',') {
                                         p++;
@@ -121,47 +129,37 @@ int selector_parse(const char *s, Selector **ret, char *err, size_t errsz) {
                                         break;
                                 }
                                 snprintf(err, errsz, "expected ',' or ')' in the value list of '%s'", t.key);
-                                goto fail_term;
+                                return -EINVAL;
                         }
                 } else {
                         snprintf(err, errsz, "unexpected '%c' after '%s'", *p, t.key);
-                        goto fail_term;
+                        return -EINVAL;
                 }
                 if (t.op == OP_EQ || t.op == OP_NE) {
-                        char *v = token(&p, ",");
+                        _cleanup_free_ char *v = token(&p, ",");
                         if (!v || !label_value_is_valid(v)) {
                                 snprintf(err, errsz, "invalid label value '%s'", v ?: "");
-                                free(v);
-                                goto fail_term;
+                                return -EINVAL;
                         }
-                        if (add_value(&t, v) < 0)
-                                goto fail_term;
+                        if (add_value(&t, TAKE_PTR(v)) < 0)
+                                return -EINVAL;
                 }
                 p = skip_ws(p);
                 if (*p && *p != ',') {
                         snprintf(err, errsz, "unexpected '%c' after the term on '%s'", *p, t.key);
-                        goto fail_term;
+                        return -EINVAL;
                 }
                 if (*p == ',')
                         p = skip_ws(p + 1);
                 Term *ts = realloc(sel->terms, (sel->n + 1) * sizeof *ts);
                 if (!ts)
-                        goto fail_term;
+                        return -EINVAL;
                 sel->terms = ts;
                 sel->terms[sel->n++] = t;
-                continue;
-        fail_term:
-                free(t.key);
-                for (size_t j = 0; j < t.n_values; j++)
-                        free(t.values[j]);
-                free(t.values);
-                goto fail;
+                t = (Term) {}; /* handed over to sel */
         }
-        *ret = sel;
+        *ret = TAKE_PTR(sel);
         return 0;
-fail:
-        selector_free(sel);
-        return -EINVAL;
 }
 
 bool selector_matches(const Selector *sel, json_t *labels) {

@@ -224,7 +224,7 @@ static int remember_anchor(Parser *p, const yaml_char_t *anchor, json_t *v, size
 }
 
 static int parse_mapping(Parser *p, yaml_event_t *start, unsigned depth, json_t **ret) {
-        json_t *obj = json_object();
+        json_auto_t *obj = json_object();
         size_t first = p->nodes;
         int r;
         if (!obj)
@@ -233,7 +233,7 @@ static int parse_mapping(Parser *p, yaml_event_t *start, unsigned depth, json_t 
                 yaml_event_t k;
                 r = next_event(p, &k);
                 if (r < 0)
-                        goto fail;
+                        return r;
                 if (k.type == YAML_MAPPING_END_EVENT) {
                         yaml_event_delete(&k);
                         break;
@@ -241,26 +241,18 @@ static int parse_mapping(Parser *p, yaml_event_t *start, unsigned depth, json_t 
                 if (k.type != YAML_SCALAR_EVENT) {
                         r = perr(p, &k.start_mark, "mapping keys must be scalars");
                         yaml_event_delete(&k);
-                        goto fail;
+                        return r;
                 }
-                char *key = strndup((const char *) k.data.scalar.value, k.data.scalar.length);
+                _cleanup_free_ char *key = strndup((const char *) k.data.scalar.value, k.data.scalar.length);
                 yaml_mark_t km = k.start_mark;
                 bool merge = k.data.scalar.style == YAML_PLAIN_SCALAR_STYLE && strcmp(key ?: "", "<<") == 0;
                 yaml_event_delete(&k);
-                if (!key) {
-                        r = -ENOMEM;
-                        goto fail;
-                }
-                if (merge) {
-                        r = perr(p, &km, "merge keys (<<) are not supported");
-                        free(key);
-                        goto fail;
-                }
-                if (json_object_get(obj, key)) {
-                        r = perr(p, &km, "duplicate key '%s'", key);
-                        free(key);
-                        goto fail;
-                }
+                if (!key)
+                        return -ENOMEM;
+                if (merge)
+                        return perr(p, &km, "merge keys (<<) are not supported");
+                if (json_object_get(obj, key))
+                        return perr(p, &km, "duplicate key '%s'", key);
                 yaml_event_t v;
                 json_t *val;
                 r = next_event(p, &v);
@@ -268,29 +260,20 @@ static int parse_mapping(Parser *p, yaml_event_t *start, unsigned depth, json_t 
                         r = parse_node(p, &v, depth + 1, &val);
                         yaml_event_delete(&v);
                 }
-                if (r < 0) {
-                        free(key);
-                        goto fail;
-                }
-                r = json_object_set_new(obj, key, val);
-                free(key);
-                if (r < 0) {
-                        r = -ENOMEM;
-                        goto fail;
-                }
+                if (r < 0)
+                        return r;
+                if (json_object_set_new(obj, key, val) < 0) /* steals val, also on failure */
+                        return -ENOMEM;
         }
         r = remember_anchor(p, start->data.mapping_start.anchor, obj, p->nodes - first + 1);
         if (r < 0)
-                goto fail;
-        *ret = obj;
+                return r;
+        *ret = TAKE_PTR(obj);
         return 0;
-fail:
-        json_decref(obj);
-        return r;
 }
 
 static int parse_sequence(Parser *p, yaml_event_t *start, unsigned depth, json_t **ret) {
-        json_t *arr = json_array();
+        json_auto_t *arr = json_array();
         size_t first = p->nodes;
         int r;
         if (!arr)
@@ -300,7 +283,7 @@ static int parse_sequence(Parser *p, yaml_event_t *start, unsigned depth, json_t
                 json_t *val;
                 r = next_event(p, &v);
                 if (r < 0)
-                        goto fail;
+                        return r;
                 if (v.type == YAML_SEQUENCE_END_EVENT) {
                         yaml_event_delete(&v);
                         break;
@@ -308,20 +291,15 @@ static int parse_sequence(Parser *p, yaml_event_t *start, unsigned depth, json_t
                 r = parse_node(p, &v, depth + 1, &val);
                 yaml_event_delete(&v);
                 if (r < 0)
-                        goto fail;
-                if (json_array_append_new(arr, val) < 0) {
-                        r = -ENOMEM;
-                        goto fail;
-                }
+                        return r;
+                if (json_array_append_new(arr, val) < 0) /* steals val, also on failure */
+                        return -ENOMEM;
         }
         r = remember_anchor(p, start->data.sequence_start.anchor, arr, p->nodes - first + 1);
         if (r < 0)
-                goto fail;
-        *ret = arr;
+                return r;
+        *ret = TAKE_PTR(arr);
         return 0;
-fail:
-        json_decref(arr);
-        return r;
 }
 
 static int parse_node(Parser *p, yaml_event_t *e, unsigned depth, json_t **ret) {
@@ -362,23 +340,21 @@ static int parse_node(Parser *p, yaml_event_t *e, unsigned depth, json_t **ret) 
 
 static int parse_json(const char *buf, size_t len, json_t **ret, char *err, size_t errsz) {
         json_error_t je;
-        json_t *v = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
+        json_auto_t *v = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
         if (!v) {
                 snprintf(err, errsz, "line %d, column %d: %s", je.line, je.column, je.text);
                 return -EBADMSG;
         }
-        json_t *docs = json_array();
-        if (!docs || json_array_append_new(docs, v) < 0) {
-                json_decref(docs);
+        json_auto_t *docs = json_array();
+        if (!docs || json_array_append_new(docs, TAKE_PTR(v)) < 0)
                 return -ENOMEM;
-        }
-        *ret = docs;
+        *ret = TAKE_PTR(docs);
         return 0;
 }
 
 int yamljson_parse(const char *buf, size_t len, json_t **ret, char *err, size_t errsz) {
         Parser p = { .err = err, .errsz = errsz };
-        json_t *docs;
+        json_auto_t *docs = NULL;
         int r = 0;
 
         err[0] = '\0';
@@ -391,10 +367,8 @@ int yamljson_parse(const char *buf, size_t len, json_t **ret, char *err, size_t 
         docs = json_array();
         if (!docs)
                 return -ENOMEM;
-        if (!yaml_parser_initialize(&p.yp)) {
-                json_decref(docs);
+        if (!yaml_parser_initialize(&p.yp))
                 return -ENOMEM;
-        }
         yaml_parser_set_input_string(&p.yp, (const unsigned char *) buf, len);
         for (bool done = false; !done && r >= 0;) {
                 yaml_event_t e;
@@ -437,11 +411,9 @@ int yamljson_parse(const char *buf, size_t len, json_t **ret, char *err, size_t 
         }
         free(p.anchors);
         yaml_parser_delete(&p.yp);
-        if (r < 0) {
-                json_decref(docs);
+        if (r < 0)
                 return r;
-        }
-        *ret = docs;
+        *ret = TAKE_PTR(docs);
         return 0;
 }
 
@@ -452,6 +424,10 @@ typedef struct Buf {
         size_t len, size;
         bool oom;
 } Buf;
+
+static void buf_done(Buf *b) {
+        free(b->p);
+}
 
 static int buf_write(void *data, unsigned char *s, size_t n) {
         Buf *b = data;
@@ -540,7 +516,7 @@ static int emit_value(yaml_emitter_t *em, json_t *v) {
 char *yamljson_dump(json_t *v) {
         yaml_emitter_t em;
         yaml_event_t e;
-        Buf b = {};
+        _cleanup_(buf_done) Buf b = {};
         int r = -EIO;
 
         if (!yaml_emitter_initialize(&em))
@@ -560,9 +536,7 @@ char *yamljson_dump(json_t *v) {
                 }
         }
         yaml_emitter_delete(&em);
-        if (r < 0 || b.oom) {
-                free(b.p);
+        if (r < 0 || b.oom)
                 return NULL;
-        }
-        return b.p;
+        return TAKE_PTR(b.p);
 }
