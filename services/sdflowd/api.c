@@ -63,6 +63,8 @@ struct Watcher {
 
 /* ---- watchers -------------------------------------------------------------- */
 
+DEFINE_TRIVIAL_CLEANUP_FUNC(Selector *, selector_free);
+
 static Watcher *watcher_free(Watcher *w) {
         if (!w)
                 return NULL;
@@ -79,6 +81,7 @@ static Watcher *watcher_free(Watcher *w) {
         free(w);
         return NULL;
 }
+DEFINE_TRIVIAL_CLEANUP_FUNC(Watcher *, watcher_free);
 
 static void on_watch_closed(HttpConn *c, void *userdata) {
         (void) c;
@@ -128,9 +131,8 @@ static bool watcher_wants(Watcher *w, const Kind *k, json_t *obj) {
 
 /* Sends one event line; returns < 0 when the watcher is gone. */
 static int watcher_send(Watcher *w, const char *type, json_t *obj) {
-        json_t *ev = json_pack("{s:s, s:O}", "type", type, "object", obj);
-        char *s = json_dumps(ev, JSON_COMPACT);
-        json_decref(ev);
+        json_auto_t *ev = json_pack("{s:s, s:O}", "type", type, "object", obj);
+        _cleanup_free_ char *s = json_dumps(ev, JSON_COMPACT);
         if (!s)
                 return -ENOMEM;
         size_t n = strlen(s);
@@ -138,7 +140,6 @@ static int watcher_send(Watcher *w, const char *type, json_t *obj) {
         /* Room is kept for the line that says the watch fell behind. */
         int r = n + 1 + WATCH_ROOM_KEPT > http_conn_stream_room(w->conn) ? -ENOBUFS
                                                                          : http_conn_stream_write(w->conn, s, n + 1);
-        free(s);
         if (r == -ENOBUFS) {
                 /* A watcher this far behind: whole lines only, then an
                  * ERROR event, as Kubernetes ends a watch (list again). */
@@ -207,8 +208,9 @@ static void list_kind_json(const Kind *k, char *buf, size_t size) {
 }
 
 static void handle_list(Api *a, HttpConn *c, const Caller *caller, const Route *rt, const char *query, size_t qlen) {
-        Selector *sel = NULL;
-        json_t *items, *out;
+        _cleanup_(selector_freep) Selector *sel = NULL;
+        json_auto_t *items = NULL;
+        json_t *out;
         uint64_t rv;
         char av[128], lk[128], rvs[32];
         size_t i;
@@ -217,42 +219,40 @@ static void handle_list(Api *a, HttpConn *c, const Caller *caller, const Route *
         if (parse_selector(c, rt, query, qlen, &sel) < 0)
                 return;
         if (rt->has_ns && !caller_may_use_namespace(caller, a->store, rt->ns)) {
-                selector_free(sel);
                 rest_reply_status(c, 403, rt, NULL, "user %s may not use namespace %s", caller->user, rt->ns);
                 return;
         }
         int r = store_list(a->store, rt->kind, rt->has_ns ? rt->ns : NULL, &items, &rv);
         if (r < 0) {
-                selector_free(sel);
                 rest_reply_status(c, 500, rt, NULL, "reading the store failed: %s", strerror(-r));
                 return;
         }
-        json_t *kept = json_array();
+        json_auto_t *kept = json_array();
         json_array_foreach(items, i, o)
                 if (selector_matches(sel, json_object_get(json_object_get(o, "metadata"), "labels")) &&
                     object_visible(a, caller, rt->kind, o)) {
                         observe(a, rt->kind, o);
-                        json_array_append(kept, o);
+                        /* A list with an object left out would say it is not there. */
+                        if (json_array_append(kept, o) < 0) {
+                                rest_reply_status(c, 500, rt, NULL, "listing %s: out of memory", rt->kind->plural);
+                                return;
+                        }
                 }
-        json_decref(items);
-        selector_free(sel);
         kind_api_version(rt->kind, av, sizeof av);
         list_kind_json(rt->kind, lk, sizeof lk);
         snprintf(rvs, sizeof rvs, "%llu", (unsigned long long) rv);
         out = json_pack("{s:s, s:s, s:{s:s}, s:o}", "apiVersion", av, "kind", lk, "metadata", "resourceVersion", rvs,
-                        "items", kept);
+                        "items", TAKE_PTR(kept));
         rest_reply_json(c, 200, out, NULL);
 }
 
 static void handle_get(Api *a, HttpConn *c, const Caller *caller, const Route *rt) {
-        json_t *o;
+        json_auto_t *o = NULL;
         int r = store_get(a->store, rt->kind, rt->ns, rt->name, &o);
         /* Who may use the namespace learns what is missing in it (404). */
         bool member = caller->admin || (rt->has_ns && caller_may_use_namespace(caller, a->store, rt->ns));
         if (!member && (r == -ENOENT || (r >= 0 && !object_visible(a, caller, rt->kind, o)))) {
                 /* As Kubernetes' authorization: 403 whether or not it exists, so names do not leak. */
-                if (r >= 0)
-                        json_decref(o);
                 rest_reply_status(c, 403, rt, NULL, "user %s may not get %s \"%s\"", caller->user, rt->kind->plural, rt->name);
                 return;
         }
@@ -265,12 +265,12 @@ static void handle_get(Api *a, HttpConn *c, const Caller *caller, const Route *r
                 return;
         }
         observe(a, rt->kind, o);
-        rest_reply_json(c, 200, o, NULL);
+        rest_reply_json(c, 200, TAKE_PTR(o), NULL);
 }
 
 static void handle_watch(Api *a, HttpConn *c, const Caller *caller, const Route *rt, const char *query, size_t qlen) {
         char v[64];
-        Selector *sel = NULL;
+        _cleanup_(selector_freep) Selector *sel = NULL;
         uint64_t since = 0, timeout = WATCH_TIMEOUT_DEFAULT_SEC;
         bool have_rv = false;
         int r;
@@ -310,22 +310,26 @@ static void handle_watch(Api *a, HttpConn *c, const Caller *caller, const Route 
         if (parse_selector(c, rt, query, qlen, &sel) < 0)
                 return;
 
-        Watcher *w = calloc(1, sizeof *w);
-        if (!w) {
-                selector_free(sel);
+        _cleanup_(watcher_freep) Watcher *new_w = calloc(1, sizeof *new_w);
+        if (!new_w) {
                 rest_reply_status(c, 500, rt, NULL, "out of memory");
                 return;
         }
-        *w = (Watcher) { .api = a, .conn = c, .kind = rt->kind, .selector = sel, .caller = *caller };
-        w->ns = rt->has_ns ? strdup(rt->ns) : NULL;
-        w->name = rt->has_name ? strdup(rt->name) : NULL;
-        r = sd_event_add_time_relative(a->event, &w->timeout, CLOCK_MONOTONIC, timeout * USEC_PER_SEC, 0,
-                                       on_watch_timeout, w);
+        *new_w = (Watcher) { .api = a, .conn = c, .kind = rt->kind, .selector = TAKE_PTR(sel), .caller = *caller };
+        new_w->ns = rt->has_ns ? strdup(rt->ns) : NULL;
+        new_w->name = rt->has_name ? strdup(rt->name) : NULL;
+        /* (A watch of one namespace or name without it would see them all.) */
+        if ((rt->has_ns && !new_w->ns) || (rt->has_name && !new_w->name)) {
+                rest_reply_status(c, 500, rt, NULL, "out of memory");
+                return;
+        }
+        r = sd_event_add_time_relative(a->event, &new_w->timeout, CLOCK_MONOTONIC, timeout * USEC_PER_SEC, 0,
+                                       on_watch_timeout, new_w);
         if (r < 0) {
-                watcher_free(w);
                 rest_reply_status(c, 500, rt, NULL, "cannot arm the watch timeout");
                 return;
         }
+        Watcher *w = TAKE_PTR(new_w); /* the list's, then on_watch_closed()'s */
         w->next = a->watchers;
         if (a->watchers)
                 a->watchers->prev = w;
@@ -339,20 +343,19 @@ static void handle_watch(Api *a, HttpConn *c, const Caller *caller, const Route 
                 if (rp.gone)
                         return;
                 if (r == -ERANGE) {
-                        json_t *st = json_pack("{s:s, s:{s:s, s:s, s:s, s:i}}", "type", "ERROR", "object", "kind",
-                                               "Status", "status", "Failure", "reason", "Expired", "code", 410);
-                        char *s = json_dumps(st, JSON_COMPACT);
-                        json_decref(st);
+                        json_auto_t *st = json_pack("{s:s, s:{s:s, s:s, s:s, s:i}}", "type", "ERROR", "object",
+                                                    "kind", "Status", "status", "Failure", "reason", "Expired", "code",
+                                                    410);
+                        _cleanup_free_ char *s = json_dumps(st, JSON_COMPACT);
                         http_conn_set_close_handler(c, NULL, NULL); /* w goes now, not with c */
                         watcher_free(w);
                         if (s && http_conn_stream_write(c, s, strlen(s)) >= 0 && http_conn_stream_write(c, "\n", 1) >= 0)
                                 (void) http_conn_stream_end(c);
-                        free(s);
                 }
                 return;
         }
         /* Without a resourceVersion: the current objects first, as ADDED. */
-        json_t *items;
+        json_auto_t *items = NULL;
         uint64_t rv;
         if (store_list(a->store, rt->kind, w->ns, &items, &rv) >= 0) {
                 size_t i;
@@ -360,16 +363,18 @@ static void handle_watch(Api *a, HttpConn *c, const Caller *caller, const Route 
                 json_array_foreach(items, i, o)
                         if (watcher_wants(w, rt->kind, o) && watcher_send(w, "ADDED", o) < 0)
                                 break; /* w is gone */
-                json_decref(items);
         }
 }
 
 /* What one object and one namespace may store.  0 when obj fits, else the
  * HTTP status to answer (msg says why).  before is the object as stored, or NULL. */
 static int check_storage(Api *a, const Kind *k, json_t *obj, json_t *before, const char *ns, char *msg, size_t size) {
-        char *text = json_dumps(obj, JSON_COMPACT);
-        size_t n = text ? strlen(text) : 0;
-        free(text);
+        _cleanup_free_ char *text = json_dumps(obj, JSON_COMPACT);
+        if (!text) {
+                snprintf(msg, size, "out of memory while measuring the object");
+                return 500;
+        }
+        size_t n = strlen(text);
         if (a->max_object_bytes && n > a->max_object_bytes) {
                 snprintf(msg, size, "the object is %zu bytes; at most %llu bytes are stored for one object "
                                     "(MaxObjectBytes= in sdflowd.conf)", n, (unsigned long long) a->max_object_bytes);
@@ -504,7 +509,8 @@ static int admit_generic(Api *a, HttpConn *c, const Caller *caller, const Route 
 static void handle_apply(Api *a, HttpConn *c, const Caller *caller, const Route *rt, const char *body, size_t len) {
         Diags d = {};
         json_auto_t *objs = NULL, *profile = NULL, *before = NULL;
-        json_t *obj, *stored = NULL;
+        json_auto_t *stored = NULL;
+        json_t *obj;
         const Kind *k = rt->kind;
         StoreChange change;
         _cleanup_free_ char *headers = NULL;
@@ -604,7 +610,6 @@ static void handle_apply(Api *a, HttpConn *c, const Caller *caller, const Route 
         if (!defer_answer(a, c, k, &stored, change, &headers))
                 rest_reply_json(c, change == STORE_CREATED ? 201 : 200, TAKE_PTR(stored), headers);
 out:
-        json_decref(stored);
         diags_clear(&d);
 }
 
@@ -643,7 +648,7 @@ static void handle_delete(Api *a, HttpConn *c, const Caller *caller, const Route
                                   k->namespaced ? rt->ns : "the cluster scope");
                 return;
         }
-        DeleteReply *d = calloc(1, sizeof *d);
+        _cleanup_free_ DeleteReply *d = calloc(1, sizeof *d);
         if (!d) {
                 rest_reply_status(c, 500, rt, NULL, "out of memory");
                 return;
@@ -652,9 +657,10 @@ static void handle_delete(Api *a, HttpConn *c, const Caller *caller, const Route
         /* Set first: a deletion that goes on clears conn should the client go. */
         http_conn_set_close_handler(c, on_delete_closed, d);
         int r = objects_delete(a->objects, k, k->namespaced ? rt->ns : NULL, rt->name, caller->user, on_deleted, d);
-        if (r < 0) {
+        if (r >= 0)
+                TAKE_PTR(d); /* on_deleted()'s (it may have run already) */
+        else {
                 http_conn_set_close_handler(c, NULL, NULL);
-                free(d);
                 if (r == -ENOENT)
                         rest_reply_status(c, 404, rt, NULL, "%s \"%s\" not found", k->plural, rt->name);
                 else if (r == -EBUSY)

@@ -127,7 +127,7 @@ int serving_admit(Store *store, json_t *isvc, json_t *profile, char *msg, size_t
         const char *ns = manifest_namespace(isvc), *name = manifest_name(isvc);
         Resources quota = RESOURCES_UNSET, used = RESOURCES_UNSET, want = wants(isvc);
         uint64_t gpus;
-        json_t *items;
+        json_auto_t *items = NULL;
         size_t i;
         json_t *o;
 
@@ -147,7 +147,6 @@ int serving_admit(Store *store, json_t *isvc, json_t *profile, char *msg, size_t
                         Resources w = wants(o);
                         quota_add(&used, &w);
                 }
-        json_decref(items);
         return quota_admit(ns, &quota, &used, &want, msg, size);
 }
 
@@ -174,7 +173,7 @@ static unsigned seconds_of(const char *s, unsigned def) {
 
 /* FNV-1a of the revision's template: what makes a new revision. */
 static void template_digest(json_t *isvc, char out[17]) {
-        json_t *t = json_deep_copy(predictor(isvc));
+        json_auto_t *t = json_deep_copy(predictor(isvc));
         json_object_del(t, "canaryTrafficPercent");
         const char *key;
         json_t *v, *ann = json_object();
@@ -182,13 +181,12 @@ static void template_digest(json_t *isvc, char out[17]) {
                 if (strncmp(key, "autoscaling.knative.dev/", 24) == 0)
                         json_object_set(ann, key, v);
         json_object_set_new(t, "annotations", ann);
-        char *s = json_dumps(t, JSON_SORT_KEYS | JSON_COMPACT);
+        /* (Out of memory gives the digest of "": a new revision, not a lost one.) */
+        _cleanup_free_ char *s = json_dumps(t, JSON_SORT_KEYS | JSON_COMPACT);
         uint64_t h = 0xcbf29ce484222325ULL;
         for (const char *p = s ?: ""; *p; p++)
                 h = (h ^ (unsigned char) *p) * 0x100000001b3ULL;
         snprintf(out, 17, "%016llx", (unsigned long long) h);
-        free(s);
-        json_decref(t);
 }
 
 static void revision_name(const char *isvc, json_int_t number, char *buf, size_t size) {
@@ -237,17 +235,18 @@ static void drop_revision(Namespaces *n, const char *ns, const char *isvc, json_
         stop_revision(n, rev);
         snprintf(num, sizeof num, "%lld", (long long) json_integer_value(json_object_get(rev, "number")));
         char *const argv[] = { (char *) n->helper, (char *) "unmodel", (char *) ns, (char *) isvc, num, NULL };
-        char *what = NULL;
+        _cleanup_free_ char *what = NULL;
         if (asprintf(&what, "InferenceService %s/%s revision %s", ns, isvc, num) < 0) {
+                what = NULL;
                 log_oom();
                 return;
         }
         int r = manager_run_async(n->bus, "sdflow-ns-unmodel", argv, 60 * USEC_PER_SEC, unmodel_done, what, unit,
                                   sizeof unit);
-        if (r < 0) {
+        if (r < 0)
                 log_warning_errno(r, "%s: cannot remove its model: %m", what);
-                free(what);
-        }
+        else
+                TAKE_PTR(what); /* unmodel_done()'s */
 }
 
 /* What a readiness check's answer (an HTTP status, or -errno) says of a
@@ -362,7 +361,7 @@ static int start_replicas(Namespaces *n, json_t *isvc, json_t *rev, char *err, s
         json_object_set_new(rev, "panicWindowSeconds", json_integer(panic ? panic : 1));
 
         /* A custom server's command line and environment. */
-        char **server_argv = NULL, **env = NULL;
+        _cleanup_strv_free_ char **server_argv = NULL, **env = NULL;
         unsigned port = 8080;
         if (c0) {
                 server_argv = strv_of(json_object_get(c0, "command"), json_object_get(c0, "args"));
@@ -373,8 +372,6 @@ static int start_replicas(Namespaces *n, json_t *isvc, json_t *rev, char *err, s
         } else
                 env = env_of(NULL);
         if ((c0 && !server_argv) || !env) {
-                strv_free(server_argv);
-                strv_free(env);
                 snprintf(err, errsz, "out of memory");
                 return -ENOMEM;
         }
@@ -417,31 +414,27 @@ static int start_replicas(Namespaces *n, json_t *isvc, json_t *rev, char *err, s
                                                                                          : w.v[RES_CPU_MILLIS] / reps * 1000,
                         .memory_max = w.v[RES_MEMORY_BYTES] == RESOURCE_UNSET ? UINT64_MAX : w.v[RES_MEMORY_BYTES] / reps,
                 };
-                ReplicaStart *rs = calloc(1, sizeof *rs);
-                int r = rs ? 0 : -ENOMEM;
-                if (rs) {
-                        *rs = (ReplicaStart) { .n = n, .index = i };
-                        snprintf(rs->ns, sizeof rs->ns, "%s", ns);
-                        snprintf(rs->name, sizeof rs->name, "%s", name);
-                        snprintf(rs->rev, sizeof rs->rev, "%s", rname ?: "");
-                        r = manager_start_replica(n->bus, &spec, on_replica_started, rs, err, errsz);
-                        if (r < 0)
-                                free(rs);
-                        else if (i == 0 && n->replica_event)
-                                n->replica_event(n->replica_userdata, ns, name, rname ?: "", 0, 1, NULL);
-                } else
+                /* Recorded first: a start that fails is stopped with the rest. */
+                _cleanup_free_ ReplicaStart *rs = calloc(1, sizeof *rs);
+                if (!rs || json_array_append_new(json_object_get(rev, "replicas"),
+                                                 json_pack("{s:s+, s:s}", "unit", base, ".service", "socket", sock)) < 0) {
                         snprintf(err, errsz, "out of memory");
+                        stop_revision(n, rev);
+                        return -ENOMEM;
+                }
+                *rs = (ReplicaStart) { .n = n, .index = i };
+                snprintf(rs->ns, sizeof rs->ns, "%s", ns);
+                snprintf(rs->name, sizeof rs->name, "%s", name);
+                snprintf(rs->rev, sizeof rs->rev, "%s", rname ?: "");
+                int r = manager_start_replica(n->bus, &spec, on_replica_started, rs, err, errsz);
                 if (r < 0) {
-                        strv_free(server_argv);
-                        strv_free(env);
                         stop_revision(n, rev);
                         return r;
                 }
-                json_array_append_new(json_object_get(rev, "replicas"),
-                                      json_pack("{s:s+, s:s}", "unit", base, ".service", "socket", sock));
+                TAKE_PTR(rs); /* on_replica_started()'s */
+                if (i == 0 && n->replica_event)
+                        n->replica_event(n->replica_userdata, ns, name, rname ?: "", 0, 1, NULL);
         }
-        strv_free(server_argv);
-        strv_free(env);
         return 0;
 }
 
@@ -831,24 +824,21 @@ json_t *serving_route(json_t *isvc) {
         json_t *st = json_object_get(isvc, "status");
         json_t *pred = json_object_get(json_object_get(st, "components"), "predictor");
         const char *url = json_string_value(json_object_get(st, "url"));
-        json_t *revs = json_array();
+        json_auto_t *revs = json_array();
         size_t i;
         json_t *t;
-        if (!url || strncmp(url, "http://", 7) != 0) {
-                json_decref(revs);
+        if (!url || strncmp(url, "http://", 7) != 0)
                 return NULL;
-        }
         json_array_foreach(json_object_get(pred, "traffic"), i, t) {
                 json_t *rev = find_revision(json_object_get(st, "revisions"),
                                             json_string_value(json_object_get(t, "revisionName")));
-                json_t *backends = json_array(), *rep;
+                json_auto_t *backends = json_array();
+                json_t *rep;
                 size_t k;
                 json_array_foreach(json_object_get(rev, "replicas"), k, rep)
                         json_array_append(backends, json_object_get(rep, "socket"));
-                if (!rev || json_array_size(backends) == 0) {
-                        json_decref(backends);
+                if (!rev || json_array_size(backends) == 0)
                         continue;
-                }
                 json_array_append_new(
                         revs, json_pack("{s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:o}", "name",
                                         json_object_get(rev, "name"), "percent", json_object_get(t, "percent"),
@@ -857,14 +847,12 @@ json_t *serving_route(json_t *isvc) {
                                         json_object_get(rev, "scaleTarget"), "containerConcurrency",
                                         json_object_get(rev, "containerConcurrency"), "stableWindowSeconds",
                                         json_object_get(rev, "stableWindowSeconds"), "panicWindowSeconds",
-                                        json_object_get(rev, "panicWindowSeconds"), "backends", backends));
+                                        json_object_get(rev, "panicWindowSeconds"), "backends", TAKE_PTR(backends)));
         }
-        if (json_array_size(revs) == 0) {
-                json_decref(revs);
+        if (json_array_size(revs) == 0)
                 return NULL;
-        }
         json_t *route = json_pack("{s:s, s:s, s:s, s:o}", "host", url + 7, "namespace", manifest_namespace(isvc),
-                                  "name", manifest_name(isvc), "revisions", revs);
+                                  "name", manifest_name(isvc), "revisions", TAKE_PTR(revs));
         json_t *timeout = json_object_get(predictor(isvc), "timeout");
         if (json_is_integer(timeout))
                 json_object_set(route, "timeoutSeconds", timeout);
@@ -937,8 +925,12 @@ void serving_restore(Namespaces *n, json_t *isvc) {
                         continue;
                 }
                 /* Transient units do not survive a reboot: start them again, as they were. */
-                json_t *as_was = json_deep_copy(tmpl);
+                json_auto_t *as_was = json_deep_copy(tmpl);
                 json_t *md = json_object_get(as_was, "metadata");
+                if (!md) {
+                        log_oom();
+                        continue;
+                }
                 json_object_set_new(md, "name", json_string(name));
                 json_object_set_new(md, "namespace", json_string(ns));
                 if (json_is_null(json_object_get(md, "annotations")))
@@ -950,6 +942,5 @@ void serving_restore(Namespaces *n, json_t *isvc) {
                 else
                         log_info("InferenceService %s/%s: revision %s is started again.", ns, name,
                                  json_string_value(json_object_get(rev, "name")));
-                json_decref(as_was);
         }
 }
