@@ -338,8 +338,11 @@ static void item_vars(json_t *vars, json_t *item) {
         }
 }
 
-/* The inputs of a template's node as variables: inputs.parameters.x, inputs.artifacts.x.path. */
-static json_t *input_vars(json_t *tmpl, json_t *node) {
+/* The inputs of a template's node as variables: inputs.parameters.x,
+ * inputs.artifacts.x.path; and, in a steps or DAG template (passing),
+ * inputs.artifacts.x itself, which a call passes on whole as Argo has it
+ * (arguments.artifacts[].from: "{{inputs.artifacts.x}}"). */
+static json_t *input_vars(json_t *tmpl, json_t *node, bool passing) {
         json_t *vars = json_object(), *p;
         size_t i;
         char name[300];
@@ -352,6 +355,12 @@ static json_t *input_vars(json_t *tmpl, json_t *node) {
                 if (json_str(p, "path"))
                         var_set(vars, name, json_str(p, "path"));
         }
+        if (passing)
+                json_array_foreach(json_object_get(json_object_get(node, "inputs"), "artifacts"), i, p) {
+                        snprintf(name, sizeof name, "inputs.artifacts.%s", json_str(p, "name"));
+                        if (json_str(p, "hostPath"))
+                                var_set(vars, name, json_str(p, "hostPath"));
+                }
         return vars;
 }
 
@@ -521,7 +530,7 @@ static bool cache_enabled(Ctx *c, json_t *tmpl) {
 static json_t *resolve_pod(Ctx *c, json_t *tmpl, json_t *node, char *msg, size_t size) {
         bool script = json_object_get(tmpl, "script") != NULL;
         json_t *proc = json_object_get(tmpl, script ? "script" : "container"), *x;
-        json_auto_t *vars = input_vars(tmpl, node), *keep = json_array();
+        json_auto_t *vars = input_vars(tmpl, node, false), *keep = json_array();
         Scope s = { .c = c, .vars = vars, .keep = keep };
         char err[256];
         size_t i;
@@ -1182,7 +1191,7 @@ static bool is_depended_on(json_t *tasks, const char *name) {
 static void execute_dag(Ctx *c, json_t *node, json_t *tmpl) {
         json_t *dag = json_object_get(tmpl, "dag"), *task;
         const char *name = json_str(node, "name");
-        json_auto_t *vars = input_vars(tmpl, node), *keep = json_array();
+        json_auto_t *vars = input_vars(tmpl, node, true), *keep = json_array();
         Scope s = { .c = c, .vars = vars, .dag = name, .keep = keep };
         char terr[256];
         _cleanup_free_ char *target = json_str(dag, "target") ? expand(&s, json_str(dag, "target"), terr, sizeof terr) : NULL;
@@ -1285,7 +1294,7 @@ static void execute_dag(Ctx *c, json_t *node, json_t *tmpl) {
 
 static void execute_steps(Ctx *c, json_t *node, json_t *tmpl) {
         const char *name = json_str(node, "name");
-        json_auto_t *vars = input_vars(tmpl, node), *steps = json_object(), *keep = json_array();
+        json_auto_t *vars = input_vars(tmpl, node, true), *steps = json_object(), *keep = json_array();
         Scope s = { .c = c, .vars = vars, .steps = steps, .keep = keep };
         json_t *group;
         size_t g, n_groups = json_array_size(json_object_get(tmpl, "steps"));

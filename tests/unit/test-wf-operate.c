@@ -5,6 +5,8 @@
  *   exit N                 exit N
  *   fail-below R N         exit 1 while R (use {{retries}}) < N, else 0
  *   param NAME VALUE...    output parameter NAME = VALUE, exit 0
+ *   artifact NAME          output artifact NAME (a file of the namespace's), exit 0
+ *   cat-input PATH         result: where input artifact PATH came from, exit 0
  * and the clock moves only when the engine asks to be woken. */
 #include <errno.h>
 #include <jansson.h>
@@ -89,7 +91,18 @@ static void settle(Sim *s, json_t *n) {
                 code = atoi(json_string_value(json_array_get(argv, 1)));
         else if (strcmp(cmd, "fail-below") == 0)
                 code = atoi(json_string_value(json_array_get(argv, 1))) < atoi(json_string_value(json_array_get(argv, 2)));
-        else if (strcmp(cmd, "param") == 0)
+        else if (strcmp(cmd, "artifact") == 0)
+                json_array_append_new(json_object_get(outs, "artifacts"),
+                                      json_pack("{s:O, s:s+}", "name", json_array_get(argv, 1), "hostPath",
+                                                "/var/lib/sdflow/ns/ns/artifacts/w/",
+                                                json_string_value(json_object_get(n, "id"))));
+        else if (strcmp(cmd, "cat-input") == 0) {
+                json_t *a;
+                json_array_foreach(json_object_get(json_object_get(n, "inputs"), "artifacts"), i, a)
+                        if (strcmp(json_string_value(json_object_get(a, "path")) ?: "",
+                                   json_string_value(json_array_get(argv, 1)) ?: "") == 0)
+                                json_object_set(outs, "result", json_object_get(a, "hostPath"));
+        } else if (strcmp(cmd, "param") == 0)
                 json_array_append_new(json_object_get(outs, "parameters"),
                                       json_pack("{s:O, s:O}", "name", json_array_get(argv, 1), "value",
                                                 json_array_get(argv, 2)));
@@ -483,6 +496,26 @@ static void test_inputs_and_outputs(void) {
         CHECK_STREQ(wf_phase(&s), "Succeeded");
         json_t *out = json_array_get(json_object_get(json_object_get(node(&s, "w"), "outputs"), "parameters"), 0);
         CHECK_STREQ(json_string_value(json_object_get(out, "value")), "got 42");
+        sim_free(&s);
+
+        /* A steps template passes its input artifact on whole
+         * (from: "{{inputs.artifacts.x}}"), as Argo's nested-workflow
+         * example does; a pod gets its path only. */
+        s = sim(HEAD "spec:\n  entrypoint: main\n  templates:\n"
+                     "  - {name: gen, container: {image: x, command: [artifact, out]}, outputs: {artifacts: [{name: out, path: /tmp/o}]}}\n"
+                     "  - {name: use, inputs: {artifacts: [{name: in, path: /tmp/in}]}, container: {image: x, command: [cat-input, /tmp/in]}}\n"
+                     "  - name: nested\n    inputs: {artifacts: [{name: nin}]}\n    steps:\n"
+                     "    - [{name: consume, template: use, arguments: {artifacts: [{name: in, from: '{{inputs.artifacts.nin}}'}]}}]\n"
+                     "  - name: main\n    steps:\n"
+                     "    - [{name: g, template: gen}]\n"
+                     "    - [{name: n, template: nested, arguments: {artifacts: [{name: nin, from: '{{steps.g.outputs.artifacts.out}}'}]}}]\n");
+        run(&s);
+        CHECK_STREQ(wf_phase(&s), "Succeeded");
+        const char *res = json_string_value(json_object_get(json_object_get(node(&s, "consume"), "outputs"), "result"));
+        const char *made = json_string_value(
+                json_object_get(json_array_get(json_object_get(json_object_get(node(&s, "g"), "outputs"), "artifacts"), 0),
+                                "hostPath"));
+        CHECK(res && made && strcmp(res, made) == 0);
         sim_free(&s);
 }
 
