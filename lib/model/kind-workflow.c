@@ -626,15 +626,16 @@ static void check_variables(json_t *spec, json_t *t, const char *base, Diags *d)
         check_text(&v, json_object_get(json_object_get(t, "dag"), "target"), p);
 }
 
-static void check_templates(json_t *spec, Diags *d) {
+/* prefix: where spec is ("spec", or a CronWorkflow's "spec.workflowSpec"). */
+static void check_templates(json_t *spec, const char *prefix, Diags *d) {
         json_t *seen = json_object(), *t;
         size_t i;
         char path[256];
         static const char *const types[] = { "container", "script", "dag", "steps", "suspend" };
         json_array_foreach(json_object_get(spec, "templates"), i, t) {
                 const char *name = json_string_value(json_object_get(t, "name"));
-                char base[64];
-                snprintf(base, sizeof base, "spec.templates[%zu]", i);
+                char base[128];
+                snprintf(base, sizeof base, "%s.templates[%zu]", prefix, i);
                 if (name) {
                         snprintf(path, sizeof path, "%s.name", base);
                         if (json_object_get(seen, name))
@@ -668,7 +669,7 @@ static void check_workflow_spec(json_t *spec, const char *prefix, Diags *d) {
         check_ref(spec, json_object_get(spec, "entrypoint"), path, d);
         snprintf(path, sizeof path, "%s.onExit", prefix);
         check_ref(spec, json_object_get(spec, "onExit"), path, d);
-        check_templates(spec, d);
+        check_templates(spec, prefix, d);
 }
 
 static void workflow_validate(json_t *obj, Diags *d) {
