@@ -22,28 +22,26 @@ static json_t *calendar_lines(json_t *cwf, char *err, size_t errsz) {
         json_t *spec = json_object_get(cwf, "spec"), *s;
         const char *tz = json_string_value(json_object_get(spec, "timezone"));
         size_t i;
-        json_auto_t *schedules = json_array();
-        json_t *lines = json_array();
-        if (!schedules || !lines) {
-                json_decref(lines);
-                snprintf(err, errsz, "out of memory");
-                return NULL;
-        }
-        if (json_is_string(json_object_get(spec, "schedule")))
-                json_array_append(schedules, json_object_get(spec, "schedule"));
+        json_auto_t *schedules = json_array(), *lines = json_array();
+        /* (A schedule or a line lost would be a run missed without a word.) */
+        bool oom = !schedules || !lines;
+        if (!oom && json_is_string(json_object_get(spec, "schedule")))
+                oom = json_array_append(schedules, json_object_get(spec, "schedule")) < 0;
         json_array_foreach(json_object_get(spec, "schedules"), i, s)
-                json_array_append(schedules, s);
+                oom |= json_array_append(schedules, s) < 0;
         json_array_foreach(schedules, i, s) {
                 char out[CRON_MAX_EVENTS][CRON_EVENT_MAX];
                 int k = cron_to_oncalendar(json_string_value(s), tz, out, err, errsz);
-                if (k < 0) {
-                        json_decref(lines);
+                if (k < 0)
                         return NULL;
-                }
                 for (int j = 0; j < k; j++)
-                        json_array_append_new(lines, json_string(out[j]));
+                        oom |= json_array_append_new(lines, json_string(out[j])) < 0;
         }
-        return lines;
+        if (oom) {
+                snprintf(err, errsz, "out of memory");
+                return NULL;
+        }
+        return TAKE_PTR(lines);
 }
 
 typedef struct Arming {
@@ -53,11 +51,19 @@ typedef struct Arming {
         void *userdata;
 } Arming;
 
+static Arming *arming_free(Arming *a) {
+        if (a) {
+                json_decref(a->cwf);
+                json_decref(a->lines);
+        }
+        free(a);
+        return NULL;
+}
+DEFINE_TRIVIAL_CLEANUP_FUNC(Arming *, arming_free);
+
 static void arming_end(Arming *a, int r, const char *err) {
         a->done(r, err, a->lines, a->userdata);
-        json_decref(a->cwf);
-        json_decref(a->lines);
-        free(a);
+        arming_free(a);
 }
 
 static void on_timer_started(int r, const char *err, void *userdata) {
@@ -112,25 +118,23 @@ int cronwf_arm(Namespaces *n, json_t *cwf, CronArmed done, void *userdata, char 
         char base[300], timer[320];
         timer_base(manifest_namespace(cwf), manifest_name(cwf), base, sizeof base);
         snprintf(timer, sizeof timer, "%s.timer", base);
-        json_t *lines = calendar_lines(cwf, err, errsz);
+        json_auto_t *lines = calendar_lines(cwf, err, errsz);
         if (!lines)
-                return -EINVAL;
-        Arming *a = calloc(1, sizeof *a);
+                return -EINVAL; /* (err says which: a schedule, or memory) */
+        _cleanup_(arming_freep) Arming *a = calloc(1, sizeof *a);
         if (!a) {
-                json_decref(lines);
                 snprintf(err, errsz, "out of memory");
                 return -ENOMEM;
         }
-        *a = (Arming) { .n = n, .cwf = json_incref(cwf), .lines = lines, .done = done, .userdata = userdata };
+        *a = (Arming) { .n = n, .cwf = json_incref(cwf), .lines = TAKE_PTR(lines), .done = done, .userdata = userdata };
         /* A changed schedule replaces the timer: the old one stops first. */
         int r = manager_stop(n->bus, timer, on_old_timer_stopped, a);
         if (r < 0) {
                 snprintf(err, errsz, "stopping the timer: %s", strerror(-r));
-                json_decref(a->cwf);
-                json_decref(a->lines);
-                free(a);
+                return r;
         }
-        return r;
+        TAKE_PTR(a); /* on_old_timer_stopped()'s */
+        return 0;
 }
 
 int cronwf_disarm(Namespaces *n, const char *ns, const char *name, ManagerDone done, void *userdata) {

@@ -91,7 +91,7 @@ static void store_armed(CronCtl *cc, json_t *cwf, int r, const char *err, json_t
 }
 
 static void on_armed(int r, const char *err, json_t *calendars, void *userdata) {
-        Arm *a = userdata;
+        _cleanup_free_ Arm *a = userdata;
         CronCtl *cc = a->ctl;
         char key[400], again[32];
         json_auto_t *cwf = NULL;
@@ -110,7 +110,6 @@ static void on_armed(int r, const char *err, json_t *calendars, void *userdata) 
                 arm_start(cc, cwf, again);
         } else if (again[0]) /* it was deleted meanwhile: that apply is answered */
                 objects_settled(cc->objects, &kind_cronworkflow, a->ns, a->name, again);
-        free(a);
 }
 
 /* Arms cwf's timer on the loop, its answer named token; or, while one is
@@ -125,18 +124,18 @@ static void arm_start(CronCtl *cc, json_t *cwf, const char *token) {
                 return;
         }
         int r = -ENOTCONN;
-        Arm *a = n->bus ? calloc(1, sizeof *a) : NULL;
-        if (a) {
+        _cleanup_free_ Arm *a = n->bus ? calloc(1, sizeof *a) : NULL;
+        /* (Untracked, a second arming could run beside it.) */
+        if (a && json_object_set_new(cc->arming, key, json_pack("{s:s}", "token", token)) >= 0) {
                 *a = (Arm) { .ctl = cc };
                 snprintf(a->ns, sizeof a->ns, "%s", manifest_namespace(cwf));
                 snprintf(a->name, sizeof a->name, "%s", manifest_name(cwf));
                 snprintf(a->token, sizeof a->token, "%s", token);
-                json_object_set_new(cc->arming, key, json_pack("{s:s}", "token", token));
                 r = cronwf_arm(n, cwf, on_armed, a, err, sizeof err);
-                if (r < 0) {
+                if (r < 0)
                         (void) json_object_del(cc->arming, key);
-                        free(a);
-                }
+                else
+                        TAKE_PTR(a); /* on_armed()'s */
         } else if (n->bus)
                 snprintf(err, sizeof err, "out of memory");
         if (r < 0)
@@ -211,17 +210,15 @@ static void delete_runs(CronCtl *cc, const char *ns, const char *name) {
 }
 
 static void on_disarmed(int r, const char *err, void *userdata) {
-        Removal *m = userdata;
+        _cleanup_free_ Removal *m = userdata;
         char why[600];
         if (r < 0) {
                 snprintf(why, sizeof why, "stopping the timer failed: %s", err ?: strerror(-r));
                 m->done(r, why, m->userdata);
-                free(m);
                 return;
         }
         delete_runs(m->ctl, m->ns, m->name);
         m->done(0, NULL, m->userdata);
-        free(m);
 }
 
 static int cron_remove(void *self, json_t *obj, RemoveDone done, void *userdata, char *err, size_t size) {
@@ -235,7 +232,7 @@ static int cron_remove(void *self, json_t *obj, RemoveDone done, void *userdata,
                 snprintf(err, size, "a CronWorkflow's timer is only stopped on the loop");
                 return -EOPNOTSUPP;
         }
-        Removal *m = calloc(1, sizeof *m);
+        _cleanup_free_ Removal *m = calloc(1, sizeof *m);
         if (!m) {
                 snprintf(err, size, "out of memory");
                 return -ENOMEM;
@@ -246,9 +243,9 @@ static int cron_remove(void *self, json_t *obj, RemoveDone done, void *userdata,
         int r = cronwf_disarm(o->namespaces, m->ns, m->name, on_disarmed, m);
         if (r < 0) {
                 snprintf(err, size, "stopping the timer failed: %s", strerror(-r));
-                free(m);
                 return r;
         }
+        TAKE_PTR(m); /* on_disarmed()'s */
         return 1;
 }
 
@@ -370,16 +367,14 @@ static void handle_trigger(void *self, const Request *rq) {
 }
 
 static int cron_new(Objects *o, void **ret) {
-        CronCtl *cc = calloc(1, sizeof *cc);
+        _cleanup_free_ CronCtl *cc = calloc(1, sizeof *cc);
         if (!cc)
                 return -ENOMEM;
         cc->objects = o;
         cc->arming = json_object();
-        if (!cc->arming) {
-                free(cc);
+        if (!cc->arming)
                 return -ENOMEM;
-        }
-        *ret = cc;
+        *ret = TAKE_PTR(cc);
         return 0;
 }
 

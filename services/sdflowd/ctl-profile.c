@@ -94,7 +94,7 @@ typedef struct Applying {
 } Applying;
 
 static void on_ns_applied(json_t *st, void *userdata) {
-        Applying *x = userdata;
+        _cleanup_free_ Applying *x = userdata;
         ProfileCtl *p = x->ctl;
         json_auto_t *profile = NULL;
         /* Only the newest apply's result is stored (an older one's apply
@@ -109,7 +109,6 @@ static void on_ns_applied(json_t *st, void *userdata) {
         objects_settled(p->objects, &kind_profile, NULL, x->name, x->token);
         if (x->restore && --p->restoring == 0)
                 objects_reconciled(p->objects);
-        free(x);
 }
 
 /* Makes profile's namespace (ns_apply(), or at start ns_restore()) on the
@@ -193,7 +192,7 @@ typedef struct Removal {
 } Removal;
 
 static void on_ns_deleted(int r, const char *err, void *userdata) {
-        Removal *m = userdata;
+        _cleanup_free_ Removal *m = userdata;
         Store *s = m->ctl->objects->store;
         char why[600] = "";
         if (r < 0)
@@ -206,7 +205,6 @@ static void on_ns_deleted(int r, const char *err, void *userdata) {
                 (void) store_contributors_clear(s, m->name);
                 (void) store_token_delete(s, m->name, NULL);
         }
-        free(m);
 }
 
 /* The namespace goes first, on the loop (its workloads may take their
@@ -225,7 +223,7 @@ static int profile_remove(void *self, json_t *obj, RemoveDone done, void *userda
                 snprintf(err, size, "a namespace is only removed on its own");
                 return -EOPNOTSUPP;
         }
-        Removal *m = calloc(1, sizeof *m);
+        _cleanup_free_ Removal *m = calloc(1, sizeof *m);
         if (!m) {
                 snprintf(err, size, "out of memory");
                 return -ENOMEM;
@@ -235,9 +233,9 @@ static int profile_remove(void *self, json_t *obj, RemoveDone done, void *userda
         int r = ns_delete(p->objects->namespaces, m->name, on_ns_deleted, m, e, sizeof e);
         if (r < 0) {
                 snprintf(err, size, "removing namespace %s failed: %s", m->name, e);
-                free(m);
                 return r;
         }
+        TAKE_PTR(m); /* on_ns_deleted()'s */
         return 1;
 }
 
@@ -252,13 +250,11 @@ static bool profile_visible(void *self, const Caller *caller, json_t *obj) {
  * NULL, answered (404 for administrators when it does not exist, 403
  * otherwise, so names do not leak). */
 static json_t *visible_profile(ProfileCtl *p, const Request *rq, const char *what) {
-        json_t *profile;
+        json_auto_t *profile = NULL;
         const Route *rt = rq->rt;
         int r = store_get(p->objects->store, &kind_profile, NULL, rt->name, &profile);
         if (r >= 0 && caller_may_see_profile(rq->caller, p->objects->store, profile))
-                return profile;
-        if (r >= 0)
-                json_decref(profile);
+                return TAKE_PTR(profile);
         if (r == -ENOENT && rq->caller->admin)
                 rest_reply_status(rq->conn, 404, rt, NULL, "profiles \"%s\" not found", rt->name);
         else
@@ -415,9 +411,8 @@ static void contributor_store(ContributorChange *x, int r, const char *err) {
 }
 
 static void on_access_set(int r, const char *err, void *userdata) {
-        ContributorChange *x = userdata;
+        _cleanup_free_ ContributorChange *x = userdata;
         contributor_store(x, r, err);
-        free(x);
 }
 
 /* PUT or DELETE .../contributors/USER.  The directories first: a
@@ -451,8 +446,10 @@ static void contributor_change(ProfileCtl *p, const Request *rq, json_t *profile
                         listed = true;
                         break;
                 }
-        ContributorChange *x = calloc(1, sizeof *x);
-        if (!x) {
+        _cleanup_free_ ContributorChange *x = calloc(1, sizeof *x);
+        /* (The directories' ACL is set from now: one without the new
+         * contributor would keep them out while the API lets them in.) */
+        if (!x || (put && listed != put && json_array_append_new(now, json_string(rt->sub_name)) < 0)) {
                 rest_reply_status(c, 500, rt, NULL, "out of memory");
                 return;
         }
@@ -460,19 +457,16 @@ static void contributor_change(ProfileCtl *p, const Request *rq, json_t *profile
         snprintf(x->by, sizeof x->by, "%s", rq->caller->user);
         if (listed == put) { /* nothing changes on disk */
                 contributor_store(x, 0, NULL);
-                free(x);
                 return;
         }
-        if (put)
-                json_array_append_new(now, json_string(rt->sub_name));
-        else
+        if (!put)
                 json_array_remove(now, i);
         http_conn_set_close_handler(c, on_change_closed, x);
         int r = ns_set_access(p->objects->namespaces, profile, now, on_access_set, x, err, sizeof err);
-        if (r < 0) {
+        if (r < 0)
                 contributor_store(x, r, err);
-                free(x);
-        }
+        else
+                TAKE_PTR(x); /* on_access_set()'s */
 }
 
 /* GET .../profiles/NAME/contributors, PUT or DELETE .../contributors/USER:
@@ -500,11 +494,10 @@ static void handle_contributors(void *self, const Request *rq) {
  * see, from the slices' cgroup files. */
 static void handle_top(void *self, const Request *rq) {
         ProfileCtl *p = self;
-        json_auto_t *items = NULL;
-        json_t *out = json_array(), *x;
+        json_auto_t *items = NULL, *out = json_array();
+        json_t *x;
         size_t i;
         if (!out || store_list(p->objects->store, &kind_profile, NULL, &items, NULL) < 0) {
-                json_decref(out);
                 rest_reply_status(rq->conn, 500, NULL, NULL, "reading the store failed");
                 return;
         }
@@ -533,20 +526,19 @@ static void handle_top(void *self, const Request *rq) {
                                                       json_string_value(json_object_get(json_object_get(x, "status"), "phase")) ?: "Unknown",
                                                       "quota", quota, "usage", usage));
         }
-        rest_reply_json(rq->conn, 200, json_pack("{s:s, s:o}", "kind", "NamespaceUsageList", "items", out), NULL);
+        rest_reply_json(rq->conn, 200, json_pack("{s:s, s:o}", "kind", "NamespaceUsageList", "items", TAKE_PTR(out)),
+                        NULL);
 }
 
 static int profile_new(Objects *o, void **ret) {
-        ProfileCtl *p = calloc(1, sizeof *p);
+        _cleanup_free_ ProfileCtl *p = calloc(1, sizeof *p);
         if (!p)
                 return -ENOMEM;
         p->objects = o;
         p->applying = json_object();
-        if (!p->applying) {
-                free(p);
+        if (!p->applying)
                 return -ENOMEM;
-        }
-        *ret = p;
+        *ret = TAKE_PTR(p);
         return 0;
 }
 

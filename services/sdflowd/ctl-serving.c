@@ -116,7 +116,7 @@ static Job *job_new(ServingCtl *s, json_t *isvc, const char *rev) {
 }
 
 static void on_probed(int status, const char *body, void *userdata) {
-        Job *j = userdata;
+        _cleanup_free_ Job *j = userdata;
         ServingCtl *s = j->ctl;
         char key[400];
         snprintf(key, sizeof key, "%s/%s", j->ns, j->name);
@@ -130,7 +130,6 @@ static void on_probed(int status, const char *body, void *userdata) {
                         store_status(s, isvc, st);
         }
         objects_settled(s->objects, &kind_isvc, j->ns, j->name, j->rev);
-        free(j);
 }
 
 /* Starts the readiness check of isvc's new revision, if it has one and it
@@ -199,7 +198,7 @@ static void stop_copy(ServingCtl *s, const char *key) {
 }
 
 static void on_copied(int r, const char *err, void *userdata) {
-        Job *j = userdata;
+        _cleanup_free_ Job *j = userdata;
         ServingCtl *s = j->ctl;
         char key[400];
         snprintf(key, sizeof key, "%s/%s", j->ns, j->name);
@@ -219,7 +218,6 @@ static void on_copied(int r, const char *err, void *userdata) {
         if (strcmp(json_string_value(json_object_get(s->starting, key)) ?: "", j->rev) != 0 &&
             strcmp(json_string_value(json_object_get(s->probing, key)) ?: "", j->rev) != 0)
                 objects_settled(s->objects, &kind_isvc, j->ns, j->name, j->rev);
-        free(j);
 }
 
 /* Starts the model copy of isvc's new revision, if it has one not under way. */
@@ -345,14 +343,13 @@ typedef struct Removal {
 } Removal;
 
 static void on_unmodelled(int r, const char *err, void *userdata) {
-        Removal *m = userdata;
+        _cleanup_free_ Removal *m = userdata;
         char why[600];
         snprintf(why, sizeof why, "stopping the replicas failed: %s", err ?: strerror(-r));
         if (m->done)
                 m->done(r, r < 0 ? why : NULL, m->userdata);
         else if (r < 0)
                 log_warning("%s, ignoring", why);
-        free(m);
 }
 
 /* The replicas stop and the model copies go, on the loop; the object leaves
@@ -362,7 +359,7 @@ static int serving_remove(void *self, json_t *obj, RemoveDone done, void *userda
         char key[400], e[512];
         key_of(obj, key, sizeof key);
         stop_copy(s, key); /* a model copy under way is not left running */
-        Removal *m = calloc(1, sizeof *m);
+        _cleanup_free_ Removal *m = calloc(1, sizeof *m);
         if (!m) {
                 snprintf(err, size, "out of memory");
                 return -ENOMEM;
@@ -370,10 +367,10 @@ static int serving_remove(void *self, json_t *obj, RemoveDone done, void *userda
         *m = (Removal) { .done = done, .userdata = userdata };
         int r = serving_delete(s->objects->namespaces, obj, on_unmodelled, m, e, sizeof e);
         if (r < 0) {
-                free(m);
                 snprintf(err, size, "stopping the replicas failed: %s", e);
                 return r;
         }
+        TAKE_PTR(m); /* on_unmodelled()'s */
         return done ? 1 : 0;
 }
 

@@ -22,40 +22,52 @@ static size_t field(sd_journal *j, const char *name, const char **v) {
         return l - nl - 1;
 }
 
+/* The text an open_memstream() FILE wrote: the FILE closed first (that
+ * writes the last of it), then *out is the caller's. */
+static int memstream_finish(FILE **f, char **out) {
+        int r = fclose(*f);
+        *f = NULL;
+        if (r != 0) {
+                free(*out);
+                *out = NULL;
+                return -ENOMEM;
+        }
+        return 0;
+}
+
 int journal_tail(char units[][300], size_t n_units, unsigned tail, char **ret, size_t *len) {
-        sd_journal *j = NULL;
-        char *out = NULL;
+        _cleanup_(sd_journal_closep) sd_journal *j = NULL;
+        _cleanup_free_ char *out = NULL;
         size_t size = 0;
-        FILE *f;
         int r;
 
-        f = open_memstream(&out, &size);
+        /* (Declared after out: closed first, before out is freed.) */
+        _cleanup_fclose_ FILE *f = open_memstream(&out, &size);
         if (!f)
                 return -ENOMEM;
-        if (n_units == 0)
-                goto done;
-        r = sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM);
-        if (r < 0) {
-                fclose(f);
-                free(out);
-                return r;
+        if (n_units > 0) {
+                r = sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM);
+                if (r < 0)
+                        return r;
         }
         for (size_t i = 0; i < n_units; i++) {
                 char m[340];
                 snprintf(m, sizeof m, "_SYSTEMD_UNIT=%s", units[i]);
                 r = sd_journal_add_match(j, m, 0);
                 if (r < 0)
-                        goto fail;
+                        return r;
         }
         /* The last `tail` entries: back from the end, then forward. */
-        r = sd_journal_seek_tail(j);
-        if (r < 0)
-                goto fail;
         unsigned back = 0;
-        while (back < tail && (r = sd_journal_previous(j)) > 0)
-                back++;
-        if (r < 0)
-                goto fail;
+        if (n_units > 0) {
+                r = sd_journal_seek_tail(j);
+                if (r < 0)
+                        return r;
+                while (back < tail && (r = sd_journal_previous(j)) > 0)
+                        back++;
+                if (r < 0)
+                        return r;
+        }
         for (unsigned k = 0; k < back; k++) {
                 const char *msg, *unit;
                 size_t ml, ul;
@@ -73,24 +85,16 @@ int journal_tail(char units[][300], size_t n_units, unsigned tail, char **ret, s
                 }
                 fprintf(f, "%s %.*s: %.*s\n", ts, (int) ul, unit, (int) ml, msg);
         }
-done:
-        sd_journal_close(j);
-        if (fclose(f) != 0) {
-                free(out);
-                return -ENOMEM;
-        }
-        *ret = out;
+        r = memstream_finish(&f, &out);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(out);
         *len = size;
         return 0;
-fail:
-        sd_journal_close(j);
-        fclose(f);
-        free(out);
-        return r;
 }
 
 int journal_count(const char *unit, const char *transport, uint64_t max, uint64_t *ret) {
-        sd_journal *j = NULL;
+        _cleanup_(sd_journal_closep) sd_journal *j = NULL;
         char m[340];
         uint64_t n = 0;
         int r = sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM);
@@ -106,7 +110,6 @@ int journal_count(const char *unit, const char *transport, uint64_t max, uint64_
                 r = sd_journal_seek_head(j);
         while (r >= 0 && n < max && (r = sd_journal_next(j)) > 0)
                 n++;
-        sd_journal_close(j);
         if (r < 0)
                 return r;
         *ret = n;
@@ -114,7 +117,7 @@ int journal_count(const char *unit, const char *transport, uint64_t max, uint64_
 }
 
 int journal_last_message(const char *match1, const char *match2, char *buf, size_t size) {
-        sd_journal *j = NULL;
+        _cleanup_(sd_journal_closep) sd_journal *j = NULL;
         buf[0] = '\0';
         int r = sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM);
         if (r < 0)
@@ -138,7 +141,6 @@ int journal_last_message(const char *match1, const char *match2, char *buf, size
                 if (has_errno)
                         break;
         }
-        sd_journal_close(j);
         /* systemd begins a unit's messages with "UNIT: ": the caller names it. */
         size_t ul = strncmp(match1, "UNIT=", 5) == 0 ? strlen(match1 + 5) : 0;
         if (ul > 0 && strncmp(buf, match1 + 5, ul) == 0 && buf[ul] == ':' && buf[ul + 1] == ' ')

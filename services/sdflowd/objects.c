@@ -84,7 +84,7 @@ void objects_notify(Objects *o, const Kind *k, const char *type, json_t *obj) {
 
 int objects_set_status(Objects *o, const Kind *k, json_t *obj, json_t *status, json_t **ret) {
         const char *name = manifest_name(obj), *ns = manifest_namespace(obj);
-        json_t *now;
+        json_auto_t *now = NULL;
         int r = store_set_status(o->store, k, ns, name, status);
         if (r < 0)
                 return r;
@@ -93,9 +93,7 @@ int objects_set_status(Objects *o, const Kind *k, json_t *obj, json_t *status, j
                 return r;
         objects_notify(o, k, "MODIFIED", now);
         if (ret)
-                *ret = now;
-        else
-                json_decref(now);
+                *ret = TAKE_PTR(now);
         return 0;
 }
 
@@ -142,10 +140,9 @@ int objects_store(Objects *o, const Kind *k, json_t *obj, json_t **ret) {
                 objects_notify(o, k, change == STORE_CREATED ? "ADDED" : "MODIFIED", stored);
         Applied ap = { .stored = stored, .change = change, .by = "sdflowd" };
         objects_react(o, k, &ap);
+        json_auto_t *now = ap.stored; /* react may have put another in its place */
         if (ret)
-                *ret = ap.stored;
-        else
-                json_decref(ap.stored);
+                *ret = TAKE_PTR(now);
         return 0;
 }
 
@@ -206,23 +203,24 @@ bool objects_deleting(Objects *o, const Kind *k, const char *ns, const char *nam
 static void delete_namespace_contents(Objects *o, const char *ns) {
         for (size_t i = 0; kinds[i]; i++) {
                 json_auto_t *items = NULL;
-                json_t *x, *gone;
+                json_t *x;
                 size_t j;
                 if (!kinds[i]->namespaced || store_list(o->store, kinds[i], ns, &items, NULL) < 0)
                         continue;
-                json_array_foreach(items, j, x)
+                json_array_foreach(items, j, x) {
+                        json_auto_t *gone = NULL;
                         if (store_delete(o->store, kinds[i], ns, manifest_name(x), &gone) >= 0) {
                                 const char *uid = json_string_value(json_object_get(json_object_get(gone, "metadata"), "uid"));
                                 crashguard_release(uid);
                                 (void) store_crash_clear(o->store, uid ?: "");
                                 objects_notify(o, kinds[i], "DELETED", gone);
-                                json_decref(gone);
                         }
+                }
         }
 }
 
 static void deletion_finish(int r, const char *err, void *userdata) {
-        Deletion *d = userdata;
+        _cleanup_free_ Deletion *d = userdata;
         Objects *o = d->objects;
         const Kind *k = d->kind;
         const char *ns = k->namespaced ? d->ns : NULL;
@@ -246,7 +244,6 @@ static void deletion_finish(int r, const char *err, void *userdata) {
         }
         if (d->done)
                 d->done(r, err, old, d->userdata);
-        free(d);
 }
 
 int objects_delete(Objects *o, const Kind *k, const char *ns, const char *name, const char *by, ObjectsDeleted done,

@@ -127,7 +127,7 @@ static void teardown(void *userdata) {
 static void count_death(Store *store, const GuardRecord *left) {
         const Kind *k = crashguard_kind(left->kind);
         const char *stage = crashguard_stage_name(left->stage);
-        json_t *obj = NULL;
+        json_auto_t *obj = NULL;
         if (!k || store_get(store, k, k->namespaced ? left->ns : NULL, left->name, &obj) < 0) {
                 log_warning("sdflowd stopped while it was at %s of %s %s%s%s, which does not exist now.", stage,
                             left->kind, left->ns, left->ns[0] ? "/" : "", left->name);
@@ -136,10 +136,8 @@ static void count_death(Store *store, const GuardRecord *left) {
         const char *uid = json_string_value(json_object_get(json_object_get(obj, "metadata"), "uid")) ?: "";
         unsigned deaths = 0;
         if ((left->uid[0] && strcmp(uid, left->uid) != 0) ||
-            store_crash_record(store, left->kind, left->ns, left->name, uid, stage, &deaths) < 0) {
-                json_decref(obj);
+            store_crash_record(store, left->kind, left->ns, left->name, uid, stage, &deaths) < 0)
                 return;
-        }
         if (deaths >= CRASHGUARD_DEATHS)
                 log_error("sdflowd stopped while it was at %s of %s %s%s%s (%u times now): the object is "
                           "quarantined (no longer processed until it is changed, retried or deleted).",
@@ -147,28 +145,26 @@ static void count_death(Store *store, const GuardRecord *left) {
         else
                 log_warning("sdflowd stopped while it was at %s of %s %s%s%s; it is tried again (once more "
                             "and it is quarantined).", stage, k->plural, left->ns, left->ns[0] ? "/" : "", left->name);
-        json_decref(obj);
 }
 
 /* The objects with CRASHGUARD_DEATHS deaths that still exist. */
 static void load_quarantine(Store *store) {
-        json_t *rows, *row;
+        json_auto_t *rows = NULL;
+        json_t *row;
         size_t i;
         if (store_crashes(store, CRASHGUARD_DEATHS, &rows) < 0)
                 return;
         json_array_foreach(rows, i, row) {
                 const char *uid = json_string_value(json_object_get(row, "uid"));
                 const Kind *k = crashguard_kind(json_string_value(json_object_get(row, "kind")));
-                json_t *obj = NULL;
+                json_auto_t *obj = NULL;
                 if (k && store_get(store, k, k->namespaced ? json_string_value(json_object_get(row, "namespace")) : NULL,
                                    json_string_value(json_object_get(row, "name")), &obj) >= 0 &&
                     strcmp(json_string_value(json_object_get(json_object_get(obj, "metadata"), "uid")) ?: "", uid) == 0)
                         crashguard_quarantine(uid);
                 else
                         (void) store_crash_clear(store, uid);
-                json_decref(obj);
         }
-        json_decref(rows);
 }
 
 static int on_healthy(sd_event_source *s, uint64_t usec, void *userdata) {
