@@ -445,7 +445,8 @@ static bool has_prefix(const char *s, const char *prefix, const char **rest) {
 static int check_var(const char *name, void *userdata) {
         static const char *const workflow_vars[] = { "workflow.name", "workflow.namespace", "workflow.uid",
                                                      "workflow.status", "workflow.duration",
-                                                     "workflow.creationTimestamp", "workflow.failures",
+                                                     "workflow.creationTimestamp", "workflow.scheduledTime",
+                                                     "workflow.failures",
                                                      "workflow.mainEntrypoint", "workflow.serviceAccountName",
                                                      "pod.name", "retries", "node.name", NULL };
         VarScope *v = userdata;

@@ -297,7 +297,19 @@ static void cron_run(CronCtl *cc, json_t *cwf, json_t *children, bool scheduled,
                         break;
         }
         json_auto_t *wf = cronwf_workflow(cwf, name);
-        int r = wf ? objects_store(o, &kind_workflow, wf, created) : -ENOMEM;
+        /* When it was due, as Argo's controller records it ({{workflow.scheduledTime}}):
+         * a scheduled run's minute (the timer may fire a little after it). */
+        char due[32];
+        time_t t = scheduled ? (time_t) (now - now % 60) : (time_t) now;
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(due, sizeof due, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        json_t *md = json_object_get(wf, "metadata"), *ann = json_object_get(md, "annotations");
+        if (md && !ann && json_object_set_new(md, "annotations", json_object()) >= 0)
+                ann = json_object_get(md, "annotations");
+        int r = ann && json_object_set_new(ann, "workflows.argoproj.io/scheduled-time", json_string(due)) >= 0
+                        ? objects_store(o, &kind_workflow, wf, created)
+                        : -ENOMEM;
         if (r < 0) {
                 snprintf(msg, size, "creating workflow %s failed: %s", name, strerror(-r));
                 return;

@@ -1570,6 +1570,12 @@ static void make_wfvars(Ctx *c) {
         var_set(v, "workflow.namespace", c->ns);
         var_set(v, "workflow.uid", json_str(json_object_get(c->wf, "metadata"), "uid") ?: "");
         var_set(v, "workflow.creationTimestamp", json_str(json_object_get(c->wf, "metadata"), "creationTimestamp") ?: "");
+        /* Argo's: when a CronWorkflow's run was due (its annotation); a
+         * Workflow made otherwise gets its creation time. */
+        const char *due = json_str(json_object_get(json_object_get(c->wf, "metadata"), "annotations"),
+                                   "workflows.argoproj.io/scheduled-time");
+        var_set(v, "workflow.scheduledTime",
+                due ?: json_str(json_object_get(c->wf, "metadata"), "creationTimestamp") ?: "");
         json_array_foreach(json_object_get(json_object_get(c->spec, "arguments"), "parameters"), i, p) {
                 char name[300];
                 snprintf(name, sizeof name, "workflow.parameters.%s", json_str(p, "name"));

@@ -268,7 +268,7 @@ spec:
     entrypoint: hello
     templates:
     - name: hello
-      container: {image: busybox, command: [sh, -c, "echo run {{workflow.name}}; sleep 1"]}
+      container: {image: busybox, command: [sh, -c, "echo run {{workflow.name}} due {{workflow.scheduledTime}}; sleep 1"]}
 EOF
 as_alice sdflow -n team-a apply -f "$TOP/build/it-wf-cron.yaml" >/dev/null
 cal=$(sbx systemctl show -P TimersCalendar sdflow-cron_team-a_nightly.timer)
@@ -278,8 +278,12 @@ cron_runs() { sbx sdflow -n team-a get wf -l workflows.argoproj.io/cron-workflow
 cron_idle() { ! sbx sdflow -n team-a get wf -l workflows.argoproj.io/cron-workflow=nightly -o json | grep -q '"phase": "Running"'; }
 sbx systemctl start sdflow-cron_team-a_nightly.service
 check "cron: the timer's service makes a run" test "$(cron_runs)" = 1
+first=$(sbx sdflow -n team-a get wf -l workflows.argoproj.io/cron-workflow=nightly -o name | head -n 1)
 out=$(as_alice sdflow -n team-a trigger nightly)
 check "cron: Forbid skips a run while one is active" grep -q 'skipped: 1 run still active' <<<"$out"
+wait_for 20 cron_idle
+due() { sbx runuser -u alice -- sdflow -n team-a logs "wf/${first##*/}" | grep -Eq 'due [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:00Z'; }
+check "cron: a scheduled run knows when it was due ({{workflow.scheduledTime}}, on its minute)" wait_for 10 due
 for i in 1 2 3; do
         wait_for 20 cron_idle
         as_alice sdflow -n team-a trigger nightly >/dev/null

@@ -517,6 +517,26 @@ static void test_inputs_and_outputs(void) {
                                 "hostPath"));
         CHECK(res && made && strcmp(res, made) == 0);
         sim_free(&s);
+
+        /* {{workflow.scheduledTime}}: a CronWorkflow's run says when it was
+         * due; another Workflow gets its creation time. */
+        s = sim("apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: w, namespace: ns, "
+                "creationTimestamp: '2026-12-03T03:00:07Z', annotations: "
+                "{workflows.argoproj.io/scheduled-time: '2026-12-03T03:00:00Z'}}\n"
+                "spec:\n  entrypoint: e\n  templates:\n"
+                "  - {name: e, container: {image: x, command: [echo, 'due {{workflow.scheduledTime}}']}}\n");
+        run(&s);
+        CHECK_STREQ(json_string_value(json_object_get(json_object_get(node(&s, "w"), "outputs"), "result")) ?: "",
+                    "due 2026-12-03T03:00:00Z");
+        sim_free(&s);
+        s = sim("apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: w, namespace: ns, "
+                "creationTimestamp: '2026-12-03T04:05:06Z'}\n"
+                     "spec:\n  entrypoint: e\n  templates:\n"
+                     "  - {name: e, container: {image: x, command: [echo, 'due {{workflow.scheduledTime}}']}}\n");
+        run(&s);
+        CHECK_STREQ(json_string_value(json_object_get(json_object_get(node(&s, "w"), "outputs"), "result")) ?: "",
+                    "due 2026-12-03T04:05:06Z");
+        sim_free(&s);
 }
 
 static void test_target_suspend_deadline(void) {
