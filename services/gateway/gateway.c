@@ -181,7 +181,7 @@ static void reply_held(Gateway *g, HttpConn *c, const char *addr, uint64_t wait)
 static bool metrics_admin(const Gateway *g, const char *digest) {
         if (!g->metrics_tokens_path || !g->metrics_tokens_path[0])
                 return false;
-        FILE *f = fopen(g->metrics_tokens_path, "re");
+        _cleanup_fclose_ FILE *f = fopen(g->metrics_tokens_path, "re");
         if (!f)
                 return false;
         char line[256];
@@ -201,7 +201,6 @@ static bool metrics_admin(const Gateway *g, const char *digest) {
                 }
                 continued = !whole;
         }
-        fclose(f);
         return ok;
 }
 
@@ -257,14 +256,13 @@ static void reply_metrics(Gateway *g, HttpConn *c, const HttpMessage *req) {
         /* What the autoscaler wants as of now, not as of the last request. */
         for (Revision *rev = g->routes.revisions; rev; rev = rev->next)
                 (void) scaler_decide(&rev->scaler, &rev->scale, now);
-        char *text = admin ? metrics_render(&g->routes, &g->counters, NULL, NULL, &len)
-                           : metrics_render(&g->routes, NULL, metrics_ns_visible, &viewer, &len);
+        _cleanup_free_ char *text = admin ? metrics_render(&g->routes, &g->counters, NULL, NULL, &len)
+                                          : metrics_render(&g->routes, NULL, metrics_ns_visible, &viewer, &len);
         if (!text) {
                 (void) http_conn_reply_error(c, 500, false, "out of memory");
                 return;
         }
         (void) http_conn_reply(c, 200, "text/plain; version=0.0.4; charset=utf-8", text, len, NULL);
-        free(text);
 }
 
 static void gateway_handle(HttpConn *c, const HttpMessage *req, const char *body, size_t body_len,
@@ -336,20 +334,20 @@ static void gateway_handle(HttpConn *c, const HttpMessage *req, const char *body
                 (void) http_conn_reply_error(c, 503, false, "the InferenceService has no revision with traffic");
                 return;
         }
-        Request *q = calloc(1, sizeof *q);
-        if (!q) {
+        _cleanup_free_ Request *nq = calloc(1, sizeof *nq);
+        if (!nq) {
                 (void) http_conn_reply_error(c, 500, false, "out of memory");
                 return;
         }
-        q->g = g;
-        q->rev = rev;
-        q->start = now;
-        q->proxy = proxy_new(g->event, g->pool, c, req, body, body_len, req->target + rest, req->target_len - rest,
-                             rt->host, rt->timeout_usec ?: g->timeout_usec, on_done, q);
-        if (!q->proxy) {
-                free(q);
+        nq->g = g;
+        nq->rev = rev;
+        nq->start = now;
+        /* On failure c is answered already, and on_done() is not called. */
+        nq->proxy = proxy_new(g->event, g->pool, c, req, body, body_len, req->target + rest, req->target_len - rest,
+                              rt->host, rt->timeout_usec ?: g->timeout_usec, on_done, nq);
+        if (!nq->proxy)
                 return;
-        }
+        Request *q = TAKE_PTR(nq); /* from here on, on_done() frees it */
         revision_ref(rev);
         scaler_change(&rev->scaler, now, +1);
         /* First come, first served: nobody overtakes a waiting request. */
@@ -419,37 +417,47 @@ static void watch_routes(Gateway *g) {
         (void) sd_event_source_set_priority(g->watch, SD_EVENT_PRIORITY_IMPORTANT);
 }
 
-static int setup(sd_event *e, void *settings, void **userdata) {
-        Settings *s = settings;
-        Gateway *g = calloc(1, sizeof *g);
+static Gateway *gateway_free(Gateway *g) {
         if (!g)
-                return log_oom();
-        g->event = e;
-        g->pool = proxy_pool_new(e);
-        if (!g->pool) {
-                free(g);
-                return log_oom();
-        }
-        g->routes_path = strdup(s->routes_path ?: "/run/sdflow/control/routes.json");
-        g->metrics_tokens_path = s->metrics_tokens_path ? strdup(s->metrics_tokens_path) : NULL;
-        /* A model answers within the request timeout (or the InferenceService's
-         * own), or the client gets 504. */
-        g->timeout_usec = s->daemon.request_timeout_usec;
-        watch_routes(g);
-        *userdata = g;
-        return 0;
-}
-
-static void teardown(void *userdata) {
-        Gateway *g = userdata;
-        if (!g)
-                return;
+                return NULL;
         sd_event_source_disable_unref(g->watch);
         routes_done(&g->routes);
         proxy_pool_free(g->pool);
         free(g->routes_path);
         free(g->metrics_tokens_path);
         free(g);
+        return NULL;
+}
+DEFINE_TRIVIAL_CLEANUP_FUNC(Gateway *, gateway_free);
+
+static int setup(sd_event *e, void *settings, void **userdata) {
+        Settings *s = settings;
+        _cleanup_(gateway_freep) Gateway *g = calloc(1, sizeof *g);
+        if (!g)
+                return log_oom();
+        g->event = e;
+        g->pool = proxy_pool_new(e);
+        if (!g->pool)
+                return log_oom();
+        g->routes_path = strdup(s->routes_path ?: "/run/sdflow/control/routes.json");
+        if (!g->routes_path)
+                return log_oom();
+        if (s->metrics_tokens_path) {
+                /* Without it, no administrator's token would be accepted. */
+                g->metrics_tokens_path = strdup(s->metrics_tokens_path);
+                if (!g->metrics_tokens_path)
+                        return log_oom();
+        }
+        /* A model answers within the request timeout (or the InferenceService's
+         * own), or the client gets 504. */
+        g->timeout_usec = s->daemon.request_timeout_usec;
+        watch_routes(g);
+        *userdata = TAKE_PTR(g);
+        return 0;
+}
+
+static void teardown(void *userdata) {
+        gateway_free(userdata);
 }
 
 static const DaemonInfo info = {

@@ -73,6 +73,7 @@ static Upstream *upstream_free(Upstream *u) {
         free(u);
         return NULL;
 }
+DEFINE_TRIVIAL_CLEANUP_FUNC(Upstream *, upstream_free);
 
 static void upstream_events(Upstream *u, uint32_t events) {
         if (u->events != events && sd_event_source_set_io_events(u->io, events) >= 0)
@@ -103,35 +104,29 @@ static int on_upstream_io(sd_event_source *es, int fd, uint32_t revents, void *u
         return 0;
 }
 
-/* A new connection to the replica at path; NULL with errno set. */
+/* A new connection to the replica at path; NULL with errno set (the
+ * cleanup keeps it: safe_close() and free() leave errno alone). */
 static Upstream *upstream_new(ProxyPool *pool, const char *path) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        Upstream *u = calloc(1, sizeof *u);
+        _cleanup_(upstream_freep) Upstream *u = calloc(1, sizeof *u);
         if (!u)
                 return NULL;
         u->pool = pool;
         snprintf(u->path, sizeof u->path, "%s", path);
         snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
         u->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (u->fd < 0) {
-                free(u);
+        if (u->fd < 0)
                 return NULL;
-        }
         /* On a Unix socket a connect completes at once; EAGAIN means the
          * replica's backlog is full and there is no connection. */
-        if (connect(u->fd, (struct sockaddr *) &sa, sizeof sa) < 0) {
-                int e = errno;
-                upstream_free(u);
-                errno = e;
+        if (connect(u->fd, (struct sockaddr *) &sa, sizeof sa) < 0)
                 return NULL;
-        }
         u->events = EPOLLIN;
         if (sd_event_add_io(pool->event, &u->io, u->fd, EPOLLIN, on_upstream_io, u) < 0) {
-                upstream_free(u);
                 errno = ENOMEM;
                 return NULL;
         }
-        return u;
+        return TAKE_PTR(u);
 }
 
 static int on_expire(sd_event_source *es, uint64_t now, void *userdata) {
@@ -149,17 +144,17 @@ static int on_expire(sd_event_source *es, uint64_t now, void *userdata) {
         return 0;
 }
 
+DEFINE_TRIVIAL_CLEANUP_FUNC(ProxyPool *, proxy_pool_free);
+
 ProxyPool *proxy_pool_new(sd_event *e) {
-        ProxyPool *pool = calloc(1, sizeof(ProxyPool));
+        _cleanup_(proxy_pool_freep) ProxyPool *pool = calloc(1, sizeof(ProxyPool));
         if (!pool)
                 return NULL;
         pool->event = e;
-        if (sd_event_add_time_relative(e, &pool->expire, CLOCK_MONOTONIC, POOL_IDLE_USEC, 0, on_expire, pool) < 0) {
-                free(pool);
+        if (sd_event_add_time_relative(e, &pool->expire, CLOCK_MONOTONIC, POOL_IDLE_USEC, 0, on_expire, pool) < 0)
                 return NULL;
-        }
         (void) sd_event_source_set_enabled(pool->expire, SD_EVENT_OFF);
-        return pool;
+        return TAKE_PTR(pool);
 }
 
 ProxyPool *proxy_pool_free(ProxyPool *pool) {
@@ -263,14 +258,13 @@ static int complete(Proxy *p, bool eof, bool *keep) {
         }
         if (m.chunked) {
                 /* Decode a copy: is the last chunk there yet? */
-                char *copy = malloc(have + 1);
+                _cleanup_free_ char *copy = malloc(have + 1);
                 size_t consumed, produced;
                 if (!copy)
                         return -1;
                 memcpy(copy, p->in + head, have);
                 HttpChunked ch = HTTP_CHUNKED_INIT;
                 int r = http_chunked_decode(&ch, copy, have, &consumed, &produced);
-                free(copy);
                 if (r == 1) {
                         *keep = m.keep_alive && consumed == have;
                         return 1;

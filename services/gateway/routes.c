@@ -85,13 +85,14 @@ static bool same_backends(const Revision *rev, json_t *b) {
         return true;
 }
 
-/* The revision state for o: the one held already, or a new one. */
-static Revision *revision_for(Routes *rt, const char *ns, const char *isvc, json_t *o, uint64_t now) {
+/* The revision state for o into *ret: the one held already, or a new one.
+ * 1, 0 when o is no revision, or -ENOMEM. */
+static int revision_for(Routes *rt, const char *ns, const char *isvc, json_t *o, uint64_t now, Revision **ret) {
         const char *name = json_string_value(json_object_get(o, "name"));
         json_t *b = json_object_get(o, "backends");
         Revision *rev = NULL;
         if (!name || !json_is_array(b) || json_array_size(b) == 0)
-                return NULL;
+                return 0;
         for (Revision *x = rt->revisions; x; x = x->next)
                 if (strcmp(x->ns, ns) == 0 && strcmp(x->isvc, isvc) == 0 && strcmp(x->name, name) == 0 &&
                     same_backends(x, b)) {
@@ -99,21 +100,29 @@ static Revision *revision_for(Routes *rt, const char *ns, const char *isvc, json
                         break;
                 }
         if (!rev) {
+                /* (this library has no lib/basic: no cleanup attributes here) */
                 rev = calloc(1, sizeof *rev);
                 if (!rev)
-                        return NULL;
+                        return -ENOMEM;
                 rev->ns = strdup(ns);
                 rev->isvc = strdup(isvc);
                 rev->name = strdup(name);
                 rev->backends = calloc(json_array_size(b), sizeof *rev->backends);
                 if (!rev->ns || !rev->isvc || !rev->name || !rev->backends) {
                         revision_free(rev);
-                        return NULL;
+                        return -ENOMEM;
                 }
                 for (size_t k = 0; k < json_array_size(b); k++) {
                         const char *s = json_string_value(json_array_get(b, k));
-                        if (s && (rev->backends[rev->n_backends].path = strdup(s)))
-                                rev->n_backends++;
+                        if (!s)
+                                continue;
+                        /* A backend lost to a failed copy would shift its traffic to the others. */
+                        rev->backends[rev->n_backends].path = strdup(s);
+                        if (!rev->backends[rev->n_backends].path) {
+                                revision_free(rev);
+                                return -ENOMEM;
+                        }
+                        rev->n_backends++;
                 }
                 scaler_init(&rev->scaler, now, 0);
                 rev->next = rt->revisions;
@@ -137,7 +146,8 @@ static Revision *revision_for(Routes *rt, const char *ns, const char *isvc, json
         /* As Knative's queue-proxy: ten waiting requests per concurrency slot. */
         rev->queue_max = rev->container_concurrency * 10 * rev->scale.max_replicas;
         rev->live = true;
-        return rev;
+        *ret = rev;
+        return 1;
 }
 
 static int route_fill(Routes *rt, Route *r, json_t *o, uint64_t now) {
@@ -168,16 +178,23 @@ static int route_fill(Routes *rt, Route *r, json_t *o, uint64_t now) {
         r->timeout_usec = uint_of(o, "timeoutSeconds", 0, 3600) * USEC;
         for (size_t i = 0; i < n; i++) {
                 json_t *x = json_array_get(revs, i);
-                Revision *rev = revision_for(rt, ns, name, x, now);
-                if (!rev)
+                Revision *rev;
+                int k = revision_for(rt, ns, name, x, now, &rev);
+                if (k < 0)
+                        return k; /* not a route without one of its revisions: its split would be off */
+                if (k == 0)
                         continue;
                 r->revs[r->n_revs] = rev;
                 r->percent[r->n_revs++] = uint_of(x, "percent", 0, 100);
         }
         for (size_t i = 0; i < json_array_size(tokens); i++) {
                 const char *t = json_string_value(json_array_get(tokens, i));
-                if (t && (r->tokens[r->n_tokens] = strdup(t)))
-                        r->n_tokens++;
+                if (!t)
+                        continue;
+                r->tokens[r->n_tokens] = strdup(t);
+                if (!r->tokens[r->n_tokens])
+                        return -ENOMEM; /* a token lost would refuse its holders */
+                r->n_tokens++;
         }
         return 1;
 }
@@ -185,21 +202,17 @@ static int route_fill(Routes *rt, Route *r, json_t *o, uint64_t now) {
 static int routes_from_json(Routes *rt, json_t *j, uint64_t now);
 
 int routes_load(Routes *rt, const char *path, uint64_t now) {
-        json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, NULL);
+        json_auto_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, NULL);
         if (!j)
                 return -EBADMSG;
-        int r = routes_from_json(rt, j, now);
-        json_decref(j);
-        return r;
+        return routes_from_json(rt, j, now);
 }
 
 int routes_parse(Routes *rt, const char *text, size_t len, uint64_t now) {
-        json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+        json_auto_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
         if (!j)
                 return -EBADMSG;
-        int r = routes_from_json(rt, j, now);
-        json_decref(j);
-        return r;
+        return routes_from_json(rt, j, now);
 }
 
 /* Replaces the table by what j says (cleared on failure). */

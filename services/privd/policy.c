@@ -324,7 +324,7 @@ static int read_value(Unit *u, const Prop *pr, sd_bus_message *m, char *err, siz
         const char *s;
         int b, r = 0;
         uint64_t t;
-        char **v = NULL;
+        _cleanup_strv_free_ char **v = NULL;
 
         switch (pr->check) {
         case C_ANY:
@@ -360,8 +360,8 @@ static int read_value(Unit *u, const Prop *pr, sd_bus_message *m, char *err, siz
         }
         case C_STRV:
                 r = sd_bus_message_read_strv(m, &v);
-                if (r >= 0)
-                        r = strv_extend((char ***) ((char *) u + pr->offset), v);
+                if (r >= 0) /* strv_extend() takes v, also on failure */
+                        r = strv_extend((char ***) ((char *) u + pr->offset), TAKE_PTR(v));
                 break;
         case C_ENV:
                 r = sd_bus_message_read_strv(m, &v);
@@ -374,9 +374,6 @@ static int read_value(Unit *u, const Prop *pr, sd_bus_message *m, char *err, siz
                         if (!ok)
                                 r = refuse(err, errsz, "%s: Environment= entry %zu is not NAME=VALUE", u->name, i);
                 }
-                for (size_t i = 0; v && v[i]; i++)
-                        free(v[i]);
-                free(v);
                 return r;
         case C_EXEC: {
                 if (u->argv)
@@ -397,16 +394,12 @@ static int read_value(Unit *u, const Prop *pr, sd_bus_message *m, char *err, siz
                         r = sd_bus_message_exit_container(m);
                 /* An absolute path, or a file name systemd looks up in its
                  * fixed PATH (in the unit's root): a container's "sh". */
-                if (r >= 0 && (!v || !v[0] || strcmp(path, v[0]) != 0 || !exec_path_ok(path))) {
-                        for (size_t i = 0; v && v[i]; i++)
-                                free(v[i]);
-                        free(v);
+                if (r >= 0 && (!v || !v[0] || strcmp(path, v[0]) != 0 || !exec_path_ok(path)))
                         return refuse(err, errsz,
                                       "%s: ExecStart= must run an absolute path or a plain file name, as its argv[0]",
                                       u->name);
-                }
                 if (r >= 0)
-                        u->argv = v;
+                        u->argv = TAKE_PTR(v); /* unit_free() frees it */
                 if (r >= 0 && sd_bus_message_at_end(m, false) == 0)
                         return refuse(err, errsz, "%s: more than one ExecStart= command", u->name);
                 if (r >= 0)
@@ -433,14 +426,12 @@ static int read_value(Unit *u, const Prop *pr, sd_bus_message *m, char *err, siz
                         if (pr->check == C_LISTEN) {
                                 if (strcmp(a, "Stream") != 0)
                                         return refuse(err, errsz, "%s: only ListenStream= sockets", u->name);
-                                char *x = strdup(c), **one = calloc(2, sizeof *one);
-                                if (!x || !one) {
-                                        free(x);
-                                        free(one);
+                                _cleanup_free_ char *x = strdup(c);
+                                _cleanup_free_ char **one = calloc(2, sizeof *one);
+                                if (!x || !one)
                                         return -ENOMEM;
-                                }
-                                one[0] = x;
-                                r = strv_extend(&u->listen, one);
+                                one[0] = TAKE_PTR(x);
+                                r = strv_extend(&u->listen, TAKE_PTR(one)); /* takes it, also on failure */
                         }
                         if (pr->check == C_BINDS) {
                                 if (u->n_binds >= MAX_BINDS || strlen(a) >= sizeof u->bind_src[0] ||
@@ -469,9 +460,6 @@ static int read_value(Unit *u, const Prop *pr, sd_bus_message *m, char *err, siz
                                                        "AF_INET6 only", u->name);
                 if (r >= 0 && !b)
                         r = refuse(err, errsz, "%s: RestrictAddressFamilies= must be an allow-list", u->name);
-                for (size_t i = 0; v && v[i]; i++)
-                        free(v[i]);
-                free(v);
                 return r;
         case C_ERRFD: {
                 int fd;
@@ -793,23 +781,23 @@ static int write_env_file(const PrivPolicy *p, const char *unit, char **env, cha
         if (r < 0)
                 return r;
         snprintf(tmp, sizeof tmp, "%s.tmp", path);
-        int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+        _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (fd < 0)
                 return -errno;
-        FILE *f = fdopen(fd, "w");
+        _cleanup_fclose_ FILE *f = fdopen(fd, "w");
         if (!f) {
                 r = -errno;
-                close(fd);
                 (void) unlink(tmp);
                 return r;
         }
+        TAKE_FD(fd); /* f closes it */
         for (size_t i = 0; env && env[i]; i++) {
                 const char *eq = strchr(env[i], '=');
                 fprintf(f, "%.*s=", (int) (eq - env[i]), env[i]);
                 write_env_value(f, eq + 1);
                 fputc('\n', f);
         }
-        r = fclose(f) == 0 ? 0 : -EIO;
+        r = fclose(TAKE_PTR(f)) == 0 ? 0 : -EIO;
         if (r == 0 && rename(tmp, path) < 0)
                 r = -errno;
         if (r < 0)
@@ -830,7 +818,8 @@ static int copy_props(const PrivPolicy *p, const char *unit, sd_bus_message *m, 
                         break;
                 r = sd_bus_message_read(m, "s", &name);
                 if (r >= 0 && strcmp(name, "Environment") == 0) {
-                        char **env = NULL, path[600];
+                        _cleanup_strv_free_ char **env = NULL;
+                        char path[600];
                         r = sd_bus_message_enter_container(m, 'v', "as");
                         if (r >= 0)
                                 r = sd_bus_message_read_strv(m, &env);
@@ -838,9 +827,6 @@ static int copy_props(const PrivPolicy *p, const char *unit, sd_bus_message *m, 
                                 r = sd_bus_message_exit_container(m);
                         if (r >= 0)
                                 r = write_env_file(p, unit, env, path, sizeof path);
-                        for (size_t i = 0; env && env[i]; i++)
-                                free(env[i]);
-                        free(env);
                         if (r >= 0)
                                 r = sd_bus_message_append(out, "(sv)", "EnvironmentFiles", "a(sb)", 1, path, 0);
                 } else if (r >= 0) {
@@ -866,7 +852,7 @@ int policy_start_transient(const PrivPolicy *p, sd_bus_message *m, sd_bus *out_b
                            size_t errsz) {
         Unit u[MAX_UNITS] = {};
         size_t n = 0;
-        sd_bus_message *out = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *out = NULL;
         if (!sd_bus_message_has_signature(m, "ssa(sv)a(sa(sv))"))
                 return refuse(err, errsz, "StartTransientUnit takes (ssa(sv)a(sa(sv)))");
         int r = check_call(p, m, u, &n, err, errsz);
@@ -912,11 +898,10 @@ int policy_start_transient(const PrivPolicy *p, sd_bus_message *m, sd_bus *out_b
         if (r >= 0)
                 r = sd_bus_message_close_container(out);
         if (r < 0) {
-                sd_bus_message_unref(out);
                 snprintf(err, errsz, "building the call to systemd: %s", strerror(-r));
                 return r;
         }
-        *ret = out;
+        *ret = TAKE_PTR(out);
         return 0;
 }
 
@@ -925,7 +910,7 @@ int policy_set_properties(const PrivPolicy *p, sd_bus_message *m, sd_bus *out_bu
         Unit u = {};
         const char *name;
         int runtime;
-        sd_bus_message *out = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *out = NULL;
         if (!sd_bus_message_has_signature(m, "sba(sv)"))
                 return refuse(err, errsz, "SetUnitProperties takes (sba(sv))");
         int r = sd_bus_message_read(m, "sb", &name, &runtime);
@@ -951,10 +936,9 @@ int policy_set_properties(const PrivPolicy *p, sd_bus_message *m, sd_bus *out_bu
         if (r >= 0)
                 r = copy_props(p, name, m, out);
         if (r < 0) {
-                sd_bus_message_unref(out);
                 snprintf(err, errsz, "building the call to systemd: %s", strerror(-r));
                 return r;
         }
-        *ret = out;
+        *ret = TAKE_PTR(out);
         return 0;
 }

@@ -80,7 +80,7 @@ static int on_systemd_reply(sd_bus_message *reply, void *userdata, sd_bus_error 
         if (sd_bus_message_is_method_error(reply, NULL))
                 (void) sd_bus_reply_method_error(p->call, sd_bus_message_get_error(reply));
         else {
-                sd_bus_message *r = NULL;
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *r = NULL;
                 int k = sd_bus_message_new_method_return(p->call, &r);
                 if (k >= 0)
                         k = sd_bus_message_copy(r, reply, true);
@@ -88,7 +88,6 @@ static int on_systemd_reply(sd_bus_message *reply, void *userdata, sd_bus_error 
                         k = sd_bus_send(NULL, r, NULL);
                 if (k < 0)
                         log_warning_errno(k, "Passing systemd's answer on failed: %m");
-                sd_bus_message_unref(r);
         }
         sd_bus_message_unref(p->call);
         p->d->pending--;
@@ -98,18 +97,25 @@ static int on_systemd_reply(sd_bus_message *reply, void *userdata, sd_bus_error 
         return 0;
 }
 
+static Pending *pending_free(Pending *p) {
+        if (!p)
+                return NULL;
+        sd_bus_message_unref(p->call);
+        free(p);
+        return NULL;
+}
+DEFINE_TRIVIAL_CLEANUP_FUNC(Pending *, pending_free);
+
 static int forward(Conn *c, sd_bus_message *call, sd_bus_message *out) {
-        Pending *p = calloc(1, sizeof *p);
+        _cleanup_(pending_freep) Pending *p = calloc(1, sizeof *p);
         if (!p)
                 return sd_bus_reply_method_errorf(call, SD_BUS_ERROR_NO_MEMORY, "out of memory");
         p->d = c->d;
         p->call = sd_bus_message_ref(call);
         int r = sd_bus_call_async(c->d->system, NULL, out, on_systemd_reply, p, 0);
-        if (r < 0) {
-                sd_bus_message_unref(p->call);
-                free(p);
+        if (r < 0)
                 return sd_bus_reply_method_errorf(call, SD_BUS_ERROR_FAILED, "calling systemd: %s", strerror(-r));
-        }
+        TAKE_PTR(p); /* on_systemd_reply() frees it */
         c->d->pending++;
         return 1;
 }
@@ -123,7 +129,7 @@ static int on_message(sd_bus_message *m, void *userdata, sd_bus_error *ret_error
         Conn *c = userdata;
         Privd *d = c->d;
         char why[512] = "";
-        sd_bus_message *out = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *out = NULL;
         int r;
 
         if (sd_bus_message_is_signal(m, "org.freedesktop.DBus.Local", "Disconnected")) {
@@ -182,9 +188,7 @@ static int on_message(sd_bus_message *m, void *userdata, sd_bus_error *ret_error
         if (r < 0)
                 return refused(c, m, member, why[0] ? why : strerror(-r));
         log_debug("Passing %s on for uid %u.", member, (unsigned) c->uid);
-        r = forward(c, m, out);
-        sd_bus_message_unref(out);
-        return r;
+        return forward(c, m, out);
 }
 
 static int on_gone(sd_event_source *s, void *userdata) {
@@ -198,9 +202,20 @@ static int on_gone(sd_event_source *s, void *userdata) {
         return 0;
 }
 
+/* A connection that could not be set up (on_gone() ends one that was). */
+static Conn *conn_free(Conn *c) {
+        if (!c)
+                return NULL;
+        sd_bus_flush_close_unref(c->bus);
+        sd_event_source_unref(c->gone);
+        free(c);
+        return NULL;
+}
+DEFINE_TRIVIAL_CLEANUP_FUNC(Conn *, conn_free);
+
 static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         Privd *d = userdata;
-        int cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        _cleanup_close_ int cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
         if (cfd < 0)
                 return 0;
         struct ucred uc;
@@ -208,16 +223,17 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
         if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &uc, &len) < 0 || (uc.uid != 0 && uc.uid != d->peer_uid)) {
                 log_warning("Refused a connection from uid %d (pid %d): only sdflowd and root may connect.",
                             len == sizeof uc ? (int) uc.uid : -1, len == sizeof uc ? (int) uc.pid : -1);
-                close(cfd);
                 return 0;
         }
-        Conn *c = calloc(1, sizeof *c);
+        _cleanup_(conn_freep) Conn *c = calloc(1, sizeof *c);
         sd_id128_t id;
         int r = c ? sd_id128_randomize(&id) : -ENOMEM;
         if (r >= 0)
                 r = sd_bus_new(&c->bus);
         if (r >= 0)
                 r = sd_bus_set_fd(c->bus, cfd, cfd);
+        if (r >= 0)
+                TAKE_FD(cfd); /* the bus closes it */
         if (r >= 0)
                 r = sd_bus_set_server(c->bus, 1, id);
         if (r >= 0)
@@ -234,20 +250,12 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
                 r = sd_event_source_set_enabled(c->gone, SD_EVENT_OFF);
         if (r < 0) {
                 log_warning_errno(r, "Setting up a connection failed: %m");
-                if (c) {
-                        if (c->bus)
-                                sd_bus_flush_close_unref(c->bus);
-                        else
-                                close(cfd);
-                        sd_event_source_unref(c->gone);
-                        free(c);
-                } else
-                        close(cfd);
                 return 0;
         }
         c->d = d;
         c->uid = uc.uid;
         c->pid = uc.pid;
+        TAKE_PTR(c); /* on_gone() frees it */
         d->connections++;
         if (d->idle)
                 sd_event_source_set_enabled(d->idle, SD_EVENT_OFF);
@@ -267,12 +275,11 @@ static const ConfItem priv_settings[] = {
 
 static char *image_map_path(void) {
         PrivSettings s = {};
-        if (conf_parse_file_some("/etc/sdflow/sdflowd.conf", priv_settings, ELEMENTSOF(priv_settings), &s) < 0 ||
-            !s.image_map || s.image_map[0] != '/') {
-                free(s.image_map);
+        int r = conf_parse_file_some("/etc/sdflow/sdflowd.conf", priv_settings, ELEMENTSOF(priv_settings), &s);
+        _cleanup_free_ char *map = s.image_map;
+        if (r < 0 || !map || map[0] != '/')
                 return strdup("/etc/sdflow/images.conf");
-        }
-        return s.image_map;
+        return TAKE_PTR(map);
 }
 
 int main(int argc, char **argv) {

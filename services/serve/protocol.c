@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "macro.h" /* header only: this library links nothing of lib/ */
 #include "protocol.h"
 
 void matrix_done(Matrix *m) {
@@ -26,22 +27,21 @@ static int fail(char *err, size_t errsz, const char *fmt, ...) {
 
 static json_t *load(const char *body, size_t len, char *err, size_t errsz) {
         json_error_t je;
-        json_t *j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+        json_auto_t *j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
         if (!j)
                 fail(err, errsz, "invalid JSON at line %d, column %d: %s", je.line, je.column, je.text);
         else if (!json_is_object(j)) {
                 fail(err, errsz, "the request body must be a JSON object");
-                json_decref(j);
-                j = NULL;
+                return NULL;
         }
-        return j;
+        return TAKE_PTR(j);
 }
 
 int protocol_v1_parse(const char *body, size_t len, size_t want_cols, Matrix *ret, char *err, size_t errsz) {
-        json_t *j = load(body, len, err, errsz), *inst;
+        json_auto_t *j = load(body, len, err, errsz);
+        json_t *inst;
         size_t rows, i;
         json_t *row;
-        int r = 0;
 
         *ret = (Matrix) {};
         if (!j)
@@ -49,44 +49,28 @@ int protocol_v1_parse(const char *body, size_t len, size_t want_cols, Matrix *re
         inst = json_object_get(j, "instances");
         if (!inst)
                 inst = json_object_get(j, "inputs");
-        if (!json_is_array(inst)) {
-                json_decref(j);
+        if (!json_is_array(inst))
                 return fail(err, errsz, "expected \"instances\": a list of rows of %zu numbers", want_cols);
-        }
         rows = json_array_size(inst);
-        if (rows == 0 || rows > PROTOCOL_MAX_VALUES / (want_cols ?: 1)) {
-                json_decref(j);
+        if (rows == 0 || rows > PROTOCOL_MAX_VALUES / (want_cols ?: 1))
                 return fail(err, errsz, "\"instances\" must hold 1 to %zu rows", PROTOCOL_MAX_VALUES / (want_cols ?: 1));
-        }
-        ret->data = malloc(rows * want_cols * sizeof(float));
-        if (!ret->data) {
-                json_decref(j);
+        _cleanup_free_ float *data = malloc(rows * want_cols * sizeof(float));
+        if (!data)
                 return -ENOMEM;
-        }
-        ret->rows = rows;
-        ret->cols = want_cols;
         json_array_foreach(inst, i, row) {
                 size_t k;
                 json_t *v;
-                if (!json_is_array(row) || json_array_size(row) != want_cols) {
-                        r = fail(err, errsz, "instances[%zu] must be a list of %zu numbers (the model's features)", i,
-                                 want_cols);
-                        break;
-                }
+                if (!json_is_array(row) || json_array_size(row) != want_cols)
+                        return fail(err, errsz, "instances[%zu] must be a list of %zu numbers (the model's features)",
+                                    i, want_cols);
                 json_array_foreach(row, k, v) {
-                        if (!json_is_number(v)) {
-                                r = fail(err, errsz, "instances[%zu][%zu] must be a number", i, k);
-                                break;
-                        }
-                        ret->data[i * want_cols + k] = (float) json_number_value(v);
+                        if (!json_is_number(v))
+                                return fail(err, errsz, "instances[%zu][%zu] must be a number", i, k);
+                        data[i * want_cols + k] = (float) json_number_value(v);
                 }
-                if (r < 0)
-                        break;
         }
-        json_decref(j);
-        if (r < 0)
-                matrix_done(ret);
-        return r;
+        *ret = (Matrix) { .data = TAKE_PTR(data), .rows = rows, .cols = want_cols };
+        return 0;
 }
 
 typedef enum Dtype { DT_FP32, DT_FP64, DT_INT32, DT_INT64, DT_INVALID } Dtype;
@@ -141,7 +125,8 @@ static int flatten(json_t *v, Dtype dt, float *out, size_t cap, size_t *n, unsig
 
 int protocol_v2_parse(const char *body, size_t len, size_t want_cols, Matrix *ret, char **id, char *err,
                       size_t errsz) {
-        json_t *j = load(body, len, err, errsz), *inputs, *in, *shape, *outputs;
+        json_auto_t *j = load(body, len, err, errsz);
+        json_t *inputs, *in, *shape, *outputs;
         size_t dims[2], nd, total = 1;
         int r;
 
@@ -149,95 +134,71 @@ int protocol_v2_parse(const char *body, size_t len, size_t want_cols, Matrix *re
         *id = NULL;
         if (!j)
                 return -EINVAL;
-        if (json_object_get(j, "id") && !json_is_string(json_object_get(j, "id"))) {
-                json_decref(j);
+        if (json_object_get(j, "id") && !json_is_string(json_object_get(j, "id")))
                 return fail(err, errsz, "\"id\" must be a string");
-        }
         inputs = json_object_get(j, "inputs");
-        if (!json_is_array(inputs) || json_array_size(inputs) != 1) {
-                json_decref(j);
+        if (!json_is_array(inputs) || json_array_size(inputs) != 1)
                 return fail(err, errsz, "expected \"inputs\": a list with one tensor (this model takes one input)");
-        }
         in = json_array_get(inputs, 0);
-        if (!json_is_object(in) || !json_is_string(json_object_get(in, "name"))) {
-                json_decref(j);
+        if (!json_is_object(in) || !json_is_string(json_object_get(in, "name")))
                 return fail(err, errsz, "inputs[0] must be an object with a \"name\"");
-        }
         const char *dts = json_string_value(json_object_get(in, "datatype"));
         Dtype dt = dtype_of(dts);
-        if (dt == DT_INVALID) {
-                r = fail(err, errsz, "inputs[0].datatype %s%s%s is not supported (use FP32, FP64, INT32 or INT64)",
-                         dts ? "'" : "", dts ?: "(missing)", dts ? "'" : "");
-                json_decref(j); /* after: dts points into j */
-                return r;
-        }
+        if (dt == DT_INVALID) /* (j, which dts points into, goes after the message is written) */
+                return fail(err, errsz, "inputs[0].datatype %s%s%s is not supported (use FP32, FP64, INT32 or INT64)",
+                            dts ? "'" : "", dts ?: "(missing)", dts ? "'" : "");
         shape = json_object_get(in, "shape");
         nd = json_array_size(shape);
-        if (!json_is_array(shape) || nd < 1 || nd > 2) {
-                json_decref(j);
+        if (!json_is_array(shape) || nd < 1 || nd > 2)
                 return fail(err, errsz, "inputs[0].shape must be [rows, %zu] or [%zu]", want_cols, want_cols);
-        }
         for (size_t i = 0; i < nd; i++) {
                 json_t *d = json_array_get(shape, i);
                 if (!json_is_integer(d) || json_integer_value(d) <= 0 ||
-                    (json_int_t) (PROTOCOL_MAX_VALUES) < json_integer_value(d)) {
-                        json_decref(j);
+                    (json_int_t) (PROTOCOL_MAX_VALUES) < json_integer_value(d))
                         return fail(err, errsz, "inputs[0].shape[%zu] must be a positive integer", i);
-                }
                 dims[i] = (size_t) json_integer_value(d);
                 total *= dims[i];
-                if (total > PROTOCOL_MAX_VALUES) {
-                        json_decref(j);
+                if (total > PROTOCOL_MAX_VALUES)
                         return fail(err, errsz, "inputs[0] has more than %u values", PROTOCOL_MAX_VALUES);
-                }
         }
         size_t rows = nd == 2 ? dims[0] : 1, cols = nd == 2 ? dims[1] : dims[0];
-        if (cols != want_cols) {
-                json_decref(j);
+        if (cols != want_cols)
                 return fail(err, errsz, "inputs[0].shape says %zu features, the model takes %zu", cols, want_cols);
-        }
         outputs = json_object_get(j, "outputs");
         if (outputs) {
                 size_t i;
                 json_t *o;
-                if (!json_is_array(outputs)) {
-                        json_decref(j);
+                if (!json_is_array(outputs))
                         return fail(err, errsz, "\"outputs\" must be a list");
-                }
                 json_array_foreach(outputs, i, o) {
                         const char *name = json_string_value(json_object_get(o, "name"));
-                        if (!name || strcmp(name, PROTOCOL_OUTPUT_NAME) != 0) {
-                                r = fail(err, errsz, "outputs[%zu]: unknown output %s%s%s (the model has \"%s\")", i,
-                                         name ? "'" : "", name ?: "without a name", name ? "'" : "",
-                                         PROTOCOL_OUTPUT_NAME);
-                                json_decref(j); /* after: name points into j */
-                                return r;
-                        }
+                        if (!name || strcmp(name, PROTOCOL_OUTPUT_NAME) != 0) /* (name points into j, as dts) */
+                                return fail(err, errsz, "outputs[%zu]: unknown output %s%s%s (the model has \"%s\")",
+                                            i, name ? "'" : "", name ?: "without a name", name ? "'" : "",
+                                            PROTOCOL_OUTPUT_NAME);
                 }
         }
         json_t *data = json_object_get(in, "data");
-        if (!json_is_array(data)) {
-                json_decref(j);
+        if (!json_is_array(data))
                 return fail(err, errsz, "inputs[0].data must be a list");
-        }
-        ret->data = malloc(total * sizeof(float));
-        if (!ret->data) {
-                json_decref(j);
+        _cleanup_free_ float *values = malloc(total * sizeof(float));
+        if (!values)
                 return -ENOMEM;
-        }
         size_t n = 0;
-        r = flatten(data, dt, ret->data, total, &n, 0, err, errsz);
-        if (r >= 0 && n != total)
-                r = fail(err, errsz, "inputs[0].data holds %zu values, its shape says %zu", n, total);
-        if (r >= 0 && json_is_string(json_object_get(j, "id")))
-                *id = strdup(json_string_value(json_object_get(j, "id")));
-        json_decref(j);
-        if (r < 0) {
-                matrix_done(ret);
+        r = flatten(data, dt, values, total, &n, 0, err, errsz);
+        if (r < 0)
                 return r;
+        if (n != total)
+                return fail(err, errsz, "inputs[0].data holds %zu values, its shape says %zu", n, total);
+        _cleanup_free_ char *request_id = NULL;
+        if (json_is_string(json_object_get(j, "id"))) {
+                /* Without it, the answer would not say which request it is for. */
+                request_id = strdup(json_string_value(json_object_get(j, "id")));
+                if (!request_id)
+                        return -ENOMEM;
         }
-        ret->rows = rows;
-        ret->cols = cols;
+        *ret = (Matrix) { .data = TAKE_PTR(values), .rows = rows, .cols = cols };
+        *id = TAKE_PTR(request_id);
         return 0;
 }
 
@@ -284,11 +245,9 @@ static void out_float(Out *o, float f) {
 }
 
 static void out_json_string(Out *o, const char *s) {
-        json_t *t = json_string(s);
-        char *e = t ? json_dumps(t, JSON_ENCODE_ANY) : NULL;
-        json_decref(t);
+        json_auto_t *t = json_string(s);
+        _cleanup_free_ char *e = t ? json_dumps(t, JSON_ENCODE_ANY) : NULL;
         out_str(o, e ?: "\"\"");
-        free(e);
 }
 
 static void out_values(Out *o, const float *v, const size_t *dims, size_t ndim, bool nested) {
