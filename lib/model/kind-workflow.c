@@ -8,7 +8,8 @@
  * withParam, withSequence, continueOn, retryStrategy, timeouts, parallelism
  * and onExit.  Fields Argo defines that need a cluster (volumes, pod
  * placement, service accounts, sidecars, other template types) are refused
- * by name, never ignored.  Beyond the schema: template names are unique,
+ * by name; other fields it does not know are kept with a warning that names
+ * them (manifest.c).  Beyond the schema: template names are unique,
  * every reference resolves, a DAG has no cycle, and `depends` expressions
  * parse. */
 #include <ctype.h>
