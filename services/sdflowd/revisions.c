@@ -1,4 +1,5 @@
 /* revisions.c: see revisions.h. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -27,9 +28,11 @@ static json_t *find(json_t *revs, const char *name) {
         return NULL;
 }
 
-void revisions_plan(json_t *revs, json_t *latest, const char *rolled_name, const char *previous_name,
-                    json_int_t canary, RevisionPlan *ret) {
+int revisions_plan(json_t *revs, json_t *latest, const char *rolled_name, const char *previous_name,
+                   json_int_t canary, RevisionPlan *ret) {
         RevisionPlan p = { .traffic = json_array(), .kept = json_array(), .retired = json_array() };
+        /* (A revision left out of kept and retired would lose its units.) */
+        bool ok = p.traffic && p.kept && p.retired;
         snprintf(p.rolled_name, sizeof p.rolled_name, "%s", rolled_name ?: "");
         snprintf(p.previous_name, sizeof p.previous_name, "%s", previous_name ?: "");
 
@@ -41,12 +44,14 @@ void revisions_plan(json_t *revs, json_t *latest, const char *rolled_name, const
         json_t *rolled = find(revs, p.rolled_name);
 
         if (ready && rolled && ready != rolled && canary < 100) {
-                json_array_append_new(p.traffic, json_pack("{s:O, s:I, s:b, s:s}", "revisionName",
-                                                           json_object_get(ready, "name"), "percent", canary,
-                                                           "latestRevision", 1, "tag", "latest"));
-                json_array_append_new(p.traffic, json_pack("{s:O, s:I, s:b, s:s}", "revisionName",
-                                                           json_object_get(rolled, "name"), "percent", 100 - canary,
-                                                           "latestRevision", 0, "tag", "prev"));
+                ok = ok && json_array_append_new(p.traffic, json_pack("{s:O, s:I, s:b, s:s}", "revisionName",
+                                                                      json_object_get(ready, "name"), "percent",
+                                                                      canary, "latestRevision", 1, "tag",
+                                                                      "latest")) >= 0;
+                ok = ok && json_array_append_new(p.traffic, json_pack("{s:O, s:I, s:b, s:s}", "revisionName",
+                                                                      json_object_get(rolled, "name"), "percent",
+                                                                      100 - canary, "latestRevision", 0, "tag",
+                                                                      "prev")) >= 0;
                 /* As KServe reports a canary: the previous revision is the one
                  * with the rest of the traffic. */
                 snprintf(p.previous_name, sizeof p.previous_name, "%s", p.rolled_name);
@@ -58,9 +63,9 @@ void revisions_plan(json_t *revs, json_t *latest, const char *rolled_name, const
                                  json_string_value(json_object_get(ready, "name")) ?: "");
                         rolled = ready;
                 }
-                json_array_append_new(p.traffic, json_pack("{s:O, s:i, s:b}", "revisionName",
-                                                           json_object_get(ready, "name"), "percent", 100,
-                                                           "latestRevision", ready == latest));
+                ok = ok && json_array_append_new(p.traffic, json_pack("{s:O, s:i, s:b}", "revisionName",
+                                                                      json_object_get(ready, "name"), "percent", 100,
+                                                                      "latestRevision", ready == latest)) >= 0;
         }
 
         /* Revisions with neither traffic nor a chance of it are retired; a
@@ -68,10 +73,16 @@ void revisions_plan(json_t *revs, json_t *latest, const char *rolled_name, const
         size_t i;
         json_t *r;
         json_array_foreach(revs, i, r)
-                json_array_append(r == latest || r == rolled || r == ready ? p.kept : p.retired, r);
+                ok = ok && json_array_append(r == latest || r == rolled || r == ready ? p.kept : p.retired, r) >= 0;
         p.ready = json_incref(ready);
         p.rolled = json_incref(rolled);
+        if (!ok) {
+                revisions_plan_clear(&p);
+                *ret = p;
+                return -ENOMEM;
+        }
         *ret = p;
+        return 0;
 }
 
 void revisions_plan_clear(RevisionPlan *p) {

@@ -21,7 +21,9 @@ bool revisions_need(json_t *latest, const char *digest, json_int_t *number, bool
 /* The traffic split and what stays, from the revisions (oldest first;
  * latest the last of them), the revision rolled out before (its name, or
  * NULL) and the one before that, and canaryTrafficPercent (100 without).
- * Every member is a new reference (NULL where there is none) or a copy. */
+ * Every member is a new reference (NULL where there is none) or a copy.
+ * Returns 0, or -ENOMEM with *ret empty (nothing decided: nothing is to
+ * be retired). */
 typedef struct RevisionPlan {
         json_t *traffic;  /* KServe's status.components.predictor.traffic */
         json_t *kept;     /* the revisions that keep their units */
@@ -31,6 +33,6 @@ typedef struct RevisionPlan {
         char rolled_name[300], previous_name[300]; /* "" for none */
 } RevisionPlan;
 
-void revisions_plan(json_t *revs, json_t *latest, const char *rolled_name, const char *previous_name,
-                    json_int_t canary, RevisionPlan *ret);
+int revisions_plan(json_t *revs, json_t *latest, const char *rolled_name, const char *previous_name,
+                   json_int_t canary, RevisionPlan *ret);
 void revisions_plan_clear(RevisionPlan *p);

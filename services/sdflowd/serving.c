@@ -633,7 +633,18 @@ static json_t *status_of(Namespaces *n, json_t *isvc, json_t *st, json_t *revs, 
          * route table of that change, so their units stayed until this one
          * (with no traffic their servers exit when idle). */
         RevisionPlan plan;
-        revisions_plan(revs, latest, rolled_name, prev_name, canary, &plan);
+        if (revisions_plan(revs, latest, rolled_name, prev_name, canary, &plan) < 0) {
+                /* Out of memory: the revisions and the old split stay as
+                 * they were (nothing retired), tried again at the next change. */
+                log_oom();
+                json_object_set_new(st, "revisions", revs);
+                json_object_set(st, "retiredRevisions", json_object_get(old, "retiredRevisions"));
+                json_object_set(st, "components", json_object_get(old, "components"));
+                json_object_set_new(st, "conditions",
+                                    conditions(false, true, "OutOfMemory",
+                                               "sdflowd ran out of memory planning the traffic; apply again"));
+                return st;
+        }
         size_t i;
         json_t *r;
         json_array_foreach(json_object_get(old, "retiredRevisions"), i, r)
