@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "kinds.h"
 #include "jsonutil.h"
+#include "macro.h"
 #include "metrics.h"
 #include "phase.h"
 
@@ -134,7 +135,7 @@ int wf_watch_event(json_t *o, json_t *seen) {
         char d[32];
         json_t *nodes = json_object_get(st, "nodes");
         size_t cap = json_object_size(nodes), k = 0;
-        json_t **changed = calloc(cap + 1, sizeof *changed);
+        _cleanup_free_ json_t **changed = calloc(cap + 1, sizeof *changed);
         json_object_foreach(nodes, id, n) {
                 const char *phase = json_str(n, "phase") ?: "";
                 const char *was = json_str(seen, id);
@@ -155,7 +156,6 @@ int wf_watch_event(json_t *o, json_t *seen) {
                 printf("%-50s %-10s %-8s %s%s\n", json_str(n, "name") ?: "", json_str(n, "phase") ?: "", d,
                        json_object_get(n, "sdflowCachedFrom") ? "(cached) " : "", json_str(n, "message") ?: "");
         }
-        free(changed);
         const char *phase = json_str(st, "phase") ?: "";
         const char *was = json_str(seen, "");
         if (!was || strcmp(was, phase) != 0) {
@@ -207,7 +207,7 @@ int cli_wf_action(Cli *cli, int argc, char **argv) {
                 else
                         snprintf(target, sizeof target, "/apis/%s/%s/%s/%s/%s", k->group, k->version, k->plural, name,
                                  argv[0]);
-                json_t *o = cli_request_json(cli, "PUT", target, NULL);
+                json_auto_t *o = cli_request_json(cli, "PUT", target, NULL);
                 if (!o) {
                         rc = CLI_FAIL;
                         continue;
@@ -226,7 +226,6 @@ int cli_wf_action(Cli *cli, int argc, char **argv) {
                         lower[n] = (char) tolower((unsigned char) k->kind[n]);
                 lower[n] = '\0';
                 printf("%s%s%s/%s %s\n", lower, k->group[0] ? "." : "", k->group, name, done);
-                json_decref(o);
         }
         return rc;
 }
@@ -239,27 +238,33 @@ int cli_resubmit(Cli *cli, int argc, char **argv) {
         }
         char target[600], prefix[80];
         snprintf(target, sizeof target, "/apis/argoproj.io/v1alpha1/namespaces/%s/workflows/%s", cli->ns, argv[1]);
-        json_t *o = cli_request_json(cli, "GET", target, NULL);
+        json_auto_t *o = cli_request_json(cli, "GET", target, NULL);
         if (!o)
                 return CLI_FAIL;
         snprintf(prefix, sizeof prefix, "%.57s-", argv[1]);
         json_t *md = json_object_get(o, "metadata");
-        json_t *nmd = json_pack("{s:s, s:s}", "generateName", prefix, "namespace", cli->ns);
-        if (json_object_get(md, "labels"))
-                json_object_set(nmd, "labels", json_object_get(md, "labels"));
-        if (json_object_get(md, "annotations"))
-                json_object_set(nmd, "annotations", json_object_get(md, "annotations"));
-        json_t *nw = json_pack("{s:s, s:s, s:o, s:O}", "apiVersion", "argoproj.io/v1alpha1", "kind", "Workflow",
-                               "metadata", nmd, "spec", json_object_get(o, "spec"));
-        json_decref(o);
+        json_auto_t *nmd = json_pack("{s:s, s:s}", "generateName", prefix, "namespace", cli->ns);
+        /* Not another workflow than the one resubmitted: its labels and annotations, all of them. */
+        if (!nmd ||
+            (json_object_get(md, "labels") && json_object_set(nmd, "labels", json_object_get(md, "labels")) < 0) ||
+            (json_object_get(md, "annotations") &&
+             json_object_set(nmd, "annotations", json_object_get(md, "annotations")) < 0)) {
+                fprintf(stderr, "error: out of memory\n");
+                return CLI_FAIL;
+        }
+        /* "o" takes nmd, also on failure; without nw the POST would go out with no body. */
+        json_auto_t *nw = json_pack("{s:s, s:s, s:o, s:O}", "apiVersion", "argoproj.io/v1alpha1", "kind", "Workflow",
+                                    "metadata", TAKE_PTR(nmd), "spec", json_object_get(o, "spec"));
+        if (!nw) {
+                fprintf(stderr, "error: cannot make the new workflow from %s (no spec, or out of memory)\n", argv[1]);
+                return CLI_FAIL;
+        }
         snprintf(target, sizeof target, "/apis/argoproj.io/v1alpha1/namespaces/%s/workflows", cli->ns);
-        json_t *created = cli_request_json(cli, "POST", target, nw);
-        json_decref(nw);
+        json_auto_t *created = cli_request_json(cli, "POST", target, nw);
         if (!created)
                 return CLI_FAIL;
         printf("workflow.argoproj.io/%s created\n",
                json_string_value(json_object_get(json_object_get(created, "metadata"), "name")));
-        json_decref(created);
         return CLI_OK;
 }
 
@@ -273,11 +278,10 @@ int cli_trigger(Cli *cli, int argc, char **argv) {
         char target[600];
         snprintf(target, sizeof target, "/apis/argoproj.io/v1alpha1/namespaces/%s/cronworkflows/%s/trigger%s", cli->ns,
                  argv[1], cli->scheduled ? "?scheduled=1" : "");
-        json_t *o = cli_request_json(cli, "PUT", target, NULL);
+        json_auto_t *o = cli_request_json(cli, "PUT", target, NULL);
         if (!o)
                 return CLI_FAIL;
         printf("cronworkflow.argoproj.io/%s: %s\n", argv[1], json_str(o, "message") ?: "triggered");
-        json_decref(o);
         return CLI_OK;
 }
 

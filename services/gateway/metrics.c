@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "macro.h"
 #include "metrics.h"
 
 #define LABELS "namespace=\"%s\",isvc=\"%s\",revision=\"%s\""
@@ -19,8 +20,8 @@ static const Revision *seen(const Revision *v, MetricsVisible visible, void *use
 
 char *metrics_render(const Routes *rt, const GatewayCounters *gc, MetricsVisible visible, void *userdata,
                      size_t *len) {
-        char *buf = NULL;
-        FILE *f = open_memstream(&buf, len);
+        _cleanup_free_ char *buf = NULL;
+        _cleanup_fclose_ FILE *f = open_memstream(&buf, len); /* closed before buf is freed */
         const Revision *v;
         if (!f)
                 return NULL;
@@ -88,9 +89,9 @@ char *metrics_render(const Routes *rt, const GatewayCounters *gc, MetricsVisible
                    "sdflow_gateway_auth_held_requests_total %llu\n",
                 (unsigned long long) gc->unrouted, (unsigned long long) gc->unauthorized,
                 (unsigned long long) gc->auth_held);
-        if (fclose(f) != 0) {
-                free(buf);
+        /* A write the stream could not grow for would leave the text short. */
+        bool failed = ferror(f);
+        if (fclose(TAKE_PTR(f)) != 0 || failed)
                 return NULL;
-        }
-        return buf;
+        return TAKE_PTR(buf);
 }

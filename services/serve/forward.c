@@ -216,18 +216,16 @@ static int on_accept(sd_event_source *es, int fd, uint32_t revents, void *userda
         /* One per event: the listening socket may be blocking (it is
          * systemd's), and epoll reports the next one again. */
         {
-                int c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+                _cleanup_close_ int c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
                 if (c < 0)
                         return 0;
                 Pair *p = calloc(1, sizeof *p);
-                if (!p) {
-                        safe_close(c);
+                if (!p)
                         return 0;
-                }
                 uint64_t now = 0;
                 (void) sd_event_now(f->event, CLOCK_MONOTONIC, &now);
                 p->f = f;
-                p->client = c;
+                p->client = TAKE_FD(c); /* pair_free() closes it */
                 p->server = -EBADF;
                 p->deadline = now + f->connect_usec;
                 p->next = f->pairs;
@@ -236,7 +234,7 @@ static int on_accept(sd_event_source *es, int fd, uint32_t revents, void *userda
                 f->pairs = p;
                 f->n++;
                 arm_idle(f);
-                if (sd_event_add_io(f->event, &p->client_io, c, 0, on_pair_io, p) < 0 || try_connect(p) < 0)
+                if (sd_event_add_io(f->event, &p->client_io, p->client, 0, on_pair_io, p) < 0 || try_connect(p) < 0)
                         pair_free(p);
         }
         return 0;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <xgboost/c_api.h>
 
+#include "macro.h"
 #include "model.h"
 
 struct Model {
@@ -17,32 +18,26 @@ static int xgb_fail(char *err, size_t errsz, const char *what) {
         return -EIO;
 }
 
+DEFINE_TRIVIAL_CLEANUP_FUNC(Model *, model_free);
+
 int model_load(const char *path, Model **ret, char *err, size_t errsz) {
-        Model *m = calloc(1, sizeof *m);
+        _cleanup_(model_freep) Model *m = calloc(1, sizeof *m);
         bst_ulong nf = 0;
         if (!m)
                 return -ENOMEM;
-        if (XGBoosterCreate(NULL, 0, &m->booster) != 0) {
-                free(m);
+        /* (xgb_fail() reads XGBoost's last error before the cleanup frees the booster) */
+        if (XGBoosterCreate(NULL, 0, &m->booster) != 0)
                 return xgb_fail(err, errsz, "creating the booster");
-        }
-        if (XGBoosterLoadModel(m->booster, path) != 0) {
-                int r = xgb_fail(err, errsz, "loading the model");
-                model_free(m);
-                return r;
-        }
-        if (XGBoosterSetParam(m->booster, "nthread", "1") != 0 || XGBoosterGetNumFeature(m->booster, &nf) != 0) {
-                int r = xgb_fail(err, errsz, "reading the model");
-                model_free(m);
-                return r;
-        }
+        if (XGBoosterLoadModel(m->booster, path) != 0)
+                return xgb_fail(err, errsz, "loading the model");
+        if (XGBoosterSetParam(m->booster, "nthread", "1") != 0 || XGBoosterGetNumFeature(m->booster, &nf) != 0)
+                return xgb_fail(err, errsz, "reading the model");
         if (nf == 0) {
                 snprintf(err, errsz, "the model has no features");
-                model_free(m);
                 return -EINVAL;
         }
         m->features = (size_t) nf;
-        *ret = m;
+        *ret = TAKE_PTR(m);
         return 0;
 }
 

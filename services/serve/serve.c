@@ -8,6 +8,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "macro.h"
 #include "model.h"
 #include "protocol.h"
 #include "sandbox.h"
@@ -56,13 +57,14 @@ static const char *first_headers(void) {
         return "Sdflow-Cold-Start: 1\r\n";
 }
 
-static void reply_body(HttpConn *c, int status, char *body, size_t len) {
+/* Takes over the body it is given (NULL: out of memory). */
+static void reply_body(HttpConn *c, int status, char *owned, size_t len) {
+        _cleanup_free_ char *body = owned;
         if (!body) {
                 (void) http_conn_reply_error(c, 500, false, "out of memory");
                 return;
         }
         (void) http_conn_reply(c, status, "application/json", body, len, first_headers());
-        free(body);
 }
 
 static void reply_err(HttpConn *c, int status, const char *msg) {
@@ -90,7 +92,7 @@ static bool path_under(const char *p, size_t n, const char *prefix) {
 static void predict(Serve *s, HttpConn *c, const char *body, size_t len, bool v2) {
         char err[512];
         Matrix m;
-        char *id = NULL;
+        _cleanup_free_ char *id = NULL;
         const float *out;
         size_t dims[4], nd, rlen;
         int r = v2 ? protocol_v2_parse(body, len, model_num_features(s->model), &m, &id, err, sizeof err)
@@ -102,13 +104,11 @@ static void predict(Serve *s, HttpConn *c, const char *body, size_t len, bool v2
         r = model_predict(s->model, m.data, m.rows, m.cols, &out, dims, &nd, err, sizeof err);
         matrix_done(&m);
         if (r < 0) {
-                free(id);
                 reply_err(c, 500, err);
                 return;
         }
         char *resp = v2 ? protocol_v2_response(s->name, id, out, dims, nd, &rlen)
                         : protocol_v1_response(out, dims, nd, &rlen);
-        free(id);
         reply_body(c, 200, resp, rlen);
 }
 
@@ -167,13 +167,18 @@ static void handle(HttpConn *c, const HttpMessage *req, const char *body, size_t
         reply_err(c, 404, "not found: see /v1/models/NAME:predict and /v2/models/NAME/infer");
 }
 
-static void teardown(void *userdata) {
-        Serve *s = userdata;
+static Serve *serve_free(Serve *s) {
         if (!s)
-                return;
+                return NULL;
         model_free(s->model);
         free(s->name);
         free(s);
+        return NULL;
+}
+DEFINE_TRIVIAL_CLEANUP_FUNC(Serve *, serve_free);
+
+static void teardown(void *userdata) {
+        serve_free(userdata);
 }
 
 static int setup(sd_event *e, void *settings, void **userdata) {
@@ -184,10 +189,12 @@ static int setup(sd_event *e, void *settings, void **userdata) {
 
         if (!st->model_path || !st->model_path[0])
                 return log_error_errno(EINVAL, "No model: set ModelPath= (or --set=ModelPath=FILE).");
-        Serve *s = calloc(1, sizeof *s);
+        _cleanup_(serve_freep) Serve *s = calloc(1, sizeof *s);
         if (!s)
                 return log_oom();
         s->name = strdup(st->model_name ?: "model");
+        if (!s->name) /* every request's path is matched against it */
+                return log_oom();
         /* A directory holds the model under one of KServe's usual names. */
         char path[4096];
         struct stat sb;
@@ -201,25 +208,21 @@ static int setup(sd_event *e, void *settings, void **userdata) {
                 }
         }
         r = model_load(path, &s->model, err, sizeof err);
-        if (r < 0) {
-                teardown(s);
+        if (r < 0)
                 return log_error_errno(r, "Failed to load model %s: %s", st->model_path, err);
-        }
         /* One prediction before the sandbox, so that lazy set-up in the
          * library (allocations, CPU detection) is done while it may be. */
-        float *zero = calloc(model_num_features(s->model), sizeof(float));
+        _cleanup_free_ float *zero = calloc(model_num_features(s->model), sizeof(float));
+        if (!zero) /* not "does not predict" with an err nobody wrote */
+                return log_oom();
         const float *out;
         size_t dims[4], nd;
-        r = zero ? model_predict(s->model, zero, 1, model_num_features(s->model), &out, dims, &nd, err, sizeof err)
-                 : -ENOMEM;
-        free(zero);
-        if (r < 0) {
-                teardown(s);
+        r = model_predict(s->model, zero, 1, model_num_features(s->model), &out, dims, &nd, err, sizeof err);
+        if (r < 0)
                 return log_error_errno(r, "The model does not predict: %s", err);
-        }
         s->sandbox = st->sandbox;
         log_info("Serving model %s from %s (%zu features).", s->name, st->model_path, model_num_features(s->model));
-        *userdata = s;
+        *userdata = TAKE_PTR(s);
         return 0;
 }
 

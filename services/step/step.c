@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "digest.h"
+#include "macro.h"
 
 #define RESULT_MAX (256 * 1024)
 #define MAX_IO 256
@@ -66,20 +67,17 @@ static int write_file(const char *dir, const char *name, const char *data, size_
         char path[4096], tmp[4200];
         snprintf(path, sizeof path, "%s/%s", dir, name);
         snprintf(tmp, sizeof tmp, "%s.tmp", path);
-        int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (fd < 0)
                 return -errno;
         while (len > 0) {
                 ssize_t n = write(fd, data, len);
-                if (n < 0) {
-                        int r = -errno;
-                        close(fd);
-                        return r;
-                }
+                if (n < 0)
+                        return -errno; /* the cleanup keeps errno, which callers report */
                 data += n;
                 len -= (size_t) n;
         }
-        if (close(fd) < 0 || rename(tmp, path) < 0)
+        if (close(TAKE_FD(fd)) < 0 || rename(tmp, path) < 0)
                 return -errno;
         return 0;
 }
@@ -115,27 +113,24 @@ static int mkdir_parent(const char *path) {
  * so that sdflowd, which reads dst, never meets a link.  A FIFO or device
  * is refused, not waited on. */
 static int copy_param(const char *src, const char *dst) {
-        int in = open(src, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        _cleanup_close_ int in = open(src, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
         if (in < 0)
                 return -errno;
         struct stat st;
-        if (fstat(in, &st) < 0 || !S_ISREG(st.st_mode)) {
-                close(in);
+        if (fstat(in, &st) < 0 || !S_ISREG(st.st_mode))
                 return -EINVAL;
-        }
         static char buf[RESULT_MAX];
         ssize_t n = read(in, buf, sizeof buf);
         int r = n < 0 ? -errno : 0;
-        close(in);
+        in = safe_close(in);
         if (r < 0)
                 return r;
         (void) unlink(dst);
-        int out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        _cleanup_close_ int out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
         if (out < 0)
                 return -errno;
         if (write(out, buf, (size_t) n) != n)
                 r = -EIO;
-        close(out);
         return r;
 }
 
@@ -146,7 +141,7 @@ static int copy_tree(const char *src, const char *dst, EVP_MD_CTX *md, const cha
         if (lstat(src, &st) < 0)
                 return -errno;
         if (S_ISDIR(st.st_mode)) {
-                struct dirent **list;
+                _cleanup_free_ struct dirent **list = NULL;
                 int n = scandir(src, &list, NULL, alphasort);
                 if (n < 0)
                         return -errno;
@@ -164,7 +159,6 @@ static int copy_tree(const char *src, const char *dst, EVP_MD_CTX *md, const cha
                         }
                         free(list[i]);
                 }
-                free(list);
                 return r;
         }
         if (S_ISLNK(st.st_mode)) {
@@ -182,15 +176,13 @@ static int copy_tree(const char *src, const char *dst, EVP_MD_CTX *md, const cha
         }
         if (!S_ISREG(st.st_mode))
                 return -EINVAL;
-        int in = open(src, O_RDONLY | O_CLOEXEC);
+        _cleanup_close_ int in = open(src, O_RDONLY | O_CLOEXEC);
         if (in < 0)
                 return -errno;
-        int out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, (st.st_mode & 0111) ? 0755 : 0644);
-        if (out < 0) {
-                int r = -errno;
-                close(in);
-                return r;
-        }
+        _cleanup_close_ int out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+                                       (st.st_mode & 0111) ? 0755 : 0644);
+        if (out < 0)
+                return -errno;
         if (md)
                 EVP_DigestUpdate(md, rel, strlen(rel) + 1);
         char buf[65536];
@@ -216,8 +208,8 @@ static int copy_tree(const char *src, const char *dst, EVP_MD_CTX *md, const cha
                 if (r < 0)
                         break;
         }
-        close(in);
-        if (close(out) < 0 && r == 0)
+        in = safe_close(in);
+        if (close(TAKE_FD(out)) < 0 && r == 0)
                 r = -errno;
         return r;
 }
@@ -256,10 +248,17 @@ static const char *const denied[] = {
         "nfsservctl", "io_uring_setup", "io_uring_enter", "io_uring_register",
 };
 
+/* seccomp_release() returns void; DEFINE_TRIVIAL_CLEANUP_FUNC needs the pointer back. */
+static inline scmp_filter_ctx filter_release(scmp_filter_ctx ctx) {
+        seccomp_release(ctx);
+        return NULL;
+}
+DEFINE_TRIVIAL_CLEANUP_FUNC(scmp_filter_ctx, filter_release);
+
 static int confine(void) {
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 return -errno;
-        scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+        _cleanup_(filter_releasep) scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
         if (!ctx)
                 return -ENOMEM;
         int r = 0;
@@ -270,7 +269,6 @@ static int confine(void) {
         }
         if (r >= 0)
                 r = seccomp_load(ctx);
-        seccomp_release(ctx);
         return r;
 }
 
@@ -488,20 +486,28 @@ int main(int argc, char **argv) {
                 }
         }
         char **cmd = cmdv;
-        char **with_script = NULL;
+        _cleanup_free_ char **with_script = NULL; /* the array only: its strings live until the exit */
         if (code == 0 && source) {
                 char script[] = "/tmp/sdflow-script-XXXXXX";
-                int fd = mkstemp(script);
+                _cleanup_close_ int fd = mkstemp(script);
                 size_t len = strlen(source);
-                if (fd < 0 || write(fd, source, len) != (ssize_t) len || fchmod(fd, 0700) < 0 || close(fd) < 0) {
+                if (fd < 0 || write(fd, source, len) != (ssize_t) len || fchmod(fd, 0700) < 0 ||
+                    close(TAKE_FD(fd)) < 0) {
                         set_message("cannot write the script to /tmp: %m");
                         code = EXIT_INTERNAL;
                 } else {
                         int n = cmdc;
                         with_script = calloc((size_t) n + 2, sizeof *with_script);
-                        memcpy(with_script, cmd, (size_t) n * sizeof *cmd);
-                        with_script[n] = strdup(script);
-                        cmd = with_script;
+                        /* Without the script's path the command would run without its script. */
+                        if (with_script)
+                                with_script[n] = strdup(script);
+                        if (!with_script || !with_script[n]) {
+                                set_message("cannot run the script: out of memory");
+                                code = EXIT_INTERNAL;
+                        } else {
+                                memcpy(with_script, cmd, (size_t) n * sizeof *cmd);
+                                cmd = with_script;
+                        }
                 }
         }
         if (code == 0) {
@@ -561,6 +567,5 @@ int main(int argc, char **argv) {
         int n = snprintf(ex, sizeof ex, "%d", code);
         if (write_file(node_dir, "exit", ex, (size_t) n) < 0)
                 fprintf(stderr, "sdflow-step: cannot record the exit status in %s: %m\n", node_dir);
-        free(with_script);
         return code > 255 ? 255 : code;
 }
