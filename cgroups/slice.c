@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "macro.h"
 #include "slice.h"
 
 bool dns1123_label_is_valid(const char *s) {
@@ -92,19 +93,17 @@ static int parse_u64(const char *s, uint64_t *ret) {
 
 int cgroup_read_u64(const char *root, const char *cgroup, const char *file, uint64_t *ret) {
         char line[128];
-        FILE *f = cgroup_open(root, cgroup, file);
+        _cleanup_fclose_ FILE *f = cgroup_open(root, cgroup, file);
         if (!f)
                 return -errno;
-        int r = fgets(line, sizeof line, f) ? parse_u64(line, ret) : -ENODATA;
-        fclose(f);
-        return r;
+        return fgets(line, sizeof line, f) ? parse_u64(line, ret) : -ENODATA;
 }
 
 int cgroup_read_key(const char *root, const char *cgroup, const char *file, const char *key, uint64_t *ret) {
         char line[256];
         size_t kn = strlen(key);
         int r = -ENODATA;
-        FILE *f = cgroup_open(root, cgroup, file);
+        _cleanup_fclose_ FILE *f = cgroup_open(root, cgroup, file);
         if (!f)
                 return -errno;
         while (fgets(line, sizeof line, f))
@@ -112,7 +111,6 @@ int cgroup_read_key(const char *root, const char *cgroup, const char *file, cons
                         r = parse_u64(line + kn + 1, ret);
                         break;
                 }
-        fclose(f);
         return r;
 }
 

@@ -8,10 +8,11 @@
 #include <unistd.h>
 
 #include "imagemap.h"
+#include "macro.h"
 
 int imagemap_foreach(const char *path, ImageRuleFn fn, void *userdata, char *err, size_t errsz) {
-        FILE *f = fopen(path, "re");
-        char *line = NULL;
+        _cleanup_fclose_ FILE *f = fopen(path, "re");
+        _cleanup_free_ char *line = NULL;
         size_t cap = 0;
         unsigned n = 0;
         int r = -ENOENT;
@@ -65,8 +66,6 @@ int imagemap_foreach(const char *path, ImageRuleFn fn, void *userdata, char *err
                         break;
                 }
         }
-        free(line);
-        fclose(f);
         return r;
 }
 

@@ -14,24 +14,20 @@ int safe_open_beneath(const char *base, const char *rel) {
         if (!rel || !*rel || strlen(rel) >= sizeof buf)
                 return -EINVAL;
         snprintf(buf, sizeof buf, "%s", rel);
-        int dir = open(base, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_close_ int dir = open(base, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (dir < 0)
                 return -errno;
         char *save = NULL, *comp = strtok_r(buf, "/", &save);
-        if (rel[0] == '/' || strstr(rel, "//")) {
-                close(dir);
+        if (rel[0] == '/' || strstr(rel, "//"))
                 return -EINVAL;
-        }
         while (comp) {
                 char *next = strtok_r(NULL, "/", &save);
-                if (strcmp(comp, ".") == 0 || strcmp(comp, "..") == 0) {
-                        close(dir);
+                if (strcmp(comp, ".") == 0 || strcmp(comp, "..") == 0)
                         return -EINVAL;
-                }
                 int fd = next ? openat(dir, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
                               : openat(dir, comp, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
                 int saved = errno;
-                close(dir);
+                dir = safe_close(dir);
                 if (fd < 0)
                         /* O_NOFOLLOW on a link gives ELOOP; O_DIRECTORY on one ENOTDIR */
                         return -(saved == ENOTDIR ? ELOOP : saved);
@@ -39,22 +35,18 @@ int safe_open_beneath(const char *base, const char *rel) {
                 comp = next;
         }
         struct stat st;
-        if (fstat(dir, &st) < 0 || !S_ISREG(st.st_mode)) {
-                close(dir);
+        if (fstat(dir, &st) < 0 || !S_ISREG(st.st_mode))
                 return -EBADFD;
-        }
         /* A second name for a file: perhaps a hard link the workload made
          * to a file it may not read (where fs.protected_hardlinks is 0). */
-        if (st.st_nlink > 1) {
-                close(dir);
+        if (st.st_nlink > 1)
                 return -EMLINK;
-        }
         (void) fcntl(dir, F_SETFL, fcntl(dir, F_GETFL) & ~O_NONBLOCK);
-        return dir;
+        return TAKE_FD(dir);
 }
 
 int safe_read_beneath(const char *base, const char *rel, char *buf, size_t size, size_t *len) {
-        int fd = safe_open_beneath(base, rel);
+        _cleanup_close_ int fd = safe_open_beneath(base, rel);
         if (len)
                 *len = 0;
         if (size == 0)
@@ -67,16 +59,12 @@ int safe_read_beneath(const char *base, const char *rel, char *buf, size_t size,
                 ssize_t k = read(fd, buf + n, size - 1 - n);
                 if (k < 0 && errno == EINTR)
                         continue;
-                if (k < 0) {
-                        int r = -errno;
-                        close(fd);
-                        return r;
-                }
+                if (k < 0)
+                        return -errno;
                 if (k == 0)
                         break;
                 n += (size_t) k;
         }
-        close(fd);
         buf[n] = '\0';
         if (len)
                 *len = n;
@@ -84,11 +72,8 @@ int safe_read_beneath(const char *base, const char *rel, char *buf, size_t size,
 }
 
 bool safe_exists_beneath(const char *base, const char *rel) {
-        int fd = safe_open_beneath(base, rel);
-        if (fd < 0)
-                return false;
-        close(fd);
-        return true;
+        _cleanup_close_ int fd = safe_open_beneath(base, rel);
+        return fd >= 0;
 }
 
 const char *safe_rel(const char *base, const char *path) {

@@ -336,12 +336,19 @@ static void check_placeholders(json_t *v, json_t *declared, const char *path, Di
 }
 
 static void check_trial_template(json_t *spec, json_t *tt, Diags *d) {
-        json_t *params = json_object(), *declared = json_object(), *p, *ts = json_object_get(tt, "trialSpec");
+        json_auto_t *params = json_object(), *declared = json_object();
+        json_t *p, *ts = json_object_get(tt, "trialSpec");
         size_t i;
         char path[256];
+        bool oom = !params || !declared;
         json_array_foreach(json_object_get(spec, "parameters"), i, p)
-                if (json_is_string(json_object_get(p, "name")))
-                        json_object_set_new(params, json_string_value(json_object_get(p, "name")), json_true());
+                if (json_is_string(json_object_get(p, "name")) &&
+                    json_object_set_new(params, json_string_value(json_object_get(p, "name")), json_true()) < 0)
+                        oom = true;
+        if (oom) {
+                diags_add(d, true, "spec.trialTemplate", "out of memory");
+                return;
+        }
         json_array_foreach(json_object_get(tt, "trialParameters"), i, p) {
                 const char *ref = json_string_value(json_object_get(p, "reference"));
                 const char *name = json_string_value(json_object_get(p, "name"));
@@ -349,8 +356,10 @@ static void check_trial_template(json_t *spec, json_t *tt, Diags *d) {
                 /* Katib also offers the trial's own metadata: ${trialSpec.Name} and the like. */
                 if (ref && !json_object_get(params, ref) && strncmp(ref, "${trialSpec.", 12) != 0)
                         diags_add(d, true, path, "'%s' is not a parameter of spec.parameters", ref);
-                if (name)
-                        json_object_set_new(declared, name, json_true());
+                if (name && json_object_set_new(declared, name, json_true()) < 0) {
+                        diags_add(d, true, "spec.trialTemplate", "out of memory");
+                        return;
+                }
         }
         /* The Job: apiVersion batch/v1, kind Job, one container to run. */
         const char *av = json_string_value(json_object_get(ts, "apiVersion"));
@@ -382,8 +391,6 @@ static void check_trial_template(json_t *spec, json_t *tt, Diags *d) {
                           "required when the Job has several containers");
         if (ts)
                 check_placeholders(ts, declared, "spec.trialTemplate.trialSpec", d);
-        json_decref(params);
-        json_decref(declared);
 }
 
 static void experiment_validate(json_t *obj, Diags *d) {
@@ -422,7 +429,10 @@ static void experiment_validate(json_t *obj, Diags *d) {
                         diags_add(d, true, "spec.algorithm.algorithmSettings",
                                   "hyperband's resource_name '%s' is not an int or double parameter", rn ?: "");
         }
-        json_t *seen = json_object();
+        /* A name not kept would let a second parameter of that name pass. */
+        json_auto_t *seen = json_object();
+        if (!seen)
+                diags_add(d, true, "spec.parameters", "out of memory");
         json_array_foreach(json_object_get(spec, "parameters"), i, p) {
                 snprintf(path, sizeof path, "spec.parameters[%zu]", i);
                 const char *pn = json_string_value(json_object_get(p, "name"));
@@ -431,11 +441,10 @@ static void experiment_validate(json_t *obj, Diags *d) {
                         snprintf(np, sizeof np, "%s.name", path);
                         diags_add(d, true, np, "'%s' is the name of another parameter", pn);
                 }
-                if (pn)
-                        json_object_set_new(seen, pn, json_true());
+                if (pn && seen && json_object_set_new(seen, pn, json_true()) < 0)
+                        diags_add(d, true, path, "out of memory");
                 check_parameter(p, path, info, d);
         }
-        json_decref(seen);
         if (json_array_size(json_object_get(spec, "parameters")) == 0 && json_is_array(json_object_get(spec, "parameters")))
                 diags_add(d, true, "spec.parameters", "an experiment needs at least one parameter");
         static const char *const counts[] = { "parallelTrialCount", "maxTrialCount", "maxFailedTrialCount" };

@@ -308,7 +308,9 @@ static const char *parse_depends(const char *s, json_t *tasks, json_t *deps) {
                         snprintf(name, sizeof name, "%.*s", (int) (p - start), start);
                         if (!json_object_get(tasks, name))
                                 return "names a task that does not exist";
-                        json_array_append_new(deps, json_string(name));
+                        /* A dependency lost would let a cycle through it pass. */
+                        if (json_array_append_new(deps, json_string(name)) < 0)
+                                return "cannot be checked: out of memory";
                         if (*p == '.') {
                                 const char *r = ++p;
                                 while (isalpha((unsigned char) *p))
@@ -339,39 +341,58 @@ static const char *parse_depends(const char *s, json_t *tasks, json_t *deps) {
         return NULL;
 }
 
-/* Depth-first search for a cycle from task name; state: 1 visiting, 2 done. */
-static bool has_cycle(json_t *graph, const char *name, json_t *state) {
+/* Depth-first search for a cycle from task name; state: 1 visiting, 2 done.
+ * 1 (a cycle), 0 or -ENOMEM (a state not kept could recurse for ever). */
+static int has_cycle(json_t *graph, const char *name, json_t *state) {
         json_int_t s = json_integer_value(json_object_get(state, name));
         if (s == 1)
-                return true;
+                return 1;
         if (s == 2)
-                return false;
-        json_object_set_new(state, name, json_integer(1));
+                return 0;
+        if (json_object_set_new(state, name, json_integer(1)) < 0)
+                return -ENOMEM;
         size_t i;
         json_t *dep;
-        json_array_foreach(json_object_get(graph, name), i, dep)
-                if (has_cycle(graph, json_string_value(dep), state))
-                        return true;
-        json_object_set_new(state, name, json_integer(2));
-        return false;
+        json_array_foreach(json_object_get(graph, name), i, dep) {
+                int r = has_cycle(graph, json_string_value(dep), state);
+                if (r != 0)
+                        return r;
+        }
+        if (json_object_set_new(state, name, json_integer(2)) < 0)
+                return -ENOMEM;
+        return 0;
 }
 
 static void check_dag(json_t *spec, json_t *dag, const char *base, Diags *d) {
-        json_t *tasks = json_object_get(dag, "tasks"), *t, *names = json_object(), *graph = json_object();
+        json_t *tasks = json_object_get(dag, "tasks"), *t;
+        json_auto_t *names = json_object(), *graph = json_object();
         size_t i;
         char path[256];
+        snprintf(path, sizeof path, "%s.dag.tasks", base);
+        if (!names || !graph) {
+                diags_add(d, true, path, "out of memory");
+                return;
+        }
         json_array_foreach(tasks, i, t) {
                 const char *name = json_string_value(json_object_get(t, "name"));
                 snprintf(path, sizeof path, "%s.dag.tasks[%zu].name", base, i);
                 if (name && json_object_get(names, name))
                         diags_add(d, true, path, "'%.80s' is used by another task", name);
-                else if (name)
-                        json_object_set_new(names, name, json_true());
+                else if (name && json_object_set_new(names, name, json_true()) < 0) {
+                        diags_add(d, true, path, "out of memory");
+                        return;
+                }
         }
         json_array_foreach(tasks, i, t) {
                 const char *name = json_string_value(json_object_get(t, "name"));
-                json_t *deps = json_array(), *dep;
+                json_auto_t *deps = json_array();
+                json_t *dep;
                 size_t k;
+                snprintf(path, sizeof path, "%s.dag.tasks[%zu]", base, i);
+                if (!deps) {
+                        diags_add(d, true, path, "out of memory");
+                        return;
+                }
                 snprintf(path, sizeof path, "%s.dag.tasks[%zu].template", base, i);
                 if (!json_object_get(t, "template"))
                         diags_add(d, true, path, "required field is missing");
@@ -386,8 +407,10 @@ static void check_dag(json_t *spec, json_t *dag, const char *base, Diags *d) {
                         snprintf(path, sizeof path, "%s.dag.tasks[%zu].dependencies[%zu]", base, i, k);
                         if (json_is_string(dep) && !json_object_get(names, json_string_value(dep)))
                                 diags_add(d, true, path, "no task is named '%.80s'", json_string_value(dep));
-                        else if (json_is_string(dep))
-                                json_array_append(deps, dep);
+                        else if (json_is_string(dep) && json_array_append(deps, dep) < 0) {
+                                diags_add(d, true, path, "out of memory");
+                                return;
+                        }
                 }
                 if (depends) {
                         const char *why = parse_depends(depends, names, deps);
@@ -395,22 +418,31 @@ static void check_dag(json_t *spec, json_t *dag, const char *base, Diags *d) {
                         if (why)
                                 diags_add(d, true, path, "'%.120s' %s", depends, why);
                 }
-                if (name)
-                        json_object_set_new(graph, name, deps);
-                else
-                        json_decref(deps);
+                if (name && json_object_set_new(graph, name, TAKE_PTR(deps)) < 0) {
+                        snprintf(path, sizeof path, "%s.dag.tasks[%zu]", base, i);
+                        diags_add(d, true, path, "out of memory");
+                        return;
+                }
         }
         const char *name;
-        json_t *v, *state = json_object();
-        json_object_foreach(graph, name, v)
-                if (has_cycle(graph, name, state)) {
-                        snprintf(path, sizeof path, "%s.dag.tasks", base);
+        json_t *v;
+        json_auto_t *state = json_object();
+        snprintf(path, sizeof path, "%s.dag.tasks", base);
+        if (!state) {
+                diags_add(d, true, path, "out of memory");
+                return;
+        }
+        json_object_foreach(graph, name, v) {
+                int r = has_cycle(graph, name, state);
+                if (r < 0) {
+                        diags_add(d, true, path, "out of memory");
+                        break;
+                }
+                if (r > 0) {
                         diags_add(d, true, path, "the dependencies form a cycle through task '%.80s'", name);
                         break;
                 }
-        json_decref(state);
-        json_decref(graph);
-        json_decref(names);
+        }
 }
 
 /* ---- template variables -------------------------------------------------------- */
@@ -586,16 +618,23 @@ static void check_variables(json_t *spec, json_t *t, const char *base, Diags *d)
         check_process(&v, json_object_get(t, "container"), p);
         snprintf(p, sizeof p, "%s.script", base);
         check_process(&v, json_object_get(t, "script"), p);
-        json_t *names = json_object();
+        json_auto_t *names = json_object();
+        bool oom = !names;
         /* name -> the template it calls */
         json_array_foreach(json_object_get(json_object_get(t, "dag"), "tasks"), i, x)
-                if (json_is_string(json_object_get(x, "name")))
-                        json_object_set_new(names, json_string_value(json_object_get(x, "name")),
-                                            json_string(json_string_value(json_object_get(x, "template")) ?: ""));
+                if (json_is_string(json_object_get(x, "name")) &&
+                    json_object_set_new(names, json_string_value(json_object_get(x, "name")),
+                                        json_string(json_string_value(json_object_get(x, "template")) ?: "")) < 0)
+                        oom = true;
         json_array_foreach(json_object_get(t, "steps"), g, group) json_array_foreach(group, i, x)
-                if (json_is_string(json_object_get(x, "name")))
-                        json_object_set_new(names, json_string_value(json_object_get(x, "name")),
-                                            json_string(json_string_value(json_object_get(x, "template")) ?: ""));
+                if (json_is_string(json_object_get(x, "name")) &&
+                    json_object_set_new(names, json_string_value(json_object_get(x, "name")),
+                                        json_string(json_string_value(json_object_get(x, "template")) ?: "")) < 0)
+                        oom = true;
+        if (oom) {
+                diags_add(d, true, base, "out of memory");
+                return;
+        }
         v.siblings = names;
         json_array_foreach(json_object_get(json_object_get(t, "dag"), "tasks"), i, x) {
                 snprintf(p, sizeof p, "%s.dag.tasks[%zu]", base, i);
@@ -605,7 +644,6 @@ static void check_variables(json_t *spec, json_t *t, const char *base, Diags *d)
                 snprintf(p, sizeof p, "%s.steps[%zu][%zu]", base, g, i);
                 check_call(&v, x, p);
         }
-        json_decref(names);
         /* The template's own texts that are expanded: each must be a known
          * variable, and no {{=...}} expression (refused here, not when it runs). */
         json_array_foreach(json_object_get(json_object_get(t, "inputs"), "parameters"), i, x) {
@@ -630,10 +668,16 @@ static void check_variables(json_t *spec, json_t *t, const char *base, Diags *d)
 
 /* prefix: where spec is ("spec", or a CronWorkflow's "spec.workflowSpec"). */
 static void check_templates(json_t *spec, const char *prefix, Diags *d) {
-        json_t *seen = json_object(), *t;
+        json_auto_t *seen = json_object();
+        json_t *t;
         size_t i;
         char path[256];
         static const char *const types[] = { "container", "script", "dag", "steps", "suspend" };
+        if (!seen) {
+                snprintf(path, sizeof path, "%s.templates", prefix);
+                diags_add(d, true, path, "out of memory");
+                return;
+        }
         json_array_foreach(json_object_get(spec, "templates"), i, t) {
                 const char *name = json_string_value(json_object_get(t, "name"));
                 char base[128];
@@ -642,7 +686,9 @@ static void check_templates(json_t *spec, const char *prefix, Diags *d) {
                         snprintf(path, sizeof path, "%s.name", base);
                         if (json_object_get(seen, name))
                                 diags_add(d, true, path, "'%.80s' is the name of another template", name);
-                        json_object_set_new(seen, name, json_true());
+                        /* A name not kept would let a second template of that name pass. */
+                        if (json_object_set_new(seen, name, json_true()) < 0)
+                                diags_add(d, true, path, "out of memory");
                 }
                 int n = 0;
                 for (size_t k = 0; k < sizeof types / sizeof types[0]; k++)
@@ -662,7 +708,6 @@ static void check_templates(json_t *spec, const char *prefix, Diags *d) {
                         check_ref(spec, json_object_get(step, "template"), path, d);
                 }
         }
-        json_decref(seen);
 }
 
 static void check_workflow_spec(json_t *spec, const char *prefix, Diags *d) {

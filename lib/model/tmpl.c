@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "macro.h"
 #include "tmpl.h"
 
 /* Finds the next variable from *p: its name in name, the text before it in
@@ -63,7 +64,7 @@ int tmpl_each(const char *in, int (*each)(const char *name, void *userdata), voi
 int tmpl_expand(const char *in, tmpl_lookup_t lookup, void *userdata, char **ret, char *err, size_t errsz) {
         const char *p = in, *start;
         char name[256];
-        char *out = NULL;
+        _cleanup_free_ char *out = NULL;
         size_t len = 0;
         FILE *f = open_memstream(&out, &len);
         int r;
@@ -85,14 +86,12 @@ int tmpl_expand(const char *in, tmpl_lookup_t lookup, void *userdata, char **ret
                 }
                 fputs(value, f);
         }
-        if (fclose(f) != 0 || !out) {
-                free(out);
+        /* A write that failed (out of memory) would leave a part of the text out. */
+        int failed = ferror(f);
+        if (fclose(f) != 0 || failed || !out)
                 return -ENOMEM;
-        }
-        if (r < 0) {
-                free(out);
+        if (r < 0)
                 return r;
-        }
-        *ret = out;
+        *ret = TAKE_PTR(out);
         return 0;
 }

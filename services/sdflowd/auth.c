@@ -45,23 +45,19 @@ bool caller_owns_profile(const Caller *caller, json_t *profile) {
 }
 
 bool caller_may_see_profile(const Caller *caller, Store *store, json_t *profile) {
-        json_t *cs = NULL;
+        json_auto_t *cs = NULL;
         if (access_owns(caller->user, caller->admin, profile))
                 return true;
         if (store_contributors(store, manifest_name(profile), &cs) < 0)
                 return false;
-        bool ok = access_may_use(caller->user, caller->admin, profile, cs);
-        json_decref(cs);
-        return ok;
+        return access_may_use(caller->user, caller->admin, profile, cs);
 }
 
 bool caller_may_use_namespace(const Caller *caller, Store *store, const char *ns) {
-        json_t *profile;
+        json_auto_t *profile = NULL;
         if (caller->admin)
                 return true;
         if (!ns || store_get(store, &kind_profile, NULL, ns, &profile) < 0)
                 return false;
-        bool ok = caller_may_see_profile(caller, store, profile);
-        json_decref(profile);
-        return ok;
+        return caller_may_see_profile(caller, store, profile);
 }
