@@ -54,11 +54,13 @@ static void help(const DaemonInfo *info) {
                "     --check             Check the configuration, print it and exit\n"
                "     --listen=ADDR       Listen on ADDR (/path, PORT or HOST:PORT) instead of\n"
                "                         taking the socket from systemd\n"
+               "%s"
                "     --idle-timeout=TIME Exit after TIME without connections (0: never);\n"
                "                         overrides IdleExitSec=\n"
                "     --set=KEY=VALUE     Override one configuration setting\n"
                "\nSee the %s man page for details.\n",
-               info->program, info->summary, info->config_path, info->man);
+               info->program, info->summary, info->config_path,
+               info->tls_socket_name ? "     --listen-tls=ADDR   Also listen on ADDR, speaking TLS\n" : "", info->man);
 }
 
 static int set_override(const char *program, const ConfItem *table, size_t n, void *s, const char *kv) {
@@ -82,14 +84,15 @@ static int set_override(const char *program, const ConfItem *table, size_t n, vo
         return 0;
 }
 
-int daemon_setup(const DaemonInfo *info, int argc, char **argv, void *ret, const char **listen) {
-        enum { ARG_VERSION = 0x100, ARG_CONFIG, ARG_CHECK, ARG_LISTEN, ARG_IDLE, ARG_SET };
+int daemon_setup(const DaemonInfo *info, int argc, char **argv, void *ret, DaemonListen *listen) {
+        enum { ARG_VERSION = 0x100, ARG_CONFIG, ARG_CHECK, ARG_LISTEN, ARG_LISTEN_TLS, ARG_IDLE, ARG_SET };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 { "config", required_argument, NULL, ARG_CONFIG },
                 { "check", no_argument, NULL, ARG_CHECK },
                 { "listen", required_argument, NULL, ARG_LISTEN },
+                { "listen-tls", required_argument, NULL, ARG_LISTEN_TLS },
                 { "idle-timeout", required_argument, NULL, ARG_IDLE },
                 { "set", required_argument, NULL, ARG_SET },
                 {},
@@ -100,7 +103,7 @@ int daemon_setup(const DaemonInfo *info, int argc, char **argv, void *ret, const
         bool check = false;
         int c, r;
 
-        *listen = NULL;
+        *listen = (DaemonListen) {};
         opterr = 0;
         while ((c = getopt_long(argc, argv, ":h", options, NULL)) >= 0)
                 switch (c) {
@@ -117,7 +120,14 @@ int daemon_setup(const DaemonInfo *info, int argc, char **argv, void *ret, const
                         check = true;
                         break;
                 case ARG_LISTEN:
-                        *listen = optarg;
+                        listen->plain = optarg;
+                        break;
+                case ARG_LISTEN_TLS:
+                        if (!info->tls_socket_name) {
+                                fprintf(stderr, "%s: --listen-tls: this program does not speak TLS\n", info->program);
+                                return -EINVAL;
+                        }
+                        listen->tls = optarg;
                         break;
                 case ARG_IDLE:
                         idle = optarg;
@@ -167,6 +177,8 @@ int daemon_setup(const DaemonInfo *info, int argc, char **argv, void *ret, const
         }
         if (check) {
                 conf_dump(stdout, table, n, ret);
+                if (info->check && info->check(ret) < 0)
+                        return -EINVAL;
                 printf("configuration OK\n");
                 return 1;
         }
@@ -243,18 +255,27 @@ static int bind_address(const char *addr) {
         return TAKE_FD(fd);
 }
 
-int daemon_add_listeners(HttpServer *s, const DaemonInfo *info, const char *listen) {
+static int listen_on(HttpServer *s, const char *addr, const HttpTransport *t, void *tctx) {
+        int fd = bind_address(addr);
+        if (fd < 0)
+                return log_error_errno(fd, "Failed to listen on %s: %m", addr);
+        int r = http_server_add_listener_transport(s, fd, t, tctx);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch %s: %m", addr);
+        return 1;
+}
+
+int daemon_add_listeners(HttpServer *s, const DaemonInfo *info, const DaemonListen *listen,
+                         const HttpTransport *t, void *tctx) {
         char **names = NULL;
         int n, added = 0, r;
 
-        if (listen) {
-                int fd = bind_address(listen);
-                if (fd < 0)
-                        return log_error_errno(fd, "Failed to listen on %s: %m", listen);
-                r = http_server_add_listener(s, fd);
-                if (r < 0)
-                        return log_error_errno(r, "Failed to watch %s: %m", listen);
-                return 1;
+        if (listen->plain || listen->tls) {
+                if (listen->plain && (r = listen_on(s, listen->plain, NULL, NULL)) < 0)
+                        return r;
+                if (listen->tls && (r = listen_on(s, listen->tls, t, tctx)) < 0)
+                        return r;
+                return !!listen->plain + !!listen->tls;
         }
 
         n = sd_listen_fds_with_names(true, &names);
@@ -262,9 +283,13 @@ int daemon_add_listeners(HttpServer *s, const DaemonInfo *info, const char *list
                 return log_error_errno(n, "Failed to get sockets from systemd: %m");
         for (int i = 0; i < n; i++) {
                 int fd = SD_LISTEN_FDS_START + i;
-                bool ours = !names || strcmp(names[i], "unknown") == 0 ||
+                bool tls = names && info->tls_socket_name && strcmp(names[i], info->tls_socket_name) == 0;
+                bool ours = tls || !names || strcmp(names[i], "unknown") == 0 ||
                             strcmp(names[i], info->socket_name) == 0;
-                if (!ours) {
+                if (tls && !t) {
+                        log_error("Ignoring socket '%s' (fd %d): TLS is not set up.", names[i], fd);
+                        safe_close(fd);
+                } else if (!ours) {
                         log_warning("Ignoring socket '%s' (fd %d): expected '%s'.", names[i], fd,
                                     info->socket_name);
                         safe_close(fd);
@@ -272,7 +297,7 @@ int daemon_add_listeners(HttpServer *s, const DaemonInfo *info, const char *list
                         log_warning("Ignoring fd %d: not a listening stream socket.", fd);
                         safe_close(fd);
                 } else {
-                        r = http_server_add_listener(s, fd);
+                        r = http_server_add_listener_transport(s, fd, tls ? t : NULL, tls ? tctx : NULL);
                         if (r < 0)
                                 log_error_errno(r, "Failed to watch socket fd %d: %m", fd);
                         else
@@ -334,7 +359,9 @@ int daemon_main(const DaemonInfo *info, int argc, char **argv) {
         _cleanup_(http_server_freep) HttpServer *s = NULL;
         _cleanup_free_ void *settings = calloc(1, info->settings_size);
         void *userdata = NULL;
-        const char *listen;
+        DaemonListen listen;
+        const HttpTransport *t = NULL;
+        void *tctx = NULL;
         int r, status = EXIT_FAILURE;
 
         log_setup(argv[0]);
@@ -358,13 +385,18 @@ int daemon_main(const DaemonInfo *info, int argc, char **argv) {
         settings_free_strings(info, settings); /* setup copied what it keeps */
         if (r < 0)
                 return EXIT_FAILURE;
+        if (info->tls && info->tls(userdata, &t, &tctx) < 0) {
+                if (info->teardown)
+                        info->teardown(userdata);
+                return EXIT_FAILURE;
+        }
         HttpServerConfig cfg = daemon_http_config(settings);
         cfg.busy = info->busy;
         cfg.privileged = info->privileged;
         r = http_server_new(&s, e, &cfg, info->handler, userdata);
         if (r < 0)
                 log_error_errno(r, "Failed to create server: %m");
-        else if (daemon_add_listeners(s, info, listen) >= 0 && (!info->confine || info->confine(userdata) >= 0) &&
+        else if (daemon_add_listeners(s, info, &listen, t, tctx) >= 0 && (!info->confine || info->confine(userdata) >= 0) &&
                  daemon_run(e, info->status) >= 0)
                 status = EXIT_SUCCESS;
         /* Connections go before what their handlers use. */

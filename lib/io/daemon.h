@@ -28,6 +28,13 @@ typedef struct DaemonInfo {
         const char *man;         /* "sdflowd(8)" */
         const char *config_path; /* the default configuration file */
         const char *socket_name; /* the FileDescriptorName= to take from systemd */
+        /* Sockets by this FileDescriptorName= (or --listen-tls=) speak the
+         * transport that tls() gives (called after setup); NULL: none. */
+        const char *tls_socket_name;
+        int (*tls)(void *userdata, const HttpTransport **ret, void **ret_ctx);
+        /* --check: what else to report once the configuration is read (a
+         * certificate, say); a negative errno fails the check. */
+        int (*check)(const void *settings);
         /* The program's settings: a struct whose first member is a
          * DaemonSettings, its defaults, and the table of its own keys (with
          * offsets into that struct). */
@@ -52,20 +59,28 @@ typedef struct DaemonInfo {
         const char *status; /* STATUS= once ready */
 } DaemonInfo;
 
+/* What --listen= and --listen-tls= asked for (borrowed from argv), NULL if not given. */
+typedef struct DaemonListen {
+        const char *plain;
+        const char *tls;
+} DaemonListen;
+
 /* Parses argv and the configuration file into ret (info->settings_size
- * bytes); *listen is set when --listen was given (borrowed from argv).
- * Returns 0 to run, 1 when the program is to exit successfully (--help,
- * --version, --check), or a negative errno after printing what was wrong. */
-int daemon_setup(const DaemonInfo *info, int argc, char **argv, void *ret, const char **listen);
+ * bytes) and listen.  Returns 0 to run, 1 when the program is to exit
+ * successfully (--help, --version, --check), or a negative errno after
+ * printing what was wrong. */
+int daemon_setup(const DaemonInfo *info, int argc, char **argv, void *ret, DaemonListen *listen);
 
 /* The HTTP server limits that the settings describe. */
 HttpServerConfig daemon_http_config(const DaemonSettings *s);
 
 /* Adds the sockets systemd passed (those named info->socket_name, or all if
- * unnamed) or, with listen set, binds that address ("/path" for a Unix
- * socket, "PORT" or "HOST:PORT" for TCP).  Returns the number of listeners or
- * a negative errno (logged). */
-int daemon_add_listeners(HttpServer *s, const DaemonInfo *info, const char *listen);
+ * unnamed; those named info->tls_socket_name with the transport t) or, with
+ * listen set, binds those addresses ("/path" for a Unix socket, "PORT" or
+ * "HOST:PORT" for TCP).  Returns the number of listeners or a negative
+ * errno (logged). */
+int daemon_add_listeners(HttpServer *s, const DaemonInfo *info, const DaemonListen *listen,
+                         const HttpTransport *t, void *tctx);
 
 /* Runs the loop with SIGTERM/SIGINT handling, READY=1, STATUS=, the
  * watchdog and STOPPING=1.  Returns the loop's exit code or a negative errno. */

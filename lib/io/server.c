@@ -64,6 +64,10 @@ struct HttpConn {
         HttpCloseHandler on_close; /* streaming: told once when the connection goes */
         void *close_userdata;
 
+        const HttpTransport *t; /* NULL: plain bytes on fd */
+        void *tc;
+        bool t_other;           /* the transport waits for the other direction */
+
         HttpPeer peer;
         Peer *peer_entry;  /* NULL for a refused connection */
         bool pending;      /* no whole request head yet (see max_pending) */
@@ -76,6 +80,8 @@ struct HttpServer {
         HttpHandler handler;
         void *userdata;
         sd_event_source **listeners;
+        const HttpTransport **transports; /* per listener; NULL: plain */
+        void **transport_ctx;
         size_t n_listeners;
         sd_event_source *resume_timer; /* re-enables accepting after EMFILE */
         sd_event_source *idle_timer;
@@ -189,6 +195,30 @@ int http_conn_fd(HttpConn *c) {
         return c->fd;
 }
 
+bool http_conn_secure(HttpConn *c) {
+        return c->t != NULL;
+}
+
+/* recv() and send() through the connection's transport, if it has one. */
+static ssize_t conn_recv(HttpConn *c, void *buf, size_t n) {
+        if (!c->t)
+                return recv(c->fd, buf, n, MSG_DONTWAIT);
+        c->t_other = false;
+        return c->t->recv(c->tc, buf, n, &c->t_other);
+}
+
+static ssize_t conn_send_bytes(HttpConn *c, const void *buf, size_t n) {
+        if (!c->t)
+                return send(c->fd, buf, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+        c->t_other = false;
+        return c->t->send(c->tc, buf, n, &c->t_other);
+}
+
+/* Bytes the transport holds that epoll cannot see. */
+static bool conn_buffered(HttpConn *c) {
+        return c->t && c->t->pending(c->tc);
+}
+
 const HttpPeer *http_conn_peer(HttpConn *c) {
         return &c->peer;
 }
@@ -225,6 +255,8 @@ static HttpConn *conn_free(HttpConn *c) {
                 s->n_refused--;
         sd_event_source_disable_unref(c->io);
         sd_event_source_disable_unref(c->defer);
+        if (c->t)
+                c->t->close(c->tc);
         safe_close(c->fd);
         if (c->prev)
                 c->prev->next = c->next;
@@ -269,12 +301,12 @@ static int on_sweep(sd_event_source *es, uint64_t usec, void *userdata) {
 
 static int conn_flush(HttpConn *c) {
         while (c->woff < c->wlen) {
-                ssize_t n = send(c->fd, c->wbuf + c->woff, c->wlen - c->woff, MSG_NOSIGNAL);
+                ssize_t n = conn_send_bytes(c, c->wbuf + c->woff, c->wlen - c->woff);
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
                         if (errno == EAGAIN)
-                                return sd_event_source_set_io_events(c->io, EPOLLOUT);
+                                return sd_event_source_set_io_events(c->io, EPOLLOUT | (c->t_other ? EPOLLIN : 0));
                         return -errno;
                 }
                 c->woff += (size_t) n;
@@ -282,10 +314,15 @@ static int conn_flush(HttpConn *c) {
         return 1;
 }
 
+static int conn_read(HttpConn *c);
+
 static int on_conn_defer(sd_event_source *es, void *userdata) {
         HttpConn *c = userdata;
         (void) es;
         int r = conn_process(c);
+        /* The rest of the request may wait in the transport, unseen by epoll. */
+        if (r == 0 && conn_buffered(c))
+                r = conn_read(c);
         if (r < 0)
                 conn_free(c);
         return 0;
@@ -298,6 +335,8 @@ static int conn_finish_response(HttpConn *c) {
         c->wbuf = NULL;
         c->wlen = c->woff = 0;
         if (!c->keep_alive) {
+                if (c->t)
+                        c->t->shutdown(c->tc);
                 (void) shutdown(c->fd, SHUT_WR);
                 return -ECONNRESET;
         }
@@ -316,7 +355,7 @@ static int conn_finish_response(HttpConn *c) {
         (void) sd_event_source_set_io_events(c->io, EPOLLIN);
         conn_set_timer(c, c->rlen > 0 ? c->server->cfg.request_timeout_usec
                                       : c->server->cfg.keepalive_timeout_usec);
-        if (c->rlen > 0) {
+        if (c->rlen > 0 || conn_buffered(c)) {
                 /* Not processed here: the caller may be inside a handler. */
                 int r = c->defer ? 0 : sd_event_add_defer(c->server->event, &c->defer, on_conn_defer, c);
                 if (r >= 0)
@@ -529,7 +568,7 @@ need_more:
         if (c->req.expect_continue && !c->sent_continue) {
                 static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
                 c->sent_continue = true;
-                if (send(c->fd, cont, sizeof cont - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 && errno != EAGAIN)
+                if (conn_send_bytes(c, cont, sizeof cont - 1) < 0 && errno != EAGAIN)
                         return -errno;
         }
         return 0;
@@ -544,12 +583,16 @@ static int conn_read(HttpConn *c) {
                                                        : "request head too large");
                 if (r < 0)
                         return r;
-                ssize_t n = recv(c->fd, c->rbuf + c->rlen, c->rsize - c->rlen, 0);
+                ssize_t n = conn_recv(c, c->rbuf + c->rlen, c->rsize - c->rlen);
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
-                        if (errno == EAGAIN)
+                        if (errno == EAGAIN) {
+                                /* A handshake may have to write before it reads on. */
+                                if (c->t)
+                                        (void) sd_event_source_set_io_events(c->io, EPOLLIN | (c->t_other ? EPOLLOUT : 0));
                                 return 0;
+                        }
                         return -errno;
                 }
                 if (n == 0)
@@ -562,7 +605,7 @@ static int conn_read(HttpConn *c) {
                 r = conn_process(c);
                 if (r != 0)
                         return r; /* handed over (1) or to be released (< 0) */
-                if ((size_t) n < 1024)
+                if ((size_t) n < 1024 && !conn_buffered(c))
                         return 0;
         }
 }
@@ -572,7 +615,7 @@ static int conn_read(HttpConn *c) {
 static int conn_stream_io(HttpConn *c, uint32_t revents) {
         if (revents & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
                 char scratch[4096];
-                ssize_t n = recv(c->fd, scratch, sizeof scratch, MSG_DONTWAIT);
+                ssize_t n = conn_recv(c, scratch, sizeof scratch);
                 if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
                         return -ECONNRESET;
         }
@@ -694,9 +737,9 @@ static int on_conn_io(sd_event_source *es, int fd, uint32_t revents, void *userd
 
         if (c->state == CONN_STREAMING)
                 r = conn_stream_io(c, revents);
-        else if (c->state == CONN_WRITING && (revents & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
+        else if (c->state == CONN_WRITING && (revents & (EPOLLOUT | EPOLLERR | EPOLLHUP) || c->t))
                 r = conn_send(c);
-        else if (c->state == CONN_READING && (revents & (EPOLLIN | EPOLLERR | EPOLLHUP)))
+        else if (c->state == CONN_READING && (revents & (EPOLLIN | EPOLLERR | EPOLLHUP) || c->t))
                 r = conn_read(c);
         else if (c->state == CONN_HANDLING)
                 r = conn_handling_io(c, revents);
@@ -747,7 +790,8 @@ static void conn_refuse_now(HttpConn *c, int status, const char *msg) {
                          esc, status == 429 ? "TooManyRequests" : "ServiceUnavailable", status);
         int m = http_format_response_head(out, sizeof out, status, "application/json", (size_t) n, false,
                                           status == 429 ? "Retry-After: 1\r\n" : NULL);
-        if (m > 0 && (size_t) m + (size_t) n <= sizeof out) {
+        /* Through a transport (TLS), there is no way to answer before its handshake. */
+        if (!c->t && m > 0 && (size_t) m + (size_t) n <= sizeof out) {
                 memcpy(out + m, body, (size_t) n);
                 (void) !send(c->fd, out, (size_t) m + (size_t) n, MSG_NOSIGNAL | MSG_DONTWAIT);
         }
@@ -808,7 +852,7 @@ static HttpConn *oldest_pending(HttpServer *s, const char *key, HttpConn *except
         }
 }
 
-static int server_accept_one(HttpServer *s, int lfd) {
+static int server_accept_one(HttpServer *s, int lfd, const HttpTransport *t, void *tctx) {
         _cleanup_close_ int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0)
                 return -errno;
@@ -825,7 +869,13 @@ static int server_accept_one(HttpServer *s, int lfd) {
         server_arm_idle(s);
         peer_identify(c->fd, &c->peer);
 
-        int r = sd_event_add_io(s->event, &c->io, c->fd, EPOLLIN, on_conn_io, c);
+        int r = t ? t->open(tctx, c->fd, &c->tc) : 0;
+        if (r < 0) {
+                conn_free(c);
+                return r;
+        }
+        c->t = t;
+        r = sd_event_add_io(s->event, &c->io, c->fd, EPOLLIN, on_conn_io, c);
         if (r < 0) {
                 conn_free(c);
                 return r;
@@ -893,11 +943,17 @@ static int on_resume(sd_event_source *es, uint64_t usec, void *userdata) {
 
 static int on_listener(sd_event_source *es, int fd, uint32_t revents, void *userdata) {
         HttpServer *s = userdata;
-        (void) es;
+        const HttpTransport *t = NULL;
+        void *tctx = NULL;
         (void) revents;
+        for (size_t k = 0; k < s->n_listeners; k++)
+                if (s->listeners[k] == es) {
+                        t = s->transports[k];
+                        tctx = s->transport_ctx[k];
+                }
 
         for (int i = 0; i < ACCEPT_BATCH && s->n_conns - s->n_refused < s->cfg.max_connections; i++) {
-                int r = server_accept_one(s, fd);
+                int r = server_accept_one(s, fd, t, tctx);
                 if (r == -EAGAIN || r == -EINTR || r == -ECONNABORTED)
                         break;
                 if (r == -EMFILE || r == -ENFILE || r == -ENOBUFS || r == -ENOMEM) {
@@ -980,6 +1036,8 @@ HttpServer *http_server_free(HttpServer *s) {
                 safe_close(fd);
         }
         free(s->listeners);
+        free(s->transports);
+        free(s->transport_ctx);
         sd_event_source_disable_unref(s->resume_timer);
         sd_event_source_disable_unref(s->idle_timer);
         sd_event_source_disable_unref(s->sweep_timer);
@@ -989,11 +1047,25 @@ HttpServer *http_server_free(HttpServer *s) {
 }
 
 int http_server_add_listener(HttpServer *s, int fd) {
+        return http_server_add_listener_transport(s, fd, NULL, NULL);
+}
+
+int http_server_add_listener_transport(HttpServer *s, int fd, const HttpTransport *t, void *ctx) {
         _cleanup_close_ int lfd = fd; /* ours, also on failure */
         /* systemd hands over blocking sockets; accepting loops until EAGAIN. */
         int flags = fcntl(lfd, F_GETFL);
         if (flags < 0 || fcntl(lfd, F_SETFL, flags | O_NONBLOCK) < 0)
                 return -errno;
+        const HttpTransport **ts = realloc(s->transports, (s->n_listeners + 1) * sizeof *ts);
+        if (!ts)
+                return -ENOMEM;
+        s->transports = ts;
+        void **tcs = realloc(s->transport_ctx, (s->n_listeners + 1) * sizeof *tcs);
+        if (!tcs)
+                return -ENOMEM;
+        s->transport_ctx = tcs;
+        ts[s->n_listeners] = t;
+        tcs[s->n_listeners] = ctx;
         sd_event_source **l = realloc(s->listeners, (s->n_listeners + 1) * sizeof *l);
         if (!l)
                 return -ENOMEM;

@@ -83,6 +83,28 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(HttpServer *, http_server_free);
 /* Starts accepting on listening socket fd, which the server now owns (also on failure). */
 int http_server_add_listener(HttpServer *s, int fd);
 
+/* A transport over a connection's socket other than plain bytes (TLS,
+ * tls.h), for the connections of one listener.  recv and send work as
+ * recv()/send() on a non-blocking socket (bytes, 0 at the end, or -1 with
+ * errno: EAGAIN to wait); when one waits for the other direction (a
+ * handshake, a key update) it sets *other, and the server then waits for
+ * that too. */
+typedef struct HttpTransport {
+        const char *name;                             /* "TLS" */
+        int (*open)(void *ctx, int fd, void **ret);   /* a new connection's state */
+        ssize_t (*recv)(void *conn, void *buf, size_t n, bool *other);
+        ssize_t (*send)(void *conn, const void *buf, size_t n, bool *other);
+        bool (*pending)(void *conn);                  /* bytes read and not taken yet */
+        void (*shutdown)(void *conn);                 /* the end of the stream, best effort */
+        void (*close)(void *conn);                    /* frees the state */
+} HttpTransport;
+
+/* As http_server_add_listener(), with transport t (ctx is passed to t->open()). */
+int http_server_add_listener_transport(HttpServer *s, int fd, const HttpTransport *t, void *ctx);
+
+/* Whether the connection came through a transport (TLS). */
+bool http_conn_secure(HttpConn *c);
+
 unsigned http_server_n_connections(const HttpServer *s);
 
 /* Sends the response to the request being handled.  extra_headers is a block

@@ -1,0 +1,221 @@
+/* tls.c: see tls.h. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "log.h"
+#include "macro.h"
+#include "tls.h"
+
+/* OpenSSL's reason for the last failure, into err after what. */
+static void tls_error(char *err, size_t size, const char *what) {
+        unsigned long e = ERR_get_error();
+        char reason[256] = "unknown error";
+        if (e)
+                ERR_error_string_n(e, reason, sizeof reason);
+        ERR_clear_error();
+        snprintf(err, size, "%s: %s", what, reason);
+}
+
+static int alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen, const unsigned char *in,
+                       unsigned int inlen, void *arg) {
+        static const unsigned char ours[] = "\x08http/1.1";
+        unsigned char *sel = NULL;
+        (void) ssl;
+        (void) arg;
+        if (SSL_select_next_proto(&sel, outlen, ours, sizeof ours - 1, in, inlen) != OPENSSL_NPN_NEGOTIATED)
+                return SSL_TLSEXT_ERR_ALERT_FATAL; /* only h2 offered, say: nothing we speak */
+        *out = sel;
+        return SSL_TLSEXT_ERR_OK;
+}
+
+int tls_server_context(const char *cert, const char *key, SSL_CTX **ret, char *err, size_t err_size) {
+        char what[600];
+        SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+        if (!ctx) {
+                tls_error(err, err_size, "creating a TLS context");
+                return -ENOMEM;
+        }
+        /* TLS 1.2 and 1.3: nothing older (RFC 8996). */
+        if (!SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION)) {
+                tls_error(err, err_size, "setting TLS 1.2 as the minimum");
+                SSL_CTX_free(ctx);
+                return -EINVAL;
+        }
+        SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION);
+        /* Partial writes (the server keeps the rest), from a buffer that may move. */
+        SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                                      SSL_MODE_RELEASE_BUFFERS);
+        SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
+        SSL_CTX_set_alpn_select_cb(ctx, alpn_select, NULL);
+        snprintf(what, sizeof what, "reading the certificate %s", cert);
+        if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
+                tls_error(err, err_size, what);
+                SSL_CTX_free(ctx);
+                return -EINVAL;
+        }
+        snprintf(what, sizeof what, "reading the key %s", key);
+        if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
+                tls_error(err, err_size, what);
+                SSL_CTX_free(ctx);
+                return -EINVAL;
+        }
+        snprintf(what, sizeof what, "the key %s does not match the certificate %s", key, cert);
+        if (SSL_CTX_check_private_key(ctx) != 1) {
+                tls_error(err, err_size, what);
+                SSL_CTX_free(ctx);
+                return -EINVAL;
+        }
+        *ret = ctx;
+        return 0;
+}
+
+/* ---- the transport ------------------------------------------------------------- */
+
+static int t_open(void *ctx, int fd, void **ret) {
+        SSL *ssl = SSL_new(ctx);
+        if (!ssl)
+                return -ENOMEM;
+        if (SSL_set_fd(ssl, fd) != 1) {
+                SSL_free(ssl);
+                return -ENOMEM;
+        }
+        SSL_set_accept_state(ssl);
+        *ret = ssl;
+        return 0;
+}
+
+/* errno from an SSL_* call that returned r <= 0; *other when it waits for
+ * the direction it was not called for. */
+static ssize_t t_fail(SSL *ssl, int r, bool reading, bool *other) {
+        int e = SSL_get_error(ssl, r);
+        switch (e) {
+        case SSL_ERROR_WANT_READ:
+                *other = !reading;
+                errno = EAGAIN;
+                return -1;
+        case SSL_ERROR_WANT_WRITE:
+                *other = reading;
+                errno = EAGAIN;
+                return -1;
+        case SSL_ERROR_ZERO_RETURN: /* close_notify */
+                return 0;
+        case SSL_ERROR_SYSCALL:
+                ERR_clear_error();
+                if (errno == 0 || errno == EAGAIN)
+                        errno = ECONNRESET; /* the peer went without close_notify */
+                return -1;
+        default:
+                /* A failed handshake (a TLS 1.0 client, junk): said once, quietly. */
+                if (log_get_max_level() >= LOG_DEBUG) {
+                        char reason[256];
+                        ERR_error_string_n(ERR_peek_error(), reason, sizeof reason);
+                        log_debug("TLS connection failed: %s", reason);
+                }
+                ERR_clear_error();
+                errno = EPROTO;
+                return -1;
+        }
+}
+
+static ssize_t t_recv(void *conn, void *buf, size_t n, bool *other) {
+        SSL *ssl = conn;
+        size_t got = 0;
+        errno = 0;
+        int r = SSL_read_ex(ssl, buf, n, &got);
+        if (r == 1)
+                return (ssize_t) got;
+        return t_fail(ssl, r, true, other);
+}
+
+static ssize_t t_send(void *conn, const void *buf, size_t n, bool *other) {
+        SSL *ssl = conn;
+        size_t put = 0;
+        if (n == 0)
+                return 0;
+        errno = 0;
+        int r = SSL_write_ex(ssl, buf, n, &put);
+        if (r == 1)
+                return (ssize_t) put;
+        ssize_t k = t_fail(ssl, r, false, other);
+        if (k == 0) {
+                errno = EPIPE; /* the peer closed: nothing more can be written */
+                return -1;
+        }
+        return k;
+}
+
+static bool t_pending(void *conn) {
+        return SSL_pending(conn) > 0;
+}
+
+static void t_shutdown(void *conn) {
+        SSL *ssl = conn;
+        /* close_notify, without waiting for the peer's. */
+        if (SSL_is_init_finished(ssl))
+                (void) SSL_shutdown(ssl);
+        ERR_clear_error();
+}
+
+static void t_close(void *conn) {
+        SSL_free(conn);
+        ERR_clear_error();
+}
+
+const HttpTransport tls_transport = {
+        .name = "TLS",
+        .open = t_open,
+        .recv = t_recv,
+        .send = t_send,
+        .pending = t_pending,
+        .shutdown = t_shutdown,
+        .close = t_close,
+};
+
+/* ---- certificates -------------------------------------------------------------- */
+
+int tls_cert_info(const char *file, TlsCertInfo *ret, char *err, size_t err_size) {
+        char what[600];
+        *ret = (TlsCertInfo) {};
+        _cleanup_fclose_ FILE *f = fopen(file, "re");
+        if (!f) {
+                int e = errno;
+                snprintf(err, err_size, "cannot open the certificate %s: %s", file, strerror(e));
+                return -e;
+        }
+        X509 *x = PEM_read_X509(f, NULL, NULL, NULL);
+        if (!x) {
+                snprintf(what, sizeof what, "%s holds no PEM certificate", file);
+                tls_error(err, err_size, what);
+                return -EINVAL;
+        }
+        X509_NAME_oneline(X509_get_subject_name(x), ret->subject, sizeof ret->subject);
+        X509_NAME_oneline(X509_get_issuer_name(x), ret->issuer, sizeof ret->issuer);
+        const ASN1_TIME *na = X509_get0_notAfter(x);
+        struct tm tm = {};
+        if (na && ASN1_TIME_to_tm(na, &tm) == 1) {
+                strftime(ret->not_after, sizeof ret->not_after, "%Y-%m-%d %H:%M:%S UTC", &tm);
+                ret->not_after_epoch = (int64_t) timegm(&tm);
+        }
+        GENERAL_NAMES *names = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+        size_t o = 0;
+        for (int i = 0; names && i < sk_GENERAL_NAME_num(names); i++) {
+                const GENERAL_NAME *g = sk_GENERAL_NAME_value(names, i);
+                if (g->type != GEN_DNS)
+                        continue;
+                const unsigned char *d = ASN1_STRING_get0_data(g->d.dNSName);
+                int l = ASN1_STRING_length(g->d.dNSName);
+                int k = snprintf(ret->dns_names + o, sizeof ret->dns_names - o, "%s%.*s", o ? "," : "", l,
+                                 (const char *) d);
+                if (k < 0 || (size_t) k >= sizeof ret->dns_names - o)
+                        break;
+                o += (size_t) k;
+        }
+        GENERAL_NAMES_free(names);
+        X509_free(x);
+        return 0;
+}
