@@ -23,12 +23,16 @@
 #include "metrics.h"
 #include "proxy.h"
 #include "routes.h"
+#include "tls.h"
 #include "version.h"
 
 typedef struct Settings {
         DaemonSettings daemon;
         char *routes_path; /* RoutesFile= */
         char *metrics_tokens_path; /* MetricsTokenFile= */
+        char *tls_cert; /* TLSCertificate= */
+        char *tls_key;  /* TLSKey= */
+        char *api_socket; /* APISocket=: sdflowd's, behind the front door */
 } Settings;
 
 typedef struct Gateway {
@@ -41,6 +45,8 @@ typedef struct Gateway {
         uint64_t timeout_usec;
         GatewayCounters counters;
         AuthFail authfail; /* clients that keep giving wrong tokens */
+        SSL_CTX *tls;      /* NULL: no HTTPS (no certificate) */
+        char *api_socket;
 } Gateway;
 
 /* One proxied request, from arrival to answer. */
@@ -265,6 +271,65 @@ static void reply_metrics(Gateway *g, HttpConn *c, const HttpMessage *req) {
         (void) http_conn_reply(c, 200, "text/plain; version=0.0.4; charset=utf-8", text, len, NULL);
 }
 
+/* ---- the front door ------------------------------------------------------------ */
+
+static bool path_is(const char *path, size_t len, const char *s) {
+        return strlen(s) == len && memcmp(path, s, len) == 0;
+}
+
+static bool path_under(const char *path, size_t len, const char *prefix) {
+        size_t n = strlen(prefix);
+        return len >= n && memcmp(path, prefix, n) == 0;
+}
+
+/* What sdflowd answers behind the gateway: the login, the landing page and
+ * the API (which checks the session or token itself). */
+static bool front_door_path(const char *path, size_t len) {
+        return path_is(path, len, "/") || path_is(path, len, "/login") || path_is(path, len, "/logout") ||
+               path_is(path, len, "/api") || path_under(path, len, "/api/") || path_is(path, len, "/apis") ||
+               path_under(path, len, "/apis/");
+}
+
+static bool peer_local(const HttpPeer *peer) {
+        return peer->family == AF_UNIX || strcmp(peer->addr, "127.0.0.1") == 0 || strcmp(peer->addr, "::1") == 0 ||
+               strncmp(peer->addr, "127.", 4) == 0;
+}
+
+static void on_front_done(Proxy *p, int status, bool cold, void *userdata) {
+        Gateway *g = userdata;
+        (void) p;
+        (void) cold;
+        g->counters.front_door++;
+        if (status >= 500)
+                g->counters.front_door_errors++;
+}
+
+/* Passes the request on to sdflowd as it came, with who sent it and how:
+ * the gateway asserts no identity (sdflowd checks the session cookie or
+ * token itself), it only says the client's address and whether it came
+ * over TLS.  Passwords, cookies and tokens are never logged here. */
+static void front_door(Gateway *g, HttpConn *c, const HttpMessage *req, const char *body, size_t body_len) {
+        const HttpPeer *peer = http_conn_peer(c);
+        bool secure = http_conn_secure(c);
+        if (!secure && !peer_local(peer)) {
+                (void) http_conn_reply_error(c, 403, false,
+                                             "the login and the API are served over HTTPS only (port 8443): plain "
+                                             "HTTP is for models, and for clients on this host");
+                return;
+        }
+        const char *host;
+        size_t host_len;
+        char hostbuf[256] = "localhost", extra[160];
+        if (http_header_find(req, "host", &host, &host_len) && host_len > 0 && host_len < sizeof hostbuf)
+                snprintf(hostbuf, sizeof hostbuf, "%.*s", (int) host_len, host);
+        snprintf(extra, sizeof extra, "X-Forwarded-For: %s\r\nX-Forwarded-Proto: %s\r\n",
+                 peer->family == AF_UNIX ? "local" : peer->addr, secure ? "https" : "http");
+        Proxy *p = proxy_new(g->event, g->pool, c, req, body, body_len, req->target, req->target_len, hostbuf, extra,
+                             g->timeout_usec, on_front_done, g);
+        if (p)
+                proxy_send(p, g->api_socket);
+}
+
 static void gateway_handle(HttpConn *c, const HttpMessage *req, const char *body, size_t body_len,
                            void *userdata) {
         const char *path, *query;
@@ -290,6 +355,11 @@ static void gateway_handle(HttpConn *c, const HttpMessage *req, const char *body
         Route *rt = NULL;
         if (http_header_find(req, "host", &host, &host_len))
                 rt = (Route *) routes_by_host(&g->routes, host, host_len);
+        /* A model's host is the model's; any other gets the front door. */
+        if (!rt && front_door_path(path, path_len)) {
+                front_door(g, c, req, body, body_len);
+                return;
+        }
         if (!rt)
                 rt = (Route *) routes_by_path(&g->routes, req->target, req->target_len, &rest);
         if (!rt && !(path_len == 8 && memcmp(path, "/metrics", 8) == 0) &&
@@ -344,7 +414,7 @@ static void gateway_handle(HttpConn *c, const HttpMessage *req, const char *body
         nq->start = now;
         /* On failure c is answered already, and on_done() is not called. */
         nq->proxy = proxy_new(g->event, g->pool, c, req, body, body_len, req->target + rest, req->target_len - rest,
-                              rt->host, rt->timeout_usec ?: g->timeout_usec, on_done, nq);
+                              rt->host, NULL, rt->timeout_usec ?: g->timeout_usec, on_done, nq);
         if (!nq->proxy)
                 return;
         Request *q = TAKE_PTR(nq); /* from here on, on_done() frees it */
@@ -378,11 +448,18 @@ static const Settings defaults = {
         },
         .routes_path = (char *) "/run/sdflow/control/routes.json",
         .metrics_tokens_path = (char *) "/etc/sdflow/metrics-tokens",
+        /* Debian's own default for its servers (package ssl-cert). */
+        .tls_cert = (char *) "/etc/ssl/certs/ssl-cert-snakeoil.pem",
+        .tls_key = (char *) "/etc/ssl/private/ssl-cert-snakeoil.key",
+        .api_socket = (char *) "/run/sdflow/api.sock",
 };
 
 static const ConfItem items[] = {
         CONF_ITEM("RoutesFile", CONF_STRING, 0, 0, Settings, routes_path),
         CONF_ITEM("MetricsTokenFile", CONF_STRING, 0, 0, Settings, metrics_tokens_path),
+        CONF_ITEM("TLSCertificate", CONF_STRING, 0, 0, Settings, tls_cert),
+        CONF_ITEM("TLSKey", CONF_STRING, 0, 0, Settings, tls_key),
+        CONF_ITEM("APISocket", CONF_STRING, 0, 0, Settings, api_socket),
 };
 
 static int on_routes_changed(sd_event_source *s, const struct inotify_event *ev, void *userdata) {
@@ -425,6 +502,8 @@ static Gateway *gateway_free(Gateway *g) {
         proxy_pool_free(g->pool);
         free(g->routes_path);
         free(g->metrics_tokens_path);
+        free(g->api_socket);
+        SSL_CTX_free(g->tls);
         free(g);
         return NULL;
 }
@@ -448,6 +527,14 @@ static int setup(sd_event *e, void *settings, void **userdata) {
                 if (!g->metrics_tokens_path)
                         return log_oom();
         }
+        g->api_socket = strdup(s->api_socket ?: "/run/sdflow/api.sock");
+        if (!g->api_socket)
+                return log_oom();
+        /* Without a certificate there is no HTTPS, but models are still served. */
+        char err[1024];
+        if (s->tls_cert && s->tls_cert[0] && s->tls_key && s->tls_key[0] &&
+            tls_server_context(s->tls_cert, s->tls_key, &g->tls, err, sizeof err) < 0)
+                log_error("HTTPS is off: %s (TLSCertificate=, TLSKey= in gateway.conf)", err);
         /* A model answers within the request timeout (or the InferenceService's
          * own), or the client gets 504. */
         g->timeout_usec = s->daemon.request_timeout_usec;
@@ -460,12 +547,55 @@ static void teardown(void *userdata) {
         gateway_free(userdata);
 }
 
+static int gateway_tls(void *userdata, const HttpTransport **ret, void **ret_ctx) {
+        Gateway *g = userdata;
+        *ret = g->tls ? &tls_transport : NULL;
+        *ret_ctx = g->tls;
+        return 0;
+}
+
+/* --check: whether HTTPS would come up, and with what certificate. */
+static int gateway_check(const void *settings) {
+        const Settings *s = settings;
+        TlsCertInfo ci;
+        char err[1024];
+        SSL_CTX *ctx = NULL;
+        if (!s->tls_cert || !s->tls_cert[0]) {
+                printf("HTTPS: off (no TLSCertificate=)\n");
+                return 0;
+        }
+        int r = tls_cert_info(s->tls_cert, &ci, err, sizeof err);
+        if (r == -ENOENT && strcmp(s->tls_cert, defaults.tls_cert) == 0) {
+                /* Not set up, rather than set up wrong: the gateway still serves models. */
+                printf("HTTPS: off: %s (package ssl-cert makes it; or set TLSCertificate=, TLSKey=)\n", err);
+                return 0;
+        }
+        if (r < 0 || tls_server_context(s->tls_cert, s->tls_key ?: "", &ctx, err, sizeof err) < 0) {
+                fprintf(stderr, "sdflow-gateway: HTTPS would be off: %s\n", err);
+                return -EINVAL;
+        }
+        SSL_CTX_free(ctx);
+        time_t now = time(NULL);
+        long long days = ((long long) ci.not_after_epoch - (long long) now) / 86400;
+        printf("TLS certificate: %s\n  subject: %s\n  issuer: %s\n  names: %s\n  expires: %s (%s %lld days)\n",
+               s->tls_cert, ci.subject, ci.issuer, ci.dns_names[0] ? ci.dns_names : "(none)", ci.not_after,
+               ci.not_after_epoch < now ? "EXPIRED" : "in", ci.not_after_epoch < now ? -days : days);
+        if (ci.not_after_epoch < now) {
+                fprintf(stderr, "sdflow-gateway: the certificate %s has expired\n", s->tls_cert);
+                return -EINVAL;
+        }
+        return 0;
+}
+
 static const DaemonInfo info = {
         .program = "sdflow-gateway",
-        .summary = "The sdflow HTTP gateway (data plane) on TCP port 8080.",
+        .summary = "The sdflow gateway: models on HTTP port 8080, the login and the API on HTTPS port 8443.",
         .man = "sdflow-gateway(8)",
         .config_path = "/etc/sdflow/gateway.conf",
         .socket_name = "http",
+        .tls_socket_name = "https",
+        .tls = gateway_tls,
+        .check = gateway_check,
         .defaults = &defaults,
         .settings_size = sizeof defaults,
         .items = items,

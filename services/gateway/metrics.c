@@ -86,9 +86,15 @@ char *metrics_render(const Routes *rt, const GatewayCounters *gc, MetricsVisible
                    "# HELP sdflow_gateway_auth_held_requests_total Requests refused (429) while their client was "
                    "on hold after repeated wrong tokens.\n"
                    "# TYPE sdflow_gateway_auth_held_requests_total counter\n"
-                   "sdflow_gateway_auth_held_requests_total %llu\n",
+                   "sdflow_gateway_auth_held_requests_total %llu\n"
+                   "# HELP sdflow_gateway_front_door_requests_total Requests passed on to sdflowd (login, API), "
+                   "by whether it failed (5xx).\n"
+                   "# TYPE sdflow_gateway_front_door_requests_total counter\n"
+                   "sdflow_gateway_front_door_requests_total{failed=\"false\"} %llu\n"
+                   "sdflow_gateway_front_door_requests_total{failed=\"true\"} %llu\n",
                 (unsigned long long) gc->unrouted, (unsigned long long) gc->unauthorized,
-                (unsigned long long) gc->auth_held);
+                (unsigned long long) gc->auth_held, (unsigned long long) (gc->front_door - gc->front_door_errors),
+                (unsigned long long) gc->front_door_errors);
         /* A write the stream could not grow for would leave the text short. */
         bool failed = ferror(f);
         if (fclose(TAKE_PTR(f)) != 0 || failed)

@@ -11,6 +11,8 @@ typedef struct GatewayCounters {
         uint64_t unrouted;     /* no InferenceService for the host or path */
         uint64_t unauthorized; /* missing or wrong bearer token */
         uint64_t auth_held;    /* refused while the client was on hold for wrong tokens (authfail.h) */
+        uint64_t front_door;   /* requests passed on to sdflowd (login, API) */
+        uint64_t front_door_errors; /* of them, answered 5xx */
 } GatewayCounters;
 
 /* Whether a namespace's series are shown (metrics_render). */

@@ -221,8 +221,10 @@ static void on_client_gone(HttpConn *c, void *userdata) {
         proxy_free(p);
 }
 
-/* Answers the client (which ends the proxy). */
-static void finish(Proxy *p, int status, const char *ctype, const char *body, size_t len, const char *msg) {
+/* Answers the client (which ends the proxy): with the upstream's answer
+ * and its headers, or with the error msg. */
+static void finish_as(Proxy *p, int status, const char *ctype, const char *body, size_t len, const char *msg,
+                      const char *headers) {
         HttpConn *c = p->conn;
         http_conn_set_close_handler(c, NULL, NULL);
         if (p->done)
@@ -230,8 +232,17 @@ static void finish(Proxy *p, int status, const char *ctype, const char *body, si
         if (msg)
                 (void) http_conn_reply_error(c, status, false, msg);
         else
-                (void) http_conn_reply(c, status, ctype, body, len, NULL);
+                (void) http_conn_reply(c, status, ctype, body, len, headers);
         proxy_free(p);
+}
+
+static void finish(Proxy *p, int status, const char *ctype, const char *body, size_t len, const char *msg) {
+        finish_as(p, status, ctype, body, len, msg, NULL);
+}
+
+static void finish_with(Proxy *p, int status, const char *ctype, const char *body, size_t len,
+                        const char *headers) {
+        finish_as(p, status, ctype, body, len, NULL, headers);
 }
 
 void proxy_fail(Proxy *p, int status, const char *msg) {
@@ -274,9 +285,30 @@ static int complete(Proxy *p, bool eof, bool *keep) {
         return eof ? 1 : 0; /* framed by the end of the connection */
 }
 
+/* The response's end-to-end headers for the client, as "Name: value\r\n"
+ * lines: what framing and sdflow's own say is dropped (the server frames
+ * the answer afresh); what would not fit is left off. */
+static void response_headers(const HttpMessage *m, char *out, size_t size) {
+        static const char *const skip[] = { "connection", "keep-alive", "transfer-encoding", "content-length",
+                                            "content-type", "upgrade", "proxy-connection", "sdflow-cold-start",
+                                            "trailer", "te" };
+        size_t o = 0;
+        out[0] = '\0';
+        for (size_t i = 0; i < m->n_headers; i++) {
+                const HttpHeader *h = &m->headers[i];
+                bool dropped = false;
+                for (size_t k = 0; k < ELEMENTSOF(skip); k++)
+                        dropped |= strlen(skip[k]) == h->name_len && strncasecmp(h->name, skip[k], h->name_len) == 0;
+                if (dropped || o + h->name_len + h->value_len + 5 > size)
+                        continue;
+                o += (size_t) snprintf(out + o, size - o, "%.*s: %.*s\r\n", (int) h->name_len, h->name,
+                                       (int) h->value_len, h->value);
+        }
+}
+
 static void relay(Proxy *p) {
         HttpMessage m;
-        char ctype[128] = "application/json", msg[300];
+        char ctype[128] = "application/json", msg[300], headers[1536];
         int head = http_parse_response(p->in, p->in_len, 64 * 1024, &m);
         if (head <= 0) {
                 snprintf(msg, sizeof msg, "the model server at %s sent a malformed response", p->backend);
@@ -306,7 +338,8 @@ static void relay(Proxy *p) {
                 }
                 len = (size_t) m.content_length;
         }
-        finish(p, m.status, ctype, body, len, NULL);
+        response_headers(&m, headers, sizeof headers);
+        finish_with(p, m.status, ctype, body, len, headers);
 }
 
 /* Connects (or takes a pooled connection) and sends what is left of the
@@ -443,8 +476,11 @@ static int on_timeout(sd_event_source *es, uint64_t usec, void *userdata) {
 }
 
 static bool hop_by_hop(const HttpHeader *h) {
+        /* And what only the gateway may say: who the client is, and how it came. */
         static const char *const names[] = { "connection", "keep-alive", "te", "transfer-encoding", "upgrade",
-                                             "proxy-connection", "content-length", "expect", "host" };
+                                             "proxy-connection", "content-length", "expect", "host",
+                                             "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host",
+                                             "x-real-ip", "forwarded" };
         for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
                 if (strlen(names[i]) == h->name_len && strncasecmp(h->name, names[i], h->name_len) == 0)
                         return true;
@@ -452,8 +488,8 @@ static bool hop_by_hop(const HttpHeader *h) {
 }
 
 Proxy *proxy_new(sd_event *e, ProxyPool *pool, HttpConn *c, const HttpMessage *req, const char *body,
-                 size_t body_len, const char *target, size_t target_len, const char *host, uint64_t timeout_usec,
-                 proxy_done_t done, void *userdata) {
+                 size_t body_len, const char *target, size_t target_len, const char *host, const char *extra,
+                 uint64_t timeout_usec, proxy_done_t done, void *userdata) {
         Proxy *p = calloc(1, sizeof *p);
         if (!p) {
                 (void) http_conn_reply_error(c, 500, false, "out of memory");
@@ -469,8 +505,9 @@ Proxy *proxy_new(sd_event *e, ProxyPool *pool, HttpConn *c, const HttpMessage *r
          * measured first, then copied into one buffer (no stdio on the hot path). */
         char clen[48];
         int cl = snprintf(clen, sizeof clen, "Content-Length: %zu\r\n\r\n", body_len);
-        size_t hl = strlen(host), need = req->method_len + 1 + target_len + sizeof " HTTP/1.1\r\nHost: " - 1 + hl + 2 +
-                                         (size_t) cl + body_len;
+        size_t hl = strlen(host), xl = extra ? strlen(extra) : 0,
+               need = req->method_len + 1 + target_len + sizeof " HTTP/1.1\r\nHost: " - 1 + hl + 2 + xl + (size_t) cl +
+                      body_len;
         for (size_t i = 0; i < req->n_headers; i++)
                 if (!hop_by_hop(&req->headers[i]))
                         need += req->headers[i].name_len + 2 + req->headers[i].value_len + 2;
@@ -486,6 +523,8 @@ Proxy *proxy_new(sd_event *e, ProxyPool *pool, HttpConn *c, const HttpMessage *r
         PUT(" HTTP/1.1\r\nHost: ", sizeof " HTTP/1.1\r\nHost: " - 1);
         PUT(host, hl);
         PUT("\r\n", 2);
+        if (xl)
+                PUT(extra, xl);
         for (size_t i = 0; i < req->n_headers; i++)
                 if (!hop_by_hop(&req->headers[i])) {
                         PUT(req->headers[i].name, req->headers[i].name_len);

@@ -20,13 +20,13 @@ typedef struct Proxy Proxy;
  * and whether a freshly started server answered (a cold start). */
 typedef void (*proxy_done_t)(Proxy *p, int status, bool cold, void *userdata);
 
-/* Takes a copy of req (target and Host replaced, hop-by-hop headers
- * dropped) to send later, and starts the timeout: 504 after timeout_usec
+/* Takes a copy of req (target and Host replaced, hop-by-hop headers and
+ * any X-Forwarded-* dropped, the lines of extra added) to send later, and starts the timeout: 504 after timeout_usec
  * from now, waiting included.  Returns NULL when c was answered already
  * (out of memory); done is not called then. */
 Proxy *proxy_new(sd_event *e, ProxyPool *pool, HttpConn *c, const HttpMessage *req, const char *body,
-                 size_t body_len, const char *target, size_t target_len, const char *host, uint64_t timeout_usec,
-                 proxy_done_t done, void *userdata);
+                 size_t body_len, const char *target, size_t target_len, const char *host, const char *extra,
+                 uint64_t timeout_usec, proxy_done_t done, void *userdata);
 
 /* Sends the request to the replica listening on backend and answers the
  * client with its response: 502 when the replica cannot be reached or
