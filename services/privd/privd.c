@@ -21,6 +21,7 @@
 #include "conf.h"
 #include "daemon.h"
 #include "log.h"
+#include "login.h"
 #include "macro.h"
 #include "policy.h"
 #include "systemd1.h"
@@ -36,6 +37,7 @@ typedef struct Privd {
         sd_event *event;
         sd_bus *system;
         PrivPolicy policy;
+        LoginPolicy login;
         uid_t peer_uid; /* sdflowd's */
         unsigned connections, pending;
         sd_event_source *idle;
@@ -125,6 +127,68 @@ static int refused(Conn *c, sd_bus_message *call, const char *member, const char
         return sd_bus_reply_method_errorf(call, REFUSED, "sdflow-privd refused %s: %s", member, why);
 }
 
+/* A login check under way: its call is answered when PAM has spoken. */
+typedef struct LoginCall {
+        Privd *d;
+        sd_bus_message *call;
+        char rhost[64];
+} LoginCall;
+
+static void on_login_done(bool ok, const char *user, const char *why, void *userdata) {
+        LoginCall *lc = userdata;
+        if (ok)
+                log_info("Password of %s (from %s) accepted.", user, lc->rhost[0] ? lc->rhost : "?");
+        else
+                log_notice("Login of %s (from %s) refused: %s", user, lc->rhost[0] ? lc->rhost : "?", why);
+        int r = sd_bus_reply_method_return(lc->call, "bs", ok, ok ? user : "");
+        if (r < 0)
+                log_warning_errno(r, "Answering a login check failed: %m");
+        sd_bus_message_unref(lc->call);
+        if (--lc->d->pending == 0 && lc->d->connections == 0)
+                arm_idle(lc->d);
+        free(lc);
+}
+
+/* Authenticate(s user, s password, s rhost) -> (b ok, s user): a check of
+ * the password through PAM, and of whether the account may log in. */
+static int authenticate(Conn *c, sd_bus_message *m, char *why, size_t why_size) {
+        const char *user, *password, *rhost;
+        int r = sd_bus_message_read(m, "sss", &user, &password, &rhost);
+        if (r < 0) {
+                snprintf(why, why_size, "Authenticate takes (sss)");
+                return r;
+        }
+        size_t ul = strlen(user);
+        if (ul == 0 || ul > 255 || strlen(password) > 4096 || strlen(rhost) > 63) {
+                snprintf(why, why_size, "a user name of 1 to 255 bytes, a password of at most 4096 and an address "
+                                        "of at most 63");
+                return -EINVAL;
+        }
+        for (const char *p = user; *p; p++)
+                if ((unsigned char) *p < 0x21 || *p == 0x7f || *p == ':' || *p == '/') {
+                        snprintf(why, why_size, "the user name has a character no account name has");
+                        return -EINVAL;
+                }
+        _cleanup_free_ LoginCall *lc = calloc(1, sizeof *lc);
+        if (!lc)
+                return -ENOMEM;
+        lc->d = c->d;
+        snprintf(lc->rhost, sizeof lc->rhost, "%s", rhost);
+        lc->call = sd_bus_message_ref(m);
+        r = login_check(c->d->event, &c->d->login, user, password, rhost, on_login_done, lc);
+        if (r < 0) {
+                sd_bus_message_unref(lc->call);
+                if (r == -EBUSY)
+                        snprintf(why, why_size, "%d logins are being checked already", LOGIN_MAX_RUNNING);
+                else
+                        snprintf(why, why_size, "cannot start the PAM check: %s", strerror(-r));
+                return r;
+        }
+        TAKE_PTR(lc);
+        c->d->pending++;
+        return 1;
+}
+
 static int on_message(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
         Conn *c = userdata;
         Privd *d = c->d;
@@ -179,6 +243,10 @@ static int on_message(sd_bus_message *m, void *userdata, sd_bus_error *ret_error
                         (void) unlink(file);
                         return sd_bus_reply_method_return(m, NULL);
                 }
+        } else if (strcmp(iface, PRIV_IFACE) == 0 && strcmp(member, "Authenticate") == 0) {
+                r = authenticate(c, m, why, sizeof why);
+                if (r > 0)
+                        return 1;
         } else if (strcmp(iface, "org.freedesktop.DBus.Peer") == 0)
                 return 0; /* sd-bus answers Ping and GetMachineId */
         else {
@@ -305,6 +373,11 @@ int main(int argc, char **argv) {
         if (!map)
                 return log_oom(), 1;
         d.policy.image_map = map;
+        r = login_policy_load("/etc/sdflow/sdflowd.conf", &d.login);
+        if (r < 0)
+                log_error_errno(r, "Reading LoginGroups= from /etc/sdflow/sdflowd.conf failed, refusing every "
+                                   "login: %m");
+        d.login.refuse_all = r < 0;
         n = sd_listen_fds(1);
         if (n != 1) {
                 log_error("Expected one listening socket from systemd (sdflow-privd.socket), got %d.", n);
@@ -325,5 +398,6 @@ int main(int argc, char **argv) {
         r = daemon_run(d.event, "Passing sdflowd's calls on to systemd");
         sd_bus_flush_close_unref(d.system);
         sd_event_unref(d.event);
+        login_policy_done(&d.login);
         return r < 0 ? 1 : 0;
 }
