@@ -252,7 +252,10 @@ int login_policy_load(const char *path, LoginPolicy *ret) {
                 return r;
         ret->allow_nologin = nologin && (strcmp(nologin, "yes") == 0 || strcmp(nologin, "true") == 0 ||
                                          strcmp(nologin, "1") == 0);
-        for (char *tok, *save = NULL, *p = groups; (tok = strtok_r(p, " \t,", &save)); p = NULL) {
+        for (char *tok, *save = NULL, *p = groups; p || save; p = NULL) {
+                tok = strtok_r(p, " \t,", &save);
+                if (!tok)
+                        break;
                 char **one = calloc(2, sizeof *one);
                 if (one)
                         one[0] = strdup(tok);
