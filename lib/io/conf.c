@@ -56,6 +56,7 @@ int conf_parse_usec(const char *s, uint64_t *ret) {
                 { "min", 60 * USEC_PER_SEC },
                 { "m", 60 * USEC_PER_SEC },
                 { "h", 3600 * USEC_PER_SEC },
+                { "d", 86400 * USEC_PER_SEC },
         };
         if (strcmp(s, "infinity") == 0) {
                 *ret = UINT64_MAX;

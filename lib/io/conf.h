@@ -12,7 +12,7 @@
 #include <stdio.h>
 
 typedef enum ConfType {
-        CONF_USEC,   /* a time span: "30", "30s", "500ms", "2min", "1h"; "infinity" is UINT64_MAX */
+        CONF_USEC,   /* a time span: "30", "30s", "500ms", "2min", "1h", "7d"; "infinity" is UINT64_MAX */
         CONF_SIZE,   /* bytes: "4096", "16K", "1M", "1G" (powers of 1024) */
         CONF_UINT,   /* an unsigned integer */
         CONF_STRING, /* any text, stored as a malloc'd char * */

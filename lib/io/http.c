@@ -318,6 +318,9 @@ const char *http_reason(int status) {
         case 202: return "Accepted";
         case 204: return "No Content";
         case 301: return "Moved Permanently";
+        case 302: return "Found";
+        case 303: return "See Other";
+        case 307: return "Temporary Redirect";
         case 304: return "Not Modified";
         case 400: return "Bad Request";
         case 401: return "Unauthorized";

@@ -68,6 +68,18 @@ static const char *const migrations[] = {
         "UPDATE objects SET size = length(CAST(body AS BLOB));"
         "ALTER TABLE events ADD COLUMN size INTEGER NOT NULL DEFAULT 0;"
         "UPDATE events SET size = length(CAST(body AS BLOB));",
+        /* 6 -> 7: login sessions and API tokens of users (SHA-256 only) */
+        "CREATE TABLE credentials ("
+        "  sha256 TEXT PRIMARY KEY,"
+        "  kind TEXT NOT NULL,"         /* session, token */
+        "  user TEXT NOT NULL,"
+        "  name TEXT NOT NULL,"
+        "  address TEXT NOT NULL,"
+        "  created INTEGER NOT NULL,"
+        "  last_used INTEGER NOT NULL,"
+        "  expires INTEGER NOT NULL,"
+        "  idle INTEGER NOT NULL);"
+        "CREATE UNIQUE INDEX credentials_token_names ON credentials (user, name) WHERE kind = 'token';",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
@@ -826,4 +838,141 @@ int store_namespace_bytes(Store *s, const char *ns, uint64_t *ret) {
         if (rc == SQLITE_ROW)
                 *ret = (uint64_t) sqlite3_column_int64(st, 0);
         return rc == SQLITE_ROW ? 0 : sql_err(rc);
+}
+
+/* ---- credentials ------------------------------------------------------------ */
+
+int store_credential_add(Store *s, const StoreCredential *c) {
+        _cleanup_(stmt_finalizep) sqlite3_stmt *st = NULL;
+        int rc = sqlite3_prepare_v2(s->db,
+                                    "INSERT INTO credentials (sha256, kind, user, name, address, created, last_used, "
+                                    "expires, idle) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                                    -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return sql_err(rc);
+        sqlite3_bind_text(st, 1, c->sha256, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, c->kind, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, c->user, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, c->name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 5, c->address, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 6, c->created);
+        sqlite3_bind_int64(st, 7, c->last_used);
+        sqlite3_bind_int64(st, 8, c->expires);
+        sqlite3_bind_int64(st, 9, c->idle);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_CONSTRAINT)
+                return -EEXIST;
+        return rc == SQLITE_DONE ? 0 : sql_err(rc);
+}
+
+static void copy_text(char *dst, size_t size, sqlite3_stmt *st, int col) {
+        const unsigned char *t = sqlite3_column_text(st, col);
+        snprintf(dst, size, "%s", t ? (const char *) t : "");
+}
+
+int store_credential_get(Store *s, const char *sha256, StoreCredential *ret) {
+        _cleanup_(stmt_finalizep) sqlite3_stmt *st = NULL;
+        int rc = sqlite3_prepare_v2(s->db,
+                                    "SELECT sha256, kind, user, name, address, created, last_used, expires, idle "
+                                    "FROM credentials WHERE sha256 = ?1",
+                                    -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return sql_err(rc);
+        sqlite3_bind_text(st, 1, sha256, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_DONE)
+                return -ENOENT;
+        if (rc != SQLITE_ROW)
+                return sql_err(rc);
+        *ret = (StoreCredential) {};
+        copy_text(ret->sha256, sizeof ret->sha256, st, 0);
+        copy_text(ret->kind, sizeof ret->kind, st, 1);
+        copy_text(ret->user, sizeof ret->user, st, 2);
+        copy_text(ret->name, sizeof ret->name, st, 3);
+        copy_text(ret->address, sizeof ret->address, st, 4);
+        ret->created = sqlite3_column_int64(st, 5);
+        ret->last_used = sqlite3_column_int64(st, 6);
+        ret->expires = sqlite3_column_int64(st, 7);
+        ret->idle = sqlite3_column_int64(st, 8);
+        return 0;
+}
+
+int store_credential_touch(Store *s, const char *sha256, int64_t last_used) {
+        _cleanup_(stmt_finalizep) sqlite3_stmt *st = NULL;
+        int rc = sqlite3_prepare_v2(s->db, "UPDATE credentials SET last_used = ?2 WHERE sha256 = ?1", -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return sql_err(rc);
+        sqlite3_bind_text(st, 1, sha256, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, last_used);
+        rc = sqlite3_step(st);
+        return rc == SQLITE_DONE ? 0 : sql_err(rc);
+}
+
+int store_credential_delete(Store *s, const char *kind, const char *prefix, const char *user, const char *name) {
+        _cleanup_(stmt_finalizep) sqlite3_stmt *st = NULL;
+        int rc = sqlite3_prepare_v2(s->db,
+                                    "DELETE FROM credentials WHERE kind = ?1 AND (?2 IS NULL OR substr(sha256, 1, "
+                                    "length(?2)) = ?2) AND (?3 IS NULL OR user = ?3) AND (?4 IS NULL OR name = ?4)",
+                                    -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return sql_err(rc);
+        if (prefix && strlen(prefix) < 8)
+                return -EINVAL;
+        sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+        if (prefix)
+                sqlite3_bind_text(st, 2, prefix, -1, SQLITE_STATIC);
+        if (user)
+                sqlite3_bind_text(st, 3, user, -1, SQLITE_STATIC);
+        if (name)
+                sqlite3_bind_text(st, 4, name, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        st = stmt_finalize(st);
+        if (rc != SQLITE_DONE)
+                return sql_err(rc);
+        return sqlite3_changes(s->db);
+}
+
+int store_credentials(Store *s, const char *kind, const char *user, json_t **ret) {
+        _cleanup_(stmt_finalizep) sqlite3_stmt *st = NULL;
+        int rc = sqlite3_prepare_v2(s->db,
+                                    "SELECT substr(sha256, 1, 12), user, name, address, created, last_used, expires, "
+                                    "idle FROM credentials WHERE kind = ?1 AND (?2 IS NULL OR user = ?2) "
+                                    "ORDER BY user, created",
+                                    -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return sql_err(rc);
+        sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+        if (user)
+                sqlite3_bind_text(st, 2, user, -1, SQLITE_STATIC);
+        json_auto_t *a = json_array();
+        if (!a)
+                return -ENOMEM;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+                if (json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I}", "id",
+                                                       sqlite3_column_text(st, 0), "user", sqlite3_column_text(st, 1),
+                                                       "name", sqlite3_column_text(st, 2), "address",
+                                                       sqlite3_column_text(st, 3), "created",
+                                                       (json_int_t) sqlite3_column_int64(st, 4), "lastUsed",
+                                                       (json_int_t) sqlite3_column_int64(st, 5), "expires",
+                                                       (json_int_t) sqlite3_column_int64(st, 6), "idleTimeout",
+                                                       (json_int_t) sqlite3_column_int64(st, 7))) < 0)
+                        return -ENOMEM;
+        if (rc != SQLITE_DONE)
+                return sql_err(rc);
+        *ret = TAKE_PTR(a);
+        return 0;
+}
+
+int store_credentials_expire(Store *s, int64_t now) {
+        _cleanup_(stmt_finalizep) sqlite3_stmt *st = NULL;
+        int rc = sqlite3_prepare_v2(s->db,
+                                    "DELETE FROM credentials WHERE (expires > 0 AND expires <= ?1) OR "
+                                    "(idle > 0 AND last_used + idle <= ?1)",
+                                    -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return sql_err(rc);
+        sqlite3_bind_int64(st, 1, now);
+        rc = sqlite3_step(st);
+        st = stmt_finalize(st);
+        return rc == SQLITE_DONE ? sqlite3_changes(s->db) : sql_err(rc);
 }

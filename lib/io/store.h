@@ -16,7 +16,7 @@
 #include "macro.h"
 #include "manifest.h"
 
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 7
 #define STORE_EVENTS_KEPT 10000
 #define STORE_EVENTS_MAX_BYTES (64ULL << 20) /* and at most this much of them */
 
@@ -105,6 +105,33 @@ int store_crash_record(Store *s, const char *kind, const char *ns, const char *n
                        const char *stage, unsigned *deaths);
 int store_crashes(Store *s, unsigned min_deaths, json_t **ret);
 int store_crash_clear(Store *s, const char *uid);
+
+/* Login sessions and personal API tokens of Unix users (sdflow-login(8)):
+ * only the SHA-256 (hex) of the secret is kept.  Times are seconds since
+ * the epoch; expires 0: never; idle 0: no idle timeout. */
+typedef struct StoreCredential {
+        char sha256[65];
+        char kind[16];    /* "session" or "token" */
+        char user[64];
+        char name[64];    /* a token's name (unique per user); a session's: "" */
+        char address[64]; /* where it was made from */
+        int64_t created, last_used, expires, idle;
+} StoreCredential;
+
+/* store_credential_add() fails with -EEXIST for a token name the user has
+ * already; store_credential_get() returns -ENOENT for none;
+ * store_credential_touch() sets last_used; store_credential_delete()
+ * removes those of kind whose hash starts with prefix (at least 8 hex
+ * digits; NULL: any) and, with user set, are that user's; it returns how
+ * many went; store_credentials() lists them (user NULL: everyone's) as a
+ * new array of objects, without the whole hash (its first 12 digits as
+ * "id"); store_credentials_expire() removes those past their end. */
+int store_credential_add(Store *s, const StoreCredential *c);
+int store_credential_get(Store *s, const char *sha256, StoreCredential *ret);
+int store_credential_touch(Store *s, const char *sha256, int64_t last_used);
+int store_credential_delete(Store *s, const char *kind, const char *prefix, const char *user, const char *name);
+int store_credentials(Store *s, const char *kind, const char *user, json_t **ret);
+int store_credentials_expire(Store *s, int64_t now);
 
 /* What the objects of namespace ns take in the store, in bytes (their JSON). */
 int store_namespace_bytes(Store *s, const char *ns, uint64_t *ret);

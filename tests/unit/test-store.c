@@ -156,12 +156,48 @@ int main(void) {
         CHECK(store_tokens(s, NULL, &cs) == 0);
         CHECK_EQ_INT(json_array_size(cs), 1);
         json_decref(cs);
+        /* Sessions and API tokens: by hash, a token's name once per user. */
+        StoreCredential sc = { .kind = "session", .user = "alice", .address = "10.0.0.1", .created = 100,
+                               .last_used = 100, .expires = 1000, .idle = 50 },
+                        got_c;
+        snprintf(sc.sha256, sizeof sc.sha256, "%064d", 1);
+        CHECK(store_credential_add(s, &sc) == 0);
+        CHECK(store_credential_add(s, &sc) == -EEXIST);
+        StoreCredential tk = { .kind = "token", .user = "alice", .name = "ci", .created = 100, .last_used = 100 };
+        snprintf(tk.sha256, sizeof tk.sha256, "%064d", 2);
+        CHECK(store_credential_add(s, &tk) == 0);
+        snprintf(tk.sha256, sizeof tk.sha256, "%064d", 3);
+        CHECK(store_credential_add(s, &tk) == -EEXIST); /* the same name again */
+        snprintf(tk.user, sizeof tk.user, "bob");
+        CHECK(store_credential_add(s, &tk) == 0);
+        CHECK(store_credential_get(s, sc.sha256, &got_c) == 0);
+        CHECK_STREQ(got_c.user, "alice");
+        CHECK_EQ_INT(got_c.idle, 50);
+        CHECK(store_credential_touch(s, sc.sha256, 140) == 0);
+        CHECK(store_credential_get(s, sc.sha256, &got_c) == 0);
+        CHECK_EQ_INT(got_c.last_used, 140);
+        CHECK(store_credential_get(s, "ffff", &got_c) == -ENOENT);
+        CHECK(store_credentials(s, "token", NULL, &cs) == 0);
+        CHECK_EQ_INT(json_array_size(cs), 2);
+        CHECK(json_object_get(json_array_get(cs, 0), "sha256") == NULL); /* the hash is not listed whole */
+        json_decref(cs);
+        CHECK(store_credentials(s, "token", "bob", &cs) == 0);
+        CHECK_EQ_INT(json_array_size(cs), 1);
+        json_decref(cs);
+        CHECK(store_credential_delete(s, "session", "0000", NULL, NULL) == -EINVAL); /* too short a prefix */
+        CHECK(store_credential_delete(s, "token", NULL, "alice", "nope") == 0);
+        CHECK(store_credential_delete(s, "token", NULL, "bob", "ci") == 1);
+        CHECK_EQ_INT(store_credentials_expire(s, 189), 0); /* idle until 190 */
+        CHECK_EQ_INT(store_credentials_expire(s, 190), 1);
+        CHECK(store_credential_get(s, sc.sha256, &got_c) == -ENOENT);
+
         store_close(s);
 
         /* A version-1 database (before contributors) is migrated on open. */
         sqlite3 *db1;
         sqlite3_open(path, &db1);
         sqlite3_exec(db1, "DROP TABLE contributors; DROP TABLE tokens; DROP TABLE step_cache; DROP TABLE crashes; "
+                          "DROP TABLE credentials; "
                           "ALTER TABLE objects DROP COLUMN size; ALTER TABLE events DROP COLUMN size; "
                           "PRAGMA user_version=1", NULL, NULL, NULL);
         sqlite3_close(db1);
