@@ -11,6 +11,7 @@
 
 #include "api.h"
 #include "crashguard.h"
+#include "frontdoor.h"
 #include "kinds.h"
 #include "log.h"
 #include "manifest.h"
@@ -30,6 +31,7 @@ struct Api {
         Objects *objects;
         Store *store;
         gid_t admin_gid;
+        FrontDoor *front; /* sessions and API tokens; NULL: only the socket's peer counts */
         Watcher *watchers;
         Waiter *waiters; /* applies answered when what their object's controller waits for is done */
         unsigned max_watches; /* per user (not for admins); 0: no limit */
@@ -793,8 +795,33 @@ void api_handle(HttpConn *c, const HttpMessage *req, const char *body, size_t bo
                 return;
         }
 
-        if (caller_identify(c, a->admin_gid, &caller) < 0) {
-                rest_reply_status(c, 403, NULL, NULL, "cannot identify the caller (the API is served on a Unix socket)");
+        /* Who: the user a session cookie or an API token names, else the
+         * socket's peer, except the gateway's, which stands for nobody. */
+        FrontRequest fr = {};
+        int who = a->front ? frontdoor_identify(a->front, c, req, &caller, &fr) : 0;
+        bool known = who > 0;
+        if (who == 0 && !fr.via_gateway) {
+                if (caller_identify(c, a->admin_gid, &caller) < 0) {
+                        rest_reply_status(c, 403, NULL, NULL,
+                                          "cannot identify the caller (the API is served on a Unix socket)");
+                        return;
+                }
+                known = true;
+        }
+        /* A browser's session changes nothing from another site's page. */
+        if (who > 0 && fr.credential == FRONT_SESSION && !get && !http_method_is(req, "HEAD") &&
+            !frontdoor_same_origin(req, &fr)) {
+                rest_reply_status(c, 403, NULL, NULL,
+                                  "a cross-site request is refused: a change made with a session needs an Origin "
+                                  "header of this host");
+                return;
+        }
+        if (a->front && frontdoor_handle(a->front, c, req, body, body_len, known ? &caller : NULL, &fr))
+                return;
+        if (!known) {
+                rest_reply_status(c, 401, NULL, NULL, "%s",
+                                  fr.why[0] ? fr.why
+                                            : "log in (POST /login) or give an API token (Authorization: Bearer)");
                 return;
         }
         /* At start, until every controller has brought back what it runs
@@ -869,6 +896,10 @@ int api_new(Api **ret, sd_event *e, Objects *objects, gid_t admin_gid) {
         objects_listen(objects, &(ObjectsListener) { .notify = on_notify, .settled = on_settled, .userdata = a });
         *ret = a;
         return 0;
+}
+
+void api_set_front_door(Api *a, FrontDoor *f) {
+        a->front = f;
 }
 
 void api_set_max_watches(Api *a, unsigned n) {

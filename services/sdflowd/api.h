@@ -37,6 +37,10 @@ int api_new(Api **ret, sd_event *e, Objects *objects, gid_t admin_gid);
 
 /* At most n watches at once per user (administrators excepted); 0: no limit. */
 void api_set_max_watches(Api *a, unsigned n);
+
+/* Sessions and API tokens (frontdoor.h): the login, and callers by cookie or token. */
+typedef struct FrontDoor FrontDoor;
+void api_set_front_door(Api *a, FrontDoor *f);
 /* At most object_bytes for one object (as sent), namespace_bytes for a
  * namespace's objects (with their statuses); 0: no limit. */
 void api_set_storage_limits(Api *a, uint64_t object_bytes, uint64_t namespace_bytes);

@@ -209,6 +209,22 @@ void manager_remove_env_file(const char *unit) {
                                                 NULL, NULL, "s", unit);
 }
 
+int manager_authenticate(const char *user, const char *password, const char *rhost, sd_bus_slot **slot,
+                         sd_bus_message_handler_t cb, void *userdata) {
+        sd_bus *p = priv();
+        if (!p)
+                return -ENOTCONN;
+        /* PAM's failure delay and slow modules included: no timeout of ours
+         * shorter than privd's own (20 s). */
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        int r = sd_bus_message_new_method_call(p, &m, DEST, PATH, "org.sdflow.Privileged1", "Authenticate");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "sss", user, password, rhost);
+        if (r >= 0)
+                r = sd_bus_call_async(NULL, slot, m, cb, userdata, 30 * USEC_PER_SEC);
+        return r;
+}
+
 /* What a process runs with: its environment, working directory and root
  * (RootDirectory= or RootImage=); each only when given. */
 static int append_process(sd_bus_message *m, const char *unit, char *const *env, const char *working_directory,

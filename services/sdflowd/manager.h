@@ -134,6 +134,11 @@ int manager_start_step(sd_bus *bus, const StepSpec *spec, sd_bus_message_handler
  * started; this has privd remove it when the unit is gone. */
 void manager_remove_env_file(const char *unit);
 
+/* Has privd check user's password through PAM (sdflow-login(8)); cb gets
+ * its answer, (b ok, s user), or an error.  Returns 0 or a negative errno. */
+int manager_authenticate(const char *user, const char *password, const char *rhost, sd_bus_slot **slot,
+                         sd_bus_message_handler_t cb, void *userdata);
+
 /* Asks systemd for every JobRemoved signal (Subscribe), also of jobs other
  * connections queued (a step started before sdflowd restarted), and calls
  * cb with each: "uoss" id, job path, unit, result. */

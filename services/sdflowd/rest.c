@@ -25,6 +25,7 @@ void rest_reply_json(HttpConn *c, int code, json_t *j, const char *extra_headers
 static const char *reason_for(int code) {
         switch (code) {
         case 400: return "BadRequest";
+        case 401: return "Unauthorized";
         case 403: return "Forbidden";
         case 404: return "NotFound";
         case 405: return "MethodNotAllowed";

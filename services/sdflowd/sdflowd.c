@@ -1,5 +1,6 @@
 /* sdflowd.c: the sdflow control plane; this file only starts it. */
 #include <errno.h>
+#include <pwd.h>
 #include <grp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -19,6 +20,7 @@
 #include "objects.h"
 #include "quantity.h"
 #include "store.h"
+#include "frontdoor.h"
 
 typedef struct Settings {
         DaemonSettings daemon;
@@ -34,6 +36,9 @@ typedef struct Settings {
         uint64_t copy_timeout_usec; /* ModelCopyTimeoutSec= */
         char *default_cpu;          /* PredictorDefaultCPU= */
         char *default_memory;       /* PredictorDefaultMemory= */
+        FrontDoorSettings front;    /* Session*=, APIToken*= */
+        char *login_groups;         /* LoginGroups=, LoginAllowNologinShell=: sdflow-privd's */
+        char *login_allow_nologin;
 } Settings;
 
 /* The kinds sdflowd runs, one controller each (controller.h), made and
@@ -52,6 +57,8 @@ typedef struct Sdflowd {
         Store *store;
         Objects *objects;
         Api *api;
+        FrontDoor *front;
+        uid_t gateway_uid;
         Namespaces namespaces;
         char *helper, *image_map, *default_cpu, *default_memory;
         sd_event_source *healthy;
@@ -84,6 +91,12 @@ static const Settings defaults = {
         /* KServe's own defaults for a predictor without resources. */
         .default_cpu = (char *) "1",
         .default_memory = (char *) "2Gi",
+        .front = {
+                .session_idle_usec = 8 * 3600 * USEC_PER_SEC,
+                .session_lifetime_usec = 7 * 86400 * USEC_PER_SEC,
+                .token_lifetime_usec = 30 * 86400 * USEC_PER_SEC,
+                .token_max_lifetime_usec = 366 * 86400 * USEC_PER_SEC,
+        },
 };
 
 static const ConfItem items[] = {
@@ -100,6 +113,17 @@ static const ConfItem items[] = {
         CONF_ITEM("ModelCopyTimeoutSec", CONF_USEC, USEC_PER_SEC, 25 * USEC_PER_SEC, Settings, copy_timeout_usec),
         CONF_ITEM("PredictorDefaultCPU", CONF_STRING, 0, 0, Settings, default_cpu),
         CONF_ITEM("PredictorDefaultMemory", CONF_STRING, 0, 0, Settings, default_memory),
+        CONF_ITEM("SessionIdleTimeoutSec", CONF_USEC, USEC_PER_SEC, 366 * 86400 * USEC_PER_SEC, Settings,
+                  front.session_idle_usec),
+        CONF_ITEM("SessionLifetimeSec", CONF_USEC, USEC_PER_SEC, 366 * 86400 * USEC_PER_SEC, Settings,
+                  front.session_lifetime_usec),
+        CONF_ITEM("APITokenLifetimeSec", CONF_USEC, USEC_PER_SEC, 3660 * 86400 * USEC_PER_SEC, Settings,
+                  front.token_lifetime_usec),
+        CONF_ITEM("APITokenMaxLifetimeSec", CONF_USEC, USEC_PER_SEC, 3660 * 86400 * USEC_PER_SEC, Settings,
+                  front.token_max_lifetime_usec),
+        /* Read by sdflow-privd, which checks logins (sdflow-login(8)). */
+        CONF_ITEM("LoginGroups", CONF_STRING, 0, 0, Settings, login_groups),
+        CONF_ITEM("LoginAllowNologinShell", CONF_STRING, 0, 0, Settings, login_allow_nologin),
 };
 
 /* Up this long without dying: the next crash starts the back-off anew. */
@@ -110,6 +134,7 @@ static void teardown(void *userdata) {
         if (!d)
                 return;
         api_free(d->api);
+        frontdoor_free(d->front);
         objects_free(d->objects);
         store_close(d->store);
         sd_event_source_disable_unref(d->healthy);
@@ -271,6 +296,16 @@ static int setup(sd_event *e, void *settings, void **userdata) {
                 teardown(d);
                 return log_error_errno(r, "Failed to set up the API: %m");
         }
+        if (s->front.token_lifetime_usec > s->front.token_max_lifetime_usec)
+                s->front.token_lifetime_usec = s->front.token_max_lifetime_usec;
+        r = frontdoor_new(&d->front, e, d->store, admin_gid, &s->front);
+        if (r < 0) {
+                teardown(d);
+                return log_error_errno(r, "Failed to set up the login: %m");
+        }
+        api_set_front_door(d->api, d->front);
+        struct passwd *gw = getpwnam("sdflow");
+        d->gateway_uid = gw ? gw->pw_uid : (uid_t) -1;
         api_set_max_watches(d->api, s->max_watches);
         api_set_storage_limits(d->api, s->max_object_bytes, s->max_namespace_bytes);
         if (d->namespaces.bus)
@@ -288,7 +323,11 @@ static void handle(HttpConn *c, const HttpMessage *req, const char *body, size_t
 
 static bool privileged(int fd, const HttpPeer *peer, void *userdata) {
         Sdflowd *d = userdata;
-        return peer->family == AF_UNIX && d && peer_is_admin(fd, peer->uid, peer->gid, d->admin_gid);
+        /* And the gateway, which brings every browser and remote client:
+         * the per-client limits would hold them all to one user's share. */
+        return peer->family == AF_UNIX && d &&
+               (peer_is_admin(fd, peer->uid, peer->gid, d->admin_gid) ||
+                (d->gateway_uid != (uid_t) -1 && peer->uid == d->gateway_uid));
 }
 
 static bool busy(void *userdata) {
