@@ -27,7 +27,8 @@ static int wait_fd(int fd, short events, uint64_t deadline) {
                 if (now >= deadline)
                         return -ETIMEDOUT;
                 struct pollfd p = { .fd = fd, .events = events };
-                int r = poll(&p, 1, (int) ((deadline - now + 999) / 1000));
+                uint64_t ms = (deadline - now + 999) / 1000;
+                int r = poll(&p, 1, deadline == UINT64_MAX || ms > INT32_MAX ? -1 : (int) ms);
                 if (r < 0 && errno == EINTR)
                         continue;
                 if (r < 0)
@@ -37,15 +38,37 @@ static int wait_fd(int fd, short events, uint64_t deadline) {
         }
 }
 
-static int send_all(int fd, const char *p, size_t n, uint64_t deadline) {
+/* ---- plain sockets ------------------------------------------------------------- */
+
+static ssize_t plain_recv(HttpIo *io, void *buf, size_t n) {
+        io->want = POLLIN;
+        return recv(io->fd, buf, n, MSG_DONTWAIT);
+}
+
+static ssize_t plain_send(HttpIo *io, const void *buf, size_t n) {
+        io->want = POLLOUT;
+        return send(io->fd, buf, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+static void plain_close(HttpIo *io) {
+        io->fd = safe_close(io->fd);
+}
+
+static void io_close(HttpIo *io) {
+        if (io->close && io->fd >= 0)
+                io->close(io);
+        io->fd = -EBADF;
+}
+
+static int send_all(HttpIo *io, const char *p, size_t n, uint64_t deadline) {
         while (n > 0) {
-                ssize_t k = send(fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+                ssize_t k = io->send(io, p, n);
                 if (k < 0) {
                         if (errno == EINTR)
                                 continue;
                         if (errno != EAGAIN)
                                 return -errno;
-                        int r = wait_fd(fd, POLLOUT, deadline);
+                        int r = wait_fd(io->fd, io->want, deadline);
                         if (r < 0)
                                 return r;
                         continue;
@@ -54,6 +77,22 @@ static int send_all(int fd, const char *p, size_t n, uint64_t deadline) {
                 n -= (size_t) k;
         }
         return 0;
+}
+
+/* Reads what comes (after waiting up to deadline): bytes, 0 at the end, or a negative errno. */
+static ssize_t recv_some(HttpIo *io, char *buf, size_t n, uint64_t deadline) {
+        for (;;) {
+                ssize_t k = io->recv(io, buf, n);
+                if (k >= 0)
+                        return k;
+                if (errno != EINTR && errno != EAGAIN)
+                        return -errno;
+                if (errno == EAGAIN) {
+                        int r = wait_fd(io->fd, io->want, deadline);
+                        if (r < 0)
+                                return r;
+                }
+        }
 }
 
 /* A blocking stream socket connected to the Unix socket at path, or a negative errno. */
@@ -73,31 +112,66 @@ static int connect_unix(const char *path) {
         return fd;
 }
 
+/* Connects to e: its Unix socket, or through its connect(). */
+static int endpoint_open(const HttpEndpoint *e, uint64_t deadline, HttpIo *io) {
+        *io = (HttpIo) { .fd = -EBADF };
+        if (e->socket) {
+                int fd = connect_unix(e->socket);
+                if (fd < 0)
+                        return fd;
+                *io = (HttpIo) { .fd = fd, .recv = plain_recv, .send = plain_send, .close = plain_close };
+                return 0;
+        }
+        char scratch[256];
+        return e->connect(e, deadline, io, e->error ?: scratch, e->error ? e->error_size : sizeof scratch);
+}
+
+static int request_head(const HttpEndpoint *e, char *head, size_t size, const char *method, const char *target,
+                        const char *content_type, size_t body_len, bool stream) {
+        int n = snprintf(head, size,
+                         "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: sdflow\r\n%s%s%s%s%s%s%s",
+                         method, target, e->host ?: "localhost", stream ? "" : "Connection: close\r\n",
+                         e->token ? "Authorization: Bearer " : "", e->token ?: "", e->token ? "\r\n" : "",
+                         content_type ? "Content-Type: " : "", content_type ?: "", content_type ? "\r\n" : "");
+        if (n < 0 || (size_t) n >= size)
+                return -ENAMETOOLONG;
+        int k = stream ? snprintf(head + n, size - (size_t) n, "\r\n")
+                       : snprintf(head + n, size - (size_t) n, "Content-Length: %zu\r\n\r\n", body_len);
+        if (k < 0 || (size_t) k >= size - (size_t) n)
+                return -ENAMETOOLONG;
+        return n + k;
+}
+
 int http_unix_request(const char *path, const char *method, const char *target, const char *content_type,
                       const void *body, size_t body_len, uint64_t timeout_usec, HttpResponse *ret) {
-        _cleanup_close_ int fd = -EBADF;
+        HttpEndpoint e = { .socket = path };
+        return http_request(&e, method, target, content_type, body, body_len, timeout_usec, ret);
+}
+
+static void io_closep(HttpIo *io) {
+        io_close(io);
+}
+
+int http_request(const HttpEndpoint *e, const char *method, const char *target, const char *content_type,
+                 const void *body, size_t body_len, uint64_t timeout_usec, HttpResponse *ret) {
+        _cleanup_(io_closep) HttpIo io = { .fd = -EBADF };
         _cleanup_free_ char *buf = NULL;
         uint64_t deadline = now_usec() + timeout_usec;
         size_t len = 0, size = 0;
-        char head[1024];
+        char head[2048];
         HttpMessage m;
         int r, n, head_len = 0;
 
         *ret = (HttpResponse) {};
-        fd = connect_unix(path);
-        if (fd < 0)
-                return fd;
-
-        n = snprintf(head, sizeof head,
-                     "%s %s HTTP/1.1\r\nHost: localhost\r\nUser-Agent: sdflow\r\nConnection: close\r\n"
-                     "%s%s%sContent-Length: %zu\r\n\r\n",
-                     method, target, content_type ? "Content-Type: " : "", content_type ?: "",
-                     content_type ? "\r\n" : "", body_len);
-        if (n < 0 || (size_t) n >= sizeof head)
-                return -ENAMETOOLONG;
-        r = send_all(fd, head, (size_t) n, deadline);
+        r = endpoint_open(e, deadline, &io);
+        if (r < 0)
+                return r;
+        n = request_head(e, head, sizeof head, method, target, content_type, body_len, false);
+        if (n < 0)
+                return n;
+        r = send_all(&io, head, (size_t) n, deadline);
         if (r >= 0 && body_len > 0)
-                r = send_all(fd, body, body_len, deadline);
+                r = send_all(&io, body, body_len, deadline);
         if (r < 0)
                 return r;
 
@@ -112,14 +186,9 @@ int http_unix_request(const char *path, const char *method, const char *target, 
                         buf = p;
                         size = ns;
                 }
-                r = wait_fd(fd, POLLIN, deadline);
-                if (r < 0)
-                        return r;
-                ssize_t k = recv(fd, buf + len, size - len, MSG_DONTWAIT);
-                if (k < 0 && (errno == EINTR || errno == EAGAIN))
-                        continue;
+                ssize_t k = recv_some(&io, buf + len, size - len, deadline);
                 if (k < 0)
-                        return -errno;
+                        return (int) k;
                 len += (size_t) k;
                 if (head_len == 0) {
                         head_len = http_parse_response(buf, len, 64 * 1024, &m);
@@ -183,22 +252,28 @@ int http_response_headers(const HttpResponse *r, const char *name, void (*cb)(co
 
 int http_unix_stream(const char *path, const char *target, int (*cb)(const char *line, size_t len, void *ud),
                      void *ud, HttpResponse *error_resp) {
-        _cleanup_close_ int fd = -EBADF;
+        HttpEndpoint e = { .socket = path };
+        return http_stream(&e, target, cb, ud, error_resp);
+}
+
+int http_stream(const HttpEndpoint *e, const char *target, int (*cb)(const char *line, size_t len, void *ud),
+                void *ud, HttpResponse *error_resp) {
+        _cleanup_(io_closep) HttpIo io = { .fd = -EBADF };
         _cleanup_free_ char *buf = NULL;
         size_t len = 0, size = 1 << 16, data = 0; /* data: decoded bytes not yet split into lines */
         HttpChunked ch = HTTP_CHUNKED_INIT;
         HttpMessage m;
-        char head[1024];
+        char head[2048];
         int n, r, head_len = 0;
 
         *error_resp = (HttpResponse) {};
-        fd = connect_unix(path);
-        if (fd < 0)
-                return fd;
-        n = snprintf(head, sizeof head, "GET %s HTTP/1.1\r\nHost: localhost\r\nUser-Agent: sdflow\r\n\r\n", target);
-        if (n < 0 || (size_t) n >= sizeof head)
-                return -ENAMETOOLONG;
-        r = send_all(fd, head, (size_t) n, now_usec() + 30 * USEC_PER_SEC);
+        r = endpoint_open(e, now_usec() + 30 * USEC_PER_SEC, &io);
+        if (r < 0)
+                return r;
+        n = request_head(e, head, sizeof head, "GET", target, NULL, 0, true);
+        if (n < 0)
+                return n;
+        r = send_all(&io, head, (size_t) n, now_usec() + 30 * USEC_PER_SEC);
         if (r < 0)
                 return r;
         buf = malloc(size + 1);
@@ -214,11 +289,10 @@ int http_unix_stream(const char *path, const char *target, int (*cb)(const char 
                         buf = p;
                         size *= 2;
                 }
-                ssize_t k = recv(fd, buf + len, size - len, 0);
-                if (k < 0 && errno == EINTR)
-                        continue;
+                /* A watch waits as long as the server keeps it open. */
+                ssize_t k = recv_some(&io, buf + len, size - len, UINT64_MAX);
                 if (k < 0)
-                        return -errno;
+                        return (int) k;
                 if (k == 0)
                         return head_len > 0 ? 0 : -EBADMSG;
                 len += (size_t) k;
@@ -230,9 +304,9 @@ int http_unix_stream(const char *path, const char *target, int (*cb)(const char 
                                 continue;
                         if (m.status != 200 || !m.chunked) {
                                 /* Not a stream: read the rest as a plain response. */
-                                safe_close(TAKE_FD(fd));
-                                return http_unix_request(path, "GET", target, NULL, NULL, 0, 30 * USEC_PER_SEC,
-                                                         error_resp) < 0 ? -EBADMSG : 1;
+                                io_close(&io);
+                                return http_request(e, "GET", target, NULL, NULL, 0, 30 * USEC_PER_SEC,
+                                                    error_resp) < 0 ? -EBADMSG : 1;
                         }
                         memmove(buf, buf + head_len, len - (size_t) head_len);
                         len -= (size_t) head_len;

@@ -1,4 +1,6 @@
-/* client.h: a blocking HTTP/1.1 client over a Unix socket, for the CLI and tests. */
+/* client.h: a blocking HTTP/1.1 client, for the CLI and tests: over a Unix
+ * socket, or over whatever an endpoint connects (TLS to a remote sdflow,
+ * tls.h), with an API token. */
 #pragma once
 
 #include <stddef.h>
@@ -20,6 +22,38 @@ int http_unix_request(const char *path, const char *method, const char *target, 
                       const void *body, size_t body_len, uint64_t timeout_usec, HttpResponse *ret);
 
 void http_response_done(HttpResponse *r);
+
+/* One connection's bytes: a socket, and how to read and write it (plain,
+ * or TLS).  recv and send work as on a non-blocking socket; on EAGAIN
+ * they set want to what to poll for (POLLIN or POLLOUT). */
+typedef struct HttpIo {
+        int fd;
+        void *state;
+        ssize_t (*recv)(struct HttpIo *io, void *buf, size_t n);
+        ssize_t (*send)(struct HttpIo *io, const void *buf, size_t n);
+        void (*close)(struct HttpIo *io);
+        short want;
+} HttpIo;
+
+/* Where requests go.  With socket set, that Unix socket; else connect()
+ * makes the connection (before deadline, CLOCK_MONOTONIC usec; on failure a
+ * negative errno with err set).  host is the Host header ("localhost" if
+ * NULL); token, when set, goes as Authorization: Bearer. */
+typedef struct HttpEndpoint {
+        const char *socket;
+        int (*connect)(const struct HttpEndpoint *e, uint64_t deadline, HttpIo *io, char *err, size_t err_size);
+        void *userdata;
+        const char *host;
+        const char *token;
+        char *error; /* connect()'s last error, for the caller to show (static buffer of the endpoint's owner) */
+        size_t error_size;
+} HttpEndpoint;
+
+/* As http_unix_request() and http_unix_stream(), to endpoint e. */
+int http_request(const HttpEndpoint *e, const char *method, const char *target, const char *content_type,
+                 const void *body, size_t body_len, uint64_t timeout_usec, HttpResponse *ret);
+int http_stream(const HttpEndpoint *e, const char *target, int (*cb)(const char *line, size_t len, void *ud),
+                void *ud, HttpResponse *error_resp);
 
 /* Calls cb for each header called name (case-insensitive) in order; the
  * value is NUL-terminated.  Returns how many there were. */

@@ -1,6 +1,12 @@
 /* tls.c: see tls.h. */
 #include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
 #include <stdio.h>
+#include <sys/socket.h>
+#include <arpa/inet.h>
+#include <unistd.h>
 #include <string.h>
 #include <time.h>
 #include <openssl/err.h>
@@ -218,4 +224,196 @@ int tls_cert_info(const char *file, TlsCertInfo *ret, char *err, size_t err_size
         GENERAL_NAMES_free(names);
         X509_free(x);
         return 0;
+}
+
+/* ---- the client ---------------------------------------------------------------- */
+
+typedef struct TlsClient {
+        SSL_CTX *ctx;
+        SSL *ssl;
+} TlsClient;
+
+static uint64_t mono_usec(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
+}
+
+static int poll_until(int fd, short events, uint64_t deadline) {
+        for (;;) {
+                uint64_t now = mono_usec();
+                if (now >= deadline)
+                        return -ETIMEDOUT;
+                struct pollfd p = { .fd = fd, .events = events };
+                uint64_t ms = (deadline - now + 999) / 1000;
+                int r = poll(&p, 1, ms > INT32_MAX ? -1 : (int) ms);
+                if (r < 0 && errno == EINTR)
+                        continue;
+                if (r < 0)
+                        return -errno;
+                if (r > 0)
+                        return 0;
+        }
+}
+
+static ssize_t c_io(HttpIo *io, void *buf, size_t n, bool reading) {
+        TlsClient *t = io->state;
+        size_t done = 0;
+        int r = reading ? SSL_read_ex(t->ssl, buf, n, &done) : SSL_write_ex(t->ssl, buf, n, &done);
+        if (r == 1)
+                return (ssize_t) done;
+        switch (SSL_get_error(t->ssl, r)) {
+        case SSL_ERROR_WANT_READ:
+                io->want = POLLIN;
+                errno = EAGAIN;
+                return -1;
+        case SSL_ERROR_WANT_WRITE:
+                io->want = POLLOUT;
+                errno = EAGAIN;
+                return -1;
+        case SSL_ERROR_ZERO_RETURN:
+                if (reading)
+                        return 0;
+                errno = EPIPE;
+                return -1;
+        case SSL_ERROR_SYSCALL:
+                ERR_clear_error();
+                /* The server went without close_notify: for a response framed
+                 * by its end, that is its end. */
+                if (reading && errno == 0)
+                        return 0;
+                if (errno == 0)
+                        errno = ECONNRESET;
+                return -1;
+        default:
+                ERR_clear_error();
+                errno = EPROTO;
+                return -1;
+        }
+}
+
+static ssize_t c_recv(HttpIo *io, void *buf, size_t n) {
+        return c_io(io, buf, n, true);
+}
+
+static ssize_t c_send(HttpIo *io, const void *buf, size_t n) {
+        return c_io(io, (void *) buf, n, false);
+}
+
+static void c_close(HttpIo *io) {
+        TlsClient *t = io->state;
+        if (t) {
+                if (t->ssl && SSL_is_init_finished(t->ssl))
+                        (void) SSL_shutdown(t->ssl);
+                SSL_free(t->ssl);
+                SSL_CTX_free(t->ctx);
+                free(t);
+        }
+        ERR_clear_error();
+        io->state = NULL;
+        io->fd = safe_close(io->fd);
+}
+
+static int tcp_connect(const char *host, const char *port, uint64_t deadline, char *err, size_t size) {
+        struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL;
+        int g = getaddrinfo(host, port, &hints, &ai);
+        if (g != 0) {
+                snprintf(err, size, "cannot resolve %s: %s", host, gai_strerror(g));
+                return -EHOSTUNREACH;
+        }
+        int r = -ECONNREFUSED;
+        for (struct addrinfo *a = ai; a; a = a->ai_next) {
+                int fd = socket(a->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+                if (fd < 0) {
+                        r = -errno;
+                        continue;
+                }
+                if (connect(fd, a->ai_addr, a->ai_addrlen) < 0 && errno != EINPROGRESS) {
+                        r = -errno;
+                        safe_close(fd);
+                        continue;
+                }
+                r = poll_until(fd, POLLOUT, deadline);
+                int soerr = 0;
+                socklen_t l = sizeof soerr;
+                if (r >= 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &l) == 0 && soerr == 0) {
+                        freeaddrinfo(ai);
+                        return fd;
+                }
+                if (r >= 0)
+                        r = -soerr;
+                safe_close(fd);
+        }
+        freeaddrinfo(ai);
+        snprintf(err, size, "cannot connect to %s:%s: %s", host, port, strerror(-r));
+        return r;
+}
+
+int tls_client_connect(const HttpEndpoint *e, uint64_t deadline, HttpIo *io, char *err, size_t size) {
+        const TlsClientOptions *o = e->userdata;
+        *io = (HttpIo) { .fd = -EBADF };
+        int fd = tcp_connect(o->host, o->port, deadline, err, size);
+        if (fd < 0)
+                return fd;
+        TlsClient *t = calloc(1, sizeof *t);
+        if (!t) {
+                safe_close(fd);
+                return -ENOMEM;
+        }
+        *io = (HttpIo) { .fd = fd, .state = t, .recv = c_recv, .send = c_send, .close = c_close };
+        t->ctx = SSL_CTX_new(TLS_client_method());
+        if (!t->ctx || !SSL_CTX_set_min_proto_version(t->ctx, TLS1_2_VERSION)) {
+                tls_error(err, size, "setting up TLS");
+                c_close(io);
+                return -ENOMEM;
+        }
+        if (!o->insecure) {
+                char what[600];
+                snprintf(what, sizeof what, "reading the certificate authority %s", o->ca_file ?: "(the system's)");
+                if ((o->ca_file ? SSL_CTX_load_verify_locations(t->ctx, o->ca_file, NULL)
+                                : SSL_CTX_set_default_verify_paths(t->ctx)) != 1) {
+                        tls_error(err, size, what);
+                        c_close(io);
+                        return -EINVAL;
+                }
+                SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER, NULL);
+        }
+        t->ssl = SSL_new(t->ctx);
+        struct in6_addr a6;
+        struct in_addr a4;
+        bool literal = inet_pton(AF_INET, o->host, &a4) == 1 || inet_pton(AF_INET6, o->host, &a6) == 1;
+        if (!t->ssl || SSL_set_fd(t->ssl, fd) != 1 || SSL_set_alpn_protos(t->ssl, (const unsigned char *) "\x08http/1.1", 9) != 0 ||
+            (!literal && SSL_set_tlsext_host_name(t->ssl, o->host) != 1) ||
+            (!o->insecure && (literal ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl), o->host)
+                                      : SSL_set1_host(t->ssl, o->host)) != 1)) {
+                tls_error(err, size, "setting up the TLS connection");
+                c_close(io);
+                return -ENOMEM;
+        }
+        for (;;) {
+                int r = SSL_connect(t->ssl);
+                if (r == 1)
+                        return 0;
+                int k = SSL_get_error(t->ssl, r);
+                if (k == SSL_ERROR_WANT_READ || k == SSL_ERROR_WANT_WRITE) {
+                        r = poll_until(fd, k == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline);
+                        if (r < 0) {
+                                snprintf(err, size, "the TLS handshake with %s:%s timed out", o->host, o->port);
+                                c_close(io);
+                                return r;
+                        }
+                        continue;
+                }
+                long v = SSL_get_verify_result(t->ssl);
+                if (v != X509_V_OK)
+                        snprintf(err, size,
+                                 "the server's certificate is not trusted (%s): give its authority with "
+                                 "--certificate-authority=FILE, or --insecure-skip-tls-verify",
+                                 X509_verify_cert_error_string(v));
+                else
+                        tls_error(err, size, "the TLS handshake failed");
+                ERR_clear_error();
+                c_close(io);
+                return -ECONNREFUSED;
+        }
 }

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <openssl/ssl.h>
 
+#include "client.h"
 #include "server.h"
 
 /* A server context for the chain in cert and the key in key.  On failure
@@ -32,3 +33,16 @@ typedef struct TlsCertInfo {
         char dns_names[512]; /* subjectAltName DNS entries, comma-separated */
 } TlsCertInfo;
 int tls_cert_info(const char *file, TlsCertInfo *ret, char *err, size_t err_size);
+
+/* A client's TLS (client.h): to host:port, verifying the server's
+ * certificate against ca_file (NULL: the system's trust store) and the
+ * host's name or address, unless insecure. */
+typedef struct TlsClientOptions {
+        const char *host;
+        const char *port;
+        const char *ca_file;
+        bool insecure;
+} TlsClientOptions;
+
+/* HttpEndpoint.connect for an endpoint whose userdata is a TlsClientOptions. */
+int tls_client_connect(const HttpEndpoint *e, uint64_t deadline, HttpIo *io, char *err, size_t err_size);
