@@ -7,6 +7,7 @@
 
 #include "client.h"
 #include "manifest.h"
+#include "tls.h"
 
 #define CLI_DEFAULT_SOCKET "/run/sdflow/api.sock"
 
@@ -15,6 +16,10 @@ enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
 
 typedef struct Cli {
         const char *socket;
+        HttpEndpoint ep;     /* where requests go: the socket, or a remote server (remote.c) */
+        char ep_error[512];  /* why connecting to a remote server failed */
+        const char *where;   /* the socket or the server, for messages */
+        bool remote;
         const char *output; /* NULL (table), "json", "yaml", "wide" or "name" */
         const char *ns;
         bool all_namespaces;
@@ -27,7 +32,23 @@ typedef struct Cli {
         uint64_t timeout_usec;
         json_t *submitted; /* submit: the workflows created, [{ns, name}] */
         bool scheduled;    /* trigger --scheduled: the timer's run */
+        bool user_tokens;  /* token --user: personal API tokens, not a namespace's */
+        const char *expires; /* token create --user --expires=DURATION */
 } Cli;
+
+/* A remote server (remote.c): --server, --token-file, --certificate-authority,
+ * --insecure-skip-tls-verify, else $SDFLOW_SERVER, $SDFLOW_TOKEN, else the
+ * current context of $SDFLOW_CONFIG or ~/.config/sdflow/config. */
+typedef struct CliRemote {
+        const char *server, *token, *token_file, *ca_file, *context, *ns;
+        bool insecure;
+        char host[256], port[16], host_header[300];
+        char *owned_token;
+        json_t *config;
+        TlsClientOptions tls;
+} CliRemote;
+int cli_remote_setup(Cli *cli, CliRemote *r);
+void cli_remote_done(CliRemote *r);
 
 /* Prints the usage of command (sdflow COMMAND --help); false if there is no such command. */
 bool cli_command_usage(const char *command);
@@ -41,6 +62,7 @@ int cli_version(Cli *cli, int argc, char **argv);
 int cli_top(Cli *cli, int argc, char **argv);
 int cli_contributor(Cli *cli, int argc, char **argv);
 int cli_token(Cli *cli, int argc, char **argv);
+int cli_session(Cli *cli, int argc, char **argv);
 int cli_predict(Cli *cli, int argc, char **argv);
 int cli_logs(Cli *cli, int argc, char **argv);
 int cli_submit(Cli *cli, int argc, char **argv);

@@ -1,6 +1,7 @@
 /* objects.c: apply, get, describe and delete. */
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,8 +69,8 @@ static int call(Cli *cli, const char *method, const char *target, const char *bo
                 timeout = 240 * USEC_PER_SEC;
         int r;
         for (uint64_t waited = 0;; ) {
-                r = http_unix_request(cli->socket, method, target, body ? "application/json" : NULL, body, len,
-                                      timeout, resp);
+                r = http_request(&cli->ep, method, target, body ? "application/json" : NULL, body, len, timeout,
+                                 resp);
                 unsigned secs = 0;
                 if (r < 0 || resp->status != 503 || waited >= UNAVAILABLE_RETRY_USEC)
                         break;
@@ -87,7 +88,8 @@ static int call(Cli *cli, const char *method, const char *target, const char *bo
                 waited += secs * USEC_PER_SEC;
         }
         if (r < 0)
-                fprintf(stderr, "error: cannot reach sdflowd at %s: %s\n", cli->socket, transport_error(r));
+                fprintf(stderr, "error: cannot reach sdflowd at %s: %s\n", cli->where ?: cli->socket,
+                        cli->remote && cli->ep_error[0] ? cli->ep_error : transport_error(r));
         return r;
 }
 
@@ -587,14 +589,15 @@ static int do_watch(Cli *cli, const Kind *k, const char *ns, const char *name, c
                 url_escape(cli->selector, sel, sizeof sel);
         snprintf(query, sizeof query, "watch=1&resourceVersion=%s%s%s", rv ?: "0", sel[0] ? "&labelSelector=" : "", sel);
         url(target, sizeof target, k, ns, name, query);
-        int r = http_unix_stream(cli->socket, target, on_watch_line, &w, &err);
+        int r = http_stream(&cli->ep, target, on_watch_line, &w, &err);
         if (r == 1) {
                 print_server_error(&err);
                 http_response_done(&err);
                 return CLI_FAIL;
         }
         if (r < 0) {
-                fprintf(stderr, "error: cannot watch through %s: %s\n", cli->socket, transport_error(r));
+                fprintf(stderr, "error: cannot watch through %s: %s\n", cli->where ?: cli->socket,
+                        cli->remote && cli->ep_error[0] ? cli->ep_error : transport_error(r));
                 return CLI_FAIL;
         }
         return w.wf_failed ? CLI_FAIL : CLI_OK;
@@ -913,15 +916,16 @@ int cli_version(Cli *cli, int argc, char **argv) {
                 fprintf(stderr, "error: version takes no arguments, got '%s'\n", argv[1]);
                 return CLI_USAGE;
         }
-        r = http_unix_request(cli->socket, "GET", "/v1/version", NULL, NULL, 0, cli->timeout_usec, &resp);
+        r = http_request(&cli->ep, "GET", "/v1/version", NULL, NULL, 0, cli->timeout_usec, &resp);
         if (r >= 0) {
                 if (resp.status == 200)
                         server = json_loadb(resp.body, resp.body_len, 0, NULL);
                 if (!server || !json_is_string(json_object_get(server, "version")))
-                        fprintf(stderr, "error: %s answered %d with an unexpected body\n", cli->socket, resp.status);
+                        fprintf(stderr, "error: %s answered %d with an unexpected body\n", cli->where ?: cli->socket, resp.status);
                 http_response_done(&resp);
         } else
-                fprintf(stderr, "error: cannot reach sdflowd at %s: %s\n", cli->socket, transport_error(r));
+                fprintf(stderr, "error: cannot reach sdflowd at %s: %s\n", cli->where ?: cli->socket,
+                        cli->remote && cli->ep_error[0] ? cli->ep_error : transport_error(r));
 
         const char *sv = server ? json_string_value(json_object_get(server, "version")) : NULL;
         if (cli->output && strcmp(cli->output, "json") == 0) {
@@ -1064,9 +1068,131 @@ int cli_contributor(Cli *cli, int argc, char **argv) {
 
 /* ---- tokens ---------------------------------------------------------------------- */
 
+/* "3600", "90s", "30m", "12h", "30d" in seconds; -1 if malformed. */
+static long long parse_duration(const char *s) {
+        char *end;
+        errno = 0;
+        long long v = strtoll(s, &end, 10);
+        if (errno || end == s || v <= 0)
+                return -1;
+        long long mul = !*end || !strcmp(end, "s") ? 1 : !strcmp(end, "m") ? 60 : !strcmp(end, "h") ? 3600
+                        : !strcmp(end, "d") ? 86400 : 0;
+        if (!mul || v > LLONG_MAX / mul)
+                return -1;
+        return v * mul;
+}
+
+static void format_epoch(json_t *v, char *buf, size_t size) {
+        time_t t = (time_t) json_integer_value(v);
+        struct tm tm;
+        if (t <= 0 || !gmtime_r(&t, &tm))
+                snprintf(buf, size, "never");
+        else
+                strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* sdflow token list|create|delete --user: personal API tokens (sdflow-login(8)). */
+static int user_tokens(Cli *cli, int argc, char **argv) {
+        char target[300], created[32], expires[32], used[32];
+        bool list = argc == 2 && !strcmp(argv[1], "list");
+        bool create = argc == 3 && !strcmp(argv[1], "create");
+        bool del = argc == 3 && (!strcmp(argv[1], "delete") || !strcmp(argv[1], "revoke"));
+        if (!list && !create && !del) {
+                fprintf(stderr, "error: use: token list --user | token create --user NAME [--expires=30d] | "
+                                "token delete --user NAME\n");
+                return CLI_USAGE;
+        }
+        if (list) {
+                json_auto_t *l = get_json(cli, "/api/tokens");
+                if (!l)
+                        return CLI_FAIL;
+                size_t i;
+                json_t *v;
+                if (json_array_size(json_object_get(l, "items")) == 0) {
+                        fprintf(stderr, "No API tokens.\n");
+                        return CLI_OK;
+                }
+                printf("%-24s %-21s %-21s %s\n", "NAME", "CREATED", "EXPIRES", "LAST-USED");
+                json_array_foreach(json_object_get(l, "items"), i, v) {
+                        format_epoch(json_object_get(v, "created"), created, sizeof created);
+                        format_epoch(json_object_get(v, "expires"), expires, sizeof expires);
+                        format_epoch(json_object_get(v, "lastUsed"), used, sizeof used);
+                        printf("%-24s %-21s %-21s %s\n", json_string_value(json_object_get(v, "name")) ?: "", created,
+                               expires, used);
+                }
+                return CLI_OK;
+        }
+        if (create) {
+                json_auto_t *body = json_pack("{s:s}", "name", argv[2]);
+                if (cli->expires) {
+                        long long secs = parse_duration(cli->expires);
+                        if (secs < 0) {
+                                fprintf(stderr, "error: --expires: '%s' is not a duration (3600, 90m, 12h, 30d)\n",
+                                        cli->expires);
+                                return CLI_USAGE;
+                        }
+                        json_object_set_new(body, "expirationSeconds", json_integer(secs));
+                }
+                json_auto_t *o = cli_request_json(cli, "POST", "/api/tokens", body);
+                if (!o)
+                        return CLI_FAIL;
+                /* Shown once: only its hash is kept. */
+                format_epoch(json_object_get(o, "expires"), expires, sizeof expires);
+                printf("%s\n", json_string_value(json_object_get(o, "token")) ?: "");
+                fprintf(stderr, "API token %s made; it expires %s and is not shown again.\n", argv[2], expires);
+                return CLI_OK;
+        }
+        snprintf(target, sizeof target, "/api/tokens/%.200s", argv[2]);
+        json_auto_t *o = cli_request_json(cli, "DELETE", target, NULL);
+        if (!o)
+                return CLI_FAIL;
+        printf("API token %s revoked\n", argv[2]);
+        return CLI_OK;
+}
+
+int cli_session(Cli *cli, int argc, char **argv) {
+        char target[300], created[32], expires[32], used[32];
+        bool list = argc == 2 && !strcmp(argv[1], "list");
+        bool revoke = argc == 3 && (!strcmp(argv[1], "revoke") || !strcmp(argv[1], "delete"));
+        if (!list && !revoke) {
+                fprintf(stderr, "error: use: session list | session revoke ID\n");
+                return CLI_USAGE;
+        }
+        if (revoke) {
+                snprintf(target, sizeof target, "/api/sessions/%.100s", argv[2]);
+                json_auto_t *o = cli_request_json(cli, "DELETE", target, NULL);
+                if (!o)
+                        return CLI_FAIL;
+                printf("session %s revoked\n", argv[2]);
+                return CLI_OK;
+        }
+        json_auto_t *l = get_json(cli, "/api/sessions");
+        if (!l)
+                return CLI_FAIL;
+        if (json_array_size(json_object_get(l, "items")) == 0) {
+                fprintf(stderr, "No sessions.\n");
+                return CLI_OK;
+        }
+        size_t i;
+        json_t *v;
+        printf("%-12s %-16s %-16s %-21s %-21s %s\n", "ID", "USER", "ADDRESS", "CREATED", "LAST-USED", "EXPIRES");
+        json_array_foreach(json_object_get(l, "items"), i, v) {
+                format_epoch(json_object_get(v, "created"), created, sizeof created);
+                format_epoch(json_object_get(v, "lastUsed"), used, sizeof used);
+                format_epoch(json_object_get(v, "expires"), expires, sizeof expires);
+                printf("%-12s %-16s %-16s %-21s %-21s %s%s\n", json_string_value(json_object_get(v, "id")) ?: "",
+                       json_string_value(json_object_get(v, "user")) ?: "",
+                       json_string_value(json_object_get(v, "address")) ?: "", created, used, expires,
+                       json_is_true(json_object_get(v, "current")) ? " (this one)" : "");
+        }
+        return CLI_OK;
+}
+
 int cli_token(Cli *cli, int argc, char **argv) {
         char target[512];
         HttpResponse resp;
+        if (cli->user_tokens)
+                return user_tokens(cli, argc, argv);
         bool list = argc == 3 && !strcmp(argv[1], "list");
         bool create = argc == 4 && !strcmp(argv[1], "create"), del = argc == 4 && !strcmp(argv[1], "delete");
         if (!list && !create && !del) {

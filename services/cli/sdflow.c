@@ -24,6 +24,9 @@ static void help(void) {
                "  token list NS           The bearer tokens of NS's models at the gateway (names)\n"
                "  token create|delete NS NAME\n"
                "                          Make one (shown once) or revoke it (owner or admin)\n"
+               "  token list|create|delete --user [NAME]\n"
+               "                          Your personal API tokens, for --server (sdflow-login(8))\n"
+               "  session list|revoke ID  Web login sessions (yours; an admin's: everyone's)\n"
                "  predict NAME -f FILE    Send a KServe V1 or V2 request to an InferenceService\n"
                "  logs isvc/NAME          The replicas' log lines from the journal (--tail=N)\n"
                "  logs wf/NAME [NODE]     A workflow's steps' log lines (of one node: id or name)\n"
@@ -58,6 +61,15 @@ static void help(void) {
                "                          " CLI_DEFAULT_SOCKET ")\n"
                "     --request-timeout=SECONDS\n"
                "                          Give up on the server after this long (default 30)\n"
+               "     --server=https://HOST[:PORT]\n"
+               "                          A remote sdflow (default: $SDFLOW_SERVER, or the\n"
+               "                          current context of ~/.config/sdflow/config)\n"
+               "     --token-file=FILE    The API token for it (default: $SDFLOW_TOKEN)\n"
+               "     --certificate-authority=FILE\n"
+               "                          Trust the server's certificate if FILE signed it\n"
+               "     --insecure-skip-tls-verify\n"
+               "                          Do not check the server's certificate\n"
+               "     --context=NAME       Use that context of the config file\n"
                "\n'sdflow COMMAND --help' shows a command's own usage, options and examples;\n"
                "the sdflow(1) man page has the details.\n");
 }
@@ -74,6 +86,7 @@ static const struct {
         { "top", cli_top },
         { "contributor", cli_contributor },
         { "token", cli_token },
+        { "session", cli_session },
         { "predict", cli_predict },
         { "logs", cli_logs },
         { "submit", cli_submit },
@@ -88,7 +101,8 @@ static const struct {
 };
 
 int main(int argc, char **argv) {
-        enum { ARG_VERSION = 0x100, ARG_TIMEOUT, ARG_TAIL, ARG_SCHEDULED };
+        enum { ARG_VERSION = 0x100, ARG_TIMEOUT, ARG_TAIL, ARG_SCHEDULED, ARG_SERVER, ARG_TOKEN_FILE, ARG_CA, ARG_INSECURE,
+               ARG_CONTEXT, ARG_USER, ARG_EXPIRES };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
@@ -103,6 +117,13 @@ int main(int argc, char **argv) {
                 { "request-timeout", required_argument, NULL, ARG_TIMEOUT },
                 { "tail", required_argument, NULL, ARG_TAIL },
                 { "scheduled", no_argument, NULL, ARG_SCHEDULED },
+                { "server", required_argument, NULL, ARG_SERVER },
+                { "token-file", required_argument, NULL, ARG_TOKEN_FILE },
+                { "certificate-authority", required_argument, NULL, ARG_CA },
+                { "insecure-skip-tls-verify", no_argument, NULL, ARG_INSECURE },
+                { "context", required_argument, NULL, ARG_CONTEXT },
+                { "user", no_argument, NULL, ARG_USER },
+                { "expires", required_argument, NULL, ARG_EXPIRES },
                 {},
         };
         Cli cli = {
@@ -110,6 +131,7 @@ int main(int argc, char **argv) {
                 .ns = getenv("SDFLOW_NAMESPACE"),
                 .timeout_usec = 30 * USEC_PER_SEC,
         };
+        CliRemote remote = {};
         bool want_help = false;
         int c;
 
@@ -156,6 +178,27 @@ int main(int argc, char **argv) {
                         break;
                 case ARG_SCHEDULED:
                         cli.scheduled = true;
+                        break;
+                case ARG_SERVER:
+                        remote.server = optarg;
+                        break;
+                case ARG_TOKEN_FILE:
+                        remote.token_file = optarg;
+                        break;
+                case ARG_CA:
+                        remote.ca_file = optarg;
+                        break;
+                case ARG_INSECURE:
+                        remote.insecure = true;
+                        break;
+                case ARG_CONTEXT:
+                        remote.context = optarg;
+                        break;
+                case ARG_USER:
+                        cli.user_tokens = true;
+                        break;
+                case ARG_EXPIRES:
+                        cli.expires = optarg;
                         break;
                 case 'y':
                         cli.yes = true;
@@ -204,9 +247,23 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "error: --namespace: '%s' is not a valid namespace name\n", cli.ns);
                 return CLI_USAGE;
         }
+        int rc = cli_remote_setup(&cli, &remote);
+        if (rc != CLI_OK) {
+                cli_remote_done(&remote);
+                return rc;
+        }
+        if (cli.ns && !name_is_dns1123_label(cli.ns)) {
+                fprintf(stderr, "error: the namespace '%s' (from the config) is not a valid namespace name\n", cli.ns);
+                cli_remote_done(&remote);
+                return CLI_USAGE;
+        }
         for (size_t i = 0; i < ELEMENTSOF(commands); i++)
-                if (strcmp(argv[optind], commands[i].name) == 0)
-                        return commands[i].run(&cli, argc - optind, argv + optind);
+                if (strcmp(argv[optind], commands[i].name) == 0) {
+                        rc = commands[i].run(&cli, argc - optind, argv + optind);
+                        cli_remote_done(&remote);
+                        return rc;
+                }
+        cli_remote_done(&remote);
         fprintf(stderr, "error: unknown command '%s'; see 'sdflow --help'\n", argv[optind]);
         return CLI_USAGE;
 }

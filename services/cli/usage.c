@@ -55,10 +55,18 @@ static const Usage usages[] = {
         { "token", "Bearer tokens of a namespace's InferenceServices at the gateway: once a namespace has one, its\n"
                    "models answer only requests that carry one (Authorization: Bearer TOKEN).  A token is shown\n"
                    "once, when it is created; the server keeps its SHA-256.  Owner or administrator only.",
-          "sdflow token list NS\nsdflow token create NS NAME\nsdflow token delete NS NAME", NULL,
+          "sdflow token list NS\nsdflow token create NS NAME\nsdflow token delete NS NAME\n"
+          "sdflow token list --user\nsdflow token create --user NAME [--expires=DURATION]\n"
+          "sdflow token delete --user NAME",
+          "  --user             Personal API tokens for the API from elsewhere (sdflow --server, sdflow-login(8)):\n"
+          "                     shown once, they act as you; --expires=3600|90m|12h|30d (default 30d)\n",
           "  t=$(sdflow token create team-a web)\n"
           "  curl -H \"Authorization: Bearer $t\" -H 'Host: iris.team-a.example.com' -d @in.json \\\n"
           "       http://localhost:8080/v1/models/iris:predict\n" },
+        { "session", "The web login's sessions (sdflow-login(8)): your own, or an administrator's everyone's, with\n"
+                     "their id, user, address, creation, last use and end.  Revoking one logs that browser out.",
+          "sdflow session list\nsdflow session revoke ID", NULL,
+          "  sdflow session list\n  sdflow session revoke 3f9a1c0d2b4e\n" },
         { "predict", "Send a KServe V1 ({\"instances\": ...}) or Open Inference Protocol V2 ({\"inputs\": ...})\n"
                      "request to an InferenceService's first replica, over its socket (no token needed: only the\n"
                      "namespace's owner and contributors may reach it), and print the answer.",

@@ -141,6 +141,51 @@ check "alice revokes it" test "$(code "$out")" = 200
 out=$(c -H "Authorization: Bearer $token" $U/api/whoami)
 check "a revoked token gets 401" test "$(code "$out")" = 401
 
+# ---- the CLI against a remote sdflow -------------------------------------------------------
+out=$(tok $J/alice $U cli)
+sbx sh -c "printf '%s\n' '$(sed -n 's/.*"token":"\(sdf_[A-Za-z0-9_-]*\)".*/\1/p' <<<"$out")' >$J/alice.token"
+host=$(sbx hostname)
+sbx sh -c "echo '127.0.0.1 $host' >>/etc/hosts"
+CA=/etc/ssl/certs/ssl-cert-snakeoil.pem
+out=$(sbx sdflow --server "https://$host:8443" --token-file $J/alice.token --certificate-authority $CA get profiles -o name 2>&1)
+check "root's CLI with alice's token over HTTPS acts as alice" test "$out" = "profile.kubeflow.org/team-a"
+out=$(sbx sdflow --server https://127.0.0.1:8443 --token-file $J/alice.token --certificate-authority $CA get profiles 2>&1); rc=$?
+check "a certificate that does not name the host is refused" test $rc = 1 -a -n "$(grep -F 'certificate is not trusted' <<<"$out")"
+sbx openssl req -x509 -newkey rsa:2048 -nodes -keyout $J/other.key -out $J/other.pem -days 1 -subj /CN=other 2>/dev/null
+out=$(sbx sdflow --server "https://$host:8443" --token-file $J/alice.token --certificate-authority $J/other.pem get profiles 2>&1); rc=$?
+check "... and one the given authority did not sign" test $rc = 1 -a -n "$(grep -F 'certificate is not trusted' <<<"$out")"
+out=$(sbx sdflow --server https://127.0.0.1:8443 --insecure-skip-tls-verify --token-file $J/alice.token get profiles -o name 2>&1)
+check "--insecure-skip-tls-verify connects anyway" test "$out" = "profile.kubeflow.org/team-a"
+out=$(sbx sh -c "SDFLOW_SERVER=https://$host:8443 SDFLOW_TOKEN=\$(cat $J/alice.token) sdflow --certificate-authority $CA -n team-a get isvc 2>&1")
+check "SDFLOW_SERVER and SDFLOW_TOKEN work too" grep -q 'No resources found' <<<"$out"
+sbx sh -c "mkdir -p $J/home/.config/sdflow && cat >$J/home/.config/sdflow/config" <<EOF
+apiVersion: v1
+kind: Config
+current-context: remote
+clusters:
+- name: here
+  cluster: {server: "https://$host:8443", certificate-authority: $CA}
+users:
+- name: alice
+  user: {tokenFile: $J/alice.token}
+contexts:
+- name: remote
+  context: {cluster: here, user: alice, namespace: team-a}
+EOF
+out=$(sbx env HOME=$J/home sdflow get profiles -o name 2>&1)
+check "~/.config/sdflow/config (a kubeconfig) names server, CA and token" test "$out" = "profile.kubeflow.org/team-a"
+out=$(sbx env HOME=$J/home sdflow token list --user 2>&1)
+check "sdflow token list --user, remotely: alice's tokens" grep -q '^cli ' <<<"$out"
+out=$(sbx env HOME=$J/home sdflow token create --user more 2>&1); rc=$?
+check "... a token cannot make another, from the CLI either" test $rc = 1
+check "sdflow token delete --user cli (locally, as alice)" sbx runuser -u alice -- sdflow token delete --user cli
+out=$(sbx env HOME=$J/home sdflow get profiles 2>&1); rc=$?
+check "after revocation the CLI gets 401" test $rc = 1 -a -n "$(grep -F 'Unauthorized' <<<"$out")"
+out=$(sbx runuser -u alice -- sdflow token create --user laptop2 --expires 1h 2>/dev/null)
+check "sdflow token create --user (locally) prints a new token" test ${#out} = 47
+out=$(sbx sdflow session list 2>&1)
+check "sdflow session list (admin): the sessions with id, user and address" grep -qE '^[0-9a-f]{12} +alice +127.0.0.1' <<<"$out"
+
 # ---- plain HTTP -------------------------------------------------------------------------
 out=$(sbx curl -s -w '\n%{http_code}' --data-urlencode username=alice --data-urlencode "password=$(pw alice)" http://10.9.9.9:8080/login)
 check "a login over plain HTTP from the network is refused (403)" test "$(code "$out")" = 403
