@@ -35,7 +35,7 @@
         "frame-ancestors 'none'; base-uri 'none'\r\n"                                                          \
         "X-Frame-Options: DENY\r\n"                                                                            \
         "X-Content-Type-Options: nosniff\r\n"                                                                  \
-        "Referrer-Policy: no-referrer\r\n"
+        "Referrer-Policy: same-origin\r\n"
 
 struct FrontDoor {
         sd_event *event;
@@ -237,8 +237,9 @@ int frontdoor_identify(FrontDoor *f, HttpConn *c, const HttpMessage *req, Caller
 bool frontdoor_same_origin(const HttpMessage *req, const FrontRequest *fr) {
         const char *origin, *host, *v;
         size_t ol, hl, vl;
-        if (!http_header_find(req, "origin", &origin, &ol))
-                /* No Origin: believe only the browser's own Sec-Fetch-Site. */
+        /* No Origin, or "null" (a page whose referrer policy hides it):
+         * believe only the browser's own Sec-Fetch-Site, which no page can set. */
+        if (!http_header_find(req, "origin", &origin, &ol) || (ol == 4 && memcmp(origin, "null", 4) == 0))
                 return http_header_find(req, "sec-fetch-site", &v, &vl) && vl == 11 &&
                        strncasecmp(v, "same-origin", 11) == 0;
         if (!http_header_find(req, "host", &host, &hl) || hl == 0)
