@@ -123,6 +123,10 @@ out=$(tok $J/alice https://evil.example laptop)
 check "a cross-site POST with alice's cookie is refused (403)" test "$(code "$out")" = 403
 out=$(c -b $J/alice -H 'Content-Type: application/json' --data '{"name":"laptop"}' $U/api/tokens)
 check "... and one with no Origin at all" test "$(code "$out")" = 403
+out=$(tok $J/alice null laptop)
+check "... and one with Origin: null (a sandboxed frame)" test "$(code "$out")" = 403
+out=$(c -b $J/alice -H "Origin: https://127.0.0.1:8443.evil.example" -H 'Content-Type: application/json' --data '{"name":"laptop"}' $U/api/tokens)
+check "... and one whose Origin only starts like ours" test "$(code "$out")" = 403
 out=$(c -H "Origin: https://evil.example" --data-urlencode username=alice --data-urlencode "password=$(pw alice)" $U/login)
 check "a login posted from another site is refused (login CSRF)" test "$(code "$out")" = 403
 
