@@ -107,3 +107,7 @@ int http_query_get(const char *query, size_t query_len, const char *key, char *b
 /* %-decodes [s, s+n) into buf (for path segments).  Returns the length or
  * -EBADMSG (bad escape, NUL, or too long). */
 int http_unescape(const char *s, size_t n, char *buf, size_t size);
+
+/* The front door's session cookie (sdflow-login(8)); __Host-: only ever
+ * set by this host over TLS, for Path=/, never for another domain. */
+#define SDFLOW_SESSION_COOKIE "__Host-sdflow_session"

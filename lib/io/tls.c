@@ -53,6 +53,13 @@ int tls_server_context(const char *cert, const char *key, SSL_CTX **ret, char *e
                 return -EINVAL;
         }
         SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION);
+        /* TLS 1.2: forward secrecy and AEAD only (no static RSA, no CBC);
+         * TLS 1.3's suites are all of that kind. */
+        if (!SSL_CTX_set_cipher_list(ctx, "ECDHE+AESGCM:ECDHE+CHACHA20:!aNULL:!eNULL")) {
+                tls_error(err, err_size, "setting the TLS 1.2 ciphers");
+                SSL_CTX_free(ctx);
+                return -EINVAL;
+        }
         /* Partial writes (the server keeps the rest), from a buffer that may move. */
         SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                                       SSL_MODE_RELEASE_BUFFERS);
