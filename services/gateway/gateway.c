@@ -47,6 +47,7 @@ typedef struct Gateway {
         AuthFail authfail; /* clients that keep giving wrong tokens */
         SSL_CTX *tls;      /* NULL: no HTTPS (no certificate) */
         char *api_socket;
+        unsigned front_inflight; /* requests at sdflowd now (FRONT_DOOR_MAX) */
 } Gateway;
 
 /* One proxied request, from arrival to answer. */
@@ -295,10 +296,23 @@ static bool peer_local(const HttpPeer *peer) {
                strncmp(peer->addr, "127.", 4) == 0;
 }
 
+/* Requests at sdflowd at once, from everyone behind the gateway: sdflowd
+ * keeps the rest of its connections (256, and 64 for one peer) for the
+ * local socket's users. */
+#define FRONT_DOOR_MAX 48
+
+/* The client's address and how it came, for the server behind. */
+static void forwarded_headers(HttpConn *c, char *out, size_t size) {
+        const HttpPeer *peer = http_conn_peer(c);
+        snprintf(out, size, "X-Forwarded-For: %s\r\nX-Forwarded-Proto: %s\r\n",
+                 peer->family == AF_UNIX ? "local" : peer->addr, http_conn_secure(c) ? "https" : "http");
+}
+
 static void on_front_done(Proxy *p, int status, bool cold, void *userdata) {
         Gateway *g = userdata;
         (void) p;
         (void) cold;
+        g->front_inflight--;
         g->counters.front_door++;
         if (status >= 500)
                 g->counters.front_door_errors++;
@@ -317,17 +331,24 @@ static void front_door(Gateway *g, HttpConn *c, const HttpMessage *req, const ch
                                              "HTTP is for models, and for clients on this host");
                 return;
         }
+        if (g->front_inflight >= FRONT_DOOR_MAX) {
+                static const char busy[] = "{\"error\":\"the front door is busy: try again in a moment\",\"code\":503}\n";
+                g->counters.front_door_busy++;
+                (void) http_conn_reply(c, 503, "application/json", busy, sizeof busy - 1, "Retry-After: 1\r\n");
+                return;
+        }
         const char *host;
         size_t host_len;
         char hostbuf[256] = "localhost", extra[160];
         if (http_header_find(req, "host", &host, &host_len) && host_len > 0 && host_len < sizeof hostbuf)
                 snprintf(hostbuf, sizeof hostbuf, "%.*s", (int) host_len, host);
-        snprintf(extra, sizeof extra, "X-Forwarded-For: %s\r\nX-Forwarded-Proto: %s\r\n",
-                 peer->family == AF_UNIX ? "local" : peer->addr, secure ? "https" : "http");
-        Proxy *p = proxy_new(g->event, g->pool, c, req, body, body_len, req->target, req->target_len, hostbuf, extra,
-                             g->timeout_usec, on_front_done, g);
-        if (p)
+        forwarded_headers(c, extra, sizeof extra);
+        Proxy *p = proxy_new(g->event, g->pool, c, req, body, body_len, req->target, req->target_len, hostbuf,
+                             &(ProxyOptions) { .extra_headers = extra }, g->timeout_usec, on_front_done, g);
+        if (p) {
+                g->front_inflight++;
                 proxy_send(p, g->api_socket);
+        }
 }
 
 static void gateway_handle(HttpConn *c, const HttpMessage *req, const char *body, size_t body_len,
@@ -413,8 +434,11 @@ static void gateway_handle(HttpConn *c, const HttpMessage *req, const char *body
         nq->rev = rev;
         nq->start = now;
         /* On failure c is answered already, and on_done() is not called. */
+        char extra[160];
+        forwarded_headers(c, extra, sizeof extra);
         nq->proxy = proxy_new(g->event, g->pool, c, req, body, body_len, req->target + rest, req->target_len - rest,
-                              rt->host, NULL, rt->timeout_usec ?: g->timeout_usec, on_done, nq);
+                              rt->host, &(ProxyOptions) { .extra_headers = extra, .workload = true },
+                              rt->timeout_usec ?: g->timeout_usec, on_done, nq);
         if (!nq->proxy)
                 return;
         Request *q = TAKE_PTR(nq); /* from here on, on_done() frees it */

@@ -91,10 +91,13 @@ char *metrics_render(const Routes *rt, const GatewayCounters *gc, MetricsVisible
                    "by whether it failed (5xx).\n"
                    "# TYPE sdflow_gateway_front_door_requests_total counter\n"
                    "sdflow_gateway_front_door_requests_total{failed=\"false\"} %llu\n"
-                   "sdflow_gateway_front_door_requests_total{failed=\"true\"} %llu\n",
+                   "sdflow_gateway_front_door_requests_total{failed=\"true\"} %llu\n"
+                   "# HELP sdflow_gateway_front_door_busy_total Requests refused (503) with 48 at sdflowd already.\n"
+                   "# TYPE sdflow_gateway_front_door_busy_total counter\n"
+                   "sdflow_gateway_front_door_busy_total %llu\n",
                 (unsigned long long) gc->unrouted, (unsigned long long) gc->unauthorized,
                 (unsigned long long) gc->auth_held, (unsigned long long) (gc->front_door - gc->front_door_errors),
-                (unsigned long long) gc->front_door_errors);
+                (unsigned long long) gc->front_door_errors, (unsigned long long) gc->front_door_busy);
         /* A write the stream could not grow for would leave the text short. */
         bool failed = ferror(f);
         if (fclose(TAKE_PTR(f)) != 0 || failed)

@@ -13,6 +13,7 @@ typedef struct GatewayCounters {
         uint64_t auth_held;    /* refused while the client was on hold for wrong tokens (authfail.h) */
         uint64_t front_door;   /* requests passed on to sdflowd (login, API) */
         uint64_t front_door_errors; /* of them, answered 5xx */
+        uint64_t front_door_busy;   /* refused: FRONT_DOOR_MAX at sdflowd already */
 } GatewayCounters;
 
 /* Whether a namespace's series are shown (metrics_render). */

@@ -51,6 +51,7 @@ struct Proxy {
         void *userdata;
         bool cold;
         bool idempotent; /* GET or HEAD: may be sent again */
+        bool workload;   /* ProxyOptions.workload */
         sd_event *event;
         bool reused;
         HttpConn *conn;
@@ -288,17 +289,29 @@ static int complete(Proxy *p, bool eof, bool *keep) {
 /* The response's end-to-end headers for the client, as "Name: value\r\n"
  * lines: what framing and sdflow's own say is dropped (the server frames
  * the answer afresh); what would not fit is left off. */
-static void response_headers(const HttpMessage *m, char *out, size_t size) {
+static bool header_is(const HttpHeader *h, const char *name) {
+        return strlen(name) == h->name_len && strncasecmp(h->name, name, h->name_len) == 0;
+}
+
+static void response_headers(const HttpMessage *m, bool workload, char *out, size_t size) {
         static const char *const skip[] = { "connection", "keep-alive", "transfer-encoding", "content-length",
                                             "content-type", "upgrade", "proxy-connection", "sdflow-cold-start",
                                             "trailer", "te" };
         size_t o = 0;
         out[0] = '\0';
+        /* A workload's answer is data, never a page of this origin: were it
+         * HTML with a script, the script would act with the user's session. */
+        if (workload)
+                o = (size_t) snprintf(out, size, "Content-Security-Policy: sandbox\r\nX-Content-Type-Options: nosniff\r\n");
         for (size_t i = 0; i < m->n_headers; i++) {
                 const HttpHeader *h = &m->headers[i];
                 bool dropped = false;
                 for (size_t k = 0; k < ELEMENTSOF(skip); k++)
-                        dropped |= strlen(skip[k]) == h->name_len && strncasecmp(h->name, skip[k], h->name_len) == 0;
+                        dropped |= header_is(h, skip[k]);
+                /* Nor may it set cookies (a session of its own choosing, say). */
+                if (workload)
+                        dropped |= header_is(h, "set-cookie") || header_is(h, "set-cookie2") ||
+                                   header_is(h, "content-security-policy") || header_is(h, "x-content-type-options");
                 if (dropped || o + h->name_len + h->value_len + 5 > size)
                         continue;
                 o += (size_t) snprintf(out + o, size - o, "%.*s: %.*s\r\n", (int) h->name_len, h->name,
@@ -338,7 +351,7 @@ static void relay(Proxy *p) {
                 }
                 len = (size_t) m.content_length;
         }
-        response_headers(&m, headers, sizeof headers);
+        response_headers(&m, p->workload, headers, sizeof headers);
         finish_with(p, m.status, ctype, body, len, headers);
 }
 
@@ -475,6 +488,37 @@ static int on_timeout(sd_event_source *es, uint64_t usec, void *userdata) {
         return 0;
 }
 
+/* Whether a workload must not see the header: the front door's credentials. */
+static bool credential(const HttpHeader *h) {
+        /* An API token (a namespace's model tokens, 64 hex digits, are the model's to check). */
+        if (h->name_len == 13 && strncasecmp(h->name, "authorization", 13) == 0)
+                return h->value_len >= 11 && strncasecmp(h->value, "Bearer sdf_", 11) == 0;
+        return false;
+}
+
+/* The cookies of a Cookie header but the session's, as "a=1; b=2" into out;
+ * its length. */
+static size_t cookies_but_session(const HttpHeader *h, char *out) {
+        const char *p = h->value, *end = h->value + h->value_len;
+        size_t o = 0, nl = strlen(SDFLOW_SESSION_COOKIE);
+        while (p < end) {
+                while (p < end && (*p == ' ' || *p == '\t'))
+                        p++;
+                const char *semi = memchr(p, ';', (size_t) (end - p)), *stop = semi ? semi : end;
+                size_t n = (size_t) (stop - p);
+                /* Any case: a server that folds names must not get it either. */
+                bool ours = n > nl && p[nl] == '=' && strncasecmp(p, SDFLOW_SESSION_COOKIE, nl) == 0;
+                if (!ours && n > 0) {
+                        if (o > 0)
+                                memcpy(out + o, "; ", 2), o += 2;
+                        memcpy(out + o, p, n);
+                        o += n;
+                }
+                p = stop + 1;
+        }
+        return o;
+}
+
 static bool hop_by_hop(const HttpHeader *h) {
         /* And what only the gateway may say: who the client is, and how it came. */
         static const char *const names[] = { "connection", "keep-alive", "te", "transfer-encoding", "upgrade",
@@ -488,8 +532,10 @@ static bool hop_by_hop(const HttpHeader *h) {
 }
 
 Proxy *proxy_new(sd_event *e, ProxyPool *pool, HttpConn *c, const HttpMessage *req, const char *body,
-                 size_t body_len, const char *target, size_t target_len, const char *host, const char *extra,
+                 size_t body_len, const char *target, size_t target_len, const char *host, const ProxyOptions *opt,
                  uint64_t timeout_usec, proxy_done_t done, void *userdata) {
+        const char *extra = opt ? opt->extra_headers : NULL;
+        bool workload = opt && opt->workload;
         Proxy *p = calloc(1, sizeof *p);
         if (!p) {
                 (void) http_conn_reply_error(c, 500, false, "out of memory");
@@ -499,6 +545,7 @@ Proxy *proxy_new(sd_event *e, ProxyPool *pool, HttpConn *c, const HttpMessage *r
         p->event = e;
         p->conn = c;
         p->idempotent = http_method_is(req, "GET") || http_method_is(req, "HEAD");
+        p->workload = workload;
         http_conn_set_close_handler(c, on_client_gone, p);
 
         /* The request, re-framed: hop-by-hop headers dropped, the body whole;
@@ -510,7 +557,8 @@ Proxy *proxy_new(sd_event *e, ProxyPool *pool, HttpConn *c, const HttpMessage *r
                       body_len;
         for (size_t i = 0; i < req->n_headers; i++)
                 if (!hop_by_hop(&req->headers[i]))
-                        need += req->headers[i].name_len + 2 + req->headers[i].value_len + 2;
+                        /* A Cookie header rewritten may gain a space per cookie: at most twice as long. */
+                        need += req->headers[i].name_len + 2 + req->headers[i].value_len * (workload ? 2 : 1) + 2;
         char *o = p->out = malloc(need);
         if (!o) {
                 finish(p, 500, NULL, NULL, 0, "out of memory");
@@ -525,13 +573,26 @@ Proxy *proxy_new(sd_event *e, ProxyPool *pool, HttpConn *c, const HttpMessage *r
         PUT("\r\n", 2);
         if (xl)
                 PUT(extra, xl);
-        for (size_t i = 0; i < req->n_headers; i++)
-                if (!hop_by_hop(&req->headers[i])) {
-                        PUT(req->headers[i].name, req->headers[i].name_len);
-                        PUT(": ", 2);
-                        PUT(req->headers[i].value, req->headers[i].value_len);
-                        PUT("\r\n", 2);
+        for (size_t i = 0; i < req->n_headers; i++) {
+                const HttpHeader *h = &req->headers[i];
+                if (hop_by_hop(h) || (workload && credential(h)))
+                        continue;
+                if (workload && h->name_len == 6 && strncasecmp(h->name, "cookie", 6) == 0) {
+                        /* In place: what is left is never longer than the header. */
+                        char *start = o;
+                        PUT("Cookie: ", 8);
+                        size_t n = cookies_but_session(h, o);
+                        if (n == 0)
+                                o = start;
+                        else
+                                o += n, PUT("\r\n", 2);
+                        continue;
                 }
+                PUT(h->name, h->name_len);
+                PUT(": ", 2);
+                PUT(h->value, h->value_len);
+                PUT("\r\n", 2);
+        }
         PUT(clen, (size_t) cl);
         if (body_len)
                 PUT(body, body_len);

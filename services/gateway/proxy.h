@@ -20,12 +20,21 @@ typedef struct Proxy Proxy;
  * and whether a freshly started server answered (a cold start). */
 typedef void (*proxy_done_t)(Proxy *p, int status, bool cold, void *userdata);
 
+/* How a request is passed on. */
+typedef struct ProxyOptions {
+        const char *extra_headers; /* "Name: value\r\n" lines to add, or NULL */
+        /* A workload's server (a model): it gets none of the front door's
+         * credentials (the session cookie, API tokens), and its answers can
+         * neither set cookies nor run as a page of this origin (CSP sandbox). */
+        bool workload;
+} ProxyOptions;
+
 /* Takes a copy of req (target and Host replaced, hop-by-hop headers and
- * any X-Forwarded-* dropped, the lines of extra added) to send later, and starts the timeout: 504 after timeout_usec
+ * any X-Forwarded-* dropped, o's headers added) to send later, and starts the timeout: 504 after timeout_usec
  * from now, waiting included.  Returns NULL when c was answered already
  * (out of memory); done is not called then. */
 Proxy *proxy_new(sd_event *e, ProxyPool *pool, HttpConn *c, const HttpMessage *req, const char *body,
-                 size_t body_len, const char *target, size_t target_len, const char *host, const char *extra,
+                 size_t body_len, const char *target, size_t target_len, const char *host, const ProxyOptions *o,
                  uint64_t timeout_usec, proxy_done_t done, void *userdata);
 
 /* Sends the request to the replica listening on backend and answers the
