@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <security/pam_appl.h>
 
@@ -92,9 +94,31 @@ static bool in_groups(const struct passwd *pw, char *const *groups) {
         return false;
 }
 
+static uint64_t mono_usec(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
+}
+
+/* A refusal takes as long as PAM's failure delay (2 s, give or take a
+ * quarter), whatever refused: a right password for an account that may
+ * not log in here must not answer faster than a wrong one. */
+static void pad_refusal(uint64_t start) {
+        uint32_t r = 0;
+        (void) getrandom(&r, sizeof r, GRND_NONBLOCK);
+        uint64_t until = start + 1500000ULL + r % 1000000ULL, now = mono_usec();
+        if (now < until) {
+                struct timespec ts = { .tv_sec = (time_t) ((until - now) / 1000000ULL),
+                                       .tv_nsec = (long) ((until - now) % 1000000ULL * 1000) };
+                while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                        ;
+        }
+}
+
 /* Writes "OK user" or "NO why" on fd and exits. */
 __attribute__((noreturn)) static void child(int fd, const LoginPolicy *pol, const char *user, char *password, const char *rhost) {
         char out[512];
+        uint64_t start = mono_usec();
         pam_handle_t *h = NULL;
         Conv cv = { user, password };
         struct pam_conv pc = { conv, &cv };
@@ -131,6 +155,8 @@ __attribute__((noreturn)) static void child(int fd, const LoginPolicy *pol, cons
                 else
                         snprintf(out, sizeof out, "OK %s\n", pw->pw_name);
         }
+        if (strncmp(out, "NO ", 3) == 0)
+                pad_refusal(start);
         size_t len = strlen(out);
         (void) !write(fd, out, len);
         _exit(0);

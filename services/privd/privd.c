@@ -123,7 +123,22 @@ static int forward(Conn *c, sd_bus_message *call, sd_bus_message *out) {
 }
 
 static int refused(Conn *c, sd_bus_message *call, const char *member, const char *why) {
-        log_warning("Refused %s from uid %u (pid %d): %s", member, (unsigned) c->uid, (int) c->pid, why);
+        /* A flood (of logins, say) is not a flood of the journal: at most
+         * 20 lines a second, and how many were left out. */
+        static uint64_t second;
+        static unsigned said, unsaid;
+        uint64_t now = 0;
+        (void) sd_event_now(c->d->event, CLOCK_MONOTONIC, &now);
+        if (now / USEC_PER_SEC != second) {
+                if (unsaid > 0)
+                        log_warning("Refused %u more calls, not logged one by one.", unsaid);
+                second = now / USEC_PER_SEC;
+                said = unsaid = 0;
+        }
+        if (said++ < 20)
+                log_warning("Refused %s from uid %u (pid %d): %s", member, (unsigned) c->uid, (int) c->pid, why);
+        else
+                unsaid++;
         return sd_bus_reply_method_errorf(call, REFUSED, "sdflow-privd refused %s: %s", member, why);
 }
 
