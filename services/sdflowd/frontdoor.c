@@ -18,13 +18,14 @@
 #include "manifest.h"
 #include "rest.h"
 
-#define COOKIE "sdflow_session"
+#define COOKIE SDFLOW_SESSION_COOKIE
 #define TOKEN_PREFIX "sdf_"
 #define MAX_LOGIN_BODY 8192
 #define MAX_PASSWORD 1024
 #define MAX_USER 64
 #define MAX_LOGINS_PER_ADDRESS 4
-/* last_used is written at most this often per credential. */
+/* last_used is written at most this often per credential (or a quarter of
+ * the idle timeout, if that is shorter). */
 #define TOUCH_EVERY_SEC 60
 #define EXPIRE_EVERY_USEC (600 * USEC_PER_SEC)
 
@@ -55,6 +56,7 @@ typedef struct Login {
         sd_bus_slot *slot;
         char user[MAX_USER + 1];
         char address[64];
+        char address_key[96]; /* address_key(): an IPv6 client by its /64 */
         char next_page[256];
         bool json;
 } Login;
@@ -99,6 +101,7 @@ int frontdoor_new(FrontDoor **ret, sd_event *e, Store *store, gid_t admin_gid, c
         f->store = store;
         f->admin_gid = admin_gid;
         f->s = *s;
+        backoff_init(&f->backoff);
         struct passwd *pw = getpwnam("sdflow");
         f->gateway_uid = pw ? pw->pw_uid : (uid_t) -1;
         int r = sd_event_add_time_relative(e, &f->expire, CLOCK_MONOTONIC, 1, 0, on_expire, f);
@@ -229,7 +232,8 @@ int frontdoor_identify(FrontDoor *f, HttpConn *c, const HttpMessage *req, Caller
                 snprintf(fr->why, sizeof fr->why, "the %s's user no longer exists", token ? "API token" : "session");
                 return -EACCES;
         }
-        if (now - sc.last_used >= TOUCH_EVERY_SEC)
+        int64_t every = sc.idle > 0 ? MIN((int64_t) TOUCH_EVERY_SEC, sc.idle / 4) : TOUCH_EVERY_SEC;
+        if (now - sc.last_used >= every)
                 (void) store_credential_touch(f->store, sc.sha256, now);
         return 1;
 }
@@ -432,8 +436,13 @@ static int on_authenticated(sd_bus_message *m, void *userdata, sd_bus_error *ret
         (void) ret_error;
         http_conn_set_close_handler(l->conn, NULL, NULL);
         snprintf(key_user, sizeof key_user, "user %s", l->user);
-        snprintf(key_addr, sizeof key_addr, "address %s", l->address);
-        log_safe(safe, sizeof safe, l->user);
+        snprintf(key_addr, sizeof key_addr, "%s", l->address_key);
+        /* A name that is no account's is often a password typed one field
+         * too early: it is not written down. */
+        if (getpwnam(l->user))
+                log_safe(safe, sizeof safe, l->user);
+        else
+                snprintf(safe, sizeof safe, "an unknown user");
         if (sd_bus_message_is_method_error(m, NULL)) {
                 const sd_bus_error *e = sd_bus_message_get_error(m);
                 log_warning("Checking the password of %s (from %s) failed: %s", safe, l->address,
@@ -550,14 +559,17 @@ static void handle_login(FrontDoor *f, HttpConn *c, const HttpMessage *req, cons
         char key_user[96], key_addr[96];
         uint64_t wu = 0, wa = 0, now = now_usec(f);
         snprintf(key_user, sizeof key_user, "user %s", user);
-        snprintf(key_addr, sizeof key_addr, "address %s", fr->address);
+        address_key(fr->address, key_addr, sizeof key_addr);
         bool held_user = backoff_held(&f->backoff, key_user, now, &wu);
         bool held_addr = backoff_held(&f->backoff, key_addr, now, &wa);
         if (held_user || held_addr) {
                 char safe[160], msg[200];
                 uint64_t wait = MAX(wu, wa);
                 explicit_bzero(password, sizeof password);
-                log_safe(safe, sizeof safe, user);
+                if (getpwnam(user))
+                        log_safe(safe, sizeof safe, user);
+                else
+                        snprintf(safe, sizeof safe, "an unknown user");
                 log_notice("Login for %s from %s held back: too many failures.", safe, fr->address);
                 snprintf(msg, sizeof msg, "Too many failed logins: try again in %llu s.",
                          (unsigned long long) (wait + 999999) / 1000000);
@@ -571,7 +583,7 @@ static void handle_login(FrontDoor *f, HttpConn *c, const HttpMessage *req, cons
         unsigned same_user = 0, same_addr = 0;
         for (Login *x = f->logins; x; x = x->next) {
                 same_user += strcmp(x->user, user) == 0;
-                same_addr += strcmp(x->address, fr->address) == 0;
+                same_addr += strcmp(x->address_key, key_addr) == 0;
         }
         if (same_user >= 1 || same_addr >= MAX_LOGINS_PER_ADDRESS) {
                 explicit_bzero(password, sizeof password);
@@ -592,6 +604,7 @@ static void handle_login(FrontDoor *f, HttpConn *c, const HttpMessage *req, cons
         l->json = json;
         snprintf(l->user, sizeof l->user, "%s", user);
         snprintf(l->address, sizeof l->address, "%s", fr->address);
+        snprintf(l->address_key, sizeof l->address_key, "%s", key_addr);
         snprintf(l->next_page, sizeof l->next_page, "%s", next);
         l->next = f->logins;
         if (f->logins)
@@ -677,7 +690,12 @@ static void handle_credentials(FrontDoor *f, HttpConn *c, const HttpMessage *req
                                           item);
                         return;
                 }
-                int r = tokens ? store_credential_delete(f->store, kind, NULL, caller->user, item)
+                /* An administrator may revoke anyone's token: ?user=NAME. */
+                char owner[MAX_USER + 1] = "";
+                if (tokens && caller->admin && query && http_query_get(query, qlen, "user", owner, sizeof owner) > 0)
+                        all = true;
+                const char *whose = owner[0] ? owner : caller->user;
+                int r = tokens ? store_credential_delete(f->store, kind, NULL, whose, item)
                                : store_credential_delete(f->store, kind, item, all ? NULL : caller->user, NULL);
                 if (r < 0)
                         rest_reply_status(c, 500, NULL, NULL, "revoking failed: %s", strerror(-r));

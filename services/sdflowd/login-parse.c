@@ -1,5 +1,7 @@
 /* login-parse.c: see login-parse.h. */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -168,15 +170,40 @@ bool next_is_local(const char *next) {
 
 /* ---- back-off ------------------------------------------------------------------ */
 
-static unsigned key_hash(const char *key) {
-        uint32_t h = 2166136261u;
+void address_key(const char *addr, char *out, size_t size) {
+        struct in6_addr a6;
+        char text[INET6_ADDRSTRLEN];
+        if (strchr(addr, ':') && inet_pton(AF_INET6, addr, &a6) == 1) {
+                memset(a6.s6_addr + 8, 0, 8);
+                if (inet_ntop(AF_INET6, &a6, text, sizeof text)) {
+                        snprintf(out, size, "address %s/64", text);
+                        return;
+                }
+        }
+        snprintf(out, size, "address %s", addr);
+}
+
+void backoff_init(Backoff *b) {
+        if (getrandom(&b->seed, sizeof b->seed, 0) != sizeof b->seed)
+                b->seed = (uint32_t) (uintptr_t) b ^ 0x9e3779b9u; /* no entropy: at least not a constant */
+}
+
+/* SipHash would be better still; FNV-1a over the seed and the key, with a
+ * final mix, is enough against keys chosen offline. */
+static unsigned key_hash(const Backoff *b, const char *key) {
+        uint32_t h = 2166136261u ^ b->seed;
         for (const unsigned char *p = (const unsigned char *) key; *p; p++)
                 h = (h ^ *p) * 16777619u;
+        h ^= h >> 16;
+        h *= 0x85ebca6bu;
+        h ^= h >> 13;
+        h *= 0xc2b2ae35u;
+        h ^= h >> 16;
         return h % BACKOFF_SLOTS;
 }
 
 static BackoffEntry *entry_find(Backoff *b, const char *key) {
-        unsigned h = key_hash(key);
+        unsigned h = key_hash(b, key);
         for (unsigned i = 0; i < BACKOFF_PROBE; i++) {
                 BackoffEntry *e = &b->slots[(h + i) % BACKOFF_SLOTS];
                 if (e->key[0] && strncmp(e->key, key, sizeof e->key - 1) == 0)
@@ -198,7 +225,7 @@ unsigned backoff_fail(Backoff *b, const char *key, uint64_t now) {
         BackoffEntry *e = entry_find(b, key);
         if (!e) {
                 /* An empty slot near its place, or the one seen longest ago. */
-                unsigned h = key_hash(key);
+                unsigned h = key_hash(b, key);
                 for (unsigned i = 0; i < BACKOFF_PROBE; i++) {
                         BackoffEntry *c = &b->slots[(h + i) % BACKOFF_SLOTS];
                         if (!c->key[0] || now >= c->until) {
@@ -217,8 +244,9 @@ unsigned backoff_fail(Backoff *b, const char *key, uint64_t now) {
                 *e = (BackoffEntry) { .first = now };
                 strncpy(e->key, key, sizeof e->key - 1);
         }
-        /* A new window once the last one is over and no hold runs. */
-        if (now - e->first > BACKOFF_WINDOW_USEC && now >= e->until) {
+        /* Forgotten only after a long quiet, and never while on hold: a
+         * guesser who waits out each hold keeps doubling it. */
+        if (e->count > 0 && now - e->last > BACKOFF_FORGET_USEC && now >= e->until) {
                 e->first = now;
                 e->count = 0;
         }

@@ -36,14 +36,21 @@ char *html_escape(const char *s);
  * ("/..."), not "//host" or a scheme. */
 bool next_is_local(const char *next);
 
-/* Failed logins, by key ("user NAME", "address A"): more than
- * BACKOFF_FREE failures within BACKOFF_WINDOW_USEC put the key on hold, for
- * 1 s doubling with each further failure up to BACKOFF_MAX_USEC.  A fixed
- * table: when full, the entry seen longest ago is forgotten. */
+/* The key of an address for the back-off and the limits: "address A", an
+ * IPv6 address by its /64 (what one client is given), into out. */
+void address_key(const char *addr, char *out, size_t size);
+
+/* Failed logins, by key ("user NAME", address_key()): more than
+ * BACKOFF_FREE failures, each within BACKOFF_FORGET_USEC of the one before,
+ * put the key on hold, for 1 s doubling with each further failure up to
+ * BACKOFF_MAX_USEC; only BACKOFF_FORGET_USEC without a failure (and no hold
+ * running) forgets them.  A fixed table, by a hash keyed at random (so that
+ * nobody picks keys that collide): when the slots near a key are full, the
+ * entry seen longest ago that is not on hold is forgotten. */
 #define BACKOFF_SLOTS 4096
 #define BACKOFF_PROBE 16
 #define BACKOFF_FREE 5
-#define BACKOFF_WINDOW_USEC (60 * 1000000ULL)
+#define BACKOFF_FORGET_USEC (900 * 1000000ULL)
 #define BACKOFF_MAX_USEC (300 * 1000000ULL)
 
 typedef struct BackoffEntry {
@@ -53,8 +60,12 @@ typedef struct BackoffEntry {
 } BackoffEntry;
 
 typedef struct Backoff {
+        uint32_t seed;
         BackoffEntry slots[BACKOFF_SLOTS];
 } Backoff;
+
+/* Picks the hash's key (getrandom). */
+void backoff_init(Backoff *b);
 
 /* Whether key is on hold at now; *wait: for how long more. */
 bool backoff_held(const Backoff *b, const char *key, uint64_t now, uint64_t *wait);

@@ -58,7 +58,6 @@ typedef struct Sdflowd {
         Objects *objects;
         Api *api;
         FrontDoor *front;
-        uid_t gateway_uid;
         Namespaces namespaces;
         char *helper, *image_map, *default_cpu, *default_memory;
         sd_event_source *healthy;
@@ -304,8 +303,6 @@ static int setup(sd_event *e, void *settings, void **userdata) {
                 return log_error_errno(r, "Failed to set up the login: %m");
         }
         api_set_front_door(d->api, d->front);
-        struct passwd *gw = getpwnam("sdflow");
-        d->gateway_uid = gw ? gw->pw_uid : (uid_t) -1;
         api_set_max_watches(d->api, s->max_watches);
         api_set_storage_limits(d->api, s->max_object_bytes, s->max_namespace_bytes);
         if (d->namespaces.bus)
@@ -323,11 +320,10 @@ static void handle(HttpConn *c, const HttpMessage *req, const char *body, size_t
 
 static bool privileged(int fd, const HttpPeer *peer, void *userdata) {
         Sdflowd *d = userdata;
-        /* And the gateway, which brings every browser and remote client:
-         * the per-client limits would hold them all to one user's share. */
-        return peer->family == AF_UNIX && d &&
-               (peer_is_admin(fd, peer->uid, peer->gid, d->admin_gid) ||
-                (d->gateway_uid != (uid_t) -1 && peer->uid == d->gateway_uid));
+        /* Not the gateway, though it brings every browser and remote client:
+         * it holds itself to fewer connections than one peer's share, so
+         * that a flood through it leaves the local socket to its users. */
+        return peer->family == AF_UNIX && d && peer_is_admin(fd, peer->uid, peer->gid, d->admin_gid);
 }
 
 static bool busy(void *userdata) {

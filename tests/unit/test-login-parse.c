@@ -92,6 +92,7 @@ int main(void) {
         Backoff *b = calloc(1, sizeof *b);
         uint64_t wait, t = 1000000;
         CHECK(b != NULL);
+        backoff_init(b);
         for (unsigned i = 1; i <= BACKOFF_FREE; i++) {
                 CHECK_EQ_INT(backoff_fail(b, "user alice", t), i);
                 CHECK(!backoff_held(b, "user alice", t, &wait));
@@ -110,10 +111,32 @@ int main(void) {
         CHECK(!backoff_held(b, "user alice", t + 2000000 + BACKOFF_MAX_USEC, &wait));
         backoff_clear(b, "user alice");
         CHECK(!backoff_held(b, "user alice", t + 2000000, &wait));
-        /* After a quiet minute, the count starts again. */
+        /* Only after a long quiet does the count start again. */
         for (int i = 0; i < BACKOFF_FREE; i++)
                 backoff_fail(b, "address 10.0.0.9", t);
-        CHECK_EQ_INT(backoff_fail(b, "address 10.0.0.9", t + BACKOFF_WINDOW_USEC + 1), 1);
+        CHECK_EQ_INT(backoff_fail(b, "address 10.0.0.9", t + BACKOFF_FORGET_USEC + 1), 1);
+        /* A guesser who waits out every hold: the holds keep doubling, to
+         * the cap, and guesses stay at one per BACKOFF_MAX_USEC. */
+        uint64_t now = t;
+        unsigned guesses = 0;
+        while (now < t + 3600 * 1000000ULL) {
+                if (backoff_held(b, "user patient", now, &wait))
+                        now += wait;
+                backoff_fail(b, "user patient", now);
+                guesses++;
+        }
+        CHECK(guesses <= BACKOFF_FREE + 10 + 3600 / (BACKOFF_MAX_USEC / 1000000)); /* about 25 an hour */
+        CHECK(backoff_held(b, "user patient", now, &wait) && wait == BACKOFF_MAX_USEC);
+        /* IPv6 clients by their /64; IPv4 as they are. */
+        char k[96];
+        address_key("2001:db8:1:2:aaaa::1", k, sizeof k);
+        CHECK_STREQ(k, "address 2001:db8:1:2::/64");
+        address_key("2001:db8:1:2:ffff:1:2:3", v, sizeof v);
+        CHECK_STREQ(v, k);
+        address_key("10.1.2.3", k, sizeof k);
+        CHECK_STREQ(k, "address 10.1.2.3");
+        address_key("local", k, sizeof k);
+        CHECK_STREQ(k, "address local");
         /* A flood of keys stays in the fixed table, and a held key is kept
          * over those that are not. */
         for (int i = 0; i < BACKOFF_FREE + 1; i++)
