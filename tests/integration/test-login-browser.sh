@@ -59,7 +59,7 @@ try:
     say(user.text == "alice", "the right password lands on the page with the user's name: " + user.text)
     say("team-a" in d.find_element(By.ID, "namespaces").text, "... and her namespace")
     d.save_screenshot(shots + "/3-home.png")
-    c = d.get_cookie("sdflow_session")
+    c = d.get_cookie("__Host-sdflow_session")
     say(c is not None and c.get("httpOnly") and c.get("secure") and c.get("sameSite") == "Lax",
         "the session cookie is HttpOnly, Secure, SameSite=Lax: %r" % ({k: c.get(k) for k in ("httpOnly", "secure", "sameSite")} if c else None))
     say("sdflow_session" not in d.execute_script("return document.cookie"), "scripts cannot read it")

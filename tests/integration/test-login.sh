@@ -51,6 +51,8 @@ for v in tls1_2 tls1_3; do
         check "the TLS socket speaks ${v/_/.} with ALPN http/1.1" \
                 bash -c "grep -q 'Cipher is [A-Z]' <<<\"\$1\" && grep -q 'ALPN protocol: http/1.1' <<<\"\$1\"" _ "$out"
 done
+out=$(sbx sh -c "echo | openssl s_client -connect 127.0.0.1:8443 -tls1_2 -cipher 'AES256-SHA:AES128-SHA:AES256-GCM-SHA384' 2>&1")
+check "TLS 1.2 offers no static-RSA or CBC suites" bash -c "grep -q 'Cipher is (NONE)' <<<\"\$1\"" _ "$out"
 for v in tls1 tls1_1; do
         out=$(sbx sh -c "echo | openssl s_client -connect 127.0.0.1:8443 -$v 2>&1")
         check "the TLS socket refuses ${v/_/.}" bash -c "grep -q 'Cipher is (NONE)' <<<\"\$1\"" _ "$out"
@@ -64,8 +66,8 @@ check "alice logs in: 303 to /" test "$(login alice "$(pw alice)" $J/alice)" = 3
 cookie=$(sbx sh -c "grep sdflow_session $J/alice | cut -f7")
 check "the session id is 256 bits in base64url" test ${#cookie} = 43
 hdrs=$(sbx curl -sk -D - -o /dev/null -H "Origin: $U" --data-urlencode username=alice --data-urlencode "password=$(pw alice)" $U/login)
-check "the cookie is HttpOnly, Secure, SameSite=Lax, Path=/" \
-        bash -c "grep -i '^set-cookie: sdflow_session=' <<<\"\$1\" | grep -q 'Path=/;.*HttpOnly; Secure; SameSite=Lax'" _ "$hdrs"
+check "the cookie is __Host-, HttpOnly, Secure, SameSite=Lax, Path=/" \
+        bash -c "grep -i '^set-cookie: __Host-sdflow_session=' <<<\"\$1\" | grep -q 'Path=/;.*HttpOnly; Secure; SameSite=Lax'" _ "$hdrs"
 out=$(c -b $J/alice $U/api/whoami)
 check "whoami: alice, by her session, owner of team-a only" \
         bash -c "grep -q '\"user\":\"alice\"' <<<\"\$1\" && grep -q '\"authenticatedBy\":\"session\"' <<<\"\$1\" && grep -q team-a <<<\"\$1\" && ! grep -q team-b <<<\"\$1\"" _ "$out"
@@ -87,11 +89,17 @@ for who in "alice:wrong-password" "mallory:$(pw alice)" "dave:$(pw dave)" "erin:
         check "refused (401): ${who%%:*}" test "$(code "$out")" = 401
         bodies+=("$(sed '$d' <<<"$out" | sha256sum)")
 done
+t=$(sbx curl -sk -o /dev/null -w '%{time_total}' -H "Origin: $U" --data-urlencode username=erin --data-urlencode "password=$(pw erin)" $U/login)
+echo "  (erin's right password, refused for her nologin shell, answered in $t s)"
+check "a refusal after a right password is not faster than a wrong one (PAM's delay, 1.5 s or more)" \
+        awk -v t="$t" 'BEGIN { exit !(t >= 1.45) }'
 check "wrong password, unknown user, locked account, nologin shell: the same answer" \
         test "${bodies[0]}" = "${bodies[1]}" -a "${bodies[0]}" = "${bodies[2]}" -a "${bodies[0]}" = "${bodies[3]}"
 check "no session was made for them" test "$(sbx curl -s --unix-socket /run/sdflow/api.sock http://x/api/sessions | grep -o '"user":' | wc -l)" = 3
 check "each failure is in the journal with the address" \
-        sh -c "'$SANDBOX' exec $SB journalctl -o cat | grep -q 'Failed login for mallory from 127.0.0.1'"
+        sh -c "'$SANDBOX' exec $SB journalctl -o cat | grep -q 'Failed login for alice from 127.0.0.1'"
+check "... an unknown user's name is not (it may be a password typed too early)" \
+        sh -c "'$SANDBOX' exec $SB journalctl -o cat | grep 'Failed login for an unknown user from 127.0.0.1' | grep -vq mallory"
 check "privd says why (locked account)" sh -c "'$SANDBOX' exec $SB journalctl -u sdflow-privd -o cat | grep -q 'Login of dave (from 127.0.0.1) refused'"
 
 # ---- forged identities, tampered cookies ------------------------------------------
@@ -104,16 +112,49 @@ done
 last=${cookie: -1}; [ "$last" = A ] && last=B || last=A
 flip=${cookie:0:42}$last
 for bad in "$flip" "${cookie:0:42}" "${cookie}x" "${cookie:0:40}%00%0a" "../../../etc/shadow"; do
-        out=$(c -H "Cookie: sdflow_session=$bad" $U/api/whoami)
+        out=$(c -H "Cookie: __Host-sdflow_session=$bad" $U/api/whoami)
         check "a tampered or malformed cookie gets 401 (${bad:0:12}...)" test "$(code "$out")" = 401
 done
 out=$(c -H "Authorization: Bearer sdf_$(printf 'A%.0s' $(seq 43))" $U/api/whoami)
 check "an unknown API token gets 401" test "$(code "$out")" = 401
-out=$(c -H "Cookie: $(for i in $(seq 1000); do printf 'c%d=v; ' $i; done)sdflow_session=$cookie" $U/api/whoami)
+out=$(c -H "Cookie: $(for i in $(seq 1000); do printf 'c%d=v; ' $i; done)__Host-sdflow_session=$cookie" $U/api/whoami)
 check "1000 cookies: handled, and the session still found" test "$(code "$out")" = 200
 # The gateway's own uid speaks for nobody: a local user cannot borrow it either.
 out=$(sbx runuser -u bob -- curl -s -w '\n%{http_code}' --unix-socket /run/sdflow/api.sock -H 'X-Forwarded-For: 10.0.0.1' http://x/api/whoami)
 check "bob on the local socket is bob, whatever X-Forwarded-For says" grep -q '"user":"bob"' <<<"$out"
+
+# ---- a namespace's model on the same origin ----------------------------------------------
+# bob's "model" echoes what it gets and answers a page that would set a
+# session of his choosing; it stands in for his InferenceService's replica.
+sbx install -d -m 0755 /run/evil && sbx chown bob /run/evil
+cat >"$TOP/build/it-evil-model.py" <<'EOF'
+import os, socketserver
+class H(socketserver.StreamRequestHandler):
+    def handle(self):
+        head = b""
+        while not head.endswith(b"\r\n\r\n"):
+            b = self.rfile.read(1)
+            if not b:
+                return
+            head += b
+        self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n"
+                         b"Set-Cookie: __Host-sdflow_session=Attacker; Path=/; Secure\r\n"
+                         b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(head) + head)
+s = socketserver.UnixStreamServer("/run/evil/m.sock", H)
+os.chmod("/run/evil/m.sock", 0o666)
+s.serve_forever()
+EOF
+sbx runuser -u bob -- sh -c "nohup /usr/bin/python3 '$TOP/build/it-evil-model.py' >/dev/null 2>&1 &"
+wait_for 10 sbx test -S /run/evil/m.sock
+sbx sh -c 'printf "{\"routes\":[{\"host\":\"evil.team-b.example.com\",\"namespace\":\"team-b\",\"name\":\"evil\",\"revisions\":[{\"name\":\"evil-1\",\"percent\":100,\"backends\":[\"/run/evil/m.sock\"]}]}]}\n" >/run/sdflow/control/routes.json.new && mv /run/sdflow/control/routes.json.new /run/sdflow/control/routes.json && chmod 0644 /run/sdflow/control/routes.json'
+out=$(sbx curl -sk -D - -b $J/alice -H "Authorization: Bearer sdf_$(printf 'B%.0s' $(seq 43))" $U/serving/team-b/evil/x)
+check "a model on 8443 is reached" grep -q '^GET /x HTTP/1.1' <<<"$out"
+check "... and never gets alice's session cookie" test -z "$(grep -i 'sdflow_session=' <<<"$(sed -n '/^GET/,$p' <<<"$out")")"
+check "... nor an API token" test -z "$(grep -i 'Bearer sdf_' <<<"$out")"
+check "... and its answer cannot set a cookie" test -z "$(grep -i '^set-cookie' <<<"$out")"
+check "... nor run as a page of this origin (CSP sandbox)" grep -qi '^content-security-policy: sandbox' <<<"$out"
+out=$(c -b $J/alice $U/api/whoami)
+check "alice's session is still hers" grep -q '"user":"alice"' <<<"$out"
 
 # ---- cross-site requests -------------------------------------------------------------
 tok() { # JAR ORIGIN NAME
