@@ -75,6 +75,18 @@ static sd_bus *priv(void) {
                 r = sd_bus_negotiate_fds(b, 1);
         if (r >= 0)
                 r = sd_bus_start(b);
+        /* A call that passes file descriptors waits for the handshake, with
+         * no end: privd failing to start behind its listening socket would
+         * hold the loop until the watchdog.  The handshake is given 2 s here. */
+        for (unsigned i = 0; r >= 0 && i < 20 && (r = sd_bus_is_ready(b)) == 0; i++) {
+                r = sd_bus_process(b, NULL);
+                if (r >= 0)
+                        r = sd_bus_wait(b, 100 * USEC_PER_MSEC);
+        }
+        if (r >= 0)
+                r = sd_bus_is_ready(b);
+        if (r == 0)
+                r = -ETIMEDOUT;
         if (r >= 0 && priv_event)
                 r = sd_bus_attach_event(b, priv_event, 0);
         if (r < 0) {
