@@ -365,6 +365,10 @@ int daemon_main(const DaemonInfo *info, int argc, char **argv) {
         int r, status = EXIT_FAILURE;
 
         log_setup(argv[0]);
+        /* OpenSSL writes to its sockets with write(), not send(MSG_NOSIGNAL):
+         * a client gone in the middle must not end the daemon (systemd's
+         * IgnoreSIGPIPE= covers units, not --listen). */
+        (void) signal(SIGPIPE, SIG_IGN);
         if (!settings) {
                 log_oom();
                 return EXIT_FAILURE;

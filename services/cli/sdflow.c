@@ -1,5 +1,6 @@
 /* sdflow.c: the sdflow command line client (kubectl-like): options and dispatch. */
 #include <errno.h>
+#include <signal.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,6 +137,8 @@ int main(int argc, char **argv) {
         int c;
 
         log_setup(argv[0]);
+        /* A server gone in the middle of a TLS write: an error, not the end. */
+        (void) signal(SIGPIPE, SIG_IGN);
         opterr = 0;
         /* Options may stand anywhere (GNU getopt permutes), as with kubectl. */
         while ((c = getopt_long(argc, argv, ":hs:o:n:Af:l:wy", options, NULL)) >= 0)
