@@ -38,7 +38,22 @@
         "X-Content-Type-Options: nosniff\r\n"                                                                  \
         "Referrer-Policy: same-origin\r\n"
 
+/* Sessions and tokens seen lately, with the caller they stand for: a
+ * request then costs a hash and no lookup (in the store, or of the account
+ * through NSS, which may be a round trip to systemd-userdbd or LDAP).
+ * sdflowd is the store's only writer, so a revocation empties the cache at
+ * once; an account's changes (groups, removal) count within CACHE_USEC. */
+#define CACHE_SLOTS 1024
+#define CACHE_USEC (30 * USEC_PER_SEC)
+
+typedef struct CachedCredential {
+        StoreCredential sc;
+        Caller caller;
+        uint64_t resolved; /* CLOCK_MONOTONIC; 0: empty */
+} CachedCredential;
+
 struct FrontDoor {
+        CachedCredential cache[CACHE_SLOTS];
         sd_event *event;
         Store *store;
         gid_t admin_gid;
@@ -84,9 +99,13 @@ static void log_safe(char *out, size_t size, const char *in) {
         out[o] = '\0';
 }
 
+static void cache_clear(FrontDoor *f);
+
 static int on_expire(sd_event_source *s, uint64_t usec, void *userdata) {
         FrontDoor *f = userdata;
         int r = store_credentials_expire(f->store, now_sec());
+        if (r != 0)
+                cache_clear(f);
         if (r > 0)
                 log_info("%d sessions or API tokens expired.", r);
         (void) sd_event_source_set_time(s, usec + EXPIRE_EVERY_USEC);
@@ -142,6 +161,24 @@ FrontDoor *frontdoor_free(FrontDoor *f) {
 }
 
 /* ---- who -------------------------------------------------------------------------- */
+
+static CachedCredential *cache_slot(FrontDoor *f, const char *sha256) {
+        char head[9];
+        snprintf(head, sizeof head, "%.8s", sha256);
+        return &f->cache[strtoul(head, NULL, 16) % CACHE_SLOTS];
+}
+
+/* After anything was revoked or has expired in the store. */
+static void cache_clear(FrontDoor *f) {
+        for (size_t i = 0; i < CACHE_SLOTS; i++)
+                f->cache[i].resolved = 0;
+}
+
+/* Removes credentials as store_credential_delete() does, and forgets what was cached. */
+static int credential_delete(FrontDoor *f, const char *kind, const char *prefix, const char *user, const char *name) {
+        cache_clear(f);
+        return store_credential_delete(f->store, kind, prefix, user, name);
+}
 
 /* The caller a user name stands for; -ENOENT when there is no such account. */
 static int caller_for_user(const FrontDoor *f, const char *user, Caller *ret) {
@@ -213,28 +250,43 @@ int frontdoor_identify(FrontDoor *f, HttpConn *c, const HttpMessage *req, Caller
         }
         StoreCredential sc;
         int64_t now = now_sec();
-        r = store_credential_get(f->store, fr->sha256, &sc);
+        uint64_t mono = now_usec(f);
         const char *what = token ? "API token" : "session";
-        if (r < 0 && r != -ENOENT) {
-                snprintf(fr->why, sizeof fr->why, "cannot check the %s: %s", what, strerror(-r));
-                return -EACCES;
+        CachedCredential *ce = cache_slot(f, fr->sha256);
+        bool cached = ce->resolved > 0 && mono - ce->resolved < CACHE_USEC && strcmp(ce->sc.sha256, fr->sha256) == 0;
+        if (cached) {
+                sc = ce->sc;
+                *ret = ce->caller;
+        } else {
+                r = store_credential_get(f->store, fr->sha256, &sc);
+                if (r < 0 && r != -ENOENT) {
+                        snprintf(fr->why, sizeof fr->why, "cannot check the %s: %s", what, strerror(-r));
+                        return -EACCES;
+                }
+                if (r < 0 || strcmp(sc.kind, token ? "token" : "session") != 0) {
+                        snprintf(fr->why, sizeof fr->why, "the %s is not valid (unknown, revoked or expired)", what);
+                        return -EACCES;
+                }
         }
-        if (r < 0 || strcmp(sc.kind, token ? "token" : "session") != 0) {
+        if (strcmp(sc.kind, token ? "token" : "session") != 0) {
                 snprintf(fr->why, sizeof fr->why, "the %s is not valid (unknown, revoked or expired)", what);
                 return -EACCES;
         }
         if ((sc.expires > 0 && now >= sc.expires) || (sc.idle > 0 && now >= sc.last_used + sc.idle)) {
-                (void) store_credential_delete(f->store, sc.kind, sc.sha256, NULL, NULL);
-                snprintf(fr->why, sizeof fr->why, "the %s has expired", token ? "API token" : "session");
+                (void) credential_delete(f, sc.kind, sc.sha256, NULL, NULL);
+                snprintf(fr->why, sizeof fr->why, "the %s has expired", what);
                 return -EACCES;
         }
-        if (caller_for_user(f, sc.user, ret) < 0) {
-                snprintf(fr->why, sizeof fr->why, "the %s's user no longer exists", token ? "API token" : "session");
-                return -EACCES;
+        if (!cached) {
+                if (caller_for_user(f, sc.user, ret) < 0) {
+                        snprintf(fr->why, sizeof fr->why, "the %s's user no longer exists", what);
+                        return -EACCES;
+                }
+                *ce = (CachedCredential) { .sc = sc, .caller = *ret, .resolved = mono };
         }
         int64_t every = sc.idle > 0 ? MIN((int64_t) TOUCH_EVERY_SEC, sc.idle / 4) : TOUCH_EVERY_SEC;
-        if (now - sc.last_used >= every)
-                (void) store_credential_touch(f->store, sc.sha256, now);
+        if (now - sc.last_used >= every && store_credential_touch(f->store, sc.sha256, now) >= 0)
+                ce->sc.last_used = now;
         return 1;
 }
 
@@ -623,7 +675,7 @@ static void handle_login(FrontDoor *f, HttpConn *c, const HttpMessage *req, cons
 
 static void handle_logout(FrontDoor *f, HttpConn *c, const HttpMessage *req, const FrontRequest *fr) {
         if (fr->credential == FRONT_SESSION && fr->sha256[0])
-                (void) store_credential_delete(f->store, "session", fr->sha256, NULL, NULL);
+                (void) credential_delete(f, "session", fr->sha256, NULL, NULL);
         if (wants_json(req))
                 rest_reply_json(c, 200, json_pack("{s:s}", "status", "logged out"), CLEAR_COOKIE);
         else
@@ -695,8 +747,8 @@ static void handle_credentials(FrontDoor *f, HttpConn *c, const HttpMessage *req
                 if (tokens && caller->admin && query && http_query_get(query, qlen, "user", owner, sizeof owner) > 0)
                         all = true;
                 const char *whose = owner[0] ? owner : caller->user;
-                int r = tokens ? store_credential_delete(f->store, kind, NULL, whose, item)
-                               : store_credential_delete(f->store, kind, item, all ? NULL : caller->user, NULL);
+                int r = tokens ? credential_delete(f, kind, NULL, whose, item)
+                               : credential_delete(f, kind, item, all ? NULL : caller->user, NULL);
                 if (r < 0)
                         rest_reply_status(c, 500, NULL, NULL, "revoking failed: %s", strerror(-r));
                 else if (r == 0)
