@@ -291,6 +291,43 @@ check "guesses from 127.0.0.1 hold that address back, for alice too (429)" test 
 check "alice from another address is not held back by bob's guesses" \
         test "$(login alice "$(pw alice)" $J/alice2 https://10.9.9.9:8443)" = 303
 
+# ---- a flood through the front door leaves the local socket to its users ---------------------
+sbx sh -c "cat >$J/flood.py" <<'EOF'
+import http.client, ssl, sys, threading, time
+ctx = ssl._create_unverified_context()
+stop = time.time() + float(sys.argv[2])
+codes = {}
+def client():
+    c = None
+    while time.time() < stop:
+        try:
+            if c is None:
+                c = http.client.HTTPSConnection("127.0.0.1", 8443, context=ctx, timeout=10)
+            c.request("GET", "/api/whoami")
+            r = c.getresponse(); r.read()
+            codes[r.status] = codes.get(r.status, 0) + 1
+            if r.getheader("Connection", "") == "close":
+                c.close(); c = None
+        except Exception:
+            codes["err"] = codes.get("err", 0) + 1
+            c = None
+ts = [threading.Thread(target=client) for _ in range(int(sys.argv[1]))]
+[t.start() for t in ts]
+[t.join() for t in ts]
+open("/run/login-test/frontflood", "w").write(repr(codes))
+EOF
+sbx python3 $J/flood.py 400 8 &
+fpid=$!
+sleep 3
+local_ok=0
+for i in 1 2 3 4 5; do
+        sbx runuser -u bob -- timeout 5 sdflow get profiles -o name >/dev/null 2>&1 && local_ok=$((local_ok + 1))
+done
+wait $fpid
+echo "  (400 clients on the front door for 8 s: $(sbx cat $J/frontflood); bob's CLI answered $local_ok of 5)"
+check "a flood of 400 clients through the gateway: bob's CLI on the local socket still answers" test $local_ok = 5
+check "... and models on 8080 too" test "$(sbx curl -s -m 5 http://127.0.0.1:8080/healthz)" = ok
+
 # ---- logout, revocation, expiry ------------------------------------------------------------------
 out=$(c -b $J/alice2 -H "Origin: https://10.9.9.9:8443" -X POST https://10.9.9.9:8443/logout)
 check "POST /logout: 303 to /login" test "$(code "$out")" = 303
