@@ -15,15 +15,15 @@
 
 #define RESPONSE_MAX (64u << 20)
 
-static uint64_t now_usec(void) {
+uint64_t http_now_usec(void) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
 }
 
-static int wait_fd(int fd, short events, uint64_t deadline) {
+int http_wait_fd(int fd, short events, uint64_t deadline) {
         for (;;) {
-                uint64_t now = now_usec();
+                uint64_t now = http_now_usec();
                 if (now >= deadline)
                         return -ETIMEDOUT;
                 struct pollfd p = { .fd = fd, .events = events };
@@ -68,7 +68,7 @@ static int send_all(HttpIo *io, const char *p, size_t n, uint64_t deadline) {
                                 continue;
                         if (errno != EAGAIN)
                                 return -errno;
-                        int r = wait_fd(io->fd, io->want, deadline);
+                        int r = http_wait_fd(io->fd, io->want, deadline);
                         if (r < 0)
                                 return r;
                         continue;
@@ -88,7 +88,7 @@ static ssize_t recv_some(HttpIo *io, char *buf, size_t n, uint64_t deadline) {
                 if (errno != EINTR && errno != EAGAIN)
                         return -errno;
                 if (errno == EAGAIN) {
-                        int r = wait_fd(io->fd, io->want, deadline);
+                        int r = http_wait_fd(io->fd, io->want, deadline);
                         if (r < 0)
                                 return r;
                 }
@@ -156,7 +156,7 @@ int http_request(const HttpEndpoint *e, const char *method, const char *target, 
                  const void *body, size_t body_len, uint64_t timeout_usec, HttpResponse *ret) {
         _cleanup_(io_closep) HttpIo io = { .fd = -EBADF };
         _cleanup_free_ char *buf = NULL;
-        uint64_t deadline = now_usec() + timeout_usec;
+        uint64_t deadline = http_now_usec() + timeout_usec;
         size_t len = 0, size = 0;
         char head[2048];
         HttpMessage m;
@@ -267,13 +267,13 @@ int http_stream(const HttpEndpoint *e, const char *target, int (*cb)(const char 
         int n, r, head_len = 0;
 
         *error_resp = (HttpResponse) {};
-        r = endpoint_open(e, now_usec() + 30 * USEC_PER_SEC, &io);
+        r = endpoint_open(e, http_now_usec() + 30 * USEC_PER_SEC, &io);
         if (r < 0)
                 return r;
         n = request_head(e, head, sizeof head, "GET", target, NULL, 0, true);
         if (n < 0)
                 return n;
-        r = send_all(&io, head, (size_t) n, now_usec() + 30 * USEC_PER_SEC);
+        r = send_all(&io, head, (size_t) n, http_now_usec() + 30 * USEC_PER_SEC);
         if (r < 0)
                 return r;
         buf = malloc(size + 1);

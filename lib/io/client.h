@@ -49,6 +49,11 @@ typedef struct HttpEndpoint {
         size_t error_size;
 } HttpEndpoint;
 
+/* CLOCK_MONOTONIC in usec; waiting (poll) for events on fd until deadline
+ * (UINT64_MAX: no end): 0, -ETIMEDOUT or a negative errno. */
+uint64_t http_now_usec(void);
+int http_wait_fd(int fd, short events, uint64_t deadline);
+
 /* As http_unix_request() and http_unix_stream(), to endpoint e. */
 int http_request(const HttpEndpoint *e, const char *method, const char *target, const char *content_type,
                  const void *body, size_t body_len, uint64_t timeout_usec, HttpResponse *ret);

@@ -240,29 +240,6 @@ typedef struct TlsClient {
         SSL *ssl;
 } TlsClient;
 
-static uint64_t mono_usec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
-}
-
-static int poll_until(int fd, short events, uint64_t deadline) {
-        for (;;) {
-                uint64_t now = mono_usec();
-                if (now >= deadline)
-                        return -ETIMEDOUT;
-                struct pollfd p = { .fd = fd, .events = events };
-                uint64_t ms = (deadline - now + 999) / 1000;
-                int r = poll(&p, 1, ms > INT32_MAX ? -1 : (int) ms);
-                if (r < 0 && errno == EINTR)
-                        continue;
-                if (r < 0)
-                        return -errno;
-                if (r > 0)
-                        return 0;
-        }
-}
-
 static ssize_t c_io(HttpIo *io, void *buf, size_t n, bool reading) {
         TlsClient *t = io->state;
         size_t done = 0;
@@ -340,7 +317,7 @@ static int tcp_connect(const char *host, const char *port, uint64_t deadline, ch
                         safe_close(fd);
                         continue;
                 }
-                r = poll_until(fd, POLLOUT, deadline);
+                r = http_wait_fd(fd, POLLOUT, deadline);
                 int soerr = 0;
                 socklen_t l = sizeof soerr;
                 if (r >= 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &l) == 0 && soerr == 0) {
@@ -403,7 +380,7 @@ int tls_client_connect(const HttpEndpoint *e, uint64_t deadline, HttpIo *io, cha
                         return 0;
                 int k = SSL_get_error(t->ssl, r);
                 if (k == SSL_ERROR_WANT_READ || k == SSL_ERROR_WANT_WRITE) {
-                        r = poll_until(fd, k == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline);
+                        r = http_wait_fd(fd, k == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline);
                         if (r < 0) {
                                 snprintf(err, size, "the TLS handshake with %s:%s timed out", o->host, o->port);
                                 c_close(io);
