@@ -273,6 +273,8 @@ int daemon_add_listeners(HttpServer *s, const DaemonInfo *info, const DaemonList
         if (listen->plain || listen->tls) {
                 if (listen->plain && (r = listen_on(s, listen->plain, NULL, NULL)) < 0)
                         return r;
+                if (listen->tls && !t)
+                        return log_error_errno(EINVAL, "--listen-tls=%s: TLS is not set up (see above).", listen->tls);
                 if (listen->tls && (r = listen_on(s, listen->tls, t, tctx)) < 0)
                         return r;
                 return !!listen->plain + !!listen->tls;

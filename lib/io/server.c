@@ -306,7 +306,8 @@ static int conn_flush(HttpConn *c) {
                         if (errno == EINTR)
                                 continue;
                         if (errno == EAGAIN)
-                                return sd_event_source_set_io_events(c->io, EPOLLOUT | (c->t_other ? EPOLLIN : 0));
+                                /* Level-triggered: only what it waits for, or it spins. */
+                                return sd_event_source_set_io_events(c->io, c->t_other ? EPOLLIN : EPOLLOUT);
                         return -errno;
                 }
                 c->woff += (size_t) n;
@@ -555,6 +556,9 @@ static int conn_process(HttpConn *c) {
         c->rbuf[end] = '\0';
         HttpServer *s = c->server;
         HttpMessage req = c->req;
+        /* A handshake's or key update's wait for writing is over. */
+        if (c->t)
+                (void) sd_event_source_set_io_events(c->io, EPOLLIN);
         /* The handler may reply (and so free c) before it returns. */
         s->dispatching = c;
         s->handler(c, &req, body, c->body_len, s->userdata);
@@ -565,7 +569,9 @@ static int conn_process(HttpConn *c) {
         return 1;
 
 need_more:
-        if (c->req.expect_continue && !c->sent_continue) {
+        /* Not through a transport: a partial write of it could not be
+         * finished before the response (curl sends the body after 1 s anyway). */
+        if (c->req.expect_continue && !c->sent_continue && !c->t) {
                 static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
                 c->sent_continue = true;
                 if (conn_send_bytes(c, cont, sizeof cont - 1) < 0 && errno != EAGAIN)
@@ -590,7 +596,7 @@ static int conn_read(HttpConn *c) {
                         if (errno == EAGAIN) {
                                 /* A handshake may have to write before it reads on. */
                                 if (c->t)
-                                        (void) sd_event_source_set_io_events(c->io, EPOLLIN | (c->t_other ? EPOLLOUT : 0));
+                                        (void) sd_event_source_set_io_events(c->io, c->t_other ? EPOLLOUT : EPOLLIN);
                                 return 0;
                         }
                         return -errno;

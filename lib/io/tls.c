@@ -243,6 +243,7 @@ typedef struct TlsClient {
 static ssize_t c_io(HttpIo *io, void *buf, size_t n, bool reading) {
         TlsClient *t = io->state;
         size_t done = 0;
+        errno = 0; /* "0 after SSL_ERROR_SYSCALL" means the end: no stale value */
         int r = reading ? SSL_read_ex(t->ssl, buf, n, &done) : SSL_write_ex(t->ssl, buf, n, &done);
         if (r == 1)
                 return (ssize_t) done;

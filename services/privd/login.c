@@ -125,8 +125,6 @@ __attribute__((noreturn)) static void child(int fd, const LoginPolicy *pol, cons
         int r = pam_start("sdflow", user, &pc, &h);
         if (r == PAM_SUCCESS && rhost && rhost[0])
                 r = pam_set_item(h, PAM_RHOST, rhost);
-        if (r == PAM_SUCCESS)
-                (void) pam_set_item(h, PAM_RUSER, user);
         /* No empty password, whatever nullok in common-auth says. */
         if (r == PAM_SUCCESS)
                 r = pam_authenticate(h, PAM_SILENT | PAM_DISALLOW_NULL_AUTHTOK);

@@ -151,10 +151,12 @@ typedef struct LoginCall {
 
 static void on_login_done(bool ok, const char *user, const char *why, void *userdata) {
         LoginCall *lc = userdata;
+        /* A name that is no account's may be a password typed too early. */
+        const char *who = getpwnam(user) ? user : "an unknown user";
         if (ok)
-                log_info("Password of %s (from %s) accepted.", user, lc->rhost[0] ? lc->rhost : "?");
+                log_info("Password of %s (from %s) accepted.", who, lc->rhost[0] ? lc->rhost : "?");
         else
-                log_notice("Login of %s (from %s) refused: %s", user, lc->rhost[0] ? lc->rhost : "?", why);
+                log_notice("Login of %s (from %s) refused: %s", who, lc->rhost[0] ? lc->rhost : "?", why);
         int r = sd_bus_reply_method_return(lc->call, "bs", ok, ok ? user : "");
         if (r < 0)
                 log_warning_errno(r, "Answering a login check failed: %m");

@@ -22,7 +22,7 @@
 #define TOKEN_PREFIX "sdf_"
 #define MAX_LOGIN_BODY 8192
 #define MAX_PASSWORD 1024
-#define MAX_USER 64
+#define MAX_USER 63 /* Caller.user and the store keep 63 bytes and a NUL */
 #define MAX_LOGINS_PER_ADDRESS 4
 /* last_used is written at most this often per credential (or a quarter of
  * the idle timeout, if that is shorter). */
@@ -150,7 +150,8 @@ FrontDoor *frontdoor_free(FrontDoor *f) {
         if (!f)
                 return NULL;
         while (f->logins) {
-                http_conn_set_close_handler(f->logins->conn, NULL, NULL);
+                if (f->logins->conn)
+                        http_conn_set_close_handler(f->logins->conn, NULL, NULL);
                 login_free(f->logins);
         }
         sd_event_source_disable_unref(f->expire);
@@ -444,6 +445,8 @@ static void handle_landing(FrontDoor *f, HttpConn *c, const Caller *caller) {
 
 static void login_answer_failure(Login *l, int code, const char *msg, uint64_t wait) {
         char extra[64] = "";
+        if (!l->conn)
+                return; /* the client went: nobody to answer */
         if (wait > 0)
                 snprintf(extra, sizeof extra, "Retry-After: %llu\r\n", (unsigned long long) (wait + 999999) / 1000000);
         if (l->json)
@@ -486,7 +489,8 @@ static int on_authenticated(sd_bus_message *m, void *userdata, sd_bus_error *ret
         int ok = 0;
         const char *user = NULL;
         (void) ret_error;
-        http_conn_set_close_handler(l->conn, NULL, NULL);
+        if (l->conn)
+                http_conn_set_close_handler(l->conn, NULL, NULL);
         snprintf(key_user, sizeof key_user, "user %s", l->user);
         snprintf(key_addr, sizeof key_addr, "%s", l->address_key);
         /* A name that is no account's is often a password typed one field
@@ -500,7 +504,8 @@ static int on_authenticated(sd_bus_message *m, void *userdata, sd_bus_error *ret
                 log_warning("Checking the password of %s (from %s) failed: %s", safe, l->address,
                             e && e->message ? e->message : "no answer from sdflow-privd");
                 login_answer_failure(l, 503, "The login service is not available right now; try again.", 0);
-        } else if (sd_bus_message_read(m, "bs", &ok, &user) < 0 || !ok || !user || !user[0]) {
+        } else if (sd_bus_message_read(m, "bs", &ok, &user) < 0 || !ok || !user || !user[0] ||
+                   strlen(user) > MAX_USER) {
                 unsigned n = backoff_fail(&f->backoff, key_user, now_usec(f));
                 unsigned k = backoff_fail(&f->backoff, key_addr, now_usec(f));
                 log_notice("Failed login for %s from %s (%u failures for the user, %u from the address in the "
@@ -510,10 +515,14 @@ static int on_authenticated(sd_bus_message *m, void *userdata, sd_bus_error *ret
                 char cookie[256];
                 backoff_clear(&f->backoff, key_user);
                 backoff_clear(&f->backoff, key_addr);
-                int r = create_session(f, user, l->address, cookie, sizeof cookie);
+                int r = l->conn ? create_session(f, user, l->address, cookie, sizeof cookie) : 0;
                 if (r < 0) {
                         log_warning_errno(r, "Storing a session for %s failed: %m", user);
                         login_answer_failure(l, 500, "The session could not be stored.", 0);
+                } else if (!l->conn) {
+                        /* The client went before the answer: no session
+                         * for nobody, but the password was right. */
+                        log_info("%s's password was right, but the client from %s had gone.", user, l->address);
                 } else {
                         log_info("%s logged in from %s.", user, l->address);
                         if (l->json)
@@ -527,9 +536,14 @@ static int on_authenticated(sd_bus_message *m, void *userdata, sd_bus_error *ret
         return 0;
 }
 
+/* The client hung up before PAM's answer: the check goes on, and its
+ * failure still counts (else hanging up at once would be a free guess, the
+ * right password being answered faster than the padded refusal), and it
+ * still counts against the checks a user or an address may have running. */
 static void on_login_client_gone(HttpConn *c, void *userdata) {
+        Login *l = userdata;
         (void) c;
-        login_free(userdata); /* its slot goes with it: no answer is waited for */
+        l->conn = NULL;
 }
 
 static bool wants_json(const HttpMessage *req) {
@@ -599,6 +613,7 @@ static void handle_login(FrontDoor *f, HttpConn *c, const HttpMessage *req, cons
                 return;
         }
         if (r == -E2BIG) {
+                explicit_bzero(password, sizeof password);
                 rest_reply_status(c, 400, NULL, NULL, "password: longer than %d bytes", MAX_PASSWORD);
                 return;
         }

@@ -256,6 +256,16 @@ sbx sh -c "head -c 4000 /dev/urandom >$J/junk"
 bad "binary junk" 400 -H 'Content-Type: application/x-www-form-urlencoded' --data-binary @$J/junk
 check "none of it made a session" test "$(sbx curl -s --unix-socket /run/sdflow/api.sock http://x/api/sessions | grep -o '"user":' | wc -l)" = "$before"
 
+# ---- hanging up before the answer is no free guess ----------------------------------------------
+for i in 1 2 3 4 5 6; do
+        sbx curl -sk -o /dev/null -m 0.3 -H "Origin: $U" --data-urlencode username=carol \
+                --data-urlencode "password=wrong-$i" $U/login
+        sleep 2.7 # the check goes on, and ends, without the client
+done
+out=$(c -H "Origin: $U" --data-urlencode username=carol --data-urlencode "password=$(pw carol)" $U/login)
+check "6 wrong guesses whose client hung up before the answer still count: carol is held (429)" \
+        test "$(code "$out")" = 429
+
 # ---- back-off ----------------------------------------------------------------------------------
 for i in 1 2 3 4 5 6; do login bob wrong-$i $J/x >/dev/null; done
 out=$(c -D - -H "Origin: $U" --data-urlencode username=bob --data-urlencode "password=$(pw bob)" $U/login)
