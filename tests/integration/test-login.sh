@@ -257,13 +257,13 @@ bad "binary junk" 400 -H 'Content-Type: application/x-www-form-urlencoded' --dat
 check "none of it made a session" test "$(sbx curl -s --unix-socket /run/sdflow/api.sock http://x/api/sessions | grep -o '"user":' | wc -l)" = "$before"
 
 # ---- hanging up before the answer is no free guess ----------------------------------------------
-for i in 1 2 3 4 5 6; do
+for i in 1 2 3 4 5 6 7; do
         sbx curl -sk -o /dev/null -m 0.3 -H "Origin: $U" --data-urlencode username=carol \
                 --data-urlencode "password=wrong-$i" $U/login
         sleep 2.7 # the check goes on, and ends, without the client
 done
 out=$(c -H "Origin: $U" --data-urlencode username=carol --data-urlencode "password=$(pw carol)" $U/login)
-check "6 wrong guesses whose client hung up before the answer still count: carol is held (429)" \
+check "7 wrong guesses whose client hung up before the answer still count: carol is held (429)" \
         test "$(code "$out")" = 429
 
 # ---- back-off ----------------------------------------------------------------------------------
