@@ -373,6 +373,16 @@ check "alice logs in again" test "$(login alice "$(pw alice)" $J/alice3)" = 303
 check "... her session works" test "$(code "$(c -b $J/alice3 $U/api/whoami)")" = 200
 sleep 3
 check "after the idle timeout it gets 401" test "$(code "$(c -b $J/alice3 $U/api/whoami)")" = 401
+# The absolute lifetime: a session used every half second still ends.
+sbx sh -c 'sed -i "/^SessionIdleTimeoutSec=/d" /etc/sdflow/sdflowd.conf && printf "SessionLifetimeSec=3\n" >>/etc/sdflow/sdflowd.conf && systemctl restart sdflowd.service'
+check "alice logs in once more" test "$(login alice "$(pw alice)" $J/alice4)" = 303
+v=$(sbx sh -c "grep sdflow_session $J/alice4 | cut -f7")
+codes=""
+# The cookie by hand: curl's jar would drop it at its Max-Age by itself.
+for i in $(seq 10); do codes="$codes $(code "$(c -H "Cookie: __Host-sdflow_session=$v" $U/api/whoami)")"; sleep 0.5; done
+echo "  (whoami every 0.5 s with SessionLifetimeSec=3:$codes)"
+check "in use, the session works until its lifetime ends, then gets 401" \
+        bash -c "[[ '$codes' == ' 200'* && '$codes' == *'401' && '$codes' != *'401 200'* ]]"
 
 # ---- nothing secret in the journal ----------------------------------------------------------------
 journal_must_not_have "pw-(alice|bob|carol|dave|erin)-S3cret|${cookie:-no-cookie}|${token:-no-token}" "a password, session id or token in the journal:"
